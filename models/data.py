@@ -1,0 +1,324 @@
+"""Seeded synthetic edit pairs and the crop that turns an image edit into model inputs.
+
+A scene is a word drawn on a background; its pair is the same picture with one glyph replaced in
+place (every other glyph where it was). Source and target share the background, the effects and
+the degradations, so they differ only where the glyph changed. The same `crop_inputs` serves
+training and the inpainting tool, so the model sees at run time exactly what it was trained on.
+"""
+
+from __future__ import annotations
+
+import string
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from PIL import Image, ImageFilter
+
+from tools.fonts import FontFace, FontRegistry, composite, ink_box, render_text, split_colours
+from tools.mask import MaskSpec, box_to_mask, char_mask_box, default_pad, union
+
+LOWER, UPPER, DIGITS = string.ascii_lowercase, string.ascii_uppercase, string.digits
+WORDS = (
+    "hands water market speed limit street avenue open closed station river garden coffee house "
+    "north south east west total price sale hotel bank exit entry table light green paper ledger "
+    "number bridge harbour castle museum school office centre public library parking station"
+).split()
+
+
+@dataclass
+class DataConfig:
+    model_size: int = 32  # side of the square crop the model sees
+    font_px: tuple[int, int] = (14, 56)  # font size range of the synthetic words (pixels)
+    held_out: bool = False  # draw words in the validation faces (True) or the training faces (False)
+    context_scale: float = 1.5  # crop side / longest side of the mask box
+    p_same_face_draft: float = 0.5  # training: the draft uses the true face; else a similar one
+    draft_size_jitter: float = 0.08  # training: relative size error of the draft
+    draft_shift_jitter: float = 0.04  # training: position error of the draft, as a fraction of size
+    p_blur: float = 0.3  # probability of a Gaussian blur on the whole picture
+    p_jpeg: float = 0.3  # probability of JPEG compression
+    p_effect: float = 0.2  # probability of an outline or a drop shadow
+
+
+@dataclass
+class Scene:
+    source: np.ndarray  # HxWx3 uint8, the original picture
+    target: np.ndarray  # HxWx3 uint8, ground truth: one glyph replaced in place
+    text: str  # the word in the source
+    new_text: str  # the word in the target
+    index: int  # which character changed
+    face: str  # registry face name the word was drawn in
+    size: int  # font size in pixels
+    origin: tuple[float, float]  # pen x, baseline y of the first character
+    pens: list[float]  # pen x offsets per character (source layout)
+    new_pen: float  # pen x offset of the replacement glyph
+    boxes: list[tuple[int, int, int, int] | None]  # ink boxes of the source characters
+    new_box: tuple[int, int, int, int]  # ink box of the replacement glyph in the target
+    fg: tuple[int, int, int]  # text colour used
+    bg_kind: str  # flat | gradient | texture | noise
+
+
+def _random_word(rng: np.random.Generator) -> str:
+    kind = rng.choice(["dict", "lower", "capital", "upper", "digits", "mixed"], p=[0.3, 0.15, 0.15, 0.15, 0.15, 0.1])
+    n = int(rng.integers(3, 8))
+    if kind == "dict":
+        w = str(rng.choice(WORDS))
+        return w if rng.random() < 0.5 else (w.capitalize() if rng.random() < 0.5 else w.upper())
+    if kind == "digits":
+        return "".join(rng.choice(list(DIGITS), n))
+    if kind == "mixed":
+        return "".join(rng.choice(list(UPPER + DIGITS), n))
+    pool = LOWER if kind in ("lower", "capital") else UPPER
+    w = "".join(rng.choice(list(pool), n))
+    return w.capitalize() if kind == "capital" else w
+
+
+def _colour(rng: np.random.Generator) -> np.ndarray:
+    return rng.integers(0, 256, 3).astype(np.float32)
+
+
+def _lum(c) -> float:
+    return float(0.299 * c[0] + 0.587 * c[1] + 0.114 * c[2])
+
+
+def _background(rng: np.random.Generator, h: int, w: int) -> tuple[np.ndarray, str, np.ndarray]:
+    kind = str(rng.choice(["flat", "gradient", "texture", "noise"], p=[0.35, 0.25, 0.25, 0.15]))
+    c1 = _colour(rng)
+    img = np.broadcast_to(c1, (h, w, 3)).astype(np.float32).copy()
+    if kind == "gradient":
+        c2 = np.clip(c1 + rng.normal(0, 50, 3), 0, 255)
+        ang = rng.uniform(0, np.pi)
+        yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+        t = (np.cos(ang) * xx / max(w, 1) + np.sin(ang) * yy / max(h, 1))
+        t = (t - t.min()) / max(1e-6, float(t.max() - t.min()))
+        img = c1 * (1 - t[..., None]) + c2 * t[..., None]
+    elif kind == "texture":
+        cells = rng.normal(0, 1, (max(2, h // 8), max(2, w // 8), 3)).astype(np.float32)
+        tex = np.asarray(Image.fromarray(((cells * 40) + 128).clip(0, 255).astype(np.uint8)).resize((w, h), Image.BICUBIC), np.float32) - 128
+        img = img + tex * rng.uniform(0.3, 0.8)
+    elif kind == "noise":
+        img = img + rng.normal(0, rng.uniform(4, 14), (h, w, 1)).astype(np.float32)
+    return np.clip(img, 0, 255), kind, img.reshape(-1, 3).mean(0)
+
+
+def _text_colour(rng: np.random.Generator, bg_mean: np.ndarray) -> np.ndarray:
+    for _ in range(50):
+        c = _colour(rng)
+        if abs(_lum(c) - _lum(bg_mean)) > 70:
+            return c
+    return np.zeros(3, np.float32) if _lum(bg_mean) > 128 else np.full(3, 255, np.float32)
+
+
+def _replacement(rng: np.random.Generator, font, old: str) -> str | None:
+    pool = DIGITS if old in DIGITS else (UPPER if old in UPPER else LOWER)
+    old_adv = font.getlength(old)
+    options = [c for c in pool if c != old and 0.7 <= font.getlength(c) / max(old_adv, 1e-3) <= 1.4]
+    return str(rng.choice(options)) if options else None
+
+
+def _draw(bg: np.ndarray, alpha: np.ndarray, fg, effect: dict | None) -> np.ndarray:
+    img = bg
+    if effect is not None:
+        a = Image.fromarray((alpha * 255).astype(np.uint8))
+        if effect["kind"] == "shadow":
+            dx, dy = effect["offset"]
+            a = a.filter(ImageFilter.GaussianBlur(effect["radius"])).transform(a.size, Image.AFFINE, (1, 0, -dx, 0, 1, -dy))
+        else:
+            a = a.filter(ImageFilter.MaxFilter(effect["width"] * 2 + 1))
+        img = composite(img, np.asarray(a, np.float32) / 255.0, effect["colour"])
+    return composite(img, alpha, fg)
+
+
+def _degrade(img: np.ndarray, ops: list[tuple]) -> np.ndarray:
+    pil = Image.fromarray(np.clip(img, 0, 255).round().astype(np.uint8))
+    for op in ops:
+        if op[0] == "blur":
+            pil = pil.filter(ImageFilter.GaussianBlur(op[1]))
+        elif op[0] == "jpeg":
+            import io
+
+            buf = io.BytesIO()
+            pil.save(buf, format="JPEG", quality=op[1])
+            pil = Image.open(io.BytesIO(buf.getvalue())).convert("RGB")
+    return np.asarray(pil, np.uint8)
+
+
+def make_scene(rng: np.random.Generator, registry: FontRegistry, faces: list[FontFace], cfg: DataConfig) -> Scene:
+    """One word on a background and the same picture with one glyph replaced in place."""
+    while True:
+        face = faces[int(rng.integers(len(faces)))]
+        size = int(rng.integers(cfg.font_px[0], cfg.font_px[1] + 1))
+        font = registry.font(face.name, size)
+        text = _random_word(rng)
+        if not registry.can_draw(face.name, text):
+            continue
+        index = int(rng.integers(len(text)))
+        new_char = _replacement(rng, font, text[index])
+        if new_char is None or not registry.can_draw(face.name, new_char):
+            continue
+        break
+    new_text = text[:index] + new_char + text[index + 1 :]
+    margin = int(size * rng.uniform(0.4, 1.2))
+    w = int(font.getlength(text)) + 2 * margin
+    h = int(size * rng.uniform(1.6, 2.2))
+    origin = (float(margin), float(round(h * 0.5 + size * 0.35)))
+    pens = [font.getlength(text[:i]) for i in range(len(text))]
+    new_pen = pens[index] + (font.getlength(text[index]) - font.getlength(new_char)) / 2
+    new_pens = pens[:index] + [new_pen] + pens[index + 1 :]
+    src = render_text(font, text, (w, h), origin, pens)
+    dst = render_text(font, new_text, (w, h), origin, new_pens)
+    bg, bg_kind, bg_mean = _background(rng, h, w)
+    fg = _text_colour(rng, bg_mean)
+    effect = None
+    if rng.random() < cfg.p_effect:
+        eff_colour = _text_colour(rng, fg) if rng.random() < 0.5 else np.zeros(3, np.float32)
+        if rng.random() < 0.5:
+            off = max(1, size // 16)
+            effect = {"kind": "shadow", "offset": (off, off), "radius": rng.uniform(0.5, 1.5), "colour": eff_colour}
+        else:
+            effect = {"kind": "outline", "width": max(1, size // 20), "colour": eff_colour}
+    ops = []
+    if rng.random() < cfg.p_blur:
+        ops.append(("blur", float(rng.uniform(0.3, 1.0))))
+    if rng.random() < cfg.p_jpeg:
+        ops.append(("jpeg", int(rng.integers(50, 95))))
+    source = _degrade(_draw(bg, src.alpha, fg, effect), ops)
+    target = _degrade(_draw(bg, dst.alpha, fg, effect), ops)
+    return Scene(
+        source, target, text, new_text, index, face.name, size, origin, pens, new_pen, src.boxes,
+        dst.boxes[index], tuple(int(v) for v in fg), bg_kind,
+    )
+
+
+# ----------------------------------------------------------------------------- model inputs
+
+
+@dataclass
+class Draft:
+    """The target glyph rendered where it should go, in the matched font and colours."""
+
+    coverage: np.ndarray  # float32 HxW glyph coverage in image coordinates
+    box: tuple[int, int, int, int] | None  # its ink box
+    fg: tuple[int, int, int]  # colour to draw it in
+    bg: tuple[int, int, int]  # colour to fill the erased area with
+
+
+def draft_image(source: np.ndarray, mask: np.ndarray, draft: Draft) -> np.ndarray:
+    """Source outside the mask; inside it a flat background with the coloured glyph on top."""
+    inside = np.broadcast_to(np.asarray(draft.bg, np.float32), source.shape).copy()
+    inside = composite(inside, draft.coverage, draft.fg)
+    out = source.astype(np.float32).copy()
+    out[mask] = inside[mask]
+    return out
+
+
+def crop_window(mask_box, min_side: int, context_scale: float) -> tuple[int, int, int]:
+    """A square window (x0, y0, side) centred on the mask box, with context around it."""
+    x0, y0, x1, y1 = mask_box
+    side = int(round(max(context_scale * max(x1 - x0, y1 - y0), min_side, 8)))
+    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+    return int(round(cx - side / 2)), int(round(cy - side / 2)), side
+
+
+def _crop(arr: np.ndarray, window) -> np.ndarray:
+    x0, y0, side = window
+    h, w = arr.shape[:2]
+    pad = [(max(0, -y0), max(0, y0 + side - h)), (max(0, -x0), max(0, x0 + side - w))] + [(0, 0)] * (arr.ndim - 2)
+    padded = np.pad(arr, pad, mode="edge")
+    return padded[y0 + pad[0][0] : y0 + pad[0][0] + side, x0 + pad[1][0] : x0 + pad[1][0] + side]
+
+
+def _resize(arr: np.ndarray, size: int, resample=Image.BILINEAR) -> np.ndarray:
+    """Resize an HxW or HxWxC float array (any range) to size x size."""
+    if arr.ndim == 2:
+        return np.asarray(Image.fromarray(arr.astype(np.float32), mode="F").resize((size, size), resample), np.float32)
+    return np.stack([_resize(arr[..., c], size, resample) for c in range(arr.shape[2])], -1)
+
+
+def crop_inputs(source: np.ndarray, mask: np.ndarray, draft: Draft, window, size: int) -> dict[str, torch.Tensor]:
+    """Model inputs for one edit: masked source, mask, coloured draft and glyph coverage, in [-1, 1].
+
+    The model-resolution mask marks every model pixel that touches a masked image pixel, so the
+    model repaints at least what the image mask needs.
+    """
+    src = _resize(_crop(source.astype(np.float32), window), size, Image.BOX)
+    m = (_resize(_crop(mask.astype(np.float32), window), size, Image.BOX) > 0.0).astype(np.float32)
+    dr = _resize(_crop(draft_image(source, mask, draft), window), size, Image.BOX)
+    cov = _resize(_crop(draft.coverage, window), size, Image.BOX)
+
+    def t(a):
+        return torch.from_numpy(np.ascontiguousarray(a)).permute(2, 0, 1).float() / 127.5 - 1
+
+    return {
+        "masked": t(src) * (1 - torch.from_numpy(m)[None]),
+        "mask": torch.from_numpy(m)[None],
+        "draft": t(dr),
+        "coverage": torch.from_numpy(cov.copy())[None] * 2 - 1,
+    }
+
+
+def condition_tensor(inputs: dict[str, torch.Tensor]) -> torch.Tensor:
+    """Channels after x_t: masked source 3, mask 1, draft 3, coverage 1."""
+    return torch.cat([inputs["masked"], inputs["mask"], inputs["draft"], inputs["coverage"]], dim=0)
+
+
+def to_model_range(img: np.ndarray, window, size: int) -> torch.Tensor:
+    return torch.from_numpy(_resize(_crop(img.astype(np.float32), window), size, Image.BOX)).permute(2, 0, 1) / 127.5 - 1
+
+
+def make_draft(
+    registry: FontRegistry, face: str, size: int, char: str, pen: tuple[float, float], shape, fg, bg
+) -> Draft:
+    font = registry.font(face, size)
+    r = render_text(font, char, (shape[1], shape[0]), pen, [0.0])
+    return Draft(r.alpha, ink_box(r.alpha), fg, bg)
+
+
+def make_example(
+    rng: np.random.Generator, registry: FontRegistry, faces: list[FontFace], cfg: DataConfig
+) -> dict[str, torch.Tensor]:
+    """A training example: model inputs plus the ground-truth crop `x0`."""
+    scene = make_scene(rng, registry, faces, cfg)
+    h, w = scene.source.shape[:2]
+    word_box = None
+    for b in scene.boxes:
+        word_box = union(word_box, b)
+    x0, y0, x1, y1 = word_box
+    pad = max(2, scene.size // 4)
+    wx0, wy0, wx1, wy1 = max(0, x0 - pad), max(0, y0 - pad), min(w, x1 + pad), min(h, y1 + pad)
+    _, fg, bg = split_colours(scene.source[wy0:wy1, wx0:wx1])
+    # The draft stands in for the font matcher's guess: sometimes the true face, else a similar one.
+    same_cat = [f for f in faces if f.category == registry.by_name[scene.face].category]
+    face = scene.face if rng.random() < cfg.p_same_face_draft else same_cat[int(rng.integers(len(same_cat)))].name
+    if not registry.can_draw(face, scene.new_text[scene.index]):
+        face = scene.face
+    size = max(6, int(round(scene.size * (1 + rng.uniform(-1, 1) * cfg.draft_size_jitter))))
+    shift = rng.uniform(-1, 1, 2) * cfg.draft_shift_jitter * scene.size
+    pen = (scene.origin[0] + scene.new_pen + shift[0], scene.origin[1] + shift[1])
+    draft = make_draft(registry, face, size, scene.new_text[scene.index], pen, (h, w), fg, bg)
+    old_box = scene.boxes[scene.index]
+    left = next((b for b in reversed(scene.boxes[: scene.index]) if b), None)
+    right = next((b for b in scene.boxes[scene.index + 1 :] if b), None)
+    spec = MaskSpec(pad=default_pad(old_box[3] - old_box[1]) + int(rng.integers(-1, 3)), grow_x=int(rng.integers(0, 3)))
+    mbox = char_mask_box((h, w), old_box, draft.box, left, right, spec)
+    mask = box_to_mask((h, w), mbox)
+    window = crop_window(mbox, scene.size, cfg.context_scale)
+    inputs = crop_inputs(scene.source, mask, draft, window, cfg.model_size)
+    inputs["x0"] = to_model_range(scene.target, window, cfg.model_size)
+    return inputs
+
+
+class EditPairs(torch.utils.data.IterableDataset):
+    """An endless, seeded stream of training examples (each worker gets its own seed)."""
+
+    def __init__(self, cfg: DataConfig, seed: int):
+        self.cfg, self.seed = cfg, seed
+
+    def __iter__(self):
+        info = torch.utils.data.get_worker_info()
+        rng = np.random.default_rng([self.seed, info.id if info else 0])
+        registry = FontRegistry.discover()
+        faces = registry.select(held_out=self.cfg.held_out)
+        while True:
+            ex = make_example(rng, registry, faces, self.cfg)
+            yield condition_tensor(ex), ex["x0"]

@@ -1,0 +1,181 @@
+"""Train the glyph inpainting UNet on synthetic edit pairs; resumes from its last checkpoint.
+
+    python -m models.train --steps 4000 --out runs/main     (or: glyphfix train ...)
+
+Writes runs/<name>/state.pt (everything needed to resume), runs/<name>/log.jsonl (one line per
+logging interval) and, at every checkpoint, the EMA weights to --weights (what the tool ships).
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import dataclasses
+import json
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from models.data import DataConfig, EditPairs, make_example, condition_tensor
+from models.pipeline import DEFAULT_WEIGHTS, GLYPH_CHANNELS, MASK_CHANNEL, GlyphInpaintPipeline, GlyphModel
+from models.schedule import NoiseSchedule, ScheduleConfig
+from models.unet import GlyphUNet, UNetConfig
+
+
+@dataclass
+class TrainConfig:
+    steps: int = 4000  # total optimisation steps (resume continues up to this)
+    batch_size: int = 48  # examples per step
+    lr: float = 5e-4  # AdamW learning rate after warm-up
+    warmup: int = 200  # linear warm-up steps
+    ema_decay: float = 0.999  # EMA of the weights, used for sampling and shipped
+    cond_dropout: float = 0.1  # probability of zeroing the glyph condition (for classifier-free guidance)
+    outside_weight: float = 0.05  # loss weight of pixels outside the mask (the model need not paint them)
+    log_every: int = 25  # steps between log lines
+    ckpt_every: int = 250  # steps between checkpoints
+    val_examples: int = 32  # held-out-face examples sampled at each checkpoint
+    seed: int = 0  # seeds data, initialisation and validation
+    workers: int = 1  # data-generating processes
+    threads: int = 2  # torch threads for the network
+    unet: UNetConfig = field(default_factory=UNetConfig)
+    schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+
+
+def validation_batch(cfg: TrainConfig) -> tuple[torch.Tensor, torch.Tensor]:
+    from tools.fonts import FontRegistry
+
+    registry = FontRegistry.discover()
+    faces = registry.select(held_out=True)
+    rng = np.random.default_rng([cfg.seed, 999])
+    vcfg = dataclasses.replace(cfg.data, held_out=True)
+    exs = [make_example(rng, registry, faces, vcfg) for _ in range(cfg.val_examples)]
+    return torch.stack([condition_tensor(e) for e in exs]), torch.stack([e["x0"] for e in exs])
+
+
+def masked_mse(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor, outside_weight: float) -> torch.Tensor:
+    w = mask + outside_weight * (1 - mask)
+    return ((pred - target) ** 2 * w).sum() / (w.sum() * pred.shape[1])
+
+
+def save_weights(path: Path, ema: GlyphUNet, cfg: TrainConfig, meta: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    torch.save(
+        {
+            "ema": {k: v.half() for k, v in ema.state_dict().items()},
+            "unet_config": asdict(cfg.unet),
+            "schedule_config": asdict(cfg.schedule),
+            "data_config": asdict(cfg.data),
+            "meta": meta,
+        },
+        tmp,
+    )
+    tmp.replace(path)
+
+
+def train(cfg: TrainConfig, out: Path, weights: Path) -> None:
+    torch.set_num_threads(cfg.threads)
+    torch.manual_seed(cfg.seed)
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    out.mkdir(parents=True, exist_ok=True)
+    state_path = out / "state.pt"
+    unet = GlyphUNet(cfg.unet).to(device)
+    ema = copy.deepcopy(unet).eval()
+    opt = torch.optim.AdamW(unet.parameters(), lr=cfg.lr, weight_decay=0.0)
+    schedule = NoiseSchedule(cfg.schedule)
+    step, wall = 0, 0.0
+    if state_path.exists():
+        state = torch.load(state_path, map_location=device, weights_only=False)
+        unet.load_state_dict(state["unet"])
+        ema.load_state_dict(state["ema"])
+        opt.load_state_dict(state["opt"])
+        step, wall = state["step"], state["wall"]
+        print(f"resumed from {state_path} at step {step}")
+    data = EditPairs(cfg.data, seed=cfg.seed * 1000 + step)  # a fresh stream after a resume
+    loader = iter(torch.utils.data.DataLoader(data, batch_size=cfg.batch_size, num_workers=cfg.workers,
+                                              persistent_workers=cfg.workers > 0))
+    val_cond, val_x0 = validation_batch(cfg)
+    log = (out / "log.jsonl").open("a")
+    bar = tqdm(total=cfg.steps, initial=step, desc="train", dynamic_ncols=True)
+    running, t_last = [], time.time()
+    while step < cfg.steps:
+        cond, x0 = (t.to(device) for t in next(loader))
+        drop = torch.rand(cond.shape[0], device=device) < cfg.cond_dropout
+        cond[drop, GLYPH_CHANNELS] = 0
+        eps = torch.randn_like(x0)
+        t = torch.randint(0, schedule.config.num_train_timesteps, (x0.shape[0],), device=device)
+        x_t = schedule.add_noise(x0, eps, t)
+        pred = unet(torch.cat([x_t, cond], 1), t)
+        loss = masked_mse(pred, schedule.training_target(x0, eps), cond[:, MASK_CHANNEL : MASK_CHANNEL + 1], cfg.outside_weight)
+        for g in opt.param_groups:
+            g["lr"] = cfg.lr * min(1.0, (step + 1) / cfg.warmup)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(unet.parameters(), 1.0)
+        opt.step()
+        with torch.no_grad():
+            for pe, p in zip(ema.parameters(), unet.parameters(), strict=True):
+                pe.lerp_(p, 1 - cfg.ema_decay)
+        step += 1
+        now = time.time()
+        wall += now - t_last
+        t_last = now
+        running.append(loss.item())
+        bar.update(1)
+        bar.set_postfix(loss=f"{np.mean(running[-cfg.log_every:]):.4f}")
+        if step % cfg.log_every == 0:
+            log.write(json.dumps({"step": step, "loss": float(np.mean(running[-cfg.log_every:])), "wall_s": round(wall, 1)}) + "\n")
+            log.flush()
+        if step % cfg.ckpt_every == 0 or step == cfg.steps:
+            val = validate(ema.cpu(), schedule, val_cond, val_x0)
+            ema.to(device)
+            log.write(json.dumps({"step": step, "val_mse_in_mask": val, "wall_s": round(wall, 1)}) + "\n")
+            log.flush()
+            tmp = out / "state.tmp"
+            torch.save({"unet": unet.state_dict(), "ema": ema.state_dict(), "opt": opt.state_dict(), "step": step, "wall": wall}, tmp)
+            tmp.replace(state_path)
+            meta = {"step": step, "wall_s": round(wall, 1), "device": str(device), "threads": cfg.threads,
+                    "batch_size": cfg.batch_size, "val_mse_in_mask": val}
+            save_weights(weights, ema.cpu(), cfg, meta)
+            ema.to(device)
+            t_last = time.time()  # validation time is not training time
+    bar.close()
+
+
+@torch.no_grad()
+def validate(ema: GlyphUNet, schedule: NoiseSchedule, cond: torch.Tensor, x0: torch.Tensor, steps: int = 20) -> float:
+    pipe = GlyphInpaintPipeline(GlyphModel(ema, schedule, {}))
+    out = pipe(cond, x0, steps=steps, generator=torch.Generator().manual_seed(0)).images
+    m = cond[:, MASK_CHANNEL : MASK_CHANNEL + 1]
+    return float(((out - x0) ** 2 * m).sum() / (m.sum() * 3))
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--steps", type=int, default=TrainConfig.steps)
+    p.add_argument("--batch-size", type=int, default=TrainConfig.batch_size)
+    p.add_argument("--lr", type=float, default=TrainConfig.lr)
+    p.add_argument("--prediction", choices=["sample", "epsilon"], default="sample")
+    p.add_argument("--base-channels", type=int, default=UNetConfig.base_channels)
+    p.add_argument("--workers", type=int, default=TrainConfig.workers)
+    p.add_argument("--threads", type=int, default=TrainConfig.threads)
+    p.add_argument("--ckpt-every", type=int, default=TrainConfig.ckpt_every)
+    p.add_argument("--seed", type=int, default=TrainConfig.seed)
+    p.add_argument("--out", type=Path, default=Path("runs/main"))
+    p.add_argument("--weights", type=Path, default=DEFAULT_WEIGHTS)
+    a = p.parse_args(argv)
+    cfg = TrainConfig(
+        steps=a.steps, batch_size=a.batch_size, lr=a.lr, workers=a.workers, threads=a.threads,
+        ckpt_every=a.ckpt_every, seed=a.seed,
+        unet=UNetConfig(base_channels=a.base_channels), schedule=ScheduleConfig(prediction=a.prediction),
+    )
+    train(cfg, a.out, a.weights)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,320 @@
+"""Font registry, glyph/word rendering with exact per-character geometry, and a font matcher.
+
+The registry lists font faces by name from packages the project installs (PyPI font packages,
+matplotlib's DejaVu, Debian's fonts-liberation and fonts-freefont-ttf). Every face carries its
+category (sans/serif/mono) and whether it is held out from model training, so training data and
+validation never share a face.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+CATEGORIES = ("sans", "serif", "mono")
+
+
+@dataclass(frozen=True)
+class FontFace:
+    name: str  # unique face name, e.g. "Lato-Bold"
+    family: str  # family name, e.g. "Lato"
+    category: str  # "sans" | "serif" | "mono"
+    bold: bool
+    italic: bool
+    held_out: bool  # True: never used to train the diffusion model (validation faces)
+    path: Path
+
+
+# (family, category, held_out, where, {style: file name}); where is a python package that ships the
+# files, "matplotlib" for its bundled DejaVu, or an absolute folder for Debian font packages.
+_STYLES = ("regular", "bold", "italic", "bolditalic")
+_CATALOGUE: list[tuple[str, str, bool, str, dict[str, str]]] = [
+    ("DejaVu Sans", "sans", False, "matplotlib",
+     dict(zip(_STYLES, ["DejaVuSans.ttf", "DejaVuSans-Bold.ttf", "DejaVuSans-Oblique.ttf", "DejaVuSans-BoldOblique.ttf"], strict=True))),
+    ("DejaVu Serif", "serif", False, "matplotlib",
+     dict(zip(_STYLES, ["DejaVuSerif.ttf", "DejaVuSerif-Bold.ttf", "DejaVuSerif-Italic.ttf", "DejaVuSerif-BoldItalic.ttf"], strict=True))),
+    ("DejaVu Sans Mono", "mono", False, "matplotlib",
+     dict(zip(_STYLES, ["DejaVuSansMono.ttf", "DejaVuSansMono-Bold.ttf", "DejaVuSansMono-Oblique.ttf", "DejaVuSansMono-BoldOblique.ttf"], strict=True))),
+    ("STIX", "serif", False, "matplotlib",
+     dict(zip(_STYLES, ["STIXGeneral.ttf", "STIXGeneralBol.ttf", "STIXGeneralItalic.ttf", "STIXGeneralBolIta.ttf"], strict=True))),
+    ("Lato", "sans", False, "font_lato",
+     dict(zip(_STYLES, ["Lato-Regular.ttf", "Lato-Bold.ttf", "Lato-Italic.ttf", "Lato-BoldItalic.ttf"], strict=True))),
+    ("Roboto", "sans", False, "font_roboto",
+     dict(zip(_STYLES, ["Roboto-Regular.ttf", "Roboto-Bold.ttf", "Roboto-Italic.ttf", "Roboto-BoldItalic.ttf"], strict=True))),
+    ("Red Hat Display", "sans", False, "font_rhd",
+     dict(zip(_STYLES, ["RedHatDisplay-Regular.ttf", "RedHatDisplay-Bold.ttf", "RedHatDisplay-Italic.ttf", "RedHatDisplay-BoldItalic.ttf"], strict=True))),
+    ("Hanken Grotesk", "sans", False, "font_hanken_grotesk",
+     dict(zip(_STYLES, ["HankenGrotesk-Regular.otf", "HankenGrotesk-Bold.otf", "HankenGrotesk-Italic.otf", "HankenGrotesk-BoldItalic.otf"], strict=True))),
+    ("Source Sans Pro", "sans", False, "font_source_sans_pro",
+     dict(zip(_STYLES, ["SourceSansPro-Regular.ttf", "SourceSansPro-Bold.ttf", "SourceSansPro-It.ttf", "SourceSansPro-BoldIt.ttf"], strict=True))),
+    ("Manrope", "sans", False, "font_manrope", {"regular": "Manrope-Regular.ttf", "bold": "Manrope-Bold.ttf"}),
+    ("Caladea", "serif", False, "font_caladea",
+     dict(zip(_STYLES, ["Caladea-Regular.ttf", "Caladea-Bold.ttf", "Caladea-Italic.ttf", "Caladea-BoldItalic.ttf"], strict=True))),
+    ("Liberation Sans", "sans", False, "/usr/share/fonts/truetype/liberation",
+     dict(zip(_STYLES, ["LiberationSans-Regular.ttf", "LiberationSans-Bold.ttf", "LiberationSans-Italic.ttf", "LiberationSans-BoldItalic.ttf"], strict=True))),
+    ("Liberation Serif", "serif", False, "/usr/share/fonts/truetype/liberation",
+     dict(zip(_STYLES, ["LiberationSerif-Regular.ttf", "LiberationSerif-Bold.ttf", "LiberationSerif-Italic.ttf", "LiberationSerif-BoldItalic.ttf"], strict=True))),
+    ("Liberation Mono", "mono", False, "/usr/share/fonts/truetype/liberation",
+     dict(zip(_STYLES, ["LiberationMono-Regular.ttf", "LiberationMono-Bold.ttf", "LiberationMono-Italic.ttf", "LiberationMono-BoldItalic.ttf"], strict=True))),
+    # Held out from training: the model is validated on faces it has never seen.
+    ("FreeSans", "sans", True, "/usr/share/fonts/truetype/freefont",
+     dict(zip(_STYLES, ["FreeSans.ttf", "FreeSansBold.ttf", "FreeSansOblique.ttf", "FreeSansBoldOblique.ttf"], strict=True))),
+    ("FreeSerif", "serif", True, "/usr/share/fonts/truetype/freefont",
+     dict(zip(_STYLES, ["FreeSerif.ttf", "FreeSerifBold.ttf", "FreeSerifItalic.ttf", "FreeSerifBoldItalic.ttf"], strict=True))),
+    ("FreeMono", "mono", True, "/usr/share/fonts/truetype/freefont",
+     dict(zip(_STYLES, ["FreeMono.ttf", "FreeMonoBold.ttf", "FreeMonoOblique.ttf", "FreeMonoBoldOblique.ttf"], strict=True))),
+    ("Source Serif Pro", "serif", True, "font_source_serif_pro",
+     {"regular": "SourceSerifPro-Regular.ttf", "bold": "SourceSerifPro-Bold.ttf"}),
+]
+
+
+class FontsMissingError(RuntimeError):
+    pass
+
+
+def _package_dir(where: str) -> Path | None:
+    if where.startswith("/"):
+        return Path(where)
+    if where == "matplotlib":
+        spec = importlib.util.find_spec("matplotlib")
+        return Path(spec.origin).parent / "mpl-data" / "fonts" / "ttf" if spec and spec.origin else None
+    spec = importlib.util.find_spec(where)
+    if not spec or not spec.origin:
+        return None
+    return Path(spec.origin).parent / "files"
+
+
+@functools.cache
+def _find_file(folder: Path, file_name: str) -> Path | None:
+    direct = folder / file_name
+    if direct.exists():
+        return direct
+    hits = sorted(folder.rglob(file_name)) if folder.exists() else []
+    return hits[0] if hits else None
+
+
+class FontRegistry:
+    """All packaged faces, found once. Pass the instance around; it caches loaded fonts."""
+
+    def __init__(self, faces: list[FontFace]):
+        if not faces:
+            raise FontsMissingError("no fonts found: run `make setup` (installs font packages)")
+        self.faces = faces
+        self.by_name = {f.name: f for f in faces}
+
+    @classmethod
+    def discover(cls, min_faces: int = 20) -> FontRegistry:
+        faces, missing = [], []
+        for family, category, held_out, where, files in _CATALOGUE:
+            folder = _package_dir(where)
+            for style, file_name in files.items():
+                path = _find_file(folder, file_name) if folder else None
+                if path is None:
+                    missing.append(file_name)
+                    continue
+                name = family.replace(" ", "") + ("-" + style.capitalize() if style != "regular" else "")
+                faces.append(FontFace(name, family, category, "bold" in style, "italic" in style, held_out, path))
+        if len(faces) < min_faces:
+            raise FontsMissingError(
+                f"only {len(faces)} font faces found (missing e.g. {missing[:3]}): run `make setup`, which installs "
+                "the font packages (pip extras and Debian fonts-liberation, fonts-freefont-ttf)"
+            )
+        return cls(faces)
+
+    def select(self, held_out: bool | None = None, category: str | None = None) -> list[FontFace]:
+        return [
+            f for f in self.faces
+            if (held_out is None or f.held_out == held_out) and (category is None or f.category == category)
+        ]
+
+    @functools.lru_cache(maxsize=4096)  # noqa: B019 - the registry lives as long as the process
+    def font(self, name: str, size: int) -> ImageFont.FreeTypeFont:
+        return ImageFont.truetype(str(self.by_name[name].path), max(4, int(size)))
+
+    def can_draw(self, name: str, text: str) -> bool:
+        """True if every character of text has a real glyph (not .notdef) in the face."""
+        from fontTools.ttLib import TTFont
+
+        cmap = _cmap(str(self.by_name[name].path), TTFont)
+        return all(c.isspace() or ord(c) in cmap for c in text)
+
+
+@functools.cache
+def _cmap(path: str, ttfont_cls) -> frozenset[int]:
+    font = ttfont_cls(path, lazy=True, fontNumber=0)
+    return frozenset(font.getBestCmap().keys())
+
+
+@dataclass
+class RenderedText:
+    """Alpha coverage of a rendered string and where each glyph landed (pixel coordinates)."""
+
+    alpha: np.ndarray  # float32 HxW in [0, 1], the union of all glyphs
+    glyph_alphas: list[np.ndarray]  # one float32 HxW layer per character (spaces are empty)
+    boxes: list[tuple[int, int, int, int] | None]  # tight ink box (x0, y0, x1, y1) per character
+    origins: list[tuple[float, float]]  # pen position (x, baseline y) per character
+    advances: list[float]  # advance width per character
+
+
+def ink_box(alpha: np.ndarray, threshold: float = 0.2) -> tuple[int, int, int, int] | None:
+    ys, xs = np.nonzero(alpha > threshold)
+    if len(xs) == 0:
+        return None
+    return int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1
+
+
+def render_text(
+    font: ImageFont.FreeTypeFont,
+    text: str,
+    canvas: tuple[int, int],
+    origin: tuple[float, float],
+    pen_positions: list[float] | None = None,
+) -> RenderedText:
+    """Render text glyph by glyph on a canvas (w, h); origin is (x, baseline y) of the first pen.
+
+    Glyphs are drawn one at a time at the pen positions the font's own layout gives (kerning
+    included), so each character's exact coverage is known. pen_positions overrides the layout
+    (x offsets from origin), which is how a replaced glyph is put where the old one stood.
+    """
+    w, h = canvas
+    if pen_positions is None:
+        pen_positions = [font.getlength(text[:i]) for i in range(len(text))]
+    layers, boxes, origins, advances = [], [], [], []
+    for ch, dx in zip(text, pen_positions, strict=True):
+        layer = Image.new("L", (w, h), 0)
+        x, y = origin[0] + dx, origin[1]
+        if not ch.isspace():
+            ImageDraw.Draw(layer).text((x, y), ch, font=font, fill=255, anchor="ls")
+        a = np.asarray(layer, dtype=np.float32) / 255.0
+        layers.append(a)
+        boxes.append(ink_box(a))
+        origins.append((x, y))
+        advances.append(font.getlength(ch))
+    total = np.clip(np.sum(layers, axis=0), 0, 1) if layers else np.zeros((h, w), np.float32)
+    return RenderedText(total.astype(np.float32), layers, boxes, origins, advances)
+
+
+def composite(background: np.ndarray, alpha: np.ndarray, colour) -> np.ndarray:
+    """Alpha-blend a solid colour over an HxWx3 float image in [0, 255]."""
+    a = alpha[..., None]
+    return background * (1 - a) + np.asarray(colour, np.float32)[None, None, :] * a
+
+
+# ----------------------------------------------------------------------------- font matching
+
+
+@dataclass
+class FontMatch:
+    face: str  # registry face name
+    category: str
+    size: int  # font size in pixels (PIL's em size)
+    baseline: float  # y of the baseline in image coordinates
+    x0: float  # pen x of the first character in image coordinates
+    slant: float  # extra shear (x shift per pixel above the baseline) the face does not explain
+    fg: tuple[int, int, int]  # text colour
+    bg: tuple[int, int, int]  # background colour
+    score: float  # IoU between the observed ink and the rendered word (0..1)
+
+
+def split_colours(crop: np.ndarray, ink_hint: np.ndarray | None = None):
+    """2-means on pixel colours. Returns (ink mask float HxW, fg colour, bg colour).
+
+    The text is the cluster that touches the crop border least (or that overlaps ink_hint most).
+    """
+    all_px = crop.reshape(-1, 3).astype(np.float32)
+    # A fixed-stride subsample keeps the k-means cheap on big crops and deterministic.
+    px = all_px[:: max(1, len(all_px) // 4000)]
+    lum = px.mean(1)
+    centres = np.stack([px[lum <= np.percentile(lum, 15)].mean(0), px[lum >= np.percentile(lum, 85)].mean(0)])
+    for _ in range(8):
+        d = ((px[:, None, :] - centres[None]) ** 2).sum(-1)
+        lab = d.argmin(1)
+        for k in range(2):
+            if (lab == k).any():
+                centres[k] = px[lab == k].mean(0)
+    lab = ((all_px[:, None, :] - centres[None]) ** 2).sum(-1).argmin(1).reshape(crop.shape[:2])
+    if ink_hint is not None:
+        score = [((lab == k) & ink_hint).sum() / max(1, (lab == k).sum()) for k in range(2)]
+        fg_k = int(np.argmax(score))
+    else:
+        border = np.concatenate([lab[0], lab[-1], lab[:, 0], lab[:, -1]])
+        fg_k = int(np.argmin([(border == k).mean() for k in range(2)]))
+    fg, bg = centres[fg_k], centres[1 - fg_k]
+    # Soft ink coverage: projection of each pixel on the bg->fg axis (keeps anti-aliasing).
+    axis = fg - bg
+    denom = float((axis**2).sum()) or 1.0
+    cov = np.clip(((crop.astype(np.float32) - bg) @ axis) / denom, 0, 1)
+    return cov.astype(np.float32), tuple(int(v) for v in fg), tuple(int(v) for v in bg)
+
+
+def _fit_face(registry: FontRegistry, face: FontFace, text: str, ink: np.ndarray):
+    """Render text in face so its ink box matches the observed ink box; return (IoU, size, baseline, x0)."""
+    box = ink_box(ink, 0.5)
+    if box is None:
+        return 0.0, 0, 0.0, 0.0
+    bx0, by0, bx1, by1 = box
+    h_obs = by1 - by0
+    probe_size = 64
+    font = registry.font(face.name, probe_size)
+    ref = render_text(font, text, (int(font.getlength(text)) + 4 * probe_size, 3 * probe_size), (probe_size, 2 * probe_size))
+    rbox = ink_box(ref.alpha, 0.5)
+    if rbox is None:
+        return 0.0, 0, 0.0, 0.0
+    size = max(4, round(probe_size * h_obs / max(1, rbox[3] - rbox[1])))
+    font = registry.font(face.name, size)
+    h, w = ink.shape
+    # Place the baseline so the ink tops line up, then the first pen so the ink lefts line up.
+    ref = render_text(font, text, (w, h), (0, 0))
+    scale = size / probe_size
+    baseline = by0 - (rbox[1] - 2 * probe_size) * scale
+    x0 = bx0 - (rbox[0] - probe_size) * scale
+    ref = render_text(font, text, (w, h), (x0, baseline))
+    a = ref.alpha > 0.5
+    o = ink > 0.5
+    iou = float((a & o).sum() / max(1, (a | o).sum()))
+    return iou, size, float(baseline), float(x0)
+
+
+def match_font(
+    registry: FontRegistry,
+    crop: np.ndarray,
+    text: str,
+    faces: list[FontFace] | None = None,
+    ink: np.ndarray | None = None,
+) -> FontMatch:
+    """Estimate the face, size, baseline, slant and colours a word crop (HxWx3 uint8) was drawn in."""
+    if ink is None:
+        ink, fg, bg = split_colours(crop)
+    else:
+        _, fg, bg = split_colours(crop, ink > 0.5)
+    best = None
+    candidates = [f for f in (faces or registry.faces) if registry.can_draw(f.name, text)]
+    for face in candidates:
+        iou, size, baseline, x0 = _fit_face(registry, face, text, ink)
+        if best is None or iou > best[0]:
+            best = (iou, face, size, baseline, x0)
+    if best is None:
+        raise ValueError(f"no font can draw {text!r}")
+    iou, face, size, baseline, x0 = best
+    return FontMatch(face.name, face.category, int(size), baseline, x0, _estimate_slant(ink), fg, bg, iou)
+
+
+def _estimate_slant(ink: np.ndarray) -> float:
+    """Shear (dx per dy) that makes the ink most vertical: the column profile is sharpest."""
+    h, w = ink.shape
+    ys = np.arange(h, dtype=np.float32)[:, None] - h / 2
+    best, best_s = -1.0, 0.0
+    for s in np.linspace(-0.4, 0.4, 17):
+        shifted = np.zeros((h, w + h), np.float32)
+        cols = (np.arange(w)[None, :] + s * ys + h / 2).round().astype(int).clip(0, w + h - 1)
+        np.add.at(shifted, (np.repeat(np.arange(h)[:, None], w, 1), cols), ink)
+        profile = shifted.sum(0)
+        sharp = float((profile**2).sum())
+        if sharp > best:
+            best, best_s = sharp, float(s)
+    return best_s

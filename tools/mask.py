@@ -1,0 +1,81 @@
+"""Edit masks for one character, and the refinements the retry loop asks for.
+
+A mask must cover the old glyph completely (stroke and anti-aliasing halo) and the footprint of
+the new glyph, and should not bite into the neighbouring characters. Masks here are boolean HxW
+arrays built from boxes (x0, y0, x1, y1), exclusive ends, in image coordinates.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+Box = tuple[int, int, int, int]
+
+
+@dataclass(frozen=True)
+class MaskSpec:
+    """How a mask was made, so an attempt can record it and a refinement can change it."""
+
+    pad: int = 2  # pixels added around the union of old and new ink boxes
+    grow_x: int = 0  # extra pixels toward the neighbours (may enter the gap up to their ink)
+    grow_y: int = 0  # extra pixels above and below
+    respect_neighbours: bool = True  # keep a 1 px gap from the neighbours' ink boxes
+
+
+def union(a: Box | None, b: Box | None) -> Box | None:
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3])
+
+
+def default_pad(char_height: int) -> int:
+    """Anti-aliasing and blur halo grow with the glyph: about 8% of its height, at least 2 px."""
+    return max(2, round(0.08 * char_height))
+
+
+def char_mask_box(
+    shape: tuple[int, int],
+    old_box: Box,
+    new_box: Box | None,
+    left_neighbour: Box | None,
+    right_neighbour: Box | None,
+    spec: MaskSpec,
+) -> Box:
+    """The rectangle to repaint for one character (clipped to the image)."""
+    h, w = shape
+    x0, y0, x1, y1 = union(old_box, new_box)
+    x0, x1 = x0 - spec.pad - spec.grow_x, x1 + spec.pad + spec.grow_x
+    y0, y1 = y0 - spec.pad - spec.grow_y, y1 + spec.pad + spec.grow_y
+    if spec.respect_neighbours:
+        # Never cross into a neighbour's ink; but always keep the old glyph's own ink box.
+        if left_neighbour is not None:
+            x0 = max(x0, min(left_neighbour[2] + 1, old_box[0]))
+        if right_neighbour is not None:
+            x1 = min(x1, max(right_neighbour[0] - 1, old_box[2]))
+    return max(0, x0), max(0, y0), min(w, x1), min(h, y1)
+
+
+def box_to_mask(shape: tuple[int, int], box: Box) -> np.ndarray:
+    m = np.zeros(shape, dtype=bool)
+    x0, y0, x1, y1 = box
+    m[y0:y1, x0:x1] = True
+    return m
+
+
+def grow(spec: MaskSpec, px: int = 2) -> MaskSpec:
+    """Grow all round, e.g. when remnants of the old glyph survive at the mask's edge."""
+    return MaskSpec(spec.pad + px, spec.grow_x, spec.grow_y, spec.respect_neighbours)
+
+
+def grow_toward_gaps(spec: MaskSpec, px: int = 3) -> MaskSpec:
+    """Grow sideways into the gaps between characters (still stopping at the neighbours' ink)."""
+    return MaskSpec(spec.pad, spec.grow_x + px, spec.grow_y, spec.respect_neighbours)
+
+
+def tighten(spec: MaskSpec, px: int = 1) -> MaskSpec:
+    """Shrink, e.g. when the repaint smeared into the neighbours or the background."""
+    return MaskSpec(max(0, spec.pad - px), max(0, spec.grow_x - px), max(0, spec.grow_y - px), spec.respect_neighbours)
