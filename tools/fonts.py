@@ -269,7 +269,6 @@ def _fit_face(registry: FontRegistry, face: FontFace, text: str, ink: np.ndarray
     font = registry.font(face.name, size)
     h, w = ink.shape
     # Place the baseline so the ink tops line up, then the first pen so the ink lefts line up.
-    ref = render_text(font, text, (w, h), (0, 0))
     scale = size / probe_size
     baseline = by0 - (rbox[1] - 2 * probe_size) * scale
     x0 = bx0 - (rbox[0] - probe_size) * scale
@@ -282,16 +281,20 @@ def _fit_face(registry: FontRegistry, face: FontFace, text: str, ink: np.ndarray
 
 def match_font(
     registry: FontRegistry,
-    crop: np.ndarray,
+    ink: np.ndarray,
     text: str,
+    fg: tuple[int, int, int],
+    bg: tuple[int, int, int],
     faces: list[FontFace] | None = None,
-    ink: np.ndarray | None = None,
+    offset: tuple[int, int] = (0, 0),
+    slant: float = 0.0,
 ) -> FontMatch:
-    """Estimate the face, size, baseline, slant and colours a word crop (HxWx3 uint8) was drawn in."""
-    if ink is None:
-        ink, fg, bg = split_colours(crop)
-    else:
-        _, fg, bg = split_colours(crop, ink > 0.5)
+    """Estimate the face, size, baseline and slant a word was drawn in from its ink coverage.
+
+    Every face that can draw the text is rendered so its ink box matches the observed one; the
+    face whose rendering overlaps the observed ink best (IoU) wins. Coordinates are returned in
+    image space (offset = where the ink array's top-left lies in the image).
+    """
     best = None
     candidates = [f for f in (faces or registry.faces) if registry.can_draw(f.name, text)]
     for face in candidates:
@@ -301,20 +304,5 @@ def match_font(
     if best is None:
         raise ValueError(f"no font can draw {text!r}")
     iou, face, size, baseline, x0 = best
-    return FontMatch(face.name, face.category, int(size), baseline, x0, _estimate_slant(ink), fg, bg, iou)
-
-
-def _estimate_slant(ink: np.ndarray) -> float:
-    """Shear (dx per dy) that makes the ink most vertical: the column profile is sharpest."""
-    h, w = ink.shape
-    ys = np.arange(h, dtype=np.float32)[:, None] - h / 2
-    best, best_s = -1.0, 0.0
-    for s in np.linspace(-0.4, 0.4, 17):
-        shifted = np.zeros((h, w + h), np.float32)
-        cols = (np.arange(w)[None, :] + s * ys + h / 2).round().astype(int).clip(0, w + h - 1)
-        np.add.at(shifted, (np.repeat(np.arange(h)[:, None], w, 1), cols), ink)
-        profile = shifted.sum(0)
-        sharp = float((profile**2).sum())
-        if sharp > best:
-            best, best_s = sharp, float(s)
-    return best_s
+    return FontMatch(face.name, face.category, int(size), baseline + offset[1], x0 + offset[0], slant,
+                     tuple(fg), tuple(bg), iou)

@@ -1,0 +1,304 @@
+"""Find text in an image and one tight box per character.
+
+Per-character boxes come from the ink itself: the line's ink is separated from its background by
+colour distance, un-slanted, and cut into characters at the column-profile minima closest to where
+a rendered reference of the same text puts the character boundaries (a dynamic programme keeps the
+cuts in order). It works on dotted, multicoloured and slanted text, not only on clean renders.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import ndimage
+
+from tools.fonts import FontRegistry, render_text
+from tools.mask import Box
+from tools.ocr import TextLine
+
+
+@dataclass
+class LineInk:
+    """The ink of one text line, in image coordinates of the region it was taken from."""
+
+    region: Box  # the image region (x0, y0, x1, y1) the arrays below cover
+    coverage: np.ndarray  # float32 in [0, 1]: how much of each pixel is text
+    fg: tuple[int, int, int]  # typical text colour
+    bg: tuple[int, int, int]  # typical background colour
+    slant: float  # dx per dy of the strokes (positive leans right going up)
+
+
+def _otsu(values: np.ndarray) -> float:
+    hist, edges = np.histogram(values, bins=64)
+    centres = (edges[:-1] + edges[1:]) / 2
+    w0 = np.cumsum(hist)
+    w1 = w0[-1] - w0
+    m0 = np.cumsum(hist * centres) / np.maximum(w0, 1)
+    m1 = (np.sum(hist * centres) - np.cumsum(hist * centres)) / np.maximum(w1, 1)
+    between = w0 * w1 * (m0 - m1) ** 2
+    return float(centres[int(np.argmax(between))])
+
+
+def _kmeans(px: np.ndarray, k: int, iters: int = 10) -> tuple[np.ndarray, np.ndarray]:
+    """Deterministic k-means on colours, seeded at luminance quantiles."""
+    lum = px.mean(1)
+    order = np.argsort(lum)
+    centres = np.stack([px[order[int((i + 0.5) / k * (len(px) - 1))]] for i in range(k)]).astype(np.float32)
+    for _ in range(iters):
+        lab = ((px[:, None, :] - centres[None]) ** 2).sum(-1).argmin(1)
+        for j in range(k):
+            if (lab == j).any():
+                centres[j] = px[lab == j].mean(0)
+    return centres, lab
+
+
+def _coverage(crop: np.ndarray, bg: np.ndarray, fg: np.ndarray) -> np.ndarray:
+    """Soft text coverage: where each pixel lies between the background and the text colour."""
+    axis = fg - bg
+    denom = float((axis**2).sum()) or 1.0
+    return np.clip(((crop - bg) @ axis) / denom * 1.25 - 0.1, 0, 1).astype(np.float32)
+
+
+def line_ink(image: np.ndarray, box: Box, text: str | None = None, margin: float = 0.25) -> LineInk:
+    """Separate text from background around a detected line box (grown by margin x its height).
+
+    Several hypotheses of which colour is text are tried (far from the border colour; each k-means
+    cluster); with the text known, the one whose line components best match its character count wins.
+    """
+    h_img, w_img = image.shape[:2]
+    x0, y0, x1, y1 = box
+    lh = y1 - y0
+    mx, my = int(round(margin * lh)), int(round(0.15 * lh))
+    rx0, ry0, rx1, ry1 = max(0, x0 - mx), max(0, y0 - my), min(w_img, x1 + mx), min(h_img, y1 + my)
+    crop = image[ry0:ry1, rx0:rx1].astype(np.float32)
+    border = np.concatenate([crop[0], crop[-1], crop[:, 0], crop[:, -1]])
+    bg = np.median(border, axis=0)
+    dist = np.sqrt(((crop - bg) ** 2).sum(-1))
+    thr = max(_otsu(dist), 20.0)
+    hypotheses = []
+    if (dist > thr).any():
+        hypotheses.append((bg, np.median(crop[dist > thr], axis=0), None))
+    px = crop.reshape(-1, 3)
+    sub = px[:: max(1, len(px) // 6000)]
+    centres, lab = _kmeans(sub, 3)
+    counts = np.bincount(lab, minlength=3)
+    bgk = int(np.argmax(counts))
+    for j in range(3):
+        if j != bgk and counts[j] > 0 and np.abs(centres[j] - centres[bgk]).sum() > 60:
+            hypotheses.append((centres[bgk], centres[j], None))
+    # Local contrast (top-hat) hypotheses: text lighter / darker than its immediate surroundings,
+    # which survives shadows and lighting gradients across the line.
+    lum = crop.mean(-1)
+    k = max(3, int(round(0.3 * lh)))
+    for tophat in (lum - ndimage.grey_opening(lum, size=(k, k)), ndimage.grey_closing(lum, size=(k, k)) - lum):
+        scale = float(np.percentile(tophat, 99))
+        if scale > 20:
+            cov = np.clip(tophat / (0.6 * scale), 0, 1)
+            hypotheses.append((np.median(crop[cov < 0.1], axis=0), np.median(crop[cov > 0.5], axis=0), cov))
+    best = None
+    n_chars = len([c for c in text if not c.isspace()]) if text else None
+    for hbg, hfg, given in hypotheses:
+        cov = _coverage(crop, hbg, hfg) if given is None else given
+        keep, n_comp = _line_components(cov > 0.5, y0 - ry0, y1 - ry0)
+        cov = cov * keep
+        score = abs(n_comp - n_chars) / max(1, n_chars) if n_chars else 0.0
+        # Ties go to the stronger contrast; the border-distance hypothesis (first, it also catches
+        # multicoloured text) gets a head start.
+        score -= 0.1 * float(np.sqrt(((hfg - hbg) ** 2).sum())) / 441.0 + (0.1 if best is None else 0.0)
+        if best is None or score < best[0]:
+            best = (score, cov, hfg, hbg)
+    if best is None:
+        cov, fg = np.zeros(dist.shape, np.float32), bg
+        hbg = bg
+    else:
+        _, cov, fg, hbg = best
+    return LineInk((rx0, ry0, rx1, ry1), cov, tuple(int(v) for v in fg), tuple(int(v) for v in hbg), estimate_slant(cov))
+
+
+def _line_components(ink: np.ndarray, top: int, bottom: int) -> tuple[np.ndarray, int]:
+    """The pixels of the components that form the text line: fit a line through the centres of
+    the letter-sized components (the baseline may tilt) and drop components far from it
+    (neighbouring lines, frames, stripes). Returns the kept pixels and how many letter-like column
+    groups they form (the dots of a dotted letter share its columns and count once)."""
+    h, w = ink.shape
+    lh = max(4, bottom - top)
+    lab, n = ndimage.label(ink)
+    if n == 0:
+        return np.zeros_like(ink, dtype=np.float32), 0
+    objs = ndimage.find_objects(lab)
+    x0s = np.array([o[1].start for o in objs])
+    x1s = np.array([o[1].stop for o in objs])
+    cx = (x0s + x1s) / 2
+    cy = np.array([(o[0].start + o[0].stop) / 2 for o in objs])
+    hh = np.array([o[0].stop - o[0].start for o in objs], np.float32)
+    area = np.asarray(ndimage.sum(ink, lab, index=np.arange(1, n + 1)), np.float32)
+    # Border-touching bands that span much more than a letter are frames or stripes, not text.
+    band = ((np.array([o[0].start for o in objs]) == 0) | (np.array([o[0].stop for o in objs]) == h)) & (x1s - x0s > 3 * lh)
+    keep = (cy >= top) & (cy <= bottom) & ~band & (area >= 2)
+    big = keep & (hh >= 0.3 * lh)
+    if big.sum() >= 3:
+        sel = big.copy()
+        for _ in range(3):
+            a, b = np.polyfit(cx[sel], cy[sel], 1, w=np.sqrt(area[sel]))
+            mh = float(np.median(hh[sel]))
+            resid = np.abs(cy - (a * cx + b))
+            new_sel = big & (resid < 0.5 * mh)
+            if new_sel.sum() < 3 or (new_sel == sel).all():
+                break
+            sel = new_sel
+        keep = keep & (resid < 0.9 * mh) & (hh < 2.5 * mh)
+    # Specks of texture or noise: tiny components away from the letters' span.
+    letters = keep & (hh >= 0.3 * lh)
+    if letters.any():
+        lo, hi = x0s[letters].min() - 0.3 * lh, x1s[letters].max() + 0.3 * lh
+        keep &= (area >= 0.02 * np.median(area[letters])) & (x1s >= lo) & (x0s <= hi)
+    kept = np.concatenate([[False], keep])[lab]
+    # Letter-like groups: kept components merged where their columns overlap.
+    groups, last_end = 0, -1
+    for i in np.argsort(x0s):
+        if not keep[i]:
+            continue
+        if x0s[i] >= last_end - 0.3 * (x1s[i] - x0s[i]):
+            groups += 1
+        last_end = max(last_end, x1s[i])
+    return ndimage.binary_dilation(kept, iterations=1).astype(np.float32), groups
+
+
+def estimate_slant(ink: np.ndarray) -> float:
+    """The shear (dx per dy) that makes the column profile sharpest, i.e. the strokes most vertical."""
+    h, w = ink.shape
+    if h == 0 or w == 0 or ink.sum() == 0:
+        return 0.0
+    best, best_s = -1.0, 0.0
+    for s in np.linspace(-0.35, 0.35, 15):
+        profile = _sheared_profile(ink, s)
+        sharp = float((profile**2).sum())
+        if sharp > best * 1.0001:  # prefer the smaller shear on ties (the list is ordered from -0.35)
+            best, best_s = sharp, float(s)
+    return best_s if abs(best_s) > 0.06 else 0.0
+
+
+def _sheared_x(h: int, w: int, s: float) -> np.ndarray:
+    """Column of each pixel after removing a shear s around the middle row (strokes become vertical)."""
+    ys = np.arange(h, dtype=np.float32)[:, None] - h / 2
+    return np.arange(w, dtype=np.float32)[None, :] + s * ys
+
+
+def _sheared_profile(ink: np.ndarray, s: float) -> np.ndarray:
+    h, w = ink.shape
+    cols = np.round(_sheared_x(h, w, s) + h).astype(int)
+    prof = np.zeros(w + 2 * h + 2, np.float32)
+    np.add.at(prof, cols.ravel(), ink.ravel())
+    return prof
+
+
+def _reference_gaps(registry: FontRegistry, face: str, text: str) -> tuple[list[int], np.ndarray]:
+    """Indices of inked characters and the normalised x of each gap between consecutive ones."""
+    size = 64
+    font = registry.font(face, size)
+    width = int(font.getlength(text)) + 4 * size
+    ref = render_text(font, text, (width, 3 * size), (size, 2 * size))
+    idx = [i for i, b in enumerate(ref.boxes) if b is not None]
+    if not idx:
+        return [], np.zeros(0)
+    left, right = ref.boxes[idx[0]][0], ref.boxes[idx[-1]][2]
+    span = max(1, right - left)
+    gaps = [((ref.boxes[a][2] + ref.boxes[b][0]) / 2 - left) / span for a, b in zip(idx, idx[1:], strict=False)]
+    return idx, np.clip(np.array(gaps, np.float32), 0, 1)
+
+
+def _cut(profile: np.ndarray, expected: np.ndarray, char_w: float) -> list[int]:
+    """Choose ordered cut columns near the expected ones where the profile is lowest (DP)."""
+    n = len(expected)
+    if n == 0:
+        return []
+    W = len(profile)
+    p = profile / max(1e-6, float(profile.max()))
+    xs = np.arange(W, dtype=np.float32)
+    min_gap = max(1, int(0.2 * char_w))
+    cost = np.stack([p + 0.6 * ((xs - e) / max(char_w, 1.0)) ** 2 for e in expected])  # n x W
+    total = cost[0].copy()
+    back = np.zeros((n, W), dtype=np.int64)
+    xs_idx = np.arange(W)
+    for k in range(1, n):
+        # best previous cut at least min_gap to the left: a running minimum and where it was reached
+        run_min = np.minimum.accumulate(total)
+        run_arg = np.maximum.accumulate(np.where(total == run_min, xs_idx, 0))
+        prev = np.full(W, np.inf, np.float32)
+        arg = np.zeros(W, np.int64)
+        prev[min_gap:], arg[min_gap:] = run_min[:-min_gap], run_arg[:-min_gap]
+        total = prev + cost[k]
+        back[k] = arg
+    cuts = [int(np.argmin(total))]
+    for k in range(n - 1, 0, -1):
+        cuts.append(int(back[k][cuts[-1]]))
+    return cuts[::-1]
+
+
+def char_boxes(registry: FontRegistry, ink: LineInk, text: str, face: str = "DejaVuSans") -> list[Box | None]:
+    """One tight ink box per character of text (None for spaces), in image coordinates."""
+    cov = ink.coverage
+    h, w = cov.shape
+    idx, gaps = _reference_gaps(registry, face, text)
+    boxes: list[Box | None] = [None] * len(text)
+    if not idx or cov.sum() == 0:
+        return boxes
+    sx = _sheared_x(h, w, ink.slant)
+    on = cov > 0.5
+    xs_on = sx[on]
+    if len(xs_on) == 0:
+        return boxes
+    left, right = float(xs_on.min()), float(xs_on.max()) + 1
+    prof = np.zeros(int(np.ceil(right - left)) + 1, np.float32)
+    np.add.at(prof, np.clip(np.round(sx[on] - left).astype(int), 0, len(prof) - 1), cov[on])
+    span = right - left
+    char_w = span / max(1, len(idx))
+    cuts = _cut(prof, gaps * span, char_w)
+    edges = [-1e9] + [c + left for c in cuts] + [1e9]
+    ys, xs = np.nonzero(on)
+    col = sx[on]
+    rx0, ry0 = ink.region[0], ink.region[1]
+    for k, i in enumerate(idx):
+        sel = (col >= edges[k]) & (col < edges[k + 1])
+        if not sel.any():
+            continue
+        boxes[i] = (int(xs[sel].min()) + rx0, int(ys[sel].min()) + ry0, int(xs[sel].max()) + 1 + rx0, int(ys[sel].max()) + 1 + ry0)
+    return boxes
+
+
+# ----------------------------------------------------------------------------- finding a string
+
+
+@dataclass
+class Occurrence:
+    line: int  # index into the reading-ordered lines
+    start: int  # index of the first character in the line's text
+    end: int  # index after the last character
+
+
+def _squeeze(text: str) -> tuple[str, list[int]]:
+    """Text without spaces, and for each kept character its index in the original."""
+    kept = [(c, i) for i, c in enumerate(text) if not c.isspace()]
+    return "".join(c for c, _ in kept), [i for _, i in kept]
+
+
+def find_occurrences(lines: list[TextLine], find: str) -> list[Occurrence]:
+    """Every place find occurs, in reading order. Exact (case-sensitive) matches; OCR often inserts
+    or drops spaces ("6, 001 , 271"), so a match that ignores spaces counts when no exact one exists."""
+    found = []
+    for li, line in enumerate(lines):
+        start = line.text.find(find)
+        while start >= 0:
+            found.append(Occurrence(li, start, start + len(find)))
+            start = line.text.find(find, start + 1)
+    if found:
+        return found
+    target, _ = _squeeze(find)
+    for li, line in enumerate(lines):
+        squeezed, where = _squeeze(line.text)
+        start = squeezed.find(target)
+        while start >= 0 and target:
+            found.append(Occurrence(li, where[start], where[start + len(target) - 1] + 1))
+            start = squeezed.find(target, start + 1)
+    return found

