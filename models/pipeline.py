@@ -5,7 +5,6 @@ Separate from the network (unet.py) and the noise schedule (schedule.py), as in 
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 

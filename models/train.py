@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from models.data import DataConfig, EditPairs, make_example, condition_tensor
+from models.data import DataConfig, EditPairs, condition_tensor, make_example
 from models.pipeline import DEFAULT_WEIGHTS, GLYPH_CHANNELS, MASK_CHANNEL, GlyphInpaintPipeline, GlyphModel
 from models.schedule import NoiseSchedule, ScheduleConfig
 from models.unet import GlyphUNet, UNetConfig

@@ -306,3 +306,46 @@ def match_font(
     iou, face, size, baseline, x0 = best
     return FontMatch(face.name, face.category, int(size), baseline + offset[1], x0 + offset[0], slant,
                      tuple(fg), tuple(bg), iou)
+
+
+def shear(coverage: np.ndarray, slant: float, baseline: float) -> np.ndarray:
+    """Lean an upright glyph by slant (dx per pixel above the baseline; positive leans right)."""
+    if abs(slant) < 1e-3:
+        return coverage
+    img = Image.fromarray((coverage * 255).astype(np.uint8))
+    # out(x, y) = in(x + slant * (y - baseline), y)
+    img = img.transform(img.size, Image.AFFINE, (1, slant, -slant * baseline, 0, 1, 0), resample=Image.BILINEAR)
+    return np.asarray(img, np.float32) / 255.0
+
+
+def place_glyph(
+    registry: FontRegistry,
+    face: str,
+    size: int,
+    old_char: str,
+    old_box: tuple[int, int, int, int],
+    new_char: str,
+    shape: tuple[int, int],
+    slant: float = 0.0,
+    shift: tuple[float, float] = (0.0, 0.0),
+) -> tuple[np.ndarray, tuple[float, float]]:
+    """Coverage of new_char drawn where old_char stood, and its pen position (x, baseline y).
+
+    The old character is rendered in the matched face and size and aligned to its observed ink box;
+    that fixes the pen locally (so a tilted baseline or a drifting layout does not matter). The new
+    glyph takes the same baseline, centred on the old glyph's advance.
+    """
+    font = registry.font(face, size)
+    probe = render_text(font, old_char, (4 * size, 3 * size), (size, 2 * size), [0.0])
+    rb = probe.boxes[0]
+    ox0, oy0, ox1, oy1 = old_box
+    if rb is None:
+        pen_x, base_y = float(ox0), float(oy1)
+    else:
+        pen_x = (ox0 + ox1) / 2 - ((rb[0] + rb[2]) / 2 - size)
+        # Average the top and bottom alignments: robust to a slightly wrong size.
+        base_y = ((oy0 - (rb[1] - 2 * size)) + (oy1 - (rb[3] - 2 * size))) / 2
+    pen_x += (font.getlength(old_char) - font.getlength(new_char)) / 2 + shift[0]
+    base_y += shift[1]
+    r = render_text(font, new_char, (shape[1], shape[0]), (pen_x, base_y), [0.0])
+    return shear(r.alpha, slant, base_y), (pen_x, base_y)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -66,7 +67,9 @@ class OCR:
 
     def read(self, image: np.ndarray) -> list[TextLine]:
         """All text lines in an RGB uint8 image, in reading order (top to bottom, left to right)."""
-        results = self.reader.readtext(image, detail=1, paragraph=False)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # easyocr's DataLoader warns about pin_memory on CPU
+            results = self.reader.readtext(image, detail=1, paragraph=False)
         lines = []
         h, w = image.shape[:2]
         for quad, text, conf in results:
@@ -85,7 +88,9 @@ class OCR:
         else:
             grey = crop.astype(np.uint8)
         h, w = grey.shape
-        res = self.reader.recognize(grey, horizontal_list=[[0, w, 0, h]], free_list=[], detail=1, allowlist=allowlist)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            res = self.reader.recognize(grey, horizontal_list=[[0, w, 0, h]], free_list=[], detail=1, allowlist=allowlist)
         if not res:
             return "", 0.0
         return str(res[0][1]), float(res[0][2])

@@ -1,0 +1,42 @@
+# glyphfix: `make demo` edits a bundled real photo; `make test` runs the test suite.
+# Both create .venv if missing and install what they need (idempotent).
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+FONT_DIRS := /usr/share/fonts/truetype/liberation /usr/share/fonts/truetype/freefont
+
+.PHONY: setup fonts demo test lint bench clean
+
+setup: $(STAMP) fonts
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip setuptools
+	# torch/torchvision come from this machine's wheel store (pip's find-links), not a download.
+	$(BIN)/pip install -q "torch==2.14.1" "torchvision==0.29.1"
+	$(BIN)/pip install -q -e ".[dev,eval]"
+	touch $(STAMP)
+
+# Debian fonts used by the registry (Liberation: training; FreeFont: held out for validation).
+fonts:
+	@missing=0; for d in $(FONT_DIRS); do test -d $$d || missing=1; done; \
+	if [ $$missing = 1 ]; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-liberation fonts-freefont-ttf >/dev/null; \
+	  else echo "install Debian packages fonts-liberation and fonts-freefont-ttf (needs root)"; exit 1; fi; \
+	fi
+
+demo: setup
+	mkdir -p out
+	$(BIN)/glyphfix ocr examples/poster_who_handwashing.png
+	$(BIN)/glyphfix edit examples/poster_who_handwashing.png --find hands --replace bands \
+	  -o out/poster_bands.png --sheet out/poster_bands_sheet.png
+
+test: setup
+	$(BIN)/python -m pytest -q
+
+lint: setup
+	$(BIN)/ruff check agent tools models tests
+
+clean:
+	rm -rf out .pytest_cache

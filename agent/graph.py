@@ -1,0 +1,174 @@
+"""The edit loop as a langgraph StateGraph: locate -> plan -> inpaint -> verify -> (refine -> inpaint)*.
+
+Nodes take the state and return a partial state; routers return a Literal. Every attempt is
+recorded; "verified" is set only when the recogniser read back exactly the requested word.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any, Literal, TypedDict
+
+import numpy as np
+from langgraph.graph import END, START, StateGraph
+
+from agent.context import Toolbox
+from agent.plan import AttemptSettings, BadRequest, glyph_edits, locate, make_plan, verify_crop
+from agent.policy import diagnose, refine, similarity
+from agent.schemas import Attempt, EditPlan, EditRequest
+
+MIN_CONFIDENCE = 0.2  # recogniser confidence below this is not trusted as a pass
+
+
+class EditState(TypedDict, total=False):
+    request: EditRequest
+    image: np.ndarray  # the input, never modified
+    lines: list  # OCR lines in reading order
+    line_index: int
+    start: int
+    plan: EditPlan
+    settings: AttemptSettings
+    candidate: np.ndarray  # the latest attempt's image
+    mask_boxes: list
+    attempt_started: float
+    attempts: list[Attempt]
+    attempt_images: list[np.ndarray]  # every attempt's output, for the contact sheet
+    best: tuple[float, np.ndarray] | None  # (score, image) of the best attempt so far
+    status: Literal["verified", "failed", "error"]
+    message: str
+    bad_request: bool  # the error was the request's fault (exit 2), not a tool's
+    progress: Callable[[str], None] | None  # optional live progress callback
+
+
+def _first_settings(request: EditRequest) -> AttemptSettings:
+    tool = "naive" if request.method == "naive" else "glyph-diffusion"
+    return AttemptSettings(tool=tool, seed=request.seed)
+
+
+def _guard(fn):
+    """A node that raises becomes status=error with a one-line message (no traceback escapes)."""
+
+    def node(state: EditState) -> dict[str, Any]:
+        try:
+            return fn(state)
+        except BadRequest as e:
+            return {"status": "error", "message": str(e), "bad_request": True}
+        except Exception as e:  # noqa: BLE001 - reported as the result's error message
+            return {"status": "error", "message": f"{fn.__name__} failed: {type(e).__name__}: {e}".splitlines()[0]}
+
+    node.__name__ = fn.__name__
+    return node
+
+
+def build_graph(toolbox: Toolbox):
+    def say(state: EditState, text: str) -> None:
+        if state.get("progress"):
+            state["progress"](text)
+
+    def locate_(state: EditState) -> dict:
+        say(state, "reading the image")
+        lines = toolbox.ocr.read(state["image"])
+        li, start = locate(lines, state["request"])
+        return {"lines": lines, "line_index": li, "start": start}
+
+    def plan(state: EditState) -> dict:
+        line = state["lines"][state["line_index"]]
+        p = make_plan(toolbox.registry, state["image"], line, state["start"], state["request"])
+        settings = _first_settings(state["request"])
+        if p.mode == "relayout":
+            settings = AttemptSettings(tool="naive", seed=state["request"].seed)
+        if settings.tool not in toolbox.tools:
+            settings = AttemptSettings(tool="naive", seed=state["request"].seed)
+        say(state, f"plan: {p.mode}, font {p.font.face} {p.font.size}px, {len(p.edits)} character(s) to repaint")
+        return {"plan": p, "settings": settings, "attempts": [], "best": None}
+
+    def inpaint(state: EditState) -> dict:
+        s = state["settings"]
+        n = len(state["attempts"]) + 1
+        say(state, f"attempt {n} of {_budget(state)}: {s.tool}, seed {s.seed}, guidance {s.guidance}, steps {s.steps}")
+        t0 = time.perf_counter()
+        edits = glyph_edits(toolbox.registry, state["image"], state["plan"], s)
+        out = toolbox.tools[s.tool](state["image"], edits, seed=s.seed, guidance=s.guidance, steps=s.steps)
+        return {"candidate": out, "mask_boxes": [e.mask_box for e in edits], "attempt_started": t0}
+
+    def verify(state: EditState) -> dict:
+        p, s = state["plan"], state["settings"]
+        edits_boxes = state["mask_boxes"]
+        crop = verify_crop(state["candidate"], p, edits_boxes)
+        read, conf = toolbox.ocr.recognize(crop)
+        edited = _edited_positions(p)
+        why = diagnose(read, conf, p.word, p.new_word, edited, MIN_CONFIDENCE)
+        attempt = Attempt(
+            number=len(state["attempts"]) + 1, tool=s.tool, seed=s.seed, guidance=s.guidance, steps=s.steps,
+            mask_pad=-1 if s.pad is None else s.pad, mask_grow_x=s.grow_x, size_scale=s.size_scale,
+            mask_boxes=[tuple(int(v) for v in b) for b in edits_boxes], ocr_text=read, ocr_confidence=round(conf, 4),
+            passed=why is None, seconds=round(time.perf_counter() - state["attempt_started"], 3), why_failed=why,
+        )
+        score = (1.0 if why is None else 0.0) + similarity(read, p.new_word) * 0.5 + conf * 0.1
+        best = state.get("best")
+        if best is None or score > best[0]:
+            best = (score, state["candidate"])
+        say(state, f"attempt {attempt.number}: read {read!r} ({conf:.2f}) -> {'verified' if why is None else why}")
+        return {"attempts": state["attempts"] + [attempt], "best": best,
+                "attempt_images": state.get("attempt_images", []) + [state["candidate"]]}
+
+    def refine_(state: EditState) -> dict:
+        last = state["attempts"][-1]
+        settings, reason = refine(state["settings"], last.why_failed or "wrong-glyph", last.number, _budget(state),
+                                  "glyph-diffusion" in toolbox.tools)
+        say(state, f"refine: {reason}")
+        return {"settings": settings}
+
+    def finish(state: EditState) -> dict:
+        if state.get("status") == "error":
+            return {}
+        attempts = state.get("attempts", [])
+        if attempts and attempts[-1].passed:
+            return {"status": "verified", "message": f'OCR reads "{attempts[-1].ocr_text}" (confidence {attempts[-1].ocr_confidence:.2f})'}
+        reads = ", ".join(f'"{a.ocr_text}"' for a in attempts[-3:])
+        return {"status": "failed", "message": f"not verified after {len(attempts)} attempt(s) (last reads: {reads}); the output holds the best attempt"}
+
+    def after_step(state: EditState) -> Literal["ok", "error"]:
+        return "error" if state.get("status") == "error" else "ok"
+
+    def after_verify(state: EditState) -> Literal["done", "refine"]:
+        attempts = state["attempts"]
+        if attempts[-1].passed or len(attempts) >= _budget(state):
+            return "done"
+        return "refine"
+
+    g = StateGraph(EditState)
+    for name, fn in [("locate", locate_), ("plan", plan), ("inpaint", inpaint), ("verify", verify), ("refine", refine_)]:
+        g.add_node(name, _guard(fn))
+    g.add_node("finish", finish)
+    g.add_edge(START, "locate")
+    g.add_conditional_edges("locate", after_step, {"ok": "plan", "error": "finish"})
+    g.add_conditional_edges("plan", after_step, {"ok": "inpaint", "error": "finish"})
+    g.add_conditional_edges("inpaint", after_step, {"ok": "verify", "error": "finish"})
+    g.add_conditional_edges("verify", _chain(after_step, after_verify), {"done": "finish", "refine": "refine", "error": "finish"})
+    g.add_conditional_edges("refine", after_step, {"ok": "inpaint", "error": "finish"})
+    g.add_edge("finish", END)
+    return g.compile()
+
+
+def _chain(first, second):
+    def router(state: EditState) -> Literal["done", "refine", "error"]:
+        return "error" if first(state) == "error" else second(state)
+
+    return router
+
+
+def _budget(state: EditState) -> int:
+    r = state["request"]
+    return 1 if r.method in ("single-shot", "naive") else r.max_attempts
+
+
+def _edited_positions(p: EditPlan) -> list[int]:
+    """Positions (in the space-squeezed new word) of the characters the plan repaints."""
+    base = len(p.word) - len(p.line_text[p.start :].split()[0]) if p.line_text[p.start :].split() else 0
+    base = len("".join(p.word[:base].split()))
+    if p.mode == "relayout":
+        return list(range(base, base + len("".join(p.new_word.split()))))
+    return [base + len("".join(p.line_text[p.start : p.start + e.index].split())) for e in p.edits]
+

@@ -1,0 +1,180 @@
+"""Locate the requested text and plan the edit: which characters, where, in which font and colours.
+
+Also turns a plan plus the current attempt settings into concrete mask boxes and glyph drafts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from agent.schemas import CharEdit, EditPlan, EditRequest, FontInfo
+from models.data import Draft
+from tools.fonts import match_font, place_glyph, render_text, shear
+from tools.inpaint import GlyphEdit
+from tools.locate import char_boxes, find_occurrences, line_ink
+from tools.mask import MaskSpec, char_mask_box, default_pad, union
+from tools.ocr import TextLine
+
+
+class BadRequest(ValueError):
+    """The request cannot be carried out on this image (exit 2, one-line reason)."""
+
+
+@dataclass(frozen=True)
+class AttemptSettings:
+    tool: str = "glyph-diffusion"  # inpainting backend
+    seed: int = 0  # sampler seed
+    guidance: float = 1.0  # classifier-free guidance weight on the glyph condition
+    steps: int = 20  # DDIM steps
+    pad: int | None = None  # mask padding; None: the default for the glyph height
+    grow_x: int = 0  # extra mask width toward the neighbours
+    size_scale: float = 1.0  # draft size relative to the matched font size
+    shift: tuple[float, float] = (0.0, 0.0)  # draft offset in pixels
+
+
+def squeeze(text: str) -> str:
+    return "".join(text.split())
+
+
+def locate(lines: list[TextLine], request: EditRequest) -> tuple[int, int]:
+    """(line index, start index) of the requested occurrence, or BadRequest."""
+    occ = find_occurrences(lines, request.find)
+    if not occ:
+        seen = "; ".join(f'"{ln.text}"' for ln in lines[:8]) or "no text at all"
+        raise BadRequest(f'"{request.find}" not found in the image (it reads: {seen})')
+    n = request.occurrence or 1
+    if n > len(occ):
+        raise BadRequest(f'occurrence {n} requested but "{request.find}" occurs {len(occ)} time(s)')
+    return occ[n - 1].line, occ[n - 1].start
+
+
+def make_plan(registry, image: np.ndarray, line: TextLine, start: int, request: EditRequest) -> EditPlan:
+    text = line.text
+    end = start + len(request.find)
+    if text[start:end] != request.find:
+        # Found ignoring spaces the OCR inserted: take the line's own characters for that span.
+        end = start
+        count = 0
+        while end < len(text) and count < len(squeeze(request.find)):
+            if not text[end].isspace():
+                count += 1
+            end += 1
+    found = text[start:end]
+    missing = [c for c in request.replace if not c.isspace() and not any(registry.can_draw(f.name, c) for f in registry.faces)]
+    if missing:
+        raise BadRequest(f"no available font can draw {''.join(sorted(set(missing)))!r}")
+    ink = line_ink(image, line.box, text)
+    rx0, ry0 = ink.region[:2]
+    drawable = [f for f in registry.faces if registry.can_draw(f.name, squeeze(text) + squeeze(request.replace))]
+    if not drawable:
+        raise BadRequest(f"no available font can draw both {text!r} and {request.replace!r}")
+    match = match_font(registry, ink.coverage, text, ink.fg, ink.bg, faces=drawable, offset=(rx0, ry0), slant=ink.slant)
+    boxes = char_boxes(registry, ink, text, match.face)
+    # The whole space-delimited word around the span: verification reads it.
+    ws = start
+    while ws > 0 and not text[ws - 1].isspace():
+        ws -= 1
+    we = end
+    while we < len(text) and not text[we].isspace():
+        we += 1
+    new_found = request.replace
+    word, new_word = text[ws:we], text[ws:start] + new_found + text[end:we]
+    word_box = None
+    for b in boxes[ws:we]:
+        word_box = union(word_box, b)
+    if word_box is None:
+        raise BadRequest(f'could not find the ink of "{found}" in the image')
+    same_length = len(squeeze(found)) == len(squeeze(new_found)) and len(found) == len(new_found)
+    edits = []
+    if same_length:
+        for i, (a, b) in enumerate(zip(found, new_found, strict=True)):
+            if a != b:
+                if a.isspace() or b.isspace() or boxes[start + i] is None:
+                    same_length = False
+                    break
+                edits.append(CharEdit(index=i, old=a, new=b, box=boxes[start + i]))
+    if not same_length:
+        edits = [CharEdit(index=i, old=c, new="", box=boxes[start + i]) for i, c in enumerate(found)]
+    font = FontInfo(face=match.face, category=match.category, size=match.size, slant=ink.slant,
+                    fg=match.fg, bg=match.bg, score=round(match.score, 4))
+    return EditPlan(
+        line_text=text, line_box=line.box, start=start, word=word, new_word=new_word, word_box=word_box,
+        char_boxes=boxes[ws:we], mode="chars" if same_length else "relayout", edits=edits, font=font,
+    )
+
+
+def _neighbours(plan: EditPlan, index_in_word: int):
+    boxes = plan.char_boxes
+    left = next((b for b in reversed(boxes[:index_in_word]) if b), None)
+    right = next((b for b in boxes[index_in_word + 1 :] if b), None)
+    return left, right
+
+
+def glyph_edits(registry, image: np.ndarray, plan: EditPlan, s: AttemptSettings) -> list[GlyphEdit]:
+    """Masks and drafts for every edited character under the attempt's settings."""
+    h, w = image.shape[:2]
+    f = plan.font
+    size = max(6, round(f.size * s.size_scale))
+    slant = 0.0 if "italic" in f.face.lower() else f.slant
+    offset = _prefix_len(plan)
+    line_h = plan.word_box[3] - plan.word_box[1]
+    if plan.mode == "relayout":
+        return [_relayout_edit(registry, image, plan, size, slant, s)]
+    out = []
+    for e in plan.edits:
+        cov, _ = place_glyph(registry, f.face, size, e.old, e.box, e.new, (h, w), slant, s.shift)
+        draft_box = _box(cov)
+        left, right = _neighbours(plan, offset + e.index)
+        char_h = e.box[3] - e.box[1]
+        spec = MaskSpec(pad=default_pad(char_h) if s.pad is None else s.pad, grow_x=s.grow_x)
+        mbox = char_mask_box((h, w), e.box, draft_box, left, right, spec)
+        out.append(GlyphEdit(mbox, Draft(cov, draft_box, f.fg, f.bg), min_context=line_h))
+    return out
+
+
+def _prefix_len(plan: EditPlan) -> int:
+    # characters of the word before the found span
+    i = plan.start
+    while i > 0 and not plan.line_text[i - 1].isspace():
+        i -= 1
+    return plan.start - i
+
+
+def _box(cov: np.ndarray):
+    ys, xs = np.nonzero(cov > 0.2)
+    if len(xs) == 0:
+        return None
+    return int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1
+
+
+def _relayout_edit(registry, image, plan: EditPlan, size: int, slant: float, s: AttemptSettings) -> GlyphEdit:
+    """Different length: the new word in the matched font over the old word's box, background filled."""
+    h, w = image.shape[:2]
+    f = plan.font
+    font = registry.font(f.face, size)
+    first = next(e for e in plan.edits if e.box is not None)
+    _, (pen_x, base_y) = place_glyph(registry, f.face, size, first.old, first.box, first.old, (h, w), slant, s.shift)
+    new_word = plan.new_word
+    prefix = _prefix_len(plan)
+    # Pen of the word's first character: the found span may start inside the word.
+    pen_x -= font.getlength(plan.line_text[plan.start - prefix : plan.start + first.index])
+    r = render_text(font, new_word, (w, h), (pen_x, base_y))
+    cov = shear(r.alpha, slant, base_y)
+    new_box = _box(cov)
+    old_box = plan.word_box
+    pad = default_pad(old_box[3] - old_box[1]) if s.pad is None else s.pad
+    mbox = union(old_box, new_box)
+    mbox = (max(0, mbox[0] - pad), max(0, mbox[1] - pad), min(w, mbox[2] + pad), min(h, mbox[3] + pad))
+    return GlyphEdit(mbox, Draft(cov, new_box, f.fg, f.bg), min_context=old_box[3] - old_box[1])
+
+
+def verify_crop(image: np.ndarray, plan: EditPlan, mask_boxes: list) -> np.ndarray:
+    """The word's crop (grown to include every mask) with a margin, as the recogniser likes it."""
+    box = plan.word_box
+    for b in mask_boxes:
+        box = union(box, tuple(b))
+    h, w = image.shape[:2]
+    m = max(2, round(0.2 * (box[3] - box[1])))
+    return image[max(0, box[1] - m) : min(h, box[3] + m), max(0, box[0] - m) : min(w, box[2] + m)]

@@ -1,0 +1,101 @@
+"""One edit, end to end: the entry point that the CLI, chat, MCP server and eval all call."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+from agent.context import Toolbox
+from agent.graph import build_graph
+from agent.schemas import EditRequest, EditResult
+from tools.images import ImageError, load_image, same_file, save_image
+
+
+class Editor:
+    """The compiled graph over a loaded toolbox; reuse it for many edits."""
+
+    def __init__(self, toolbox: Toolbox):
+        self.toolbox = toolbox
+        self.graph = build_graph(toolbox)
+
+    def run(self, request: EditRequest, image: np.ndarray, progress: Callable[[str], None] | None = None) -> tuple[EditResult, np.ndarray | None, dict]:
+        """Edit an in-memory image. Returns the result, the output image (None on error) and the final state."""
+        t0 = time.perf_counter()
+        state = self.graph.invoke({"request": request, "image": image, "progress": progress}, {"recursion_limit": 10 + 4 * request.max_attempts})
+        best = state.get("best")
+        result = EditResult(
+            status=state.get("status", "error"), request=request, plan=state.get("plan"), attempts=state.get("attempts", []),
+            seconds=round(time.perf_counter() - t0, 3), message=state.get("message", ""),
+        )
+        out = None
+        if result.status == "verified":
+            out = state["candidate"]
+        elif result.status == "failed" and best is not None:
+            out = best[1]
+        return result, out, state
+
+    def edit_file(
+        self,
+        request: EditRequest,
+        output: str | Path,
+        sheet: str | Path | None = None,
+        progress: Callable[[str], None] | None = None,
+    ) -> tuple[EditResult, bool]:
+        """Edit request.image into output (atomically). Returns the result and whether the request was bad input."""
+        t0 = time.perf_counter()
+        if same_file(request.image, output):
+            return EditResult(status="error", request=request, message="output path is the input image; refusing to overwrite it"), True
+        if Path(output).suffix.lower() not in Image.registered_extensions():
+            return EditResult(status="error", request=request, message=f"{output}: unknown image extension (use .png or .jpg)"), True
+        try:
+            image = load_image(request.image)
+        except ImageError as e:
+            return EditResult(status="error", request=request, message=str(e)), True
+        result, out, state = self.run(request, image, progress)
+        if out is not None:
+            save_image(output, out)
+            result.output = str(output)
+            if result.status == "failed":
+                result.message += f" ({output}: best attempt, unverified)"
+        if sheet and state.get("attempts"):
+            save_image(sheet, contact_sheet(image, state))
+        result.seconds = round(time.perf_counter() - t0, 3)
+        return result, bool(state.get("bad_request"))
+
+
+def contact_sheet(image: np.ndarray, state: dict) -> np.ndarray:
+    """One row per attempt: the word region with its masks outlined, the result, and what OCR read."""
+    plan = state["plan"]
+    x0, y0, x1, y1 = plan.word_box
+    for a in state["attempts"]:
+        for b in a.mask_boxes:
+            x0, y0, x1, y1 = min(x0, b[0]), min(y0, b[1]), max(x1, b[2]), max(y1, b[3])
+    h, w = image.shape[:2]
+    m = max(6, (y1 - y0) // 2)
+    x0, y0, x1, y1 = max(0, x0 - m), max(0, y0 - m), min(w, x1 + m), min(h, y1 + m)
+    scale = max(1, 96 // max(1, y1 - y0))
+    cw, ch = (x1 - x0) * scale, (y1 - y0) * scale
+    rows = state.get("attempt_images", [])
+    n = len(state["attempts"])
+    sheet = Image.new("RGB", (2 * cw + 360, (ch + 8) * (n + 1)), "white")
+    draw = ImageDraw.Draw(sheet)
+    orig = Image.fromarray(image[y0:y1, x0:x1]).resize((cw, ch), Image.NEAREST)
+    sheet.paste(orig, (0, 0))
+    draw.text((2 * cw + 10, 4), f"input: {plan.word!r} -> {plan.new_word!r}", fill="black")
+    for i, a in enumerate(state["attempts"]):
+        y = (ch + 8) * (i + 1)
+        src = orig.copy()
+        d = ImageDraw.Draw(src)
+        for b in a.mask_boxes:
+            d.rectangle([(b[0] - x0) * scale, (b[1] - y0) * scale, (b[2] - x0) * scale - 1, (b[3] - y0) * scale - 1], outline=(255, 0, 0))
+        sheet.paste(src, (0, y))
+        if i < len(rows):
+            sheet.paste(Image.fromarray(rows[i][y0:y1, x0:x1]).resize((cw, ch), Image.NEAREST), (cw, y))
+        verdict = "PASS" if a.passed else f"fail: {a.why_failed}"
+        draw.text((2 * cw + 10, y + 4), f"#{a.number} {a.tool} seed={a.seed} g={a.guidance} steps={a.steps}", fill="black")
+        draw.text((2 * cw + 10, y + 20), f"read {a.ocr_text!r} ({a.ocr_confidence:.2f}) {verdict}", fill="black")
+    return np.asarray(sheet)

@@ -1,0 +1,124 @@
+"""The data that flows through glyphfix: one pydantic schema per concept, shared by the CLI, the
+tool-call API (MCP, LangChain) and the graph."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field, field_validator, model_validator
+
+Method = Literal["agent", "single-shot", "naive"]
+Status = Literal["verified", "failed", "error"]
+Box = tuple[int, int, int, int]
+
+
+class EditRequest(BaseModel):
+    """What to change in which image."""
+
+    image: str = Field(description="Path of the input image (never modified).")
+    find: str = Field(description="Text in the image to change: a word, part of a line, or a substring such as '001'.")
+    replace: str = Field(description="What it should read instead (case-sensitive).")
+    occurrence: int | None = Field(
+        default=None, ge=1, description="Which occurrence of find, 1-based in reading order; default: the only one or the first."
+    )
+    seed: int = Field(default=0, description="Random seed; the same request and seed give the same pixels.")
+    max_attempts: int = Field(default=6, ge=1, le=50, description="Budget of repaint attempts (agent method).")
+    method: Method = Field(default="agent", description="agent (verify and retry), single-shot (one diffusion attempt) or naive (OpenCV inpaint + drawn glyph).")
+
+    @field_validator("find", "replace")
+    @classmethod
+    def _not_empty(cls, v: str) -> str:
+        if not v or not v.strip():
+            raise ValueError("must not be empty")
+        if "\n" in v:
+            raise ValueError("must be a single line")
+        return v
+
+    @model_validator(mode="after")
+    def _differs(self) -> EditRequest:
+        if self.find == self.replace:
+            raise ValueError("find and replace are the same: nothing to change")
+        return self
+
+
+class FontInfo(BaseModel):
+    face: str = Field(description="Registry face the text is matched to.")
+    category: str = Field(description="sans, serif or mono.")
+    size: int = Field(description="Font size in pixels.")
+    slant: float = Field(description="Shear of the strokes (dx per dy).")
+    fg: tuple[int, int, int] = Field(description="Text colour.")
+    bg: tuple[int, int, int] = Field(description="Background colour.")
+    score: float = Field(description="IoU of the matched rendering with the observed ink.")
+
+
+class CharEdit(BaseModel):
+    index: int = Field(description="Position of the character inside the found text.")
+    old: str
+    new: str
+    box: Box | None = Field(description="Ink box of the old character (x0, y0, x1, y1).")
+
+
+class EditPlan(BaseModel):
+    line_text: str = Field(description="The OCR line the text was found in.")
+    line_box: Box
+    start: int = Field(description="Index of the found text in the line.")
+    word: str = Field(description="The whole word (space-delimited) around the found text, before the edit.")
+    new_word: str = Field(description="That word after the edit: what verification must read.")
+    word_box: Box = Field(description="Box of the word; verification reads this crop.")
+    char_boxes: list[Box | None] = Field(description="Per-character boxes of the word.")
+    mode: Literal["chars", "relayout"] = Field(description="chars: same length, repaint differing characters; relayout: redraw the word.")
+    edits: list[CharEdit]
+    font: FontInfo
+
+
+class Attempt(BaseModel):
+    number: int
+    tool: str = Field(description="glyph-diffusion or naive.")
+    seed: int
+    guidance: float
+    steps: int
+    mask_pad: int = Field(description="Pixels added around the old+new glyph boxes.")
+    mask_grow_x: int = Field(description="Extra pixels toward the neighbours.")
+    size_scale: float = Field(description="Scale applied to the matched font size for the draft.")
+    mask_boxes: list[Box]
+    ocr_text: str = Field(description="What the verifier read on the word crop.")
+    ocr_confidence: float
+    passed: bool
+    seconds: float
+    why_failed: str | None = None
+
+
+class EditResult(BaseModel):
+    status: Status = Field(description="verified: OCR read back exactly the requested text; failed: budget spent, output holds the best attempt; error: nothing done.")
+    output: str | None = Field(default=None, description="Path of the written image.")
+    request: EditRequest | None = None
+    plan: EditPlan | None = None
+    attempts: list[Attempt] = Field(default_factory=list)
+    seconds: float = 0.0
+    message: str = ""
+
+
+class CharBox(BaseModel):
+    char: str
+    box: Box
+
+
+class WordReading(BaseModel):
+    text: str
+    box: Box
+    chars: list[CharBox] = Field(description="One tight box per character, in reading order.")
+
+
+class LineReading(BaseModel):
+    text: str
+    confidence: float
+    box: Box
+    words: list[WordReading]
+
+
+class TextReading(BaseModel):
+    """Everything glyphfix read in an image, in reading order."""
+
+    width: int
+    height: int
+    lines: list[LineReading]
