@@ -62,7 +62,7 @@ def _normalise(text: str) -> str:
     t = re.sub(r"(?<![\w])'([^']+)'(?![\w])", r'"\1"', t)
     t = re.sub(r"^(?:please|pls|can you|could you|kindly)\s+", "", t, flags=re.I)
     t = re.sub(r"\s*(?:,?\s*please)?[.!]?$", "", t, flags=re.I) if not t.endswith('"') else t
-    t = re.sub(r"^(?:fix|correct)\s+(?:the\s+)?typo\s*:?\s*", "typo ", t, flags=re.I)
+    t = re.sub(r"^(?:(?:fix|correct)\s+(?:the\s+)?)?typo\s*:?\s*", "typo ", t, flags=re.I)
     return t.strip()
 
 

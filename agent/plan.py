@@ -65,7 +65,7 @@ def make_plan(registry, image: np.ndarray, line: TextLine, start: int, request: 
     missing = [c for c in request.replace if not c.isspace() and not any(registry.can_draw(f.name, c) for f in registry.faces)]
     if missing:
         raise BadRequest(f"no available font can draw {''.join(sorted(set(missing)))!r}")
-    ink = line_ink(image, line.box, text)
+    ink = line_ink(image, line.box, text, registry)
     rx0, ry0 = ink.region[:2]
     drawable = [f for f in registry.faces if registry.can_draw(f.name, squeeze(text) + squeeze(request.replace))]
     if not drawable:

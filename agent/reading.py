@@ -15,7 +15,7 @@ from tools.ocr import OCR
 def read_text(ocr: OCR, registry: FontRegistry, image: np.ndarray) -> TextReading:
     lines = []
     for line in ocr.read(image):
-        ink = line_ink(image, line.box, line.text)
+        ink = line_ink(image, line.box, line.text, registry)
         face = "DejaVuSans"
         drawable = [f for f in registry.faces if registry.can_draw(f.name, line.text)]
         if drawable and ink.coverage.any():

@@ -48,7 +48,7 @@ def run(n: int, seed: int) -> dict:
             box = max(lines, key=lambda ln: (ln.box[2] - ln.box[0]) * (ln.box[3] - ln.box[1])).box
         else:
             box = (0, 0, w, h)
-        ink = line_ink(scene.source, box, scene.text)
+        ink = line_ink(scene.source, box, scene.text, registry)
         rx0, ry0 = ink.region[:2]
         m = match_font(registry, ink.coverage, scene.text, ink.fg, ink.bg, offset=(rx0, ry0))
         boxes = char_boxes(registry, ink, scene.text, m.face)

@@ -252,7 +252,7 @@ def split_colours(crop: np.ndarray, ink_hint: np.ndarray | None = None):
     return cov.astype(np.float32), tuple(int(v) for v in fg), tuple(int(v) for v in bg)
 
 
-def _fit_face(registry: FontRegistry, face: FontFace, text: str, ink: np.ndarray):
+def fit_face(registry: FontRegistry, face: FontFace, text: str, ink: np.ndarray):
     """Render text in face so its ink box matches the observed ink box; return (IoU, size, baseline, x0)."""
     box = ink_box(ink, 0.5)
     if box is None:
@@ -298,7 +298,7 @@ def match_font(
     best = None
     candidates = [f for f in (faces or registry.faces) if registry.can_draw(f.name, text)]
     for face in candidates:
-        iou, size, baseline, x0 = _fit_face(registry, face, text, ink)
+        iou, size, baseline, x0 = fit_face(registry, face, text, ink)
         if best is None or iou > best[0]:
             best = (iou, face, size, baseline, x0)
     if best is None:

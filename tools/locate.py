@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
-from tools.fonts import FontRegistry, render_text
+from tools.fonts import FontRegistry, fit_face, render_text
 from tools.mask import Box
 from tools.ocr import TextLine
 
@@ -60,11 +60,14 @@ def _coverage(crop: np.ndarray, bg: np.ndarray, fg: np.ndarray) -> np.ndarray:
     return np.clip(((crop - bg) @ axis) / denom * 1.25 - 0.1, 0, 1).astype(np.float32)
 
 
-def line_ink(image: np.ndarray, box: Box, text: str | None = None, margin: float = 0.25) -> LineInk:
+def line_ink(
+    image: np.ndarray, box: Box, text: str | None = None, registry: FontRegistry | None = None, margin: float = 0.25
+) -> LineInk:
     """Separate text from background around a detected line box (grown by margin x its height).
 
     Several hypotheses of which colour is text are tried (far from the border colour; each k-means
-    cluster); with the text known, the one whose line components best match its character count wins.
+    cluster; local contrast); with the text known, the one whose line components best match its
+    character count, and whose ink best overlaps a rendering of the text (given a registry), wins.
     """
     h_img, w_img = image.shape[:2]
     x0, y0, x1, y1 = box
@@ -103,9 +106,11 @@ def line_ink(image: np.ndarray, box: Box, text: str | None = None, margin: float
         keep, n_comp = _line_components(cov > 0.5, y0 - ry0, y1 - ry0)
         cov = cov * keep
         score = abs(n_comp - n_chars) / max(1, n_chars) if n_chars else 0.0
+        if registry is not None and text and text.strip():
+            score -= 0.5 * fit_face(registry, registry.by_name["DejaVuSans"], text, cov)[0]
         # Ties go to the stronger contrast; the border-distance hypothesis (first, it also catches
         # multicoloured text) gets a head start.
-        score -= 0.1 * float(np.sqrt(((hfg - hbg) ** 2).sum())) / 441.0 + (0.1 if best is None else 0.0)
+        score -= 0.3 * float(np.sqrt(((hfg - hbg) ** 2).sum())) / 441.0 + (0.1 if best is None else 0.0)
         if best is None or score < best[0]:
             best = (score, cov, hfg, hbg)
     if best is None:
@@ -170,13 +175,14 @@ def estimate_slant(ink: np.ndarray) -> float:
     h, w = ink.shape
     if h == 0 or w == 0 or ink.sum() == 0:
         return 0.0
-    best, best_s = -1.0, 0.0
+    upright = float((_sheared_profile(ink, 0.0) ** 2).sum())
+    best, best_s = upright, 0.0
     for s in np.linspace(-0.35, 0.35, 15):
-        profile = _sheared_profile(ink, s)
-        sharp = float((profile**2).sum())
-        if sharp > best * 1.0001:  # prefer the smaller shear on ties (the list is ordered from -0.35)
+        sharp = float((_sheared_profile(ink, s) ** 2).sum())
+        if sharp > best:
             best, best_s = sharp, float(s)
-    return best_s if abs(best_s) > 0.06 else 0.0
+    # Upright unless a shear is clearly sharper (serifs and round letters make small gains noise).
+    return best_s if best > 1.03 * upright else 0.0
 
 
 def _sheared_x(h: int, w: int, s: float) -> np.ndarray:

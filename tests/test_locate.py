@@ -1,0 +1,91 @@
+"""Per-character boxes on the real photos, font matching and masks."""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+import pytest
+
+from tests.conftest import load
+from tools.fonts import match_font, render_text
+from tools.locate import char_boxes, find_occurrences, line_ink
+from tools.mask import MaskSpec, char_mask_box, grow, grow_toward_gaps, tighten
+from tools.ocr import TextLine
+
+# Character x-centres checked by eye on PNGs written by `glyphfix ocr IMAGE --boxes PNG`.
+REAL = [
+    ("word_available.png", "Available", [25, 48, 67, 85, 96, 113, 133, 149, 164]),
+    ("word_greenstead.png", "Greenstead", [22, 52, 77, 105, 133, 166, 193, 222, 255, 291]),
+    ("word_underground.png", "underground", [11, 32, 54, 76, 94, 113, 133, 152, 175, 196, 219]),
+    ("poster_who_handwashing.png", "hands", [383, 393, 403, 412, 421]),
+]
+
+
+@functools.cache
+def _lines(ocr, name):
+    return tuple(ocr.read(load(name)))
+
+
+@pytest.mark.parametrize(("name", "word", "centres"), REAL)
+def test_real_photo_char_boxes_count_order_and_place(ocr, registry, name, word, centres):
+    image = load(name)
+    lines = list(_lines(ocr, name))
+    occ = find_occurrences(lines, word)
+    assert occ, f"{word} not read in {name}"
+    line = lines[occ[0].line]
+    ink = line_ink(image, line.box, line.text, registry)
+    boxes = char_boxes(registry, ink, line.text)[occ[0].start : occ[0].end]
+    assert len(boxes) == len(word) and all(b is not None for b in boxes)
+    xs = [(b[0] + b[2]) / 2 for b in boxes]
+    assert xs == sorted(xs), "boxes out of reading order"
+    for got, want, b in zip(xs, centres, boxes, strict=True):
+        assert abs(got - want) <= 6, (word, xs)
+        assert b[2] - b[0] >= 2 and b[3] - b[1] >= 4
+
+
+def test_find_occurrences_in_reading_order_and_across_ocr_spaces():
+    lines = [
+        TextLine("Clean hands with soap", 1.0, [], (0, 0, 100, 10)),
+        TextLine("6, 001 , 271 . 61", 1.0, [], (0, 20, 100, 30)),
+        TextLine("wash hands", 1.0, [], (0, 40, 100, 50)),
+    ]
+    occ = find_occurrences(lines, "hands")
+    assert [(o.line, o.start) for o in occ] == [(0, 6), (2, 5)]
+    occ = find_occurrences(lines, "6,001")
+    assert [(o.line, o.start, o.end) for o in occ] == [(1, 0, 6)]
+    assert find_occurrences(lines, "Hands") == []
+
+
+def test_font_matcher_finds_category_and_size(registry):
+    face = registry.by_name["LiberationSerif-Bold"]
+    font = registry.font(face.name, 40)
+    r = render_text(font, "Harbour", (360, 90), (20, 62))
+    m = match_font(registry, r.alpha, "Harbour", (0, 0, 0), (255, 255, 255))
+    assert m.category == "serif"
+    assert abs(m.size - 40) <= 4
+    assert abs(m.baseline - 62) <= 2
+
+
+def test_mask_covers_old_and_new_glyph_and_spares_neighbours():
+    old, new = (20, 10, 30, 30), (18, 12, 33, 30)
+    left, right = (5, 10, 17, 30), (34, 10, 44, 30)
+    box = char_mask_box((40, 60), old, new, left, right, MaskSpec(pad=3))
+    assert box[0] <= 18 and box[2] >= 33 and box[1] <= 7 and box[3] >= 33
+    assert box[0] > left[2] and box[2] < right[0]
+    # growing toward the gaps never crosses a neighbour's ink; tighten shrinks
+    wide = char_mask_box((40, 60), old, new, left, right, grow_toward_gaps(MaskSpec(pad=3), 10))
+    assert wide[0] == left[2] + 1 and wide[2] == right[0] - 1
+    assert grow(MaskSpec(pad=2)).pad == 4 and tighten(MaskSpec(pad=2, grow_x=3)).grow_x == 2
+
+
+def test_line_ink_separates_dark_text_on_light(registry):
+    font = registry.font("DejaVuSans", 30)
+    r = render_text(font, "water", (200, 60), (10, 42))
+    img = (255 - r.alpha[..., None] * np.array([200, 180, 160])).astype(np.uint8)
+    img = np.ascontiguousarray(np.broadcast_to(img, (60, 200, 3)))
+    ink = line_ink(img, (8, 15, 110, 50), "water", registry)
+    assert ink.fg[0] < 100 and ink.bg[0] > 200
+    boxes = char_boxes(registry, ink, "water")
+    for got, want in zip(boxes, r.boxes, strict=True):
+        assert abs(got[0] - want[0]) <= 2 and abs(got[2] - want[2]) <= 2
