@@ -118,6 +118,91 @@ def edit(
     raise typer.Exit(0 if result.status == "verified" else 1)
 
 
+@app.command("eval")
+def eval_(
+    cases: Annotated[Path | None, typer.Argument(help="JSON lines: id, image, find, replace, optional occurrence, expected.")] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Output folder.")] = None,
+    method: Annotated[str | None, typer.Option("--method", help="One method: agent | single-shot | naive.")] = None,
+    methods: Annotated[str | None, typer.Option("--methods", help="Comma-separated methods (suites).")] = None,
+    suite: Annotated[str | None, typer.Option("--suite", help="Built-in suite: synthetic | real.")] = None,
+    n: Annotated[int, typer.Option("--n", help="Synthetic suite: number of cases.")] = 50,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the cases and of the edits.")] = 0,
+    workers: Annotated[int, typer.Option("--workers", help="Parallel worker processes.")] = 1,
+    judge: Annotated[bool, typer.Option("--judge", help="Score outputs with the independent judge OCR (PP-OCRv4).")] = False,
+) -> None:
+    """Run many edits: a CASES.jsonl file, or a built-in --suite. Resumes: ids already done are skipped."""
+    import datetime
+    import platform
+
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+    from agent.evaluate import Judge, load_rows, read_cases, run_cases
+    from agent.report import summarise, write_report, write_summary
+
+    if out is None:
+        fail("missing --out DIR")
+    if (cases is None) == (suite is None):
+        fail("give either CASES.jsonl or --suite synthetic|real")
+    chosen = [m.strip() for m in (methods or method or "agent").split(",") if m.strip()]
+    bad = [m for m in chosen if m not in ("agent", "single-shot", "naive")]
+    if bad:
+        fail(f"unknown method(s) {', '.join(bad)}: use agent, single-shot, naive")
+    out.mkdir(parents=True, exist_ok=True)
+    header = [f"{datetime.date.today()} on {platform.node()} ({platform.machine()}, {__import__('os').cpu_count()} CPU cores)"]
+    error_rows: list[dict] = []
+    if cases is not None:
+        if not cases.exists() or cases.is_dir():
+            fail(f"{cases}: no such case file")
+        case_list, error_rows = read_cases(cases)
+        header.append(f"`glyphfix eval {cases} --out {out} --method {chosen[0]}{' --judge' if judge else ''}`")
+        dirs = {chosen[0]: out}
+        judging = judge
+    else:
+        if suite not in ("synthetic", "real"):
+            fail(f"unknown suite {suite!r}: use synthetic or real")
+        from agent.suites import real_suite, synthetic_suite
+
+        judging = True
+        if suite == "synthetic":
+            case_list, dropped = synthetic_suite(out, n, seed, Judge())
+            header.append(f"suite synthetic: {n} cases generated (held-out fonts), {dropped} dropped because the judge "
+                          f"could not read the original, {len(case_list)} run")
+        else:
+            case_list = real_suite()
+            header.append(f"suite real: {len(case_list)} curated edits on the bundled photos, judged by OCR only")
+        header.append(f"`glyphfix eval --suite {suite} --n {n} --seed {seed} --methods {','.join(chosen)} --out {out} --workers {workers}`")
+        dirs = {m: out / m for m in chosen}
+    results_file = {m: d / "results.jsonl" for m, d in dirs.items()}
+    if error_rows:
+        done = {r["id"] for r in load_rows(results_file[chosen[0]])}
+        dirs[chosen[0]].mkdir(parents=True, exist_ok=True)
+        with results_file[chosen[0]].open("a") as f:
+            for r in error_rows:
+                if r["id"] not in done:
+                    f.write(json.dumps(r) + "\n")
+    columns = [TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+               TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn()]
+    runner = None
+    with Progress(*columns, transient=False, disable=not sys.stderr.isatty()) as bar:
+        for m in chosen:
+            done = {r["id"] for r in load_rows(results_file[m])}
+            task = bar.add_task(m, total=len(case_list), completed=len([c for c in case_list if c.id in done]))
+            if workers <= 1 and runner is None and any(c.id not in done for c in case_list):
+                from agent.evaluate import Runner
+
+                runner = Runner(judging)
+            run_cases(case_list, m, dirs[m], judging, workers=workers, seed=seed, runner=runner,
+                      progress=lambda row, t=task: bar.advance(t))
+    per_method = {m: summarise(load_rows(results_file[m])) for m in chosen}
+    if suite is not None or judge:
+        write_summary(out, per_method, header)
+        case_dicts = {c.id: c.__dict__ for c in case_list}
+        write_report(out, case_dicts, {m: load_rows(results_file[m]) for m in chosen}, f"glyphfix eval: {out.name}")
+    for m, s in per_method.items():
+        typer.echo(f"{m}: {json.dumps({k: v for k, v in s.items() if k != 'failure_reasons'})}")
+    typer.echo(f"results: {', '.join(str(p) for p in results_file.values())}")
+
+
 @app.command()
 def train(
     steps: Annotated[int, typer.Option(help="Total optimisation steps (resumes from runs/<name>).")] = 4000,

@@ -11,7 +11,7 @@ import numpy as np
 
 from agent.schemas import CharEdit, EditPlan, EditRequest, FontInfo
 from models.data import Draft
-from tools.fonts import match_font, place_glyph, render_text, shear
+from tools.fonts import match_font, place_glyph, render_text, shear, split_colours
 from tools.inpaint import GlyphEdit
 from tools.locate import char_boxes, find_occurrences, line_ink
 from tools.mask import MaskSpec, char_mask_box, default_pad, union
@@ -97,8 +97,13 @@ def make_plan(registry, image: np.ndarray, line: TextLine, start: int, request: 
                 edits.append(CharEdit(index=i, old=a, new=b, box=boxes[start + i]))
     if not same_length:
         edits = [CharEdit(index=i, old=c, new="", box=boxes[start + i]) for i, c in enumerate(found)]
+    # Draft colours exactly as the model saw them in training: 2-means on the word crop.
+    pad = max(2, match.size // 4)
+    h, w = image.shape[:2]
+    x0, y0, x1, y1 = word_box
+    _, fg, bg = split_colours(image[max(0, y0 - pad) : min(h, y1 + pad), max(0, x0 - pad) : min(w, x1 + pad)])
     font = FontInfo(face=match.face, category=match.category, size=match.size, slant=ink.slant,
-                    fg=match.fg, bg=match.bg, score=round(match.score, 4))
+                    fg=fg, bg=bg, score=round(match.score, 4))
     return EditPlan(
         line_text=text, line_box=line.box, start=start, word=word, new_word=new_word, word_box=word_box,
         char_boxes=boxes[ws:we], mode="chars" if same_length else "relayout", edits=edits, font=font,

@@ -252,31 +252,48 @@ def split_colours(crop: np.ndarray, ink_hint: np.ndarray | None = None):
     return cov.astype(np.float32), tuple(int(v) for v in fg), tuple(int(v) for v in bg)
 
 
+def render_alpha(font: ImageFont.FreeTypeFont, text: str, canvas: tuple[int, int], origin: tuple[float, float]) -> np.ndarray:
+    """Coverage of a whole string in one draw call (fast; no per-glyph geometry)."""
+    layer = Image.new("L", canvas, 0)
+    ImageDraw.Draw(layer).text(origin, text, font=font, fill=255, anchor="ls")
+    return np.asarray(layer, dtype=np.float32) / 255.0
+
+
 def fit_face(registry: FontRegistry, face: FontFace, text: str, ink: np.ndarray):
-    """Render text in face so its ink box matches the observed ink box; return (IoU, size, baseline, x0)."""
+    """Render text in face so its ink box matches the observed one; return (IoU, size, baseline, x0).
+
+    The size is estimated from the ink width (advances scale linearly) and from the ink height
+    (hinting makes heights less exact); the candidates around both are tried and the best overlap wins.
+    """
     box = ink_box(ink, 0.5)
     if box is None:
         return 0.0, 0, 0.0, 0.0
     bx0, by0, bx1, by1 = box
-    h_obs = by1 - by0
-    probe_size = 64
-    font = registry.font(face.name, probe_size)
-    ref = render_text(font, text, (int(font.getlength(text)) + 4 * probe_size, 3 * probe_size), (probe_size, 2 * probe_size))
-    rbox = ink_box(ref.alpha, 0.5)
+    probe = 64
+    font = registry.font(face.name, probe)
+    pw, ph = int(font.getlength(text)) + 4 * probe, 3 * probe
+    rbox = ink_box(render_alpha(font, text, (pw, ph), (probe, 2 * probe)), 0.5)
     if rbox is None:
         return 0.0, 0, 0.0, 0.0
-    size = max(4, round(probe_size * h_obs / max(1, rbox[3] - rbox[1])))
-    font = registry.font(face.name, size)
+    by_w = probe * (bx1 - bx0) / max(1, rbox[2] - rbox[0])
+    by_h = probe * (by1 - by0) / max(1, rbox[3] - rbox[1])
+    sizes = sorted({max(4, round(v)) for v in (by_w - 1, by_w, by_w + 1, by_h)})
     h, w = ink.shape
-    # Place the baseline so the ink tops line up, then the first pen so the ink lefts line up.
-    scale = size / probe_size
-    baseline = by0 - (rbox[1] - 2 * probe_size) * scale
-    x0 = bx0 - (rbox[0] - probe_size) * scale
-    ref = render_text(font, text, (w, h), (x0, baseline))
-    a = ref.alpha > 0.5
     o = ink > 0.5
-    iou = float((a & o).sum() / max(1, (a | o).sum()))
-    return iou, size, float(baseline), float(x0)
+    best = (0.0, 0, 0.0, 0.0)
+    for size in sizes:
+        font = registry.font(face.name, size)
+        rb = ink_box(render_alpha(font, text, (int(font.getlength(text)) + 4 * size, 3 * size), (size, 2 * size)), 0.5)
+        if rb is None:
+            continue
+        # Align the rendered ink box's top-left with the observed one.
+        baseline = by0 - (rb[1] - 2 * size)
+        x0 = bx0 - (rb[0] - size)
+        a = render_alpha(font, text, (w, h), (x0, baseline)) > 0.5
+        iou = float((a & o).sum() / max(1, (a | o).sum()))
+        if iou > best[0]:
+            best = (iou, size, float(baseline), float(x0))
+    return best
 
 
 def match_font(

@@ -1,0 +1,60 @@
+"""Built-in eval suites: synthetic cases with exact ground truth, and curated edits on real photos."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from agent.evaluate import Case, Judge
+from agent.synthetic import make_case
+from tools.fonts import FontRegistry
+from tools.images import save_image
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+REAL = [
+    ("real-poster-hands", "poster_who_handwashing.png", "hands", "bands", None),
+    ("real-poster-soap", "poster_who_handwashing.png", "soap", "soup", None),
+    ("real-available", "word_available.png", "Available", "Avoilable", None),
+    ("real-underground", "word_underground.png", "underground", "undergrouNd", None),
+    ("real-greenstead", "word_greenstead.png", "Greenstead", "Greenstaad", None),
+    ("real-ledger-6001", "numbers_ledger.png", "6,001", "6,007", None),
+    ("real-sign-speed", "sign_speed_limit.png", "SPEED", "SPEND", 2),
+    ("real-sign-market", "sign_speed_limit.png", "MARKET", "MARKED", None),
+]
+
+
+def real_suite() -> list[Case]:
+    return [Case(id=i, image=str(EXAMPLES / f), find=a, replace=b, occurrence=o, expected=b) for i, f, a, b, o in REAL]
+
+
+def synthetic_suite(out: Path, n: int, seed: int, judge: Judge | None) -> tuple[list[Case], int]:
+    """Generate n cases (held-out fonts) into out/cases; drop those whose original the judge cannot read.
+
+    Returns the kept cases and how many were dropped. The same (n, seed) gives the same cases.
+    """
+    registry = FontRegistry.discover()
+    folder = out / "cases"
+    folder.mkdir(parents=True, exist_ok=True)
+    kept, dropped = [], 0
+    index_file = out / "cases.jsonl"
+    rows = []
+    for i in range(n):
+        c = make_case(registry, seed, i)
+        src, gt = folder / f"{c.id}.png", folder / f"{c.id}_gt.png"
+        if not src.exists():
+            save_image(src, c.scene.source)
+            save_image(gt, c.scene.target)
+        case = Case(id=c.id, image=str(src), find=c.find, replace=c.replace, expected=c.replace, gt=str(gt),
+                    edit_box=list(c.edit_box()), word_box=list(c.word_box))
+        readable = True
+        if judge is not None:
+            read, _ = judge.read(c.scene.source, c.word_box)
+            readable = "".join(read.split()) == c.find
+        rows.append({**case.__dict__, "judge_can_read_original": readable})
+        if readable:
+            kept.append(case)
+        else:
+            dropped += 1
+    index_file.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return kept, dropped

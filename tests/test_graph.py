@@ -1,0 +1,117 @@
+"""The locate -> plan -> inpaint -> verify -> refine graph with fake OCR and fake inpainting tools."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from agent.context import Toolbox
+from agent.run import Editor
+from agent.schemas import EditRequest
+from tools.fonts import composite, render_text
+from tools.ocr import TextLine
+
+
+def _word_image(registry, text="HARBOUR"):
+    font = registry.font("LiberationSans-Bold", 32)
+    r = render_text(font, text, (260, 70), (20, 50))
+    img = composite(np.full((70, 260, 3), 235, np.float32), r.alpha, (20, 30, 120)).astype(np.uint8)
+    x0 = min(b[0] for b in r.boxes if b)
+    x1 = max(b[2] for b in r.boxes if b)
+    return img, (x0 - 2, 20, x1 + 2, 54)
+
+
+class FakeOCR:
+    """Reads the fixed line, then answers verifications from a script."""
+
+    def __init__(self, text, box, readings):
+        self.text, self.box, self.readings, self.calls = text, box, list(readings), 0
+
+    def read(self, image):
+        x0, y0, x1, y1 = self.box
+        return [TextLine(self.text, 0.99, [(x0, y0), (x1, y0), (x1, y1), (x0, y1)], self.box)]
+
+    def recognize(self, crop, allowlist=None):
+        self.calls += 1
+        return self.readings.pop(0) if self.readings else ("???", 0.0)
+
+
+class FakePaint:
+    name = "fake"
+
+    def __init__(self, fail=False):
+        self.fail, self.calls = fail, []
+
+    def __call__(self, image, edits, seed=0, guidance=1.0, steps=20):
+        if self.fail:
+            raise RuntimeError("backend exploded")
+        self.calls.append((seed, guidance, steps, [e.mask_box for e in edits]))
+        out = image.copy()
+        for e in edits:
+            x0, y0, x1, y1 = e.mask_box
+            out[y0:y1, x0:x1] = 128
+        return out
+
+
+def _editor(registry, readings, fail=False):
+    img, box = _word_image(registry)
+    paint = FakePaint(fail)
+    ocr = FakeOCR("HARBOUR", box, readings)
+    return Editor(Toolbox(registry, ocr, {"glyph-diffusion": paint, "naive": paint})), img, paint, ocr
+
+
+def _request(**kw):
+    return EditRequest(image="x.png", find="HARBOUR", replace="HARBOUP", **kw)
+
+
+def test_success_on_first_try(registry):
+    editor, img, paint, _ = _editor(registry, [("HARBOUP", 0.9)])
+    result, out, _ = editor.run(_request(), img)
+    assert result.status == "verified" and len(result.attempts) == 1
+    assert result.attempts[0].passed and result.attempts[0].ocr_text == "HARBOUP"
+    assert result.plan.mode == "chars" and [e.index for e in result.plan.edits] == [6]
+    # only the mask changed
+    (x0, y0, x1, y1), = result.attempts[0].mask_boxes
+    changed = np.argwhere((out != img).any(-1))
+    assert changed.size and changed[:, 0].min() >= y0 and changed[:, 0].max() < y1
+    assert changed[:, 1].min() >= x0 and changed[:, 1].max() < x1
+
+
+def test_success_after_refinement(registry):
+    editor, img, paint, _ = _editor(registry, [("HARBOUR", 0.9), ("HARBOUB", 0.8), ("HARBOUP", 0.9)])
+    result, out, _ = editor.run(_request(max_attempts=5), img)
+    assert result.status == "verified" and len(result.attempts) == 3
+    a1, a2, a3 = result.attempts
+    assert a1.why_failed == "old-glyph-remains" and a2.why_failed == "wrong-glyph"
+    # the policy grew the mask after remnants, then raised guidance after a wrong glyph
+    assert a2.mask_pad > 0 and a2.guidance > a1.guidance and a3.guidance > a2.guidance
+    assert len({a.seed for a in result.attempts}) == 3
+
+
+def test_budget_exhausted_is_failed_with_every_attempt(registry):
+    editor, img, paint, ocr = _editor(registry, [("HARBOUB", 0.5)] * 4)
+    result, out, _ = editor.run(_request(max_attempts=4), img)
+    assert result.status == "failed"
+    assert [a.number for a in result.attempts] == [1, 2, 3, 4] and not any(a.passed for a in result.attempts)
+    assert out is not None  # the best attempt is still returned
+    assert ocr.calls == 4 and "not verified" in result.message
+
+
+def test_tool_raising_is_error_with_message(registry):
+    editor, img, paint, _ = _editor(registry, [], fail=True)
+    result, out, _ = editor.run(_request(), img)
+    assert result.status == "error" and out is None
+    assert "backend exploded" in result.message
+
+
+def test_low_confidence_is_not_verified(registry):
+    editor, img, paint, _ = _editor(registry, [("HARBOUP", 0.05)])
+    result, _, _ = editor.run(_request(method="single-shot"), img)
+    assert result.status == "failed" and result.attempts[0].why_failed == "low-confidence"
+
+
+@pytest.mark.parametrize(("find", "occ", "msg"), [("CASTLE", None, "not found"), ("HARBOUR", 2, "occurs 1 time")])
+def test_bad_requests_are_errors(registry, find, occ, msg):
+    editor, img, paint, _ = _editor(registry, [])
+    result, out, state = editor.run(EditRequest(image="x.png", find=find, replace="X", occurrence=occ), img)
+    assert result.status == "error" and msg in result.message and state["bad_request"]
