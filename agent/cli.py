@@ -204,6 +204,36 @@ def eval_(
 
 
 @app.command()
+def serve(
+    root: Annotated[Path | None, typer.Option("--root", help="Every path read or written must be inside this folder (default: the current one).")] = None,
+) -> None:
+    """Run the MCP server over stdio: tools read_text and edit_text."""
+    if root is not None and not root.is_dir():
+        fail(f"--root {root}: not a directory")
+    from agent.mcp_server import serve as run_server
+
+    run_server(root)
+
+
+@app.command()
+def chat(
+    image: Annotated[Path, typer.Argument(help="Image to work on (never modified; use `save PATH`).")],
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the first edit.")] = 0,
+    max_attempts: Annotated[int, typer.Option("--max-attempts", help="Budget of repaint attempts per edit.")] = 6,
+) -> None:
+    """Talk to glyphfix: type requests like `replace hands with bands`; `help` lists the commands."""
+    from tools.images import ImageError, load_image
+
+    try:
+        img = load_image(image)
+    except ImageError as e:
+        fail(str(e))
+    from agent.chat import ChatSession
+
+    raise typer.Exit(ChatSession.start(image, img, seed=seed, max_attempts=max_attempts).loop())
+
+
+@app.command()
 def train(
     steps: Annotated[int, typer.Option(help="Total optimisation steps (resumes from runs/<name>).")] = 4000,
     out: Annotated[Path, typer.Option(help="Run folder: state, log.")] = Path("runs/main"),
