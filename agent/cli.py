@@ -101,7 +101,7 @@ def edit(
     from agent.run import Editor
 
     editor = Editor(Toolbox.load(diffusion=method != "naive"))
-    progress = None if as_json else (lambda s: typer.echo(f"  {s}", err=True))
+    progress = None if as_json else (lambda s: typer.echo(f"  {s}"))
     result, bad_input = editor.edit_file(req, output, sheet=sheet, progress=progress)
     if as_json:
         typer.echo(result.model_dump_json(indent=1))
