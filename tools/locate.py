@@ -103,7 +103,7 @@ def line_ink(
     n_chars = len([c for c in text if not c.isspace()]) if text else None
     for hbg, hfg, given in hypotheses:
         cov = _coverage(crop, hbg, hfg) if given is None else given
-        keep, n_comp = _line_components(cov > 0.5, y0 - ry0, y1 - ry0)
+        keep, n_comp = _line_components(cov > 0.5, y0 - ry0, y1 - ry0, text)
         cov = cov * keep
         score = abs(n_comp - n_chars) / max(1, n_chars) if n_chars else 0.0
         if registry is not None and text and text.strip():
@@ -121,7 +121,7 @@ def line_ink(
     return LineInk((rx0, ry0, rx1, ry1), cov, tuple(int(v) for v in fg), tuple(int(v) for v in hbg), estimate_slant(cov))
 
 
-def _line_components(ink: np.ndarray, top: int, bottom: int) -> tuple[np.ndarray, int]:
+def _line_components(ink: np.ndarray, top: int, bottom: int, text: str | None = None) -> tuple[np.ndarray, int]:
     """The pixels of the components that form the text line: fit a line through the centres of
     the letter-sized components (the baseline may tilt) and drop components far from it
     (neighbouring lines, frames, stripes). Returns the kept pixels and how many letter-like column
@@ -158,6 +158,12 @@ def _line_components(ink: np.ndarray, top: int, bottom: int) -> tuple[np.ndarray
     if letters.any():
         lo, hi = x0s[letters].min() - 0.3 * lh, x1s[letters].max() + 0.3 * lh
         keep &= (area >= 0.02 * np.median(area[letters])) & (x1s >= lo) & (x0s <= hi)
+        # Nothing stands beyond the outer letters unless the text starts/ends with punctuation.
+        t = (text or "").strip()
+        if t and t[0].isalnum():
+            keep &= x1s > x0s[letters].min()
+        if t and t[-1].isalnum():
+            keep &= x0s < x1s[letters].max()
     kept = np.concatenate([[False], keep])[lab]
     # Letter-like groups: kept components merged where their columns overlap.
     groups, last_end = 0, -1
@@ -264,9 +270,24 @@ def char_boxes(registry: FontRegistry, ink: LineInk, text: str, face: str = "Dej
     edges = [-1e9] + [c + left for c in cuts] + [1e9]
     ys, xs = np.nonzero(on)
     col = sx[on]
+    # Each pixel goes to the segment its column falls in, except that a connected component lying
+    # mostly (>= 70%) in one segment goes there whole: a j's hook tucked under the k before it.
+    seg = np.searchsorted(np.asarray(edges[1:-1]), col, side="right")
+    lab, n = ndimage.label(on)
+    comp = lab[on]
+    if n:
+        counts = np.zeros((n + 1, len(idx)), np.int64)
+        np.add.at(counts, (comp, seg), 1)
+        share = counts.max(1) / np.maximum(1, counts.sum(1))
+        major = counts.argmax(1)
+        whole = share >= 0.7
+        by_column = seg
+        seg = np.where(whole[comp], major[comp], seg)
+        for k in set(range(len(idx))) - set(np.unique(seg).tolist()):  # never empty a character
+            seg = np.where(by_column == k, k, seg)
     rx0, ry0 = ink.region[0], ink.region[1]
     for k, i in enumerate(idx):
-        sel = (col >= edges[k]) & (col < edges[k + 1])
+        sel = seg == k
         if not sel.any():
             continue
         boxes[i] = (int(xs[sel].min()) + rx0, int(ys[sel].min()) + ry0, int(xs[sel].max()) + 1 + rx0, int(ys[sel].max()) + 1 + ry0)
