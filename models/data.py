@@ -220,7 +220,7 @@ def crop_window(mask_box, min_side: int, context_scale: float) -> tuple[int, int
     return int(round(cx - side / 2)), int(round(cy - side / 2)), side
 
 
-def _crop(arr: np.ndarray, window) -> np.ndarray:
+def crop_square(arr: np.ndarray, window) -> np.ndarray:
     x0, y0, side = window
     h, w = arr.shape[:2]
     pad = [(max(0, -y0), max(0, y0 + side - h)), (max(0, -x0), max(0, x0 + side - w))] + [(0, 0)] * (arr.ndim - 2)
@@ -228,11 +228,11 @@ def _crop(arr: np.ndarray, window) -> np.ndarray:
     return padded[y0 + pad[0][0] : y0 + pad[0][0] + side, x0 + pad[1][0] : x0 + pad[1][0] + side]
 
 
-def _resize(arr: np.ndarray, size: int, resample=Image.BILINEAR) -> np.ndarray:
+def resize_square(arr: np.ndarray, size: int, resample=Image.BILINEAR) -> np.ndarray:
     """Resize an HxW or HxWxC float array (any range) to size x size."""
     if arr.ndim == 2:
         return np.asarray(Image.fromarray(arr.astype(np.float32), mode="F").resize((size, size), resample), np.float32)
-    return np.stack([_resize(arr[..., c], size, resample) for c in range(arr.shape[2])], -1)
+    return np.stack([resize_square(arr[..., c], size, resample) for c in range(arr.shape[2])], -1)
 
 
 def crop_inputs(source: np.ndarray, mask: np.ndarray, draft: Draft, window, size: int) -> dict[str, torch.Tensor]:
@@ -241,10 +241,10 @@ def crop_inputs(source: np.ndarray, mask: np.ndarray, draft: Draft, window, size
     The model-resolution mask marks every model pixel that touches a masked image pixel, so the
     model repaints at least what the image mask needs.
     """
-    src = _resize(_crop(source.astype(np.float32), window), size, Image.BOX)
-    m = (_resize(_crop(mask.astype(np.float32), window), size, Image.BOX) > 0.0).astype(np.float32)
-    dr = _resize(_crop(draft_image(source, mask, draft), window), size, Image.BOX)
-    cov = _resize(_crop(draft.coverage, window), size, Image.BOX)
+    src = resize_square(crop_square(source.astype(np.float32), window), size, Image.BOX)
+    m = (resize_square(crop_square(mask.astype(np.float32), window), size, Image.BOX) > 0.0).astype(np.float32)
+    dr = resize_square(crop_square(draft_image(source, mask, draft), window), size, Image.BOX)
+    cov = resize_square(crop_square(draft.coverage, window), size, Image.BOX)
 
     def t(a):
         return torch.from_numpy(np.ascontiguousarray(a)).permute(2, 0, 1).float() / 127.5 - 1
@@ -263,7 +263,7 @@ def condition_tensor(inputs: dict[str, torch.Tensor]) -> torch.Tensor:
 
 
 def to_model_range(img: np.ndarray, window, size: int) -> torch.Tensor:
-    return torch.from_numpy(_resize(_crop(img.astype(np.float32), window), size, Image.BOX)).permute(2, 0, 1) / 127.5 - 1
+    return torch.from_numpy(resize_square(crop_square(img.astype(np.float32), window), size, Image.BOX)).permute(2, 0, 1) / 127.5 - 1
 
 
 def make_draft(

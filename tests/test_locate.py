@@ -77,6 +77,9 @@ def test_mask_covers_old_and_new_glyph_and_spares_neighbours():
     wide = char_mask_box((40, 60), old, new, left, right, grow_toward_gaps(MaskSpec(pad=3), 10))
     assert wide[0] == left[2] + 1 and wide[2] == right[0] - 1
     assert grow(MaskSpec(pad=2)).pad == 4 and tighten(MaskSpec(pad=2, grow_x=3)).grow_x == 2
+    # a new glyph wider than the gap is still covered whole (its arms may overlap a neighbour's box)
+    wider = char_mask_box((40, 60), old, (14, 10, 38, 30), left, right, MaskSpec(pad=3))
+    assert wider[0] <= 14 and wider[2] >= 38
 
 
 def test_line_ink_separates_dark_text_on_light(registry):

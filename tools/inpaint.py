@@ -18,7 +18,16 @@ import numpy as np
 import torch
 from PIL import Image
 
-from models.data import Draft, condition_tensor, crop_inputs, crop_window, to_model_range
+from models.data import (
+    Draft,
+    condition_tensor,
+    crop_inputs,
+    crop_square,
+    crop_window,
+    draft_image,
+    resize_square,
+    to_model_range,
+)
 from models.pipeline import GlyphInpaintPipeline, GlyphModel
 from tools.fonts import composite
 from tools.mask import Box, box_to_mask
@@ -65,11 +74,15 @@ class GlyphDiffusionInpaint:
 
     name = "glyph-diffusion"
 
-    def __init__(self, model: GlyphModel, context_scale: float = 1.5):
+    def __init__(self, model: GlyphModel, context_scale: float = 1.5, detail: str = "draft"):
         self.model = model
         self.pipeline = GlyphInpaintPipeline(model)
         self.size = model.unet.config.image_size
         self.context_scale = context_scale
+        # "draft": full-resolution detail from the draft plus the model's low-resolution correction
+        #   (out = draft + up(model - down(draft))), so edges stay sharp when the crop is larger than
+        #   the model's 32 px; "none": the model's output upsampled as it is.
+        self.detail = detail
 
     def __call__(self, image, edits, seed=0, guidance=1.0, steps=20):
         if not edits:
@@ -88,10 +101,15 @@ class GlyphDiffusionInpaint:
         with torch.inference_mode():
             result = self.pipeline(torch.stack(conds), torch.stack(knowns), steps=steps, guidance=guidance, generator=gen)
         out = image
-        for img, window, mask in zip(result.images, windows, masks, strict=True):
+        for img, window, mask, e in zip(result.images, windows, masks, edits, strict=True):
             x0, y0, side = window
-            crop = ((img.permute(1, 2, 0).numpy() + 1) * 127.5).clip(0, 255).astype(np.uint8)
-            up = np.asarray(Image.fromarray(crop).resize((side, side), Image.BICUBIC), np.float32)
+            model_px = (img.permute(1, 2, 0).numpy() + 1) * 127.5
+            if self.detail == "draft" and side > self.size:
+                draft = crop_square(draft_image(image, mask, e.draft), window)
+                low = resize_square(draft, self.size, Image.BOX)
+                up = draft + resize_square(model_px - low, side, Image.BICUBIC)
+            else:
+                up = resize_square(model_px, side, Image.BICUBIC)
             painted = np.zeros((h, w, 3), np.float32)
             # The window may hang over the image edge; place the part that overlaps.
             ix0, iy0, ix1, iy1 = max(0, x0), max(0, y0), min(w, x0 + side), min(h, y0 + side)

@@ -51,11 +51,13 @@ def char_mask_box(
     x0, x1 = x0 - spec.pad - spec.grow_x, x1 + spec.pad + spec.grow_x
     y0, y1 = y0 - spec.pad - spec.grow_y, y1 + spec.pad + spec.grow_y
     if spec.respect_neighbours:
-        # Never cross into a neighbour's ink; but always keep the old glyph's own ink box.
+        # The padding never crosses into a neighbour's ink; the old and new glyphs' own boxes are
+        # always covered (a wider new glyph may have to overlap a neighbour's box).
+        inner = union(old_box, new_box)
         if left_neighbour is not None:
-            x0 = max(x0, min(left_neighbour[2] + 1, old_box[0]))
+            x0 = max(x0, min(left_neighbour[2] + 1, inner[0]))
         if right_neighbour is not None:
-            x1 = min(x1, max(right_neighbour[0] - 1, old_box[2]))
+            x1 = min(x1, max(right_neighbour[0] - 1, inner[2]))
     return max(0, x0), max(0, y0), min(w, x1), min(h, y1)
 
 

@@ -1,0 +1,114 @@
+"""Eval runs: the judge is independent, metrics are right, runs resume, bad rows don't stop a run,
+and a synthetic run is reproducible bit for bit."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from agent.evaluate import Case, Judge, done_ids, read_cases
+from agent.report import summarise
+from tests.conftest import EXAMPLES
+from tools.metrics import changed_outside, edit_distance, normalised_edit_distance, psnr, ssim
+
+REPO = EXAMPLES.parent
+
+
+def test_judge_is_pp_ocr_not_easyocr():
+    judge = Judge()
+    assert type(judge.engine).__module__.startswith("rapidocr_onnxruntime")
+    assert "easyocr" not in type(judge.engine).__module__
+    from PIL import Image
+
+    img = np.asarray(Image.open(EXAMPLES / "word_underground.png").convert("RGB"))
+    text, conf = judge.read(img, (0, 0, img.shape[1], img.shape[0]))
+    assert text == "underground" and conf > 0.5
+
+
+def test_metrics_against_hand_computed_values():
+    a = np.zeros((4, 4, 3), np.uint8)
+    b = a.copy()
+    b[0, 0] = 255  # one pixel, all channels, off by 255
+    # mse = 255^2 * 3 / 48 -> psnr = 10 log10(255^2 / mse) = 10 log10(16)
+    assert psnr(a, b) == pytest.approx(10 * np.log10(16))
+    assert psnr(a, a) == float("inf")
+    assert ssim(a, a) == pytest.approx(1.0)
+    assert ssim(a, b) < 1.0
+    assert changed_outside(a, b, (0, 0, 1, 1)) == 0
+    assert changed_outside(a, b, (1, 1, 4, 4)) == 1
+    assert edit_distance("kitten", "sitting") == 3
+    assert normalised_edit_distance("bands", "hands") == pytest.approx(0.2)
+
+
+def test_summary_counts():
+    rows = [
+        {"id": "a", "status": "verified", "exact": True, "strict": True, "ssim": 0.9, "changed_outside": 0, "seconds": 1.0,
+         "attempts": [{"why_failed": None}], "false_verified": False},
+        {"id": "b", "status": "verified", "exact": False, "strict": False, "ssim": 0.7, "changed_outside": 3, "seconds": 3.0,
+         "attempts": [{}, {}], "false_verified": True},
+        {"id": "c", "status": "error", "seconds": 0.0, "attempts": [], "message": "boom"},
+    ]
+    s = summarise(rows)
+    assert s["cases"] == 3 and s["exact"] == 0.5 and s["strict"] == 0.5 and s["false_verified"] == 1
+    assert s["cases_changed_outside"] == 1 and s["errors"] == 1 and s["attempts_mean"] == 1.0
+    assert s["ssim"] == pytest.approx(0.8)
+
+
+def test_bad_rows_become_error_rows(tmp_path):
+    img = tmp_path / "ok.png"
+    img.write_bytes((EXAMPLES / "word_available.png").read_bytes())
+    (tmp_path / "junk.png").write_text("not an image")
+    cases = tmp_path / "cases.jsonl"
+    cases.write_text("\n".join([
+        json.dumps({"id": "good", "image": "ok.png", "find": "Available", "replace": "Avoilable", "extra": 1}),
+        json.dumps({"id": "missing", "image": "nope.png", "find": "a", "replace": "b"}),
+        json.dumps({"id": "unreadable", "image": "junk.png", "find": "a", "replace": "b"}),
+        "{bad json",
+        json.dumps({"id": "nofind", "image": "ok.png", "replace": "b"}),
+    ]) + "\n")
+    good, errors = read_cases(cases)
+    assert [c.id for c in good] == ["good"] and good[0].image == str(img)
+    assert [e["id"] for e in errors] == ["missing", "unreadable", "line-4", "nofind"]
+    assert all(e["status"] == "error" and e["message"] for e in errors)
+
+
+def test_resume_skips_finished_ids(tmp_path):
+    res = tmp_path / "results.jsonl"
+    res.write_text(json.dumps({"id": "a", "status": "verified"}) + "\n" + '{"id": "b", "sta')  # b was cut by a kill
+    assert done_ids(res) == {"a"}
+    assert Case.from_row({"id": 3, "image": "x", "find": "a", "replace": "b", "zzz": 1}).id == "3"
+
+
+def test_eval_cli_end_to_end_resume_and_reproducible(tmp_path):
+    """Tiny synthetic suite, single-shot: rerunning regenerates the same cases and the same pixels."""
+    def run(out):
+        return subprocess.run([sys.executable, "-m", "agent.cli", "eval", "--suite", "synthetic", "--n", "2", "--seed", "5",
+                               "--methods", "single-shot", "--out", str(out)], capture_output=True, text=True,
+                              timeout=900, cwd=REPO)
+
+    r1 = run(tmp_path / "a")
+    assert r1.returncode == 0, r1.stderr[-2000:]
+    r2 = run(tmp_path / "b")
+    assert r2.returncode == 0
+    rows = [json.loads(x) for x in (tmp_path / "a" / "single-shot" / "results.jsonl").read_text().splitlines()]
+    assert rows and all("judge_text" in r or r["status"] == "error" for r in rows)
+    for name in ["cases.jsonl"]:
+        a = [{k: v for k, v in json.loads(x).items() if k not in ("image", "gt")} for x in (tmp_path / "a" / name).read_text().splitlines()]
+        b = [{k: v for k, v in json.loads(x).items() if k not in ("image", "gt")} for x in (tmp_path / "b" / name).read_text().splitlines()]
+        assert a == b
+    for r in rows:
+        if r.get("output"):
+            pa = tmp_path / "a" / "single-shot" / f"{r['id']}.png"
+            pb = tmp_path / "b" / "single-shot" / f"{r['id']}.png"
+            assert pa.read_bytes() == pb.read_bytes()
+    # resume: a third run in the same folder does no new work
+    before = (tmp_path / "a" / "single-shot" / "results.jsonl").read_text()
+    r3 = run(tmp_path / "a")
+    assert r3.returncode == 0 and (tmp_path / "a" / "single-shot" / "results.jsonl").read_text() == before
+    html = (tmp_path / "a" / "report.html").read_text()
+    assert html.count("<img") >= 2
+    assert (tmp_path / "a" / "summary.md").exists()
