@@ -166,9 +166,7 @@ def _budget(state: EditState) -> int:
 
 def _edited_positions(p: EditPlan) -> list[int]:
     """Positions (in the space-squeezed new word) of the characters the plan repaints."""
-    base = len(p.word) - len(p.line_text[p.start :].split()[0]) if p.line_text[p.start :].split() else 0
-    base = len("".join(p.word[:base].split()))
+    base = len("".join(p.line_text[p.word_start : p.start].split()))
     if p.mode == "relayout":
-        return list(range(base, base + len("".join(p.new_word.split()))))
+        return list(range(base, base + len("".join(p.new_word.split())) - len("".join(p.word.split())) + len(p.edits)))
     return [base + len("".join(p.line_text[p.start : p.start + e.index].split())) for e in p.edits]
-

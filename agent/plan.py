@@ -72,31 +72,33 @@ def make_plan(registry, image: np.ndarray, line: TextLine, start: int, request: 
         raise BadRequest(f"no available font can draw both {text!r} and {request.replace!r}")
     match = match_font(registry, ink.coverage, text, ink.fg, ink.bg, faces=drawable, offset=(rx0, ry0), slant=ink.slant)
     boxes = char_boxes(registry, ink, text, match.face)
-    # The whole space-delimited word around the span: verification reads it.
-    ws = start
-    while ws > 0 and not text[ws - 1].isspace():
-        ws -= 1
-    we = end
-    while we < len(text) and not text[we].isspace():
-        we += 1
-    new_found = request.replace
+    ws, we = visual_word(text, boxes, start, end)
+    found_chars = [i for i, c in enumerate(found) if not c.isspace()]
+    new_chars = squeeze(request.replace)
+    same_spacing = request.find.count(" ") == request.replace.count(" ")
+    edits = []
+    mode = "chars" if len(found_chars) == len(new_chars) and same_spacing else "relayout"
+    if mode == "chars":
+        for i, b in zip(found_chars, new_chars, strict=True):
+            if found[i] != b:
+                if boxes[start + i] is None:
+                    mode = "relayout"
+                    break
+                edits.append(CharEdit(index=i, old=found[i], new=b, box=boxes[start + i]))
+    if mode == "chars":
+        mapped = list(found)
+        for e in edits:
+            mapped[e.index] = e.new
+        new_found = "".join(mapped)  # the line's own (OCR) spacing is kept
+    else:
+        new_found = request.replace
+        edits = [CharEdit(index=i, old=c, new="", box=boxes[start + i]) for i, c in enumerate(found) if not c.isspace()]
     word, new_word = text[ws:we], text[ws:start] + new_found + text[end:we]
     word_box = None
     for b in boxes[ws:we]:
         word_box = union(word_box, b)
     if word_box is None:
         raise BadRequest(f'could not find the ink of "{found}" in the image')
-    same_length = len(squeeze(found)) == len(squeeze(new_found)) and len(found) == len(new_found)
-    edits = []
-    if same_length:
-        for i, (a, b) in enumerate(zip(found, new_found, strict=True)):
-            if a != b:
-                if a.isspace() or b.isspace() or boxes[start + i] is None:
-                    same_length = False
-                    break
-                edits.append(CharEdit(index=i, old=a, new=b, box=boxes[start + i]))
-    if not same_length:
-        edits = [CharEdit(index=i, old=c, new="", box=boxes[start + i]) for i, c in enumerate(found)]
     # Draft colours exactly as the model saw them in training: 2-means on the word crop.
     pad = max(2, match.size // 4)
     h, w = image.shape[:2]
@@ -106,8 +108,35 @@ def make_plan(registry, image: np.ndarray, line: TextLine, start: int, request: 
                     fg=fg, bg=bg, score=round(match.score, 4))
     return EditPlan(
         line_text=text, line_box=line.box, start=start, word=word, new_word=new_word, word_box=word_box,
-        char_boxes=boxes[ws:we], mode="chars" if same_length else "relayout", edits=edits, font=font,
+        word_start=ws, char_boxes=boxes[ws:we], mode=mode, edits=edits, font=font,
+        outside=(next((b for b in reversed(boxes[:ws]) if b), None), next((b for b in boxes[we:] if b), None)),
     )
+
+
+def visual_word(text: str, boxes: list, start: int, end: int) -> tuple[int, int]:
+    """The word around text[start:end] as the image shows it: a break is a visible gap between
+    characters that the OCR also put a space in (gap > 0.25 x char height), or any wide gap (> 0.6 x).
+    OCR inserts spaces that are not there ("6, 001 , 271") and drops some that are."""
+    inked = [i for i, b in enumerate(boxes) if b is not None]
+    if not inked:
+        return start, end
+    heights = sorted(boxes[i][3] - boxes[i][1] for i in inked)
+    h = heights[len(heights) // 2]
+
+    def joined(a: int, b: int) -> bool:  # a < b, both inked, consecutive among inked
+        gap = boxes[b][0] - boxes[a][2]
+        spaced = any(c.isspace() for c in text[a + 1 : b])
+        return gap <= (0.25 if spaced else 0.6) * h
+
+    pos = [k for k, i in enumerate(inked) if start <= i < end]
+    if not pos:
+        return start, end
+    lo, hi = pos[0], pos[-1]
+    while lo > 0 and joined(inked[lo - 1], inked[lo]):
+        lo -= 1
+    while hi < len(inked) - 1 and joined(inked[hi], inked[hi + 1]):
+        hi += 1
+    return min(inked[lo], start), max(inked[hi] + 1, end)
 
 
 def _neighbours(plan: EditPlan, index_in_word: int):
@@ -123,7 +152,7 @@ def glyph_edits(registry, image: np.ndarray, plan: EditPlan, s: AttemptSettings)
     f = plan.font
     size = max(6, round(f.size * s.size_scale))
     slant = 0.0 if "italic" in f.face.lower() else f.slant
-    offset = _prefix_len(plan)
+    offset = plan.start - plan.word_start
     line_h = plan.word_box[3] - plan.word_box[1]
     if plan.mode == "relayout":
         return [_relayout_edit(registry, image, plan, size, slant, s)]
@@ -137,14 +166,6 @@ def glyph_edits(registry, image: np.ndarray, plan: EditPlan, s: AttemptSettings)
         mbox = char_mask_box((h, w), e.box, draft_box, left, right, spec)
         out.append(GlyphEdit(mbox, Draft(cov, draft_box, f.fg, f.bg), min_context=line_h))
     return out
-
-
-def _prefix_len(plan: EditPlan) -> int:
-    # characters of the word before the found span
-    i = plan.start
-    while i > 0 and not plan.line_text[i - 1].isspace():
-        i -= 1
-    return plan.start - i
 
 
 def _box(cov: np.ndarray):
@@ -162,13 +183,16 @@ def _relayout_edit(registry, image, plan: EditPlan, size: int, slant: float, s: 
     first = next(e for e in plan.edits if e.box is not None)
     _, (pen_x, base_y) = place_glyph(registry, f.face, size, first.old, first.box, first.old, (h, w), slant, s.shift)
     new_word = plan.new_word
-    prefix = _prefix_len(plan)
+    prefix = plan.start - plan.word_start
     # Pen of the word's first character: the found span may start inside the word.
     pen_x -= font.getlength(plan.line_text[plan.start - prefix : plan.start + first.index])
     r = render_text(font, new_word, (w, h), (pen_x, base_y))
     cov = shear(r.alpha, slant, base_y)
     new_box = _box(cov)
     old_box = plan.word_box
+    if new_box is None or new_box[0] <= 0 or new_box[2] >= w or new_box[1] <= 0 or new_box[3] >= h:
+        raise BadRequest(f'"{plan.new_word}" does not fit in the image at the matched font size; '
+                         "a replacement of the same length can be edited character by character")
     pad = default_pad(old_box[3] - old_box[1]) if s.pad is None else s.pad
     mbox = union(old_box, new_box)
     mbox = (max(0, mbox[0] - pad), max(0, mbox[1] - pad), min(w, mbox[2] + pad), min(h, mbox[3] + pad))
@@ -182,4 +206,11 @@ def verify_crop(image: np.ndarray, plan: EditPlan, mask_boxes: list) -> np.ndarr
         box = union(box, tuple(b))
     h, w = image.shape[:2]
     m = max(2, round(0.2 * (box[3] - box[1])))
-    return image[max(0, box[1] - m) : min(h, box[3] + m), max(0, box[0] - m) : min(w, box[2] + m)]
+    x0, x1 = max(0, box[0] - m), min(w, box[2] + m)
+    # Stop halfway to the nearest ink outside the word, so no neighbour is read with it.
+    left, right = plan.outside
+    if left is not None and left[2] <= box[0]:
+        x0 = max(x0, (left[2] + box[0] + 1) // 2)
+    if right is not None and right[0] >= box[2]:
+        x1 = min(x1, (right[0] + box[2]) // 2 + 1)
+    return image[max(0, box[1] - m) : min(h, box[3] + m), x0:x1]

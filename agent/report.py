@@ -37,6 +37,7 @@ def summarise(rows: list[dict]) -> dict:
         "cases": n,
         "verified": round(sum(r.get("status") == "verified" for r in rows) / n, 4),
         "exact": rate("exact"),
+        "verified_and_correct": round(sum(r.get("status") == "verified" and r.get("exact") is True for r in rows) / n, 4),
         "strict": rate("strict"),
         "ned": mean("ned"),
         "ssim": mean("ssim"),
@@ -52,7 +53,7 @@ def summarise(rows: list[dict]) -> dict:
     }
 
 
-COLUMNS = ["cases", "exact", "strict", "verified", "false_verified", "ssim", "psnr", "ned", "cases_changed_outside",
+COLUMNS = ["cases", "exact", "strict", "verified", "verified_and_correct", "false_verified", "ssim", "psnr", "ned", "cases_changed_outside",
            "attempts_mean", "seconds_median", "seconds_p90", "errors"]
 
 
@@ -62,7 +63,7 @@ def write_summary(out: Path, per_method: dict[str, dict], header: list[str]) -> 
         lines.append(f"| {m} | " + " | ".join("" if s.get(c) is None else str(s.get(c)) for c in COLUMNS) + " |")
     lines += ["", "exact: the judge (PP-OCRv4, not easyocr) reads the requested word exactly, case-sensitive.",
               "strict: exact AND SSIM inside the edit box >= 0.75 AND no pixel changed outside the edit box.",
-              "false_verified: the agent said verified, the judge disagrees.", "", "## Failure reasons", ""]
+              "false_verified: the agent said verified, the judge disagrees; verified_and_correct: verified and the judge agrees.", "", "## Failure reasons", ""]
     for m, s in per_method.items():
         lines.append(f"- {m}: " + (", ".join(f"{k} x{v}" for k, v in s.get("failure_reasons", {}).items()) or "none"))
     (out / "summary.md").write_text("\n".join(lines) + "\n")

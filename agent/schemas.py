@@ -62,10 +62,12 @@ class EditPlan(BaseModel):
     line_text: str = Field(description="The OCR line the text was found in.")
     line_box: Box
     start: int = Field(description="Index of the found text in the line.")
-    word: str = Field(description="The whole word (space-delimited) around the found text, before the edit.")
+    word_start: int = Field(description="Index of the word in the line.")
+    word: str = Field(description="The whole word around the found text (as the image spaces it), before the edit.")
     new_word: str = Field(description="That word after the edit: what verification must read.")
     word_box: Box = Field(description="Box of the word; verification reads this crop.")
     char_boxes: list[Box | None] = Field(description="Per-character boxes of the word.")
+    outside: tuple[Box | None, Box | None] = Field(default=(None, None), description="Nearest ink boxes left and right of the word.")
     mode: Literal["chars", "relayout"] = Field(description="chars: same length, repaint differing characters; relayout: redraw the word.")
     edits: list[CharEdit]
     font: FontInfo
