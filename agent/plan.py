@@ -26,7 +26,7 @@ class BadRequest(ValueError):
 class AttemptSettings:
     tool: str = "glyph-diffusion"  # inpainting backend
     seed: int = 0  # sampler seed
-    guidance: float = 1.0  # classifier-free guidance weight on the glyph condition
+    guidance: float = 2.0  # classifier-free guidance weight on the glyph condition (2 measured better than 1)
     steps: int = 20  # DDIM steps
     pad: int | None = None  # mask padding; None: the default for the glyph height
     grow_x: int = 0  # extra mask width toward the neighbours
@@ -104,7 +104,7 @@ def make_plan(registry, image: np.ndarray, line: TextLine, start: int, request: 
     h, w = image.shape[:2]
     x0, y0, x1, y1 = word_box
     _, fg, bg = split_colours(image[max(0, y0 - pad) : min(h, y1 + pad), max(0, x0 - pad) : min(w, x1 + pad)])
-    font = FontInfo(face=match.face, category=match.category, size=match.size, slant=ink.slant,
+    font = FontInfo(face=match.face, category=match.category, size=match.size, baseline=round(match.baseline, 2), slant=ink.slant,
                     fg=fg, bg=bg, score=round(match.score, 4))
     return EditPlan(
         line_text=text, line_box=line.box, start=start, word=word, new_word=new_word, word_box=word_box,
@@ -158,7 +158,7 @@ def glyph_edits(registry, image: np.ndarray, plan: EditPlan, s: AttemptSettings)
         return [_relayout_edit(registry, image, plan, size, slant, s)]
     out = []
     for e in plan.edits:
-        cov, _ = place_glyph(registry, f.face, size, e.old, e.box, e.new, (h, w), slant, s.shift)
+        cov, _ = place_glyph(registry, f.face, size, e.old, e.box, e.new, (h, w), slant, s.shift, f.baseline)
         draft_box = _box(cov)
         left, right = _neighbours(plan, offset + e.index)
         char_h = e.box[3] - e.box[1]
@@ -181,7 +181,7 @@ def _relayout_edit(registry, image, plan: EditPlan, size: int, slant: float, s: 
     f = plan.font
     font = registry.font(f.face, size)
     first = next(e for e in plan.edits if e.box is not None)
-    _, (pen_x, base_y) = place_glyph(registry, f.face, size, first.old, first.box, first.old, (h, w), slant, s.shift)
+    _, (pen_x, base_y) = place_glyph(registry, f.face, size, first.old, first.box, first.old, (h, w), slant, s.shift, f.baseline)
     new_word = plan.new_word
     prefix = plan.start - plan.word_start
     # Pen of the word's first character: the found span may start inside the word.

@@ -47,7 +47,7 @@ def refine(prev: AttemptSettings, why: str, attempt_number: int, max_attempts: i
         return replace(prev, tool="naive", seed=seed), "last try: switch tool to the naive inpaint + drawn glyph"
     if why == "old-glyph-remains":
         pad = (prev.pad or 2) + 2
-        return replace(prev, seed=seed, pad=pad, grow_x=prev.grow_x + 2, guidance=min(4.0, prev.guidance + 1.0)), (
+        return replace(prev, seed=seed, pad=pad, grow_x=prev.grow_x + 2, guidance=min(4.0, prev.guidance + 0.5)), (
             f"remnants of the old glyph: grow the mask (pad {pad}), raise guidance"
         )
     if why == "neighbour-changed":
@@ -59,7 +59,8 @@ def refine(prev: AttemptSettings, why: str, attempt_number: int, max_attempts: i
         scale = 0.9 if prev.size_scale >= 1.0 else 1.1
         return replace(prev, seed=seed, size_scale=scale), f"glyph count off: re-fit the draft size (x{scale})"
     # wrong-glyph
-    if prev.guidance < 3.0:
-        return replace(prev, seed=seed, guidance=prev.guidance + 1.0), f"wrong glyph: raise guidance to {prev.guidance + 1.0}"
+    if prev.guidance < 4.0:
+        g = min(4.0, prev.guidance + 1.0)
+        return replace(prev, seed=seed, guidance=g), f"wrong glyph: raise guidance to {g}"
     scale = 1.08 if prev.size_scale <= 1.0 else 0.93
     return replace(prev, seed=seed, size_scale=scale), f"wrong glyph again: re-fit the draft size (x{scale})"

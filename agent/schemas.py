@@ -45,6 +45,7 @@ class FontInfo(BaseModel):
     face: str = Field(description="Registry face the text is matched to.")
     category: str = Field(description="sans, serif or mono.")
     size: int = Field(description="Font size in pixels.")
+    baseline: float = Field(default=0.0, description="y of the line's baseline in the image (fallback for placing glyphs).")
     slant: float = Field(description="Shear of the strokes (dx per dy).")
     fg: tuple[int, int, int] = Field(description="Text colour.")
     bg: tuple[int, int, int] = Field(description="Background colour.")

@@ -345,6 +345,7 @@ def place_glyph(
     shape: tuple[int, int],
     slant: float = 0.0,
     shift: tuple[float, float] = (0.0, 0.0),
+    baseline: float | None = None,
 ) -> tuple[np.ndarray, tuple[float, float]]:
     """Coverage of new_char drawn where old_char stood, and its pen position (x, baseline y).
 
@@ -362,6 +363,10 @@ def place_glyph(
         pen_x = (ox0 + ox1) / 2 - ((rb[0] + rb[2]) / 2 - size)
         # Average the top and bottom alignments: robust to a slightly wrong size.
         base_y = ((oy0 - (rb[1] - 2 * size)) + (oy1 - (rb[3] - 2 * size))) / 2
+        # An observed box much shorter or taller than the glyph (a lost stem, a merged neighbour)
+        # cannot fix the baseline: keep the line's own.
+        if baseline is not None and abs((oy1 - oy0) - (rb[3] - rb[1])) > 0.25 * max(1, rb[3] - rb[1]):
+            base_y = baseline
     pen_x += (font.getlength(old_char) - font.getlength(new_char)) / 2 + shift[0]
     base_y += shift[1]
     r = render_text(font, new_char, (shape[1], shape[0]), (pen_x, base_y), [0.0])

@@ -280,7 +280,12 @@ def char_boxes(registry: FontRegistry, ink: LineInk, text: str, face: str = "Dej
         np.add.at(counts, (comp, seg), 1)
         share = counts.max(1) / np.maximum(1, counts.sum(1))
         major = counts.argmax(1)
-        whole = share >= 0.7
+        # (a component much wider than a character holds several touching ones: split it by column)
+        cmin = np.full(n + 1, np.inf)
+        cmax = np.full(n + 1, -np.inf)
+        np.minimum.at(cmin, comp, col)
+        np.maximum.at(cmax, comp, col)
+        whole = (share >= 0.7) & (cmax - cmin <= 1.2 * char_w)
         by_column = seg
         seg = np.where(whole[comp], major[comp], seg)
         for k in set(range(len(idx))) - set(np.unique(seg).tolist()):  # never empty a character
