@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 FONT_DIRS := /usr/share/fonts/truetype/liberation /usr/share/fonts/truetype/freefont
 
-.PHONY: setup fonts demo test lint bench clean
+.PHONY: setup fonts demo test lint clean report-shot
 
 setup: $(STAMP) fonts
 
@@ -40,3 +40,12 @@ lint: setup
 
 clean:
 	rm -rf out .pytest_cache
+
+# Screenshot of an eval report in headless Chromium (installs Debian's chromium if missing):
+#   make report-shot REPORT=results/eval/report.html   -> results/eval/report.png
+REPORT ?= results/eval/report.html
+report-shot:
+	@command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
+	chromium --headless --no-sandbox --disable-gpu --disable-background-networking --disable-component-update \
+	  --disable-sync --no-first-run --hide-scrollbars --user-data-dir=$$(mktemp -d) --window-size=1900,2400 \
+	  --screenshot=$(dir $(REPORT))report.png file://$(abspath $(REPORT))

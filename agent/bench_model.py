@@ -33,7 +33,7 @@ from tools.ocr import OCR
 
 
 def run(n: int, seed: int, seeds: int = 4, weights: Path = DEFAULT_WEIGHTS, grid: Path | None = None) -> dict:
-    torch.set_num_threads(2)
+    torch.set_num_threads(2)  # timings are for the 2-core machine, nothing else running
     registry, ocr = FontRegistry.discover(), OCR()
     glyph_model = GlyphModel.load(weights)
     model = GlyphDiffusionInpaint(glyph_model)

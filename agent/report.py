@@ -93,7 +93,7 @@ def write_report(out: Path, cases: dict[str, dict], per_method_rows: dict[str, l
         rows_html.append(
             f'<tr class="{cls}"><td>{html.escape(r["id"])}<br><b>{html.escape(m)}</b></td>'
             f'<td>{html.escape(case.get("find", ""))} &rarr; {html.escape(case.get("replace", ""))}</td>'
-            f'<td>{_img(case.get("image"), out)}</td><td>{_img(r.get("sheet"), out, 160)}</td>'
+            f'<td>{_img(case.get("image"), out)}</td><td>{_img(r.get("sheet"), out, 110)}</td>'
             f'<td>{_img(r.get("output"), out)}</td><td>{_img(case.get("gt"), out)}</td>'
             f'<td>{html.escape(r.get("status", ""))}<br>judge: "{html.escape(str(r.get("judge_text", "")))}"'
             f'<br>ssim {r.get("ssim", "")} outside {r.get("changed_outside", "")}<br>{html.escape(r.get("message", ""))[:200]}</td></tr>'

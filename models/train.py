@@ -78,7 +78,16 @@ def save_weights(path: Path, ema: GlyphUNet, cfg: TrainConfig, meta: dict) -> No
     tmp.replace(path)
 
 
-def train(cfg: TrainConfig, out: Path, weights: Path) -> None:
+RESUME_FILE = DEFAULT_WEIGHTS.parent / "train_resume.pt"  # raw (non-EMA) weights, fp16, committed for later sessions
+
+
+def export_resume(state_path: Path, path: Path = RESUME_FILE) -> None:
+    """Keep what a later session needs to continue training, small enough to commit."""
+    state = torch.load(state_path, map_location="cpu", weights_only=False)
+    torch.save({"unet": {k: v.half() for k, v in state["unet"].items()}, "step": state["step"], "wall": state["wall"]}, path)
+
+
+def train(cfg: TrainConfig, out: Path, weights: Path, init_from_shipped: bool = True) -> None:
     torch.set_num_threads(cfg.threads)
     torch.manual_seed(cfg.seed)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -96,6 +105,13 @@ def train(cfg: TrainConfig, out: Path, weights: Path) -> None:
         opt.load_state_dict(state["opt"])
         step, wall = state["step"], state["wall"]
         print(f"resumed from {state_path} at step {step}")
+    elif RESUME_FILE.exists() and init_from_shipped:
+        # A fresh machine: continue from the committed weights (the optimiser's moments restart).
+        state = torch.load(RESUME_FILE, map_location=device, weights_only=False)
+        unet.load_state_dict({k: v.float() for k, v in state["unet"].items()})
+        ema.load_state_dict({k: v.float() for k, v in torch.load(weights, map_location=device, weights_only=False)["ema"].items()})
+        step, wall = state["step"], state["wall"]
+        print(f"continuing from {RESUME_FILE} at step {step} (fresh optimiser)")
     data = EditPairs(cfg.data, seed=cfg.seed * 1000 + step)  # a fresh stream after a resume
     loader = iter(torch.utils.data.DataLoader(data, batch_size=cfg.batch_size, num_workers=cfg.workers,
                                               persistent_workers=cfg.workers > 0))
