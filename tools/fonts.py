@@ -353,10 +353,17 @@ def place_glyph(
     that fixes the pen locally (so a tilted baseline or a drifting layout does not matter). The new
     glyph takes the same baseline, centred on the old glyph's advance.
     """
-    font = registry.font(face, size)
-    probe = render_text(font, old_char, (4 * size, 3 * size), (size, 2 * size), [0.0])
-    rb = probe.boxes[0]
     ox0, oy0, ox1, oy1 = old_box
+    font = registry.font(face, size)
+    rb = render_text(font, old_char, (4 * size, 3 * size), (size, 2 * size), [0.0]).boxes[0]
+    if rb is not None:
+        # Local size: when the old glyph's observed box is uniformly smaller or larger than its
+        # rendering (height and width agree), the line-level size is off here: rescale.
+        rh, rw = (oy1 - oy0) / max(1, rb[3] - rb[1]), (ox1 - ox0) / max(1, rb[2] - rb[0])
+        if 0.55 <= rh <= 1.8 and abs(rh - rw) <= 0.35 * rh and abs(rh - 1) > 0.08:
+            size = max(4, round(size * rh))
+            font = registry.font(face, size)
+            rb = render_text(font, old_char, (4 * size, 3 * size), (size, 2 * size), [0.0]).boxes[0]
     if rb is None:
         pen_x, base_y = float(ox0), float(oy1)
     else:
