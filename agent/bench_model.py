@@ -33,7 +33,7 @@ from tools.ocr import OCR
 
 
 def run(n: int, seed: int, seeds: int = 4, weights: Path = DEFAULT_WEIGHTS, grid: Path | None = None) -> dict:
-    torch.set_num_threads(2)  # timings are for the 2-core machine, nothing else running
+    torch.set_num_threads(2)
     registry, ocr = FontRegistry.discover(), OCR()
     glyph_model = GlyphModel.load(weights)
     model = GlyphDiffusionInpaint(glyph_model)
@@ -55,13 +55,14 @@ def run(n: int, seed: int, seeds: int = 4, weights: Path = DEFAULT_WEIGHTS, grid
         reads = []
         for k in range(seeds):
             t0 = time.perf_counter()
-            edits = glyph_edits(registry, s.source, plan, AttemptSettings(seed=k))
-            out = model(s.source, edits, seed=k)
+            settings = AttemptSettings(seed=k)  # the agent's first-attempt defaults (guidance 2, 20 steps)
+            edits = glyph_edits(registry, s.source, plan, settings)
+            out = model(s.source, edits, seed=k, guidance=settings.guidance, steps=settings.steps)
             if k == 0:
                 secs.append(time.perf_counter() - t0)
                 ssim_model.append(ssim(crop(out, box), gt))
                 first_out = out
-                ssim_plain.append(ssim(crop(plain(s.source, edits, seed=k), box), gt))
+                ssim_plain.append(ssim(crop(plain(s.source, edits, seed=k, guidance=settings.guidance), box), gt))
             reads.append(squeeze(ocr.recognize(verify_crop(out, plan, [e.mask_box for e in edits]))[0]) == s.new_text)
         ok_first.append(reads[0])
         ok_any.append(any(reads))
