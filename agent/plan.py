@@ -72,28 +72,34 @@ def make_plan(registry, image: np.ndarray, line: TextLine, start: int, request: 
         raise BadRequest(f"no available font can draw both {text!r} and {request.replace!r}")
     match = match_font(registry, ink.coverage, text, ink.fg, ink.bg, faces=drawable, offset=(rx0, ry0), slant=ink.slant)
     boxes = char_boxes(registry, ink, text, match.face)
+    boxes = _plausible(registry, image, text, boxes, match, range(start, end))
     ws, we = visual_word(text, boxes, start, end)
     found_chars = [i for i, c in enumerate(found) if not c.isspace()]
-    new_chars = squeeze(request.replace)
+    find_chars, new_chars = squeeze(request.find), squeeze(request.replace)
     same_spacing = request.find.count(" ") == request.replace.count(" ")
     edits = []
-    mode = "chars" if len(found_chars) == len(new_chars) and same_spacing else "relayout"
+    mode = "chars" if len(found_chars) == len(new_chars) == len(find_chars) and same_spacing else "relayout"
     if mode == "chars":
-        for i, b in zip(found_chars, new_chars, strict=True):
-            if found[i] != b:
+        # Compare what the user asked (not what OCR read: it may have read a 7 as Z).
+        for i, a, b in zip(found_chars, find_chars, new_chars, strict=True):
+            if a != b:
                 if boxes[start + i] is None:
                     mode = "relayout"
                     break
-                edits.append(CharEdit(index=i, old=found[i], new=b, box=boxes[start + i]))
-    if mode == "chars":
-        mapped = list(found)
-        for e in edits:
-            mapped[e.index] = e.new
-        new_found = "".join(mapped)  # the line's own (OCR) spacing is kept
-    else:
-        new_found = request.replace
+                edits.append(CharEdit(index=i, old=a, new=b, box=boxes[start + i]))
+    if mode == "relayout":
         edits = [CharEdit(index=i, old=c, new="", box=boxes[start + i]) for i, c in enumerate(found) if not c.isspace()]
-    word, new_word = text[ws:we], text[ws:start] + new_found + text[end:we]
+
+    def spell(chars: str) -> str:  # the found span spelt with these characters, in the line's (OCR) spacing
+        out, k = list(found), 0
+        for i in found_chars:
+            out[i] = chars[k] if k < len(chars) else ""
+            k += 1
+        return "".join(out)
+
+    old_found = spell(find_chars)
+    new_found = spell(new_chars) if mode == "chars" else request.replace
+    word, new_word = text[ws:start] + old_found + text[end:we], text[ws:start] + new_found + text[end:we]
     word_box = None
     for b in boxes[ws:we]:
         word_box = union(word_box, b)
@@ -111,6 +117,21 @@ def make_plan(registry, image: np.ndarray, line: TextLine, start: int, request: 
         word_start=ws, char_boxes=boxes[ws:we], mode=mode, edits=edits, font=font,
         outside=(next((b for b in reversed(boxes[:ws]) if b), None), next((b for b in boxes[we:] if b), None)),
     )
+
+
+def _plausible(registry, image: np.ndarray, text: str, boxes: list, match, indices) -> list:
+    """A character box far larger than the glyph it should hold (a failed cut that swallowed its
+    neighbours) is replaced by where the matched font's own layout puts that character."""
+    h, w = image.shape[:2]
+    layout = render_text(registry.font(match.face, match.size), text, (w, h), (match.x0, match.baseline))
+    fixed = list(boxes)
+    for i in indices:
+        b, ref = boxes[i], layout.boxes[i]
+        if b is None or ref is None:
+            continue
+        if (b[2] - b[0]) > 1.8 * (ref[2] - ref[0]) + 2 or (b[3] - b[1]) > 1.8 * (ref[3] - ref[1]) + 2:
+            fixed[i] = ref
+    return fixed
 
 
 def visual_word(text: str, boxes: list, start: int, end: int) -> tuple[int, int]:

@@ -84,7 +84,13 @@ def main() -> None:
         lines += [bench["meta"], "", "| metric | value |", "| --- | --- |"]
         lines += [f"| {k} | {v:.4f} |" if isinstance(v, float) else f"| {k} | {v} |" for k, v in bench.items() if k != "meta"]
         lines += ["", "Targets (issue 3): read-back >= 0.85 on one seed, >= 0.95 best of 4; SSIM >= 0.85 and above the",
-                  "naive draft paste; median seconds per edit <= 1.0."]
+                  "naive draft paste; median seconds per edit <= 1.0.", "",
+                  "Status: only the speed target is met. After 2750 CPU steps the model reads back about as often as the",
+                  "naive draft paste and its SSIM is below it: the repainted background inside the mask is still off in",
+                  "tone (visible as a faint box in the grid). Training resumes from `models/weights/train_resume.pt`",
+                  "(`python -m models.train --steps N`); the loss was still falling when it was stopped.", "",
+                  "Timing note: part of this benchmark ran while the test suite ran on the same 2 cores, so the seconds",
+                  "are an upper bound."]
     lines += ["", "Validation samples, each row: source, the draft pasted naively, model output, ground truth:", "",
               "![validation grid](validation_grid.png)", ""]
     (folder / "MODEL_CARD.md").write_text("\n".join(lines))

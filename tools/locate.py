@@ -326,11 +326,25 @@ def find_occurrences(lines: list[TextLine], find: str) -> list[Occurrence]:
             start = line.text.find(find, start + 1)
     if found:
         return found
-    target, _ = _squeeze(find)
-    for li, line in enumerate(lines):
-        squeezed, where = _squeeze(line.text)
-        start = squeezed.find(target)
-        while start >= 0 and target:
-            found.append(Occurrence(li, where[start], where[start + len(target) - 1] + 1))
-            start = squeezed.find(target, start + 1)
+    for canon in (lambda t: t, _confusable):
+        target = canon(_squeeze(find)[0])
+        for li, line in enumerate(lines):
+            squeezed, where = _squeeze(line.text)
+            squeezed = canon(squeezed)
+            start = squeezed.find(target)
+            while start >= 0 and target:
+                found.append(Occurrence(li, where[start], where[start + len(target) - 1] + 1))
+                start = squeezed.find(target, start + 1)
+        if found:
+            return found
     return found
+
+
+# Characters OCR confuses with each other, mapped to one representative. Only a last resort: used
+# when neither an exact nor a space-insensitive match exists (verification stays exact).
+_CONFUSABLE = str.maketrans({"O": "0", "o": "0", "Q": "0", "D": "0", "I": "1", "l": "1", "|": "1", "i": "1",
+                             "S": "5", "s": "5", "Z": "7", "z": "7", "2": "7", "B": "8", "g": "q", "E": "F"})
+
+
+def _confusable(text: str) -> str:
+    return text.translate(_CONFUSABLE)
