@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from agent.plan import AttemptSettings, squeeze
+from tools.mask import MaskSpec, grow, grow_toward_gaps, tighten
 
 
 def diagnose(read: str, confidence: float, old_word: str, new_word: str, edited: list[int], min_confidence: float) -> str | None:
@@ -45,14 +46,15 @@ def refine(prev: AttemptSettings, why: str, attempt_number: int, max_attempts: i
     seed = prev.seed + 1
     if attempt_number >= max_attempts - 1 and prev.tool != "naive" and attempt_number >= 3:
         return replace(prev, tool="naive", seed=seed), "last try: switch tool to the naive inpaint + drawn glyph"
+    spec = MaskSpec(pad=2 if prev.pad is None else prev.pad, grow_x=prev.grow_x)
     if why == "old-glyph-remains":
-        pad = (prev.pad or 2) + 2
-        return replace(prev, seed=seed, pad=pad, grow_x=prev.grow_x + 2, guidance=min(4.0, prev.guidance + 0.5)), (
-            f"remnants of the old glyph: grow the mask (pad {pad}), raise guidance"
+        spec = grow_toward_gaps(grow(spec, 2), 2)
+        return replace(prev, seed=seed, pad=spec.pad, grow_x=spec.grow_x, guidance=min(4.0, prev.guidance + 0.5)), (
+            f"remnants of the old glyph: grow the mask (pad {spec.pad}), raise guidance"
         )
     if why == "neighbour-changed":
-        pad = max(0, (prev.pad if prev.pad is not None else 2) - 1)
-        return replace(prev, seed=seed, pad=pad, grow_x=0), f"a neighbour changed: tighten the mask (pad {pad})"
+        spec = tighten(MaskSpec(pad=spec.pad, grow_x=0), 1)
+        return replace(prev, seed=seed, pad=spec.pad, grow_x=spec.grow_x), f"a neighbour changed: tighten the mask (pad {spec.pad})"
     if why in ("unreadable", "low-confidence"):
         return replace(prev, seed=seed, steps=min(50, prev.steps * 2)), "unclear result: new seed, more steps"
     if why == "wrong-length":
