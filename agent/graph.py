@@ -41,9 +41,10 @@ class EditState(TypedDict, total=False):
     progress: Callable[[str], None] | None  # optional live progress callback
 
 
-def _first_settings(request: EditRequest) -> AttemptSettings:
-    tool = "naive" if request.method == "naive" else "glyph-diffusion"
-    return AttemptSettings(tool=tool, seed=request.seed)
+def _first_settings(request: EditRequest, plan: EditPlan, tools: dict) -> AttemptSettings:
+    """Diffusion unless the user asked for naive, the word must be re-laid out, or no model is loaded."""
+    diffusion = request.method != "naive" and plan.mode == "chars" and "glyph-diffusion" in tools
+    return AttemptSettings(tool="glyph-diffusion" if diffusion else "naive", seed=request.seed)
 
 
 def _guard(fn):
@@ -75,11 +76,7 @@ def build_graph(toolbox: Toolbox):
     def plan(state: EditState) -> dict:
         line = state["lines"][state["line_index"]]
         p = make_plan(toolbox.registry, state["image"], line, state["start"], state["request"])
-        settings = _first_settings(state["request"])
-        if p.mode == "relayout":
-            settings = AttemptSettings(tool="naive", seed=state["request"].seed)
-        if settings.tool not in toolbox.tools:
-            settings = AttemptSettings(tool="naive", seed=state["request"].seed)
+        settings = _first_settings(state["request"], p, toolbox.tools)
         say(state, f"plan: {p.mode}, font {p.font.face} {p.font.size}px, {len(p.edits)} character(s) to repaint")
         return {"plan": p, "settings": settings, "attempts": [], "best": None}
 
@@ -115,8 +112,7 @@ def build_graph(toolbox: Toolbox):
 
     def refine_(state: EditState) -> dict:
         last = state["attempts"][-1]
-        settings, reason = refine(state["settings"], last.why_failed or "wrong-glyph", last.number, _budget(state),
-                                  "glyph-diffusion" in toolbox.tools)
+        settings, reason = refine(state["settings"], last.why_failed or "wrong-glyph", last.number, _budget(state))
         say(state, f"refine: {reason}")
         return {"settings": settings}
 

@@ -41,7 +41,7 @@ def similarity(read: str, new_word: str) -> float:
     return same / max(len(r), len(n))
 
 
-def refine(prev: AttemptSettings, why: str, attempt_number: int, max_attempts: int, diffusion_available: bool) -> tuple[AttemptSettings, str]:
+def refine(prev: AttemptSettings, why: str, attempt_number: int, max_attempts: int) -> tuple[AttemptSettings, str]:
     """The settings for the next attempt and a one-line reason."""
     seed = prev.seed + 1
     if attempt_number >= max_attempts - 1 and prev.tool != "naive" and attempt_number >= 3:

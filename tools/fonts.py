@@ -221,10 +221,10 @@ class FontMatch:
     score: float  # IoU between the observed ink and the rendered word (0..1)
 
 
-def split_colours(crop: np.ndarray, ink_hint: np.ndarray | None = None):
+def split_colours(crop: np.ndarray):
     """2-means on pixel colours. Returns (ink mask float HxW, fg colour, bg colour).
 
-    The text is the cluster that touches the crop border least (or that overlaps ink_hint most).
+    The text is the cluster that touches the crop border least.
     """
     all_px = crop.reshape(-1, 3).astype(np.float32)
     # A fixed-stride subsample keeps the k-means cheap on big crops and deterministic.
@@ -238,12 +238,8 @@ def split_colours(crop: np.ndarray, ink_hint: np.ndarray | None = None):
             if (lab == k).any():
                 centres[k] = px[lab == k].mean(0)
     lab = ((all_px[:, None, :] - centres[None]) ** 2).sum(-1).argmin(1).reshape(crop.shape[:2])
-    if ink_hint is not None:
-        score = [((lab == k) & ink_hint).sum() / max(1, (lab == k).sum()) for k in range(2)]
-        fg_k = int(np.argmax(score))
-    else:
-        border = np.concatenate([lab[0], lab[-1], lab[:, 0], lab[:, -1]])
-        fg_k = int(np.argmin([(border == k).mean() for k in range(2)]))
+    border = np.concatenate([lab[0], lab[-1], lab[:, 0], lab[:, -1]])
+    fg_k = int(np.argmin([(border == k).mean() for k in range(2)]))
     fg, bg = centres[fg_k], centres[1 - fg_k]
     # Soft ink coverage: projection of each pixel on the bg->fg axis (keeps anti-aliasing).
     axis = fg - bg
