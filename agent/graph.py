@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any, Literal, TypedDict
 
 import numpy as np
@@ -17,6 +18,7 @@ from agent.context import Toolbox
 from agent.plan import AttemptSettings, BadRequest, glyph_edits, locate, make_plan, verify_crop
 from agent.policy import diagnose, refine, similarity
 from agent.schemas import Attempt, EditPlan, EditRequest
+from tools.compression import estimate_quality, match_jpeg
 
 MIN_CONFIDENCE = 0.2  # recogniser confidence below this is not trusted as a pass
 
@@ -42,8 +44,10 @@ class EditState(TypedDict, total=False):
 
 
 def _first_settings(request: EditRequest, plan: EditPlan, tools: dict) -> AttemptSettings:
-    """Diffusion unless the user asked for naive, the word must be re-laid out, or no model is loaded."""
-    diffusion = request.method != "naive" and plan.mode == "chars" and "glyph-diffusion" in tools
+    """The agent first draws the matched glyph (it measured more faithful and as legible as the
+    diffusion model: results/model.md) and keeps the model for the retries; single-shot is one
+    diffusion attempt; naive, a re-laid-out word or a missing model always draw."""
+    diffusion = request.method == "single-shot" and plan.mode == "chars" and "glyph-diffusion" in tools
     return AttemptSettings(tool="glyph-diffusion" if diffusion else "naive", seed=request.seed)
 
 
@@ -78,6 +82,10 @@ def build_graph(toolbox: Toolbox):
         p = make_plan(toolbox.registry, state["image"], line, state["start"], state["request"])
         settings = _first_settings(state["request"], p, toolbox.tools)
         say(state, f"plan: {p.mode}, font {p.font.face} {p.font.size}px, {len(p.edits)} character(s) to repaint")
+        # How the recogniser reads the untouched word on the verifier's crop: the reference for
+        # "the characters that were not edited still read the same".
+        p = p.model_copy(update={"original_read": toolbox.ocr.recognize(verify_crop(state["image"], p, []))[0],
+                                 "jpeg_quality": estimate_quality(state["image"], p.word_box)})
         return {"plan": p, "settings": settings, "attempts": [], "best": None}
 
     def inpaint(state: EditState) -> dict:
@@ -85,8 +93,15 @@ def build_graph(toolbox: Toolbox):
         n = len(state["attempts"]) + 1
         say(state, f"attempt {n} of {_budget(state)}: {s.tool}, seed {s.seed}, guidance {s.guidance}, steps {s.steps}")
         t0 = time.perf_counter()
-        edits = glyph_edits(toolbox.registry, state["image"], state["plan"], s)
-        out = toolbox.tools[s.tool](state["image"], edits, seed=s.seed, guidance=s.guidance, steps=s.steps)
+        image, plan = state["image"], state["plan"]
+        edits = glyph_edits(toolbox.registry, image, plan, s)
+        out = toolbox.tools[s.tool](image, edits, seed=s.seed, guidance=s.guidance, steps=s.steps)
+        if plan.jpeg_quality is not None and state["request"].method != "naive":
+            # The naive method is the by-hand baseline: it does not match the compression.
+            mask = np.zeros(image.shape[:2], bool)
+            for e in edits:
+                mask |= e.mask(image.shape[:2])
+            out = match_jpeg(out, mask, plan.jpeg_quality)
         return {"candidate": out, "mask_boxes": [e.mask_box for e in edits], "attempt_started": t0}
 
     def verify(state: EditState) -> dict:
@@ -95,10 +110,10 @@ def build_graph(toolbox: Toolbox):
         crop = verify_crop(state["candidate"], p, edits_boxes)
         read, conf = toolbox.ocr.recognize(crop)
         edited = _edited_positions(p)
-        why = diagnose(read, conf, p.word, p.new_word, edited, MIN_CONFIDENCE)
+        why = diagnose(read, conf, p.word, p.new_word, edited, MIN_CONFIDENCE, p.original_read)
         attempt = Attempt(
             number=len(state["attempts"]) + 1, tool=s.tool, seed=s.seed, guidance=s.guidance, steps=s.steps,
-            mask_pad=-1 if s.pad is None else s.pad, mask_grow_x=s.grow_x, size_scale=s.size_scale,
+            mask_pad=-1 if s.pad is None else s.pad, mask_grow_x=s.grow_x, mask_shaped=s.shaped, size_scale=s.size_scale,
             mask_boxes=[tuple(int(v) for v in b) for b in edits_boxes], ocr_text=read, ocr_confidence=round(conf, 4),
             passed=why is None, seconds=round(time.perf_counter() - state["attempt_started"], 3), why_failed=why,
         )
@@ -112,7 +127,9 @@ def build_graph(toolbox: Toolbox):
 
     def refine_(state: EditState) -> dict:
         last = state["attempts"][-1]
-        settings, reason = refine(state["settings"], last.why_failed or "wrong-glyph", last.number, _budget(state))
+        settings, reason = refine(state["settings"], last.why_failed or "wrong-glyph")
+        if settings.tool not in toolbox.tools or state["plan"].mode != "chars":
+            settings = replace(settings, tool="naive")
         say(state, f"refine: {reason}")
         return {"settings": settings}
 

@@ -11,10 +11,19 @@ import numpy as np
 
 from agent.schemas import CharEdit, EditPlan, EditRequest, FontInfo
 from models.data import Draft
-from tools.fonts import match_font, place_glyph, render_text, shear, split_colours
+from tools.fonts import (
+    GlyphPen,
+    glyph_pen,
+    match_font,
+    place_glyph,
+    project_ink,
+    render_text,
+    shear,
+    split_colours,
+)
 from tools.inpaint import GlyphEdit
 from tools.locate import char_boxes, find_occurrences, line_ink
-from tools.mask import MaskSpec, char_mask_box, default_pad, union
+from tools.mask import MaskSpec, box_to_mask, char_mask_box, default_pad, ink_mask, union
 from tools.ocr import TextLine
 
 
@@ -32,6 +41,7 @@ class AttemptSettings:
     grow_x: int = 0  # extra mask width toward the neighbours
     size_scale: float = 1.0  # draft size relative to the matched font size
     shift: tuple[float, float] = (0.0, 0.0)  # draft offset in pixels
+    shaped: bool = True  # repaint only the old and new glyphs' ink (with a halo) inside the mask box
 
 
 def squeeze(text: str) -> str:
@@ -179,14 +189,55 @@ def glyph_edits(registry, image: np.ndarray, plan: EditPlan, s: AttemptSettings)
         return [_relayout_edit(registry, image, plan, size, slant, s)]
     out = []
     for e in plan.edits:
-        cov, _ = place_glyph(registry, f.face, size, e.old, e.box, e.new, (h, w), slant, s.shift, f.baseline)
+        pen = _edit_pen(registry, image, plan, offset + e.index, size, slant, align=s.size_scale == 1.0)
+        cov, _ = place_glyph(registry, f.face, e.old, e.new, pen, (h, w), slant, s.shift)
         draft_box = _box(cov)
         left, right = _neighbours(plan, offset + e.index)
         char_h = e.box[3] - e.box[1]
         spec = MaskSpec(pad=default_pad(char_h) if s.pad is None else s.pad, grow_x=s.grow_x)
         mbox = char_mask_box((h, w), e.box, draft_box, left, right, spec)
-        out.append(GlyphEdit(mbox, Draft(cov, draft_box, f.fg, f.bg), min_context=line_h))
+        shape = None
+        if s.shaped:
+            x0, y0, x1, y1 = mbox
+            old = np.zeros((h, w), np.float32)
+            old[y0:y1, x0:x1] = project_ink(image[y0:y1, x0:x1], f.fg, f.bg)
+            shape = ink_mask(box_to_mask((h, w), mbox), old, cov, char_h)
+        out.append(GlyphEdit(mbox, Draft(cov, draft_box, f.fg, f.bg), min_context=line_h, shape=shape))
     return out
+
+
+def _edit_pen(registry, image: np.ndarray, plan: EditPlan, k: int, size: int, slant: float, align: bool) -> GlyphPen:
+    """The pen of the word's k-th character, aligned to its ink (unless a deliberate re-size by
+    the refine policy must not be undone), and put on the sub-pixel phase its neighbours agree on.
+
+    Rendered text sits on whole pixels, but the layout advances in fractions of a pixel: the old
+    glyph alone fixes its pen only to +-0.5 px, which decides which pixel the new (differently
+    wide) glyph lands on. Each aligned neighbour narrows that interval by the font's own advances.
+    """
+    f, word, boxes = plan.font, plan.word, plan.char_boxes
+    if not align:
+        return glyph_pen(registry, f.face, size, word[k], boxes[k], slant, f.baseline)
+    pen = glyph_pen(registry, f.face, size, word[k], boxes[k], slant, f.baseline, _ink_around(image, boxes[k], f.fg, f.bg))
+    font = registry.font(f.face, pen.size)
+    lo, hi = pen.x - 0.5, pen.x + 0.5
+    for j in (k - 1, k + 1, k - 2, k + 2):
+        if not 0 <= j < len(word) or boxes[j] is None or word[min(j, k) : max(j, k) + 1].count(" "):
+            continue
+        nb = glyph_pen(registry, f.face, pen.size, word[j], boxes[j], slant, f.baseline, _ink_around(image, boxes[j], f.fg, f.bg))
+        if nb.size != pen.size or abs(nb.baseline - pen.baseline) > 1:
+            continue
+        expected = nb.x + font.getlength(word[:k]) - font.getlength(word[:j])
+        if max(lo, expected - 0.5) < min(hi, expected + 0.5):
+            lo, hi = max(lo, expected - 0.5), min(hi, expected + 0.5)
+    return GlyphPen(pen.size, (lo + hi) / 2, pen.baseline)
+
+
+def _ink_around(image: np.ndarray, box, fg, bg, margin: int = 6):
+    """The ink coverage around a character box and the top-left of that window."""
+    h, w = image.shape[:2]
+    x0, y0 = max(0, box[0] - margin), max(0, box[1] - margin)
+    x1, y1 = min(w, box[2] + margin), min(h, box[3] + margin)
+    return project_ink(image[y0:y1, x0:x1], fg, bg), (x0, y0)
 
 
 def _box(cov: np.ndarray):
@@ -202,7 +253,8 @@ def _relayout_edit(registry, image, plan: EditPlan, size: int, slant: float, s: 
     f = plan.font
     font = registry.font(f.face, size)
     first = next(e for e in plan.edits if e.box is not None)
-    _, (pen_x, base_y) = place_glyph(registry, f.face, size, first.old, first.box, first.old, (h, w), slant, s.shift, f.baseline)
+    pen = glyph_pen(registry, f.face, size, first.old, first.box, slant, f.baseline)
+    pen_x, base_y = pen.x + s.shift[0], pen.baseline + s.shift[1]
     new_word = plan.new_word
     prefix = plan.start - plan.word_start
     # Pen of the word's first character: the found span may start inside the word.
@@ -211,6 +263,12 @@ def _relayout_edit(registry, image, plan: EditPlan, size: int, slant: float, s: 
     cov = shear(r.alpha, slant, base_y)
     new_box = _box(cov)
     old_box = plan.word_box
+    if new_box is not None and new_box[0] != old_box[0]:
+        # The new word starts where the old one did (the pen above rests on one glyph's box,
+        # which a misread or a missed character can put anywhere in the word).
+        pen_x += old_box[0] - new_box[0]
+        cov = shear(render_text(font, new_word, (w, h), (pen_x, base_y)).alpha, slant, base_y)
+        new_box = _box(cov)
     if new_box is None or new_box[0] <= 0 or new_box[2] >= w or new_box[1] <= 0 or new_box[3] >= h:
         raise BadRequest(f'"{plan.new_word}" does not fit in the image at the matched font size; '
                          "a replacement of the same length can be edited character by character")

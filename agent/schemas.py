@@ -71,6 +71,8 @@ class EditPlan(BaseModel):
     outside: tuple[Box | None, Box | None] = Field(default=(None, None), description="Nearest ink boxes left and right of the word.")
     mode: Literal["chars", "relayout"] = Field(description="chars: same length, repaint differing characters; relayout: redraw the word.")
     edits: list[CharEdit]
+    jpeg_quality: int | None = Field(default=None, description="JPEG quality the word's surroundings show (repaints are re-encoded to match); None: no JPEG seen.")
+    original_read: str | None = Field(default=None, description="How the verifier reads the untouched word (its crop), the reference for unedited characters.")
     font: FontInfo
 
 
@@ -82,6 +84,7 @@ class Attempt(BaseModel):
     steps: int
     mask_pad: int = Field(description="Pixels added around the old+new glyph boxes.")
     mask_grow_x: int = Field(description="Extra pixels toward the neighbours.")
+    mask_shaped: bool = Field(default=True, description="Only the old and new glyphs' ink (with a halo) inside the boxes was repainted.")
     size_scale: float = Field(description="Scale applied to the matched font size for the draft.")
     mask_boxes: list[Box]
     ocr_text: str = Field(description="What the verifier read on the word crop.")

@@ -15,8 +15,8 @@ import numpy as np
 import torch
 from PIL import Image, ImageFilter
 
-from tools.fonts import FontFace, FontRegistry, composite, ink_box, render_text, split_colours
-from tools.mask import MaskSpec, box_to_mask, char_mask_box, default_pad, union
+from tools.fonts import FontFace, FontRegistry, composite, ink_box, project_ink, render_text, split_colours
+from tools.mask import MaskSpec, box_to_mask, char_mask_box, default_pad, ink_mask, union
 
 LOWER, UPPER, DIGITS = string.ascii_lowercase, string.ascii_uppercase, string.digits
 WORDS = (
@@ -32,12 +32,13 @@ class DataConfig:
     font_px: tuple[int, int] = (14, 56)  # font size range of the synthetic words (pixels)
     held_out: bool = False  # draw words in the validation faces (True) or the training faces (False)
     context_scale: float = 1.5  # crop side / longest side of the mask box
-    p_same_face_draft: float = 0.5  # training: the draft uses the true face; else a similar one
-    draft_size_jitter: float = 0.08  # training: relative size error of the draft
-    draft_shift_jitter: float = 0.04  # training: position error of the draft, as a fraction of size
+    p_same_face_draft: float = 0.7  # training: the draft uses the true face; else a similar one
+    draft_size_jitter: float = 0.04  # training: relative size error of the draft
+    draft_shift_jitter: float = 0.02  # training: position error of the draft, as a fraction of size
     p_blur: float = 0.3  # probability of a Gaussian blur on the whole picture
     p_jpeg: float = 0.3  # probability of JPEG compression
     p_effect: float = 0.2  # probability of an outline or a drop shadow
+    p_shaped_mask: float = 0.5  # training: the mask follows the old and new ink (as the planner's first try) instead of the box
 
 
 @dataclass
@@ -302,6 +303,11 @@ def make_example(
     spec = MaskSpec(pad=default_pad(old_box[3] - old_box[1]) + int(rng.integers(-1, 3)), grow_x=int(rng.integers(0, 3)))
     mbox = char_mask_box((h, w), old_box, draft.box, left, right, spec)
     mask = box_to_mask((h, w), mbox)
+    if rng.random() < cfg.p_shaped_mask:
+        x0, y0, x1, y1 = mbox
+        old_ink = np.zeros((h, w), np.float32)
+        old_ink[y0:y1, x0:x1] = project_ink(scene.source[y0:y1, x0:x1], fg, bg)
+        mask = ink_mask(mask, old_ink, draft.coverage, old_box[3] - old_box[1])
     window = crop_window(mbox, scene.size, cfg.context_scale)
     inputs = crop_inputs(scene.source, mask, draft, window, cfg.model_size)
     inputs["x0"] = to_model_range(scene.target, window, cfg.model_size)

@@ -22,7 +22,8 @@ def _word_image(registry, text="HARBOUR"):
 
 
 class FakeOCR:
-    """Reads the fixed line, then answers verifications from a script."""
+    """Reads the fixed line, then answers recognitions from a script: first the untouched word
+    (the planner's reference reading), then one verification per attempt."""
 
     def __init__(self, text, box, readings):
         self.text, self.box, self.readings, self.calls = text, box, list(readings), 0
@@ -53,10 +54,10 @@ class FakePaint:
         return out
 
 
-def _editor(registry, readings, fail=False):
+def _editor(registry, readings, fail=False, original=("HARBOUR", 0.9)):
     img, box = _word_image(registry)
     paint = FakePaint(fail)
-    ocr = FakeOCR("HARBOUR", box, readings)
+    ocr = FakeOCR("HARBOUR", box, [original, *readings])
     return Editor(Toolbox(registry, ocr, {"glyph-diffusion": paint, "naive": paint})), img, paint, ocr
 
 
@@ -94,7 +95,9 @@ def test_budget_exhausted_is_failed_with_every_attempt(registry):
     assert result.status == "failed"
     assert [a.number for a in result.attempts] == [1, 2, 3, 4] and not any(a.passed for a in result.attempts)
     assert out is not None  # the best attempt is still returned
-    assert ocr.calls == 4 and "not verified" in result.message
+    assert ocr.calls == 1 + 4 and "not verified" in result.message
+    # the drawn glyph is deterministic: retries alternate it with the diffusion model
+    assert [a.tool for a in result.attempts] == ["naive", "glyph-diffusion", "naive", "glyph-diffusion"]
 
 
 def test_tool_raising_is_error_with_message(registry):
@@ -102,6 +105,19 @@ def test_tool_raising_is_error_with_message(registry):
     result, out, _ = editor.run(_request(), img)
     assert result.status == "error" and out is None
     assert "backend exploded" in result.message
+
+
+def test_unedited_characters_compare_with_the_original_reading(registry):
+    # The recogniser reads this font's B as 8 before the edit: still reading 8 afterwards passes,
+    # but a character it read right before must still read right.
+    editor, img, _, _ = _editor(registry, [("HAR8OUP", 0.9)], original=("HAR8OUR", 0.9))
+    assert editor.run(_request(), img)[0].status == "verified"
+    editor, img, _, _ = _editor(registry, [("HAR8OUP", 0.9)])
+    result = editor.run(_request(method="single-shot"), img)[0]
+    assert result.status == "failed" and result.attempts[0].why_failed == "neighbour-changed"
+    # the edited character itself must read exactly as requested
+    editor, img, _, _ = _editor(registry, [("HAR8OUR", 0.9)], original=("HAR8OUR", 0.9))
+    assert editor.run(_request(method="single-shot"), img)[0].attempts[0].why_failed == "old-glyph-remains"
 
 
 def test_low_confidence_is_not_verified(registry):
@@ -115,3 +131,13 @@ def test_bad_requests_are_errors(registry, find, occ, msg):
     editor, img, paint, _ = _editor(registry, [])
     result, out, state = editor.run(EditRequest(image="x.png", find=find, replace="X", occurrence=occ), img)
     assert result.status == "error" and msg in result.message and state["bad_request"]
+
+
+def test_recogniser_alias_learnt_from_an_unedited_twin(registry):
+    # HARBOUR -> HARBOUB: the recogniser read the untouched B as 8 before and after, so a new B
+    # reading 8 is accepted; but 8 at the edited place is not accepted when the twin read right.
+    editor, img, _, _ = _editor(registry, [("HAR8OU8", 0.9)], original=("HAR8OUR", 0.9))
+    req = EditRequest(image="x.png", find="HARBOUR", replace="HARBOUB")
+    assert editor.run(req, img)[0].status == "verified"
+    editor, img, _, _ = _editor(registry, [("HARBOU8", 0.9)])
+    assert editor.run(req.model_copy(update={"method": "single-shot"}), img)[0].status == "failed"

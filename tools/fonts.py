@@ -241,11 +241,15 @@ def split_colours(crop: np.ndarray):
     border = np.concatenate([lab[0], lab[-1], lab[:, 0], lab[:, -1]])
     fg_k = int(np.argmin([(border == k).mean() for k in range(2)]))
     fg, bg = centres[fg_k], centres[1 - fg_k]
-    # Soft ink coverage: projection of each pixel on the bg->fg axis (keeps anti-aliasing).
+    return project_ink(crop, fg, bg), tuple(int(v) for v in fg), tuple(int(v) for v in bg)
+
+
+def project_ink(crop: np.ndarray, fg, bg) -> np.ndarray:
+    """Soft ink coverage: projection of each pixel on the bg->fg colour axis (keeps anti-aliasing)."""
+    fg, bg = np.asarray(fg, np.float32), np.asarray(bg, np.float32)
     axis = fg - bg
     denom = float((axis**2).sum()) or 1.0
-    cov = np.clip(((crop.astype(np.float32) - bg) @ axis) / denom, 0, 1)
-    return cov.astype(np.float32), tuple(int(v) for v in fg), tuple(int(v) for v in bg)
+    return np.clip(((crop.astype(np.float32) - bg) @ axis) / denom, 0, 1).astype(np.float32)
 
 
 def render_alpha(font: ImageFont.FreeTypeFont, text: str, canvas: tuple[int, int], origin: tuple[float, float]) -> np.ndarray:
@@ -301,24 +305,51 @@ def match_font(
     faces: list[FontFace] | None = None,
     offset: tuple[int, int] = (0, 0),
     slant: float = 0.0,
+    shortlist: int = 5,
+    close: float = 0.05,
 ) -> FontMatch:
     """Estimate the face, size, baseline and slant a word was drawn in from its ink coverage.
 
     Every face that can draw the text is rendered so its ink box matches the observed one; the
-    face whose rendering overlaps the observed ink best (IoU) wins. Coordinates are returned in
+    `shortlist` faces whose renderings overlap the observed ink best (IoU, within `close` of the
+    best) are then compared on the soft coverage (least squares, best size and whole-pixel offset). Coordinates are returned in
     image space (offset = where the ink array's top-left lies in the image).
     """
-    best = None
     candidates = [f for f in (faces or registry.faces) if registry.can_draw(f.name, text)]
-    for face in candidates:
-        iou, size, baseline, x0 = fit_face(registry, face, text, ink)
-        if best is None or iou > best[0]:
-            best = (iou, face, size, baseline, x0)
+    fits = sorted(((*fit_face(registry, face, text, ink), face) for face in candidates), key=lambda f: -f[0])
+    if not fits:
+        raise ValueError(f"no font can draw {text!r}")
+    # IoU of thresholded ink shortlists; the soft coverage, with the fit free to move a pixel or
+    # change a size step, tells close faces apart (a bold from a regular, a Times from a Liberation).
+    # Only close ones, and only when the best is a real match: when no face fits (IoU < 0.5, a
+    # display face the library lacks, uneven light) least squares just favours heavy faces.
+    best = None
+    for iou, size, baseline, x0, face in fits[:shortlist]:
+        if size == 0 or iou < fits[0][0] - close or (best is not None and fits[0][0] < 0.5):
+            continue
+        err, size, baseline, x0 = _soft_fit(registry, face, text, ink, size, baseline, x0)
+        if best is None or err < best[0]:
+            best = (err, iou, face, size, baseline, x0)
     if best is None:
         raise ValueError(f"no font can draw {text!r}")
-    iou, face, size, baseline, x0 = best
+    _, iou, face, size, baseline, x0 = best
     return FontMatch(face.name, face.category, int(size), baseline + offset[1], x0 + offset[0], slant,
                      tuple(fg), tuple(bg), iou)
+
+
+def _soft_fit(registry: FontRegistry, face: FontFace, text: str, ink: np.ndarray, size: int, baseline: float, x0: float):
+    """(squared error, size, baseline, x0) of the best rendering within a size step and a pixel."""
+    h, w = ink.shape
+    best = None
+    for s in (size, size - 1, size + 1):
+        font = registry.font(face.name, s)
+        for dx in (0, -1, 1):
+            for dy in (0, -1, 1):
+                a = render_alpha(font, text, (w, h), (x0 + dx, baseline + dy))
+                err = float(((a - ink) ** 2).sum())
+                if best is None or err < best[0]:
+                    best = (err, s, baseline + dy, x0 + dx)
+    return best
 
 
 def shear(coverage: np.ndarray, slant: float, baseline: float) -> np.ndarray:
@@ -331,46 +362,114 @@ def shear(coverage: np.ndarray, slant: float, baseline: float) -> np.ndarray:
     return np.asarray(img, np.float32) / 255.0
 
 
-def place_glyph(
+@dataclass(frozen=True)
+class GlyphPen:
+    """Where an observed glyph was drawn: font size and pen position (x, baseline y)."""
+
+    size: int
+    x: float
+    baseline: float
+
+
+def glyph_pen(
     registry: FontRegistry,
     face: str,
     size: int,
-    old_char: str,
-    old_box: tuple[int, int, int, int],
-    new_char: str,
-    shape: tuple[int, int],
+    char: str,
+    box: tuple[int, int, int, int],
     slant: float = 0.0,
-    shift: tuple[float, float] = (0.0, 0.0),
     baseline: float | None = None,
-) -> tuple[np.ndarray, tuple[float, float]]:
-    """Coverage of new_char drawn where old_char stood, and its pen position (x, baseline y).
+    observed: tuple[np.ndarray, tuple[int, int]] | None = None,
+) -> GlyphPen:
+    """The size and pen that draw char in face over its observed ink box.
 
-    The old character is rendered in the matched face and size and aligned to its observed ink box;
-    that fixes the pen locally (so a tilted baseline or a drifting layout does not matter). The new
-    glyph takes the same baseline, centred on the old glyph's advance.
+    The character is rendered in the matched face and size and aligned to its observed box; that
+    fixes the pen locally (so a tilted baseline or a drifting layout does not matter). Given the
+    observed ink coverage (array, (x, y) of its top-left in the image), the alignment is refined to
+    the size and whole-pixel offset whose rendering best matches that ink: a one-pixel or one-size
+    error costs more fidelity than anything the inpainting can win back.
     """
-    ox0, oy0, ox1, oy1 = old_box
+    ox0, oy0, ox1, oy1 = box
     font = registry.font(face, size)
-    rb = render_text(font, old_char, (4 * size, 3 * size), (size, 2 * size), [0.0]).boxes[0]
+    rb = render_text(font, char, (4 * size, 3 * size), (size, 2 * size), [0.0]).boxes[0]
     if rb is not None:
-        # Local size: when the old glyph's observed box is uniformly smaller or larger than its
-        # rendering (height and width agree), the line-level size is off here: rescale.
+        # Local size: when the observed box is uniformly smaller or larger than the rendering
+        # (height and width agree), the line-level size is off here: rescale.
         rh, rw = (oy1 - oy0) / max(1, rb[3] - rb[1]), (ox1 - ox0) / max(1, rb[2] - rb[0])
         if 0.55 <= rh <= 1.8 and abs(rh - rw) <= 0.35 * rh and abs(rh - 1) > 0.08:
             size = max(4, round(size * rh))
             font = registry.font(face, size)
-            rb = render_text(font, old_char, (4 * size, 3 * size), (size, 2 * size), [0.0]).boxes[0]
+            rb = render_text(font, char, (4 * size, 3 * size), (size, 2 * size), [0.0]).boxes[0]
     if rb is None:
-        pen_x, base_y = float(ox0), float(oy1)
-    else:
-        pen_x = (ox0 + ox1) / 2 - ((rb[0] + rb[2]) / 2 - size)
-        # Average the top and bottom alignments: robust to a slightly wrong size.
-        base_y = ((oy0 - (rb[1] - 2 * size)) + (oy1 - (rb[3] - 2 * size))) / 2
-        # An observed box much shorter or taller than the glyph (a lost stem, a merged neighbour)
-        # cannot fix the baseline: keep the line's own.
-        if baseline is not None and abs((oy1 - oy0) - (rb[3] - rb[1])) > 0.25 * max(1, rb[3] - rb[1]):
-            base_y = baseline
-    pen_x += (font.getlength(old_char) - font.getlength(new_char)) / 2 + shift[0]
-    base_y += shift[1]
+        return GlyphPen(size, float(ox0), float(oy1))
+    pen_x = (ox0 + ox1) / 2 - ((rb[0] + rb[2]) / 2 - size)
+    # Average the top and bottom alignments: robust to a slightly wrong size.
+    base_y = ((oy0 - (rb[1] - 2 * size)) + (oy1 - (rb[3] - 2 * size))) / 2
+    # An observed box much shorter or taller than the glyph (a lost stem, a merged neighbour)
+    # cannot fix the baseline: keep the line's own.
+    if baseline is not None and abs((oy1 - oy0) - (rb[3] - rb[1])) > 0.25 * max(1, rb[3] - rb[1]):
+        base_y = baseline
+    if observed is None:
+        return GlyphPen(size, pen_x, base_y)
+    size, pen_x, base_y = _align_to_ink(registry, face, size, char, box, pen_x, base_y, slant, observed)
+    # The renderer puts glyphs on whole pixels (x rounds half up): keep the pen it drew at.
+    return GlyphPen(size, float(np.floor(pen_x + 0.5)), base_y)
+
+
+def place_glyph(
+    registry: FontRegistry,
+    face: str,
+    old_char: str,
+    new_char: str,
+    pen: GlyphPen,
+    shape: tuple[int, int],
+    slant: float = 0.0,
+    shift: tuple[float, float] = (0.0, 0.0),
+) -> tuple[np.ndarray, tuple[float, float]]:
+    """Coverage of new_char drawn where old_char stood (its pen), and the new pen (x, baseline y).
+
+    The new glyph takes the same baseline, centred on the old glyph's advance.
+    """
+    font = registry.font(face, pen.size)
+    pen_x = pen.x + (font.getlength(old_char) - font.getlength(new_char)) / 2 + shift[0]
+    base_y = pen.baseline + shift[1]
     r = render_text(font, new_char, (shape[1], shape[0]), (pen_x, base_y), [0.0])
     return shear(r.alpha, slant, base_y), (pen_x, base_y)
+
+
+# Offsets nearest first, so ties keep the estimate.
+_OFFSETS = {r: sorted(((dx, dy) for dx in range(-r, r + 1) for dy in range(-r, r + 1)), key=lambda o: abs(o[0]) + abs(o[1]))
+            for r in (1, 2, 3)}
+
+
+def _align_to_ink(
+    registry: FontRegistry, face: str, size: int, char: str, box: tuple[int, int, int, int],
+    pen_x: float, base_y: float, slant: float, observed: tuple[np.ndarray, tuple[int, int]], reach: int = 2,
+) -> tuple[int, float, float]:
+    """(size, pen x, baseline) within one size step and `reach` pixels of the estimate whose
+    rendering of char best matches the observed coverage around its box (least squares)."""
+    cov, (ox, oy) = observed
+    h, w = cov.shape
+    m = reach + 2
+    x0, y0 = max(ox, box[0] - m), max(oy, box[1] - m)
+    x1, y1 = min(ox + w, box[2] + m), min(oy + h, box[3] + m)
+    target = cov[y0 - oy : y1 - oy, x0 - ox : x1 - ox]
+    if target.size == 0:
+        return size, pen_x, base_y
+    best = None
+    for s in (size, size - 1, size + 1):  # ties keep the line's estimate
+        if s < 4:
+            continue
+        font = registry.font(face, s)
+        # Keep the glyph centred where the estimate put it when the size changes.
+        px = pen_x + (registry.font(face, size).getlength(char) - font.getlength(char)) / 2
+        # Render once on a canvas `reach` pixels larger all round; each offset is a slice of it.
+        canvas = (x1 - x0 + 2 * reach, y1 - y0 + 2 * reach)
+        by = base_y - y0 + reach
+        big = shear(render_text(font, char, canvas, (px - x0 + reach, by), [0.0]).alpha, slant, by)
+        for dx, dy in _OFFSETS[reach]:
+            win = big[reach - dy : reach - dy + y1 - y0, reach - dx : reach - dx + x1 - x0]
+            err = float(((win - target) ** 2).sum())
+            if best is None or err < best[0] - 1e-6:
+                best = (err, s, px + dx, base_y + dy)
+    return best[1], best[2], best[3]

@@ -40,6 +40,11 @@ class GlyphEdit:
     mask_box: Box
     draft: Draft
     min_context: int  # the crop window is at least this many pixels (about the line height)
+    shape: np.ndarray | None = None  # HxW bool: only these pixels of the box are repainted (None: all)
+
+    def mask(self, image_shape: tuple[int, int]) -> np.ndarray:
+        box = box_to_mask(image_shape, self.mask_box)
+        return box if self.shape is None else box & self.shape
 
 
 class InpaintTool(Protocol):
@@ -62,7 +67,7 @@ class NaiveInpaint:
     def __call__(self, image, edits, seed=0, guidance=1.0, steps=0):
         out = image
         for e in edits:
-            mask = box_to_mask(image.shape[:2], e.mask_box)
+            mask = e.mask(image.shape[:2])
             filled = cv2.inpaint(out, mask.astype(np.uint8) * 255, 3, cv2.INPAINT_TELEA).astype(np.float32)
             painted = composite(filled, e.draft.coverage, e.draft.fg)
             out = paste_inside(out, painted, mask)
@@ -90,7 +95,7 @@ class GlyphDiffusionInpaint:
         h, w = image.shape[:2]
         conds, knowns, windows, masks = [], [], [], []
         for e in edits:
-            mask = box_to_mask((h, w), e.mask_box)
+            mask = e.mask((h, w))
             window = crop_window(e.mask_box, e.min_context, self.context_scale)
             inputs = crop_inputs(image, mask, e.draft, window, self.size)
             conds.append(condition_tensor(inputs))

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy import ndimage
 
 Box = tuple[int, int, int, int]
 
@@ -81,3 +82,15 @@ def grow_toward_gaps(spec: MaskSpec, px: int = 3) -> MaskSpec:
 def tighten(spec: MaskSpec, px: int = 1) -> MaskSpec:
     """Shrink, e.g. when the repaint smeared into the neighbours or the background."""
     return MaskSpec(max(0, spec.pad - px), max(0, spec.grow_x - px), max(0, spec.grow_y - px), spec.respect_neighbours)
+
+
+def ink_mask(box_mask: np.ndarray, old_ink: np.ndarray, new_ink: np.ndarray, char_height: int) -> np.ndarray:
+    """The pixels of a box mask that an edit must repaint: the old glyph's ink and the new glyph's
+    footprint, each grown by an anti-aliasing/blur halo. Background the two glyphs never touch
+    keeps its own pixels (noise, texture and compression artefacts no model can redraw exactly).
+
+    old_ink, new_ink: float HxW coverages in [0, 1] (the old one observed, the new one the draft).
+    """
+    halo = max(2, round(0.08 * char_height))
+    ink = ndimage.binary_dilation((old_ink > 0.12) | (new_ink > 0.02), iterations=halo)
+    return ink & box_mask

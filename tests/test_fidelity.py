@@ -1,0 +1,92 @@
+"""What makes an edit look like the original: exact glyph placement, face choice, masks that
+spare the background, and matching the image's JPEG compression."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from agent.plan import AttemptSettings, glyph_edits, make_plan
+from agent.schemas import EditRequest
+from agent.synthetic import make_case
+from tools.compression import estimate_quality, match_jpeg, reencode
+from tools.fonts import composite, glyph_pen, match_font, place_glyph, render_text
+from tools.mask import box_to_mask, ink_mask
+from tools.metrics import crop, ssim
+
+
+def _word(registry, face="FreeSerif", size=30, text="Hamburg", x0=17.0, base=48.0):
+    font = registry.font(face, size)
+    r = render_text(font, text, (260, 70), (x0, base))
+    img = composite(np.full((70, 260, 3), 240, np.float32), r.alpha, (30, 30, 90)).astype(np.uint8)
+    return r, img
+
+
+def test_glyph_pen_recovers_the_pen_from_a_box_that_is_a_pixel_off(registry):
+    r, img = _word(registry)
+    k = 3  # the "b"
+    x0, y0, x1, y1 = r.boxes[k]
+    cov = r.alpha[max(0, y0 - 6) : y1 + 6, max(0, x0 - 6) : x1 + 6]
+    pen = glyph_pen(registry, "FreeSerif", 31, "b", (x0 + 1, y0, x1 + 1, y1 + 1), observed=(cov, (max(0, x0 - 6), max(0, y0 - 6))))
+    assert pen.size == 30
+    assert pen.x == np.floor(r.origins[k][0] + 0.5) and abs(pen.baseline - 48) < 0.51
+    # drawn again at that pen, the same glyph covers exactly the same pixels
+    again, _ = place_glyph(registry, "FreeSerif", "b", "b", pen, img.shape[:2])
+    assert np.array_equal(again > 0.5, r.glyph_alphas[k] > 0.5)
+
+
+def test_matcher_tells_a_face_from_its_bold_and_its_look_alike(registry):
+    for face in ("FreeSerif", "FreeSerif-Bold", "FreeSans"):
+        r, _ = _word(registry, face=face, text="Harbour 1906")
+        m = match_font(registry, r.alpha, "Harbour 1906", (0, 0, 0), (255, 255, 255))
+        assert m.face == face and m.size == 30
+
+
+def test_planned_draft_is_pixel_exact_on_a_clean_held_out_case(registry):
+    case = make_case(registry, 1, 0)  # FreeSans on a texture, no blur, no JPEG
+    s = case.scene
+    plan = make_plan(registry, s.source, case.gt_line(), 0, EditRequest(image="-", find=s.text, replace=s.new_text))
+    (edit,) = glyph_edits(registry, s.source, plan, AttemptSettings())
+    truth = render_text(registry.font(s.face, s.size), s.new_text[s.index], s.source.shape[1::-1],
+                        (s.origin[0] + s.new_pen, s.origin[1]), [0.0]).alpha
+    assert np.abs(edit.draft.coverage - truth).sum() < 0.05 * truth.sum()
+
+
+def test_ink_mask_keeps_untouched_background_inside_the_box():
+    box = box_to_mask((40, 40), (10, 5, 30, 35))
+    old = np.zeros((40, 40), np.float32)
+    old[10:30, 14:17] = 1  # an "l"
+    new = np.zeros((40, 40), np.float32)
+    new[10:30, 20:23] = 1
+    m = ink_mask(box, old, new, char_height=20)
+    assert m[10:30, 14:17].all() and m[10:30, 20:23].all()  # both glyphs repainted
+    assert not (m & ~box).any()  # never outside the box
+    assert 0 < m.sum() < box.sum() and not m[5:7, 10:12].any()  # the far corner keeps its pixels
+
+
+def test_shaped_masks_raise_fidelity_on_a_noisy_background(registry):
+    """On a noise background the shaped mask leaves the noise between strokes untouched."""
+    from tools.inpaint import NaiveInpaint
+
+    scores = {}
+    for shaped in (False, True):
+        vals = []
+        for i in (3, 4, 11, 13):  # the noise backgrounds among these cases
+            case = make_case(registry, 5, i)
+            s = case.scene
+            plan = make_plan(registry, s.source, case.gt_line(), 0, EditRequest(image="-", find=s.text, replace=s.new_text))
+            out = NaiveInpaint()(s.source, glyph_edits(registry, s.source, plan, AttemptSettings(shaped=shaped)))
+            vals.append(ssim(crop(out, case.edit_box()), crop(s.target, case.edit_box())))
+        scores[shaped] = np.mean(vals)
+    assert scores[True] > scores[False]
+
+
+def test_jpeg_quality_is_estimated_and_matched_only_inside_the_mask(registry):
+    rng = np.random.default_rng(0)
+    _, img = _word(registry, text="Hamburg 2024")
+    img = np.clip(img.astype(np.float32) + rng.normal(0, 6, img.shape), 0, 255).astype(np.uint8)
+    jpeg = reencode(img, 70)
+    assert estimate_quality(jpeg, (10, 10, 250, 60)) in (65, 70, 75)
+    assert estimate_quality(img, (10, 10, 250, 60)) is None  # never compressed
+    mask = box_to_mask(img.shape[:2], (40, 20, 60, 50))
+    out = match_jpeg(img, mask, 70)
+    assert np.array_equal(out[~mask], img[~mask]) and not np.array_equal(out[mask], img[mask])

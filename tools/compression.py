@@ -1,0 +1,68 @@
+"""Match the JPEG compression an image already went through, so a repaint does not stand out.
+
+A photo that was saved as JPEG carries ringing and colour bleeding around every edge. A glyph
+drawn or repainted cleanly into it is crisper than its neighbours, and an exact-reference metric
+(or an eye) sees the difference. Re-encoding only the repainted pixels at the image's own quality
+puts the same artefacts on them. The quality is estimated from the pixels (the file may have been
+converted since): a JPEG re-encoded at its own quality barely changes, so the error of
+re-encoding, plotted against quality, dips there.
+
+JPEG works on 16x16 blocks (8x8 with 4:2:0 chroma) aligned to the image origin, so a crop whose
+corner is on that grid encodes exactly like the same pixels of the whole image.
+"""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+from PIL import Image
+
+Box = tuple[int, int, int, int]
+QUALITIES = tuple(range(30, 100, 5))  # candidate qualities, as PIL's `quality`
+GRID = 16  # JPEG minimum coded unit with 4:2:0 chroma subsampling
+
+
+def _aligned(box: Box, shape: tuple[int, int], margin: int = 0) -> Box:
+    h, w = shape
+    x0, y0 = max(0, box[0] - margin) // GRID * GRID, max(0, box[1] - margin) // GRID * GRID
+    return x0, y0, min(w, box[2] + margin), min(h, box[3] + margin)
+
+
+def reencode(rgb: np.ndarray, quality: int) -> np.ndarray:
+    buf = io.BytesIO()
+    Image.fromarray(rgb).save(buf, format="JPEG", quality=quality)
+    return np.asarray(Image.open(io.BytesIO(buf.getvalue())).convert("RGB"))
+
+
+def estimate_quality(image: np.ndarray, box: Box, margin: int = 48, dip: float = 0.8) -> int | None:
+    """The JPEG quality the region around box was saved at, or None when it shows no sign of it.
+
+    A dip: re-encoding at q changes the pixels less than 'dip' times as much as at the next lower
+    quality, and no more than at the next higher one (without JPEG the error only falls with q).
+    """
+    x0, y0, x1, y1 = _aligned(box, image.shape[:2], margin)
+    region = image[y0:y1, x0:x1]
+    if region.shape[0] < GRID or region.shape[1] < GRID:
+        return None
+    err = [float(np.abs(reencode(region, q).astype(np.int16) - region).mean()) for q in QUALITIES]
+    best = None
+    for k in range(1, len(QUALITIES) - 1):
+        if err[k] < dip * err[k - 1] and err[k] <= err[k + 1]:
+            ratio = err[k] / min(err[k - 1], err[k + 1])
+            if best is None or ratio < best[0]:
+                best = (ratio, QUALITIES[k])
+    return None if best is None else best[1]
+
+
+def match_jpeg(out: np.ndarray, mask: np.ndarray, quality: int) -> np.ndarray:
+    """out with the masked pixels replaced by their JPEG re-encoding at quality; others untouched."""
+    ys, xs = np.nonzero(mask)
+    if len(xs) == 0:
+        return out
+    x0, y0, x1, y1 = _aligned((int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1), out.shape[:2], GRID)
+    coded = reencode(np.ascontiguousarray(out[y0:y1, x0:x1]), quality)
+    result = out.copy()
+    inside = mask[y0:y1, x0:x1]
+    result[y0:y1, x0:x1][inside] = coded[inside]
+    return result
