@@ -220,8 +220,8 @@ def _edit_pen(registry, image: np.ndarray, plan: EditPlan, k: int, size: int, sl
     pen = glyph_pen(registry, f.face, size, word[k], boxes[k], slant, f.baseline, _ink_around(image, boxes[k], f.fg, f.bg))
     font = registry.font(f.face, pen.size)
     lo, hi = pen.x - 0.5, pen.x + 0.5
-    for j in (k - 1, k + 1, k - 2, k + 2):
-        if not 0 <= j < len(word) or boxes[j] is None or word[min(j, k) : max(j, k) + 1].count(" "):
+    for j in sorted(range(len(word)), key=lambda j: abs(j - k))[1:]:  # nearest first
+        if boxes[j] is None or word[min(j, k) : max(j, k) + 1].count(" "):
             continue
         nb = glyph_pen(registry, f.face, pen.size, word[j], boxes[j], slant, f.baseline, _ink_around(image, boxes[j], f.fg, f.bg))
         if nb.size != pen.size or abs(nb.baseline - pen.baseline) > 1:
@@ -253,22 +253,18 @@ def _relayout_edit(registry, image, plan: EditPlan, size: int, slant: float, s: 
     f = plan.font
     font = registry.font(f.face, size)
     first = next(e for e in plan.edits if e.box is not None)
-    pen = glyph_pen(registry, f.face, size, first.old, first.box, slant, f.baseline)
-    pen_x, base_y = pen.x + s.shift[0], pen.baseline + s.shift[1]
-    new_word = plan.new_word
-    prefix = plan.start - plan.word_start
-    # Pen of the word's first character: the found span may start inside the word.
-    pen_x -= font.getlength(plan.line_text[plan.start - prefix : plan.start + first.index])
-    r = render_text(font, new_word, (w, h), (pen_x, base_y))
-    cov = shear(r.alpha, slant, base_y)
-    new_box = _box(cov)
+    base_y = glyph_pen(registry, f.face, size, first.old, first.box, slant, f.baseline).baseline + s.shift[1]
     old_box = plan.word_box
-    if new_box is not None and new_box[0] != old_box[0]:
-        # The new word starts where the old one did (the pen above rests on one glyph's box,
-        # which a misread or a missed character can put anywhere in the word).
-        pen_x += old_box[0] - new_box[0]
-        cov = shear(render_text(font, new_word, (w, h), (pen_x, base_y)).alpha, slant, base_y)
+    # The new word's ink starts where the old word's did; the second pass takes out the first
+    # glyph's side bearing.
+    start_x = old_box[0] + round(s.shift[0])
+    pen_x = float(start_x)
+    for _ in range(2):
+        cov = shear(render_text(font, plan.new_word, (w, h), (pen_x, base_y)).alpha, slant, base_y)
         new_box = _box(cov)
+        if new_box is None or new_box[0] == start_x:
+            break
+        pen_x += start_x - new_box[0]
     if new_box is None or new_box[0] <= 0 or new_box[2] >= w or new_box[1] <= 0 or new_box[3] >= h:
         raise BadRequest(f'"{plan.new_word}" does not fit in the image at the matched font size; '
                          "a replacement of the same length can be edited character by character")

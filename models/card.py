@@ -83,18 +83,29 @@ def main() -> None:
     if bench:
         lines += [bench["meta"], "", "| metric | value |", "| --- | --- |"]
         lines += [f"| {k} | {v:.4f} |" if isinstance(v, float) else f"| {k} | {v} |" for k, v in bench.items() if k != "meta"]
-        lines += ["", "Targets (issue 3): read-back >= 0.85 on one seed, >= 0.95 best of 4; SSIM >= 0.85 and above the",
-                  "naive draft paste; median seconds per edit <= 1.0.", "",
-                  "Status: only the speed target is met. After 2750 CPU steps the model reads back about as often as the",
-                  "naive draft paste and its SSIM is below it: the repainted background inside the mask is still off in",
-                  "tone (visible as a faint box in the grid). Training resumes from `models/weights/train_resume.pt`",
-                  "(`python -m models.train --steps N`); the loss was still falling when it was stopped.", "",
-                  "Timing note: part of this benchmark ran while the test suite ran on the same 2 cores, so the seconds",
-                  "are an upper bound."]
+        lines += ["", "Targets (issue 3):", ""]
+        lines += [f"- {name}: {bench[key]:.3f} (target {op} {target}): {'met' if ok else 'NOT met'}"
+                  for name, key, op, target, ok in _targets(bench)]
+        lines += ["", "Where the model stands: the agent draws the matched glyph first (the naive draft paste, with",
+                  "glyphs aligned to the old ink) because it measures both more faithful and at least as legible as",
+                  "this model; the model is the agent's retry tool. At 32x32 and a few thousand CPU steps its",
+                  "low-resolution correction blurs strokes and tints the background around them. Training resumes",
+                  "from `models/weights/train_resume.pt` (`python -m models.train --steps N`)."]
     lines += ["", "Validation samples, each row: source, the draft pasted naively, model output, ground truth:", "",
               "![validation grid](validation_grid.png)", ""]
     (folder / "MODEL_CARD.md").write_text("\n".join(lines))
     print(f"wrote {folder / 'MODEL_CARD.md'}")
+
+
+def _targets(bench: dict) -> list[tuple[str, str, str, float, bool]]:
+    best = next(k for k in bench if k.startswith("readback_exact_best_of_"))
+    ssim_ok = bench["ssim_edit_box_model"] >= 0.85 and bench["ssim_edit_box_model"] > bench["ssim_edit_box_naive_draft_paste"]
+    return [
+        ("read-back, seed 0", "readback_exact_seed0", ">=", 0.85, bench["readback_exact_seed0"] >= 0.85),
+        ("read-back, best of 4 seeds", best, ">=", 0.95, bench[best] >= 0.95),
+        ("SSIM in the edit box (and above the naive paste)", "ssim_edit_box_model", ">=", 0.85, ssim_ok),
+        ("median seconds per edit", "median_seconds_per_edit", "<=", 1.0, bench["median_seconds_per_edit"] <= 1.0),
+    ]
 
 
 if __name__ == "__main__":

@@ -241,6 +241,13 @@ def split_colours(crop: np.ndarray):
     border = np.concatenate([lab[0], lab[-1], lab[:, 0], lab[:, -1]])
     fg_k = int(np.argmin([(border == k).mean() for k in range(2)]))
     fg, bg = centres[fg_k], centres[1 - fg_k]
+    # Thin strokes are mostly anti-aliased edge: their cluster's mean is pulled toward the
+    # background. The text's own colour is that of its most ink-like pixels.
+    axis = fg - bg
+    t = ((px - bg) @ axis) / (float((axis**2).sum()) or 1.0)
+    inky = t > 0.5
+    if inky.sum() >= 10:
+        fg = np.median(px[inky & (t >= np.percentile(t[inky], 90))], axis=0)
     return project_ink(crop, fg, bg), tuple(int(v) for v in fg), tuple(int(v) for v in bg)
 
 
@@ -305,34 +312,36 @@ def match_font(
     faces: list[FontFace] | None = None,
     offset: tuple[int, int] = (0, 0),
     slant: float = 0.0,
-    shortlist: int = 5,
-    close: float = 0.05,
+    shortlist: int = 30,
+    decisive: float = 0.85,
 ) -> FontMatch:
     """Estimate the face, size, baseline and slant a word was drawn in from its ink coverage.
 
     Every face that can draw the text is rendered so its ink box matches the observed one; the
-    `shortlist` faces whose renderings overlap the observed ink best (IoU, within `close` of the
-    best) are then compared on the soft coverage (least squares, best size and whole-pixel offset). Coordinates are returned in
+    `shortlist` faces whose renderings overlap the observed ink best (IoU) are then compared on the
+    soft coverage (least squares, best size and whole-pixel offset); a face whose error is below
+    `decisive` times the IoU winner's takes its place. Coordinates are returned in
     image space (offset = where the ink array's top-left lies in the image).
     """
     candidates = [f for f in (faces or registry.faces) if registry.can_draw(f.name, text)]
     fits = sorted(((*fit_face(registry, face, text, ink), face) for face in candidates), key=lambda f: -f[0])
     if not fits:
         raise ValueError(f"no font can draw {text!r}")
-    # IoU of thresholded ink shortlists; the soft coverage, with the fit free to move a pixel or
-    # change a size step, tells close faces apart (a bold from a regular, a Times from a Liberation).
-    # Only close ones, and only when the best is a real match: when no face fits (IoU < 0.5, a
-    # display face the library lacks, uneven light) least squares just favours heavy faces.
-    best = None
+    # IoU of thresholded ink shortlists. The soft coverage, with the fit free to move a pixel or
+    # change a size step, tells faces apart far better (thin strokes, bold vs regular, Times vs
+    # Liberation), so it overrides the IoU winner, but only when it is decisively better: when no
+    # face really fits (a display face the library lacks, uneven light) least squares just favours
+    # heavy faces.
+    scored = []
     for iou, size, baseline, x0, face in fits[:shortlist]:
-        if size == 0 or iou < fits[0][0] - close or (best is not None and fits[0][0] < 0.5):
-            continue
-        err, size, baseline, x0 = _soft_fit(registry, face, text, ink, size, baseline, x0)
-        if best is None or err < best[0]:
-            best = (err, iou, face, size, baseline, x0)
-    if best is None:
+        if size > 0:
+            scored.append((*_soft_fit(registry, face, text, ink, size, baseline, x0), iou, face))
+    if not scored:
         raise ValueError(f"no font can draw {text!r}")
-    _, iou, face, size, baseline, x0 = best
+    best = min(scored, key=lambda t: t[0])
+    if best[0] >= decisive * scored[0][0]:
+        best = scored[0]
+    _, size, baseline, x0, iou, face = best
     return FontMatch(face.name, face.category, int(size), baseline + offset[1], x0 + offset[0], slant,
                      tuple(fg), tuple(bg), iou)
 
