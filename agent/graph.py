@@ -80,12 +80,12 @@ def build_graph(toolbox: Toolbox):
     def plan(state: EditState) -> dict:
         line = state["lines"][state["line_index"]]
         p = make_plan(toolbox.registry, state["image"], line, state["start"], state["request"])
-        settings = _first_settings(state["request"], p, toolbox.tools)
-        say(state, f"plan: {p.mode}, font {p.font.face} {p.font.size}px, {len(p.edits)} character(s) to repaint")
         # How the recogniser reads the untouched word on the verifier's crop: the reference for
         # "the characters that were not edited still read the same".
         p = p.model_copy(update={"original_read": toolbox.ocr.recognize(verify_crop(state["image"], p, []))[0],
                                  "jpeg_quality": estimate_quality(state["image"], p.word_box)})
+        settings = _first_settings(state["request"], p, toolbox.tools)
+        say(state, f"plan: {p.mode}, font {p.font.face} {p.font.size}px, {len(p.edits)} character(s) to repaint")
         return {"plan": p, "settings": settings, "attempts": [], "best": None}
 
     def inpaint(state: EditState) -> dict:

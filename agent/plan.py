@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy import ndimage
 
 from agent.schemas import CharEdit, EditPlan, EditRequest, FontInfo
 from models.data import Draft
@@ -120,8 +121,9 @@ def make_plan(registry, image: np.ndarray, line: TextLine, start: int, request: 
     h, w = image.shape[:2]
     x0, y0, x1, y1 = word_box
     _, fg, bg = split_colours(image[max(0, y0 - pad) : min(h, y1 + pad), max(0, x0 - pad) : min(w, x1 + pad)])
+    blur = _blur(registry, image, text, boxes[ws:we], ws, match, fg, bg)
     font = FontInfo(face=match.face, category=match.category, size=match.size, baseline=round(match.baseline, 2), slant=ink.slant,
-                    fg=fg, bg=bg, score=round(match.score, 4))
+                    fg=fg, bg=bg, score=round(match.score, 4), blur=blur)
     return EditPlan(
         line_text=text, line_box=line.box, start=start, word=word, new_word=new_word, word_box=word_box,
         word_start=ws, char_boxes=boxes[ws:we], mode=mode, edits=edits, font=font,
@@ -131,17 +133,46 @@ def make_plan(registry, image: np.ndarray, line: TextLine, start: int, request: 
 
 def _plausible(registry, image: np.ndarray, text: str, boxes: list, match, indices) -> list:
     """A character box far larger than the glyph it should hold (a failed cut that swallowed its
-    neighbours) is replaced by where the matched font's own layout puts that character."""
+    neighbours), or none at all for a visible character, is replaced by where the matched font's
+    own layout puts that character."""
     h, w = image.shape[:2]
     layout = render_text(registry.font(match.face, match.size), text, (w, h), (match.x0, match.baseline))
     fixed = list(boxes)
     for i in indices:
         b, ref = boxes[i], layout.boxes[i]
-        if b is None or ref is None:
+        if ref is None:
             continue
-        if (b[2] - b[0]) > 1.8 * (ref[2] - ref[0]) + 2 or (b[3] - b[1]) > 1.8 * (ref[3] - ref[1]) + 2:
+        if b is None or (b[2] - b[0]) > 1.8 * (ref[2] - ref[0]) + 2 or (b[3] - b[1]) > 1.8 * (ref[3] - ref[1]) + 2:
             fixed[i] = ref
     return fixed
+
+
+BLURS = (0.5, 0.8, 1.1, 1.5)  # candidate Gaussian sigmas of an out-of-focus or resampled text
+
+
+def _blur(registry, image: np.ndarray, text: str, boxes: list, first: int, match, fg, bg, gain: float = 0.9) -> float:
+    """The blur of the word: the sigma whose blurred rendering of its glyphs (each aligned to its
+    own ink, so layout drift does not pass for blur) best matches the observed ink, when that
+    beats the crisp rendering by a clear margin (1 - gain)."""
+    h, w = image.shape[:2]
+    font = registry.font(match.face, match.size)
+    errs = np.zeros(len(BLURS) + 1)
+    for k, b in enumerate(boxes):
+        char = text[first + k]
+        if b is None or char.isspace():
+            continue
+        m = 4
+        x0, y0, x1, y1 = max(0, b[0] - m), max(0, b[1] - m), min(w, b[2] + m), min(h, b[3] + m)
+        observed = project_ink(image[y0:y1, x0:x1], fg, bg)
+        pen = glyph_pen(registry, match.face, match.size, char, b, 0.0, match.baseline, (observed, (x0, y0)))
+        if pen.size != match.size:
+            continue
+        crisp = render_text(font, char, (x1 - x0, y1 - y0), (pen.x - x0, pen.baseline - y0), [0.0]).alpha
+        errs[0] += float(((crisp - observed) ** 2).sum())
+        for j, sigma in enumerate(BLURS, 1):
+            errs[j] += float(((ndimage.gaussian_filter(crisp, sigma) - observed) ** 2).sum())
+    j = int(np.argmin(errs))
+    return BLURS[j - 1] if j > 0 and errs[j] < gain * errs[0] else 0.0
 
 
 def visual_word(text: str, boxes: list, start: int, end: int) -> tuple[int, int]:
@@ -191,6 +222,8 @@ def glyph_edits(registry, image: np.ndarray, plan: EditPlan, s: AttemptSettings)
     for e in plan.edits:
         pen = _edit_pen(registry, image, plan, offset + e.index, size, slant, align=s.size_scale == 1.0)
         cov, _ = place_glyph(registry, f.face, e.old, e.new, pen, (h, w), slant, s.shift)
+        if f.blur > 0:
+            cov = ndimage.gaussian_filter(cov, f.blur)
         draft_box = _box(cov)
         left, right = _neighbours(plan, offset + e.index)
         char_h = e.box[3] - e.box[1]

@@ -50,6 +50,7 @@ class FontInfo(BaseModel):
     fg: tuple[int, int, int] = Field(description="Text colour.")
     bg: tuple[int, int, int] = Field(description="Background colour.")
     score: float = Field(description="IoU of the matched rendering with the observed ink.")
+    blur: float = Field(default=0.0, description="Gaussian sigma (px) that makes the crisp rendering look like the observed ink.")
 
 
 class CharEdit(BaseModel):
