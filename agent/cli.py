@@ -137,7 +137,7 @@ def eval_(
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
     from agent.evaluate import Judge, load_rows, read_cases, run_cases
-    from agent.report import summarise, write_report, write_summary
+    from agent.report import by_condition, summarise, write_report, write_summary
 
     if out is None:
         fail("missing --out DIR")
@@ -195,8 +195,9 @@ def eval_(
                       progress=lambda row, t=task: bar.advance(t))
     per_method = {m: summarise(load_rows(results_file[m])) for m in chosen}
     if suite is not None or judge:
-        write_summary(out, per_method, header)
         case_dicts = {c.id: c.__dict__ for c in case_list}
+        conditions = {m: by_condition(load_rows(results_file[m]), case_dicts) for m in chosen}
+        write_summary(out, per_method, header, conditions if any(conditions.values()) else None)
         write_report(out, case_dicts, {m: load_rows(results_file[m]) for m in chosen}, f"glyphfix eval: {out.name}")
     for m, s in per_method.items():
         typer.echo(f"{m}: {json.dumps({k: v for k, v in s.items() if k != 'failure_reasons'})}")

@@ -53,6 +53,8 @@ class Case:
     gt: str | None = None  # ground-truth image path (synthetic suites)
     edit_box: list[int] | None = None  # where a correct edit may change pixels
     word_box: list[int] | None = None  # the word the judge reads
+    face: str | None = None  # synthetic suites: the face the text was drawn in
+    conditions: list[str] | None = None  # synthetic suites: background kind, effects, degradations
 
     @classmethod
     def from_row(cls, row: dict) -> Case:

@@ -57,7 +57,28 @@ COLUMNS = ["cases", "exact", "strict", "verified", "verified_and_correct", "fals
            "attempts_mean", "seconds_median", "seconds_p90", "errors"]
 
 
-def write_summary(out: Path, per_method: dict[str, dict], header: list[str]) -> None:
+def by_condition(rows: list[dict], cases: dict[str, dict]) -> dict[str, dict]:
+    """Strict success, exact and SSIM per condition of the synthetic cases (background kind,
+    effect, degradation) and per whether the planner matched the face the text was drawn in."""
+    groups: dict[str, list[dict]] = {}
+    for r in rows:
+        case = cases.get(r["id"], {})
+        if not case.get("conditions"):
+            continue
+        font = ((r.get("plan") or {}).get("font") or {}).get("face")
+        tags = [*case["conditions"], "face matched" if font == case.get("face") else "face not matched"]
+        for tag in tags:
+            groups.setdefault(tag, []).append(r)
+    table = {}
+    for tag, rs in sorted(groups.items()):
+        ssims = [r["ssim"] for r in rs if r.get("ssim") is not None]
+        table[tag] = {"cases": len(rs), "strict": round(float(np.mean([bool(r.get("strict")) for r in rs])), 3),
+                      "exact": round(float(np.mean([bool(r.get("exact")) for r in rs])), 3),
+                      "ssim": round(float(np.mean(ssims)), 3) if ssims else None}
+    return table
+
+
+def write_summary(out: Path, per_method: dict[str, dict], header: list[str], conditions: dict[str, dict] | None = None) -> None:
     lines = ["# glyphfix eval", "", *header, "", "| method | " + " | ".join(COLUMNS) + " |", "|" + " --- |" * (len(COLUMNS) + 1)]
     for m, s in per_method.items():
         lines.append(f"| {m} | " + " | ".join("" if s.get(c) is None else str(s.get(c)) for c in COLUMNS) + " |")
@@ -66,8 +87,16 @@ def write_summary(out: Path, per_method: dict[str, dict], header: list[str]) -> 
               "false_verified: the agent said verified, the judge disagrees; verified_and_correct: verified and the judge agrees.", "", "## Failure reasons", ""]
     for m, s in per_method.items():
         lines.append(f"- {m}: " + (", ".join(f"{k} x{v}" for k, v in s.get("failure_reasons", {}).items()) or "none"))
+    if conditions:
+        lines += ["", "## By condition", "", "Strict / exact / mean SSIM of the cases with each condition (a case has several).", "",
+                  "| condition | cases | " + " | ".join(conditions) + " |", "|" + " --- |" * (len(conditions) + 2)]
+        tags = sorted({t for table in conditions.values() for t in table})
+        for t in tags:
+            n = next(table[t]["cases"] for table in conditions.values() if t in table)
+            cells = [(f"{c['strict']:.2f} / {c['exact']:.2f} / {c['ssim']}" if (c := table.get(t)) else "") for table in conditions.values()]
+            lines.append(f"| {t} | {n} | " + " | ".join(cells) + " |")
     (out / "summary.md").write_text("\n".join(lines) + "\n")
-    (out / "summary.json").write_text(json.dumps({"header": header, "methods": per_method}, indent=2))
+    (out / "summary.json").write_text(json.dumps({"header": header, "methods": per_method, "by_condition": conditions or {}}, indent=2))
 
 
 def _img(path: str | None, base: Path, height: int = 64) -> str:

@@ -46,7 +46,8 @@ def synthetic_suite(out: Path, n: int, seed: int, judge: Judge | None) -> tuple[
             save_image(src, c.scene.source)
             save_image(gt, c.scene.target)
         case = Case(id=c.id, image=str(src), find=c.find, replace=c.replace, expected=c.replace, gt=str(gt),
-                    edit_box=list(c.edit_box()), word_box=list(c.word_box))
+                    edit_box=list(c.edit_box()), word_box=list(c.word_box), face=c.scene.face,
+                    conditions=list(c.scene.conditions))
         readable = True
         if judge is not None:
             read, _ = judge.read(c.scene.source, c.word_box)

@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import argparse
 import json
+from dataclasses import asdict
 from pathlib import Path
 
 import torch
 
+from models.data import DataConfig
 from models.pipeline import DEFAULT_WEIGHTS
 
 
@@ -61,6 +63,7 @@ def main() -> None:
         "## Training",
         "",
         f"- Data: `models/data.py`, seeded synthetic edit pairs: {json.dumps(data)}",
+        *_changed_defaults(data),
         "  Faces: the registry's training faces; FreeSans, FreeSerif, FreeMono and Source Serif Pro are held out.",
         f"- Network: {params / 1e6:.2f}M parameters, config {json.dumps(unet)}",
         f"- Diffusion: {json.dumps(sched)}; DDIM sampling (eta 0), classifier-free guidance (condition dropout 0.1)",
@@ -95,6 +98,16 @@ def main() -> None:
               "![validation grid](validation_grid.png)", ""]
     (folder / "MODEL_CARD.md").write_text("\n".join(lines))
     print(f"wrote {folder / 'MODEL_CARD.md'}")
+
+
+def _changed_defaults(data: dict) -> list[str]:
+    """Data settings whose defaults changed since these weights were trained (a resumed run uses the new ones)."""
+    now = asdict(DataConfig())
+    diff = {k: (data.get(k), v) for k, v in now.items() if data.get(k) != v and not isinstance(v, tuple)}
+    if not diff:
+        return []
+    return ["  Since then the defaults changed (trained with -> now; a resumed run trains on the new ones): "
+            + ", ".join(f"{k} {a} -> {b}" for k, (a, b) in diff.items())]
 
 
 def _targets(bench: dict) -> list[tuple[str, str, str, float, bool]]:

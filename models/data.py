@@ -57,6 +57,7 @@ class Scene:
     new_box: tuple[int, int, int, int]  # ink box of the replacement glyph in the target
     fg: tuple[int, int, int]  # text colour used
     bg_kind: str  # flat | gradient | texture | noise
+    conditions: tuple[str, ...] = ()  # background kind plus any of outline, shadow, blur, jpeg
 
 
 def _random_word(rng: np.random.Generator) -> str:
@@ -185,9 +186,10 @@ def make_scene(rng: np.random.Generator, registry: FontRegistry, faces: list[Fon
         ops.append(("jpeg", int(rng.integers(50, 95))))
     source = _degrade(_draw(bg, src.alpha, fg, effect), ops)
     target = _degrade(_draw(bg, dst.alpha, fg, effect), ops)
+    conditions = (bg_kind, *([effect["kind"]] if effect else []), *(op[0] for op in ops))
     return Scene(
         source, target, text, new_text, index, face.name, size, origin, pens, new_pen, src.boxes,
-        dst.boxes[index], tuple(int(v) for v in fg), bg_kind,
+        dst.boxes[index], tuple(int(v) for v in fg), bg_kind, conditions,
     )
 
 

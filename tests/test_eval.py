@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from agent.evaluate import Case, Judge, done_ids, read_cases
-from agent.report import summarise
+from agent.report import by_condition, summarise
 from tests.conftest import EXAMPLES
 from tools.metrics import changed_outside, edit_distance, normalised_edit_distance, psnr, ssim
 
@@ -56,6 +56,23 @@ def test_summary_counts():
     assert s["cases"] == 3 and s["exact"] == 0.5 and s["strict"] == 0.5 and s["false_verified"] == 1
     assert s["cases_changed_outside"] == 1 and s["errors"] == 1 and s["attempts_mean"] == 1.0
     assert s["ssim"] == pytest.approx(0.8)
+
+
+def test_breakdown_by_condition_and_face_match():
+    cases = {"a": {"conditions": ["flat", "jpeg"], "face": "FreeSans"},
+             "b": {"conditions": ["flat"], "face": "FreeSans"},
+             "c": {"conditions": ["noise", "jpeg"], "face": "FreeMono"},
+             "d": {}}  # a real-photo case has no conditions: not counted
+    plan = {"font": {"face": "FreeSans"}}
+    rows = [{"id": "a", "strict": True, "exact": True, "ssim": 0.9, "plan": plan},
+            {"id": "b", "strict": False, "exact": True, "ssim": 0.7, "plan": plan},
+            {"id": "c", "strict": False, "exact": False, "ssim": 0.5, "plan": plan},
+            {"id": "d", "strict": True, "exact": True, "ssim": 1.0}]
+    t = by_condition(rows, cases)
+    assert t["flat"] == {"cases": 2, "strict": 0.5, "exact": 1.0, "ssim": 0.8}
+    assert t["jpeg"] == {"cases": 2, "strict": 0.5, "exact": 0.5, "ssim": 0.7}
+    assert t["face matched"]["cases"] == 2 and t["face not matched"] == {"cases": 1, "strict": 0.0, "exact": 0.0, "ssim": 0.5}
+    assert set(t) == {"flat", "jpeg", "noise", "face matched", "face not matched"}
 
 
 def test_bad_rows_become_error_rows(tmp_path):
