@@ -325,8 +325,6 @@ def match_font(
     """
     candidates = [f for f in (faces or registry.faces) if registry.can_draw(f.name, text)]
     fits = sorted(((*fit_face(registry, face, text, ink), face) for face in candidates), key=lambda f: -f[0])
-    if not fits:
-        raise ValueError(f"no font can draw {text!r}")
     # IoU of thresholded ink shortlists. The soft coverage, with the fit free to move a pixel or
     # change a size step, tells faces apart far better (thin strokes, bold vs regular, Times vs
     # Liberation), so it overrides the IoU winner, but only when it is decisively better: when no
@@ -446,11 +444,6 @@ def place_glyph(
     return shear(r.alpha, slant, base_y), (pen_x, base_y)
 
 
-# Offsets nearest first, so ties keep the estimate.
-_OFFSETS = {r: sorted(((dx, dy) for dx in range(-r, r + 1) for dy in range(-r, r + 1)), key=lambda o: abs(o[0]) + abs(o[1]))
-            for r in (1, 2, 3)}
-
-
 def _align_to_ink(
     registry: FontRegistry, face: str, size: int, char: str, box: tuple[int, int, int, int],
     pen_x: float, base_y: float, slant: float, observed: tuple[np.ndarray, tuple[int, int]], reach: int = 2,
@@ -465,6 +458,8 @@ def _align_to_ink(
     target = cov[y0 - oy : y1 - oy, x0 - ox : x1 - ox]
     if target.size == 0:
         return size, pen_x, base_y
+    # Offsets nearest first, so ties keep the estimate.
+    offsets = sorted(((dx, dy) for dx in range(-reach, reach + 1) for dy in range(-reach, reach + 1)), key=lambda o: abs(o[0]) + abs(o[1]))
     best = None
     for s in (size, size - 1, size + 1):  # ties keep the line's estimate
         if s < 4:
@@ -476,7 +471,7 @@ def _align_to_ink(
         canvas = (x1 - x0 + 2 * reach, y1 - y0 + 2 * reach)
         by = base_y - y0 + reach
         big = shear(render_text(font, char, canvas, (px - x0 + reach, by), [0.0]).alpha, slant, by)
-        for dx, dy in _OFFSETS[reach]:
+        for dx, dy in offsets:
             win = big[reach - dy : reach - dy + y1 - y0, reach - dx : reach - dx + x1 - x0]
             err = float(((win - target) ** 2).sum())
             if best is None or err < best[0] - 1e-6:
