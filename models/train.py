@@ -84,7 +84,8 @@ RESUME_FILE = DEFAULT_WEIGHTS.parent / "train_resume.pt"  # raw (non-EMA) weight
 def export_resume(state_path: Path, path: Path = RESUME_FILE) -> None:
     """Keep what a later session needs to continue training, small enough to commit."""
     state = torch.load(state_path, map_location="cpu", weights_only=False)
-    torch.save({"unet": {k: v.half() for k, v in state["unet"].items()}, "step": state["step"], "wall": state["wall"]}, path)
+    torch.save({"unet": {k: v.half() for k, v in state["unet"].items()}, "ema": {k: v.half() for k, v in state["ema"].items()},
+                "step": state["step"], "wall": state["wall"]}, path)
 
 
 def train(cfg: TrainConfig, out: Path, weights: Path, init_from_shipped: bool = True) -> None:
@@ -109,7 +110,9 @@ def train(cfg: TrainConfig, out: Path, weights: Path, init_from_shipped: bool = 
         # A fresh machine: continue from the committed weights (the optimiser's moments restart).
         state = torch.load(RESUME_FILE, map_location=device, weights_only=False)
         unet.load_state_dict({k: v.float() for k, v in state["unet"].items()})
-        ema.load_state_dict({k: v.float() for k, v in torch.load(weights, map_location=device, weights_only=False)["ema"].items()})
+        # Its own EMA when it carries one (it may be ahead of the shipped weights), else the shipped EMA.
+        ema_state = state.get("ema") or torch.load(weights, map_location=device, weights_only=False)["ema"]
+        ema.load_state_dict({k: v.float() for k, v in ema_state.items()})
         step, wall = state["step"], state["wall"]
         print(f"continuing from {RESUME_FILE} at step {step} (fresh optimiser)")
     data = EditPairs(cfg.data, seed=cfg.seed * 1000 + step)  # a fresh stream after a resume

@@ -10,7 +10,7 @@ import torch
 
 from models.pipeline import GlyphInpaintPipeline, GlyphModel
 from models.schedule import DDIMScheduler, NoiseSchedule, ScheduleConfig
-from models.train import masked_mse
+from models.train import export_resume, masked_mse
 from models.unet import GlyphUNet, UNetConfig, timestep_embedding
 
 TINY = UNetConfig(image_size=16, base_channels=8, channel_mults=(1, 2), attention_levels=(), time_dim=16, groups=4)
@@ -138,3 +138,16 @@ def test_loss_falls_over_50_steps_of_a_tiny_model():
         opt.step()
         losses.append(loss.item())
     assert np.mean(losses[-10:]) < 0.5 * np.mean(losses[:5])
+
+
+def test_resume_file_carries_raw_and_ema_weights_in_half_precision(tmp_path):
+    """A later session continues from the committed file: the raw weights and their own EMA."""
+    unet = GlyphUNet(UNetConfig(base_channels=8, channel_mults=(1, 2), attention_levels=()))
+    ema = {k: v + 1 for k, v in unet.state_dict().items()}
+    torch.save({"unet": unet.state_dict(), "ema": ema, "opt": {}, "step": 123, "wall": 4.5}, tmp_path / "state.pt")
+    export_resume(tmp_path / "state.pt", tmp_path / "resume.pt")
+    saved = torch.load(tmp_path / "resume.pt", weights_only=False)
+    assert saved["step"] == 123 and set(saved) == {"unet", "ema", "step", "wall"}
+    k = next(k for k, v in ema.items() if v.is_floating_point())
+    assert saved["ema"][k].dtype == torch.float16
+    assert torch.allclose(saved["ema"][k].float(), ema[k], atol=1e-2) and not torch.allclose(saved["unet"][k].float(), ema[k], atol=1e-2)
