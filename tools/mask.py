@@ -91,6 +91,6 @@ def ink_mask(box_mask: np.ndarray, old_ink: np.ndarray, new_ink: np.ndarray, cha
 
     old_ink, new_ink: float HxW coverages in [0, 1] (the old one observed, the new one the draft).
     """
-    halo = max(2, round(0.08 * char_height))
+    halo = default_pad(char_height)  # the same anti-aliasing/blur halo a box mask gets
     ink = ndimage.binary_dilation((old_ink > 0.12) | (new_ink > 0.02), iterations=halo)
     return ink & box_mask
