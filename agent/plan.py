@@ -5,7 +5,7 @@ Also turns a plan plus the current attempt settings into concrete mask boxes and
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from scipy import ndimage
@@ -14,6 +14,7 @@ from agent.schemas import CharEdit, EditPlan, EditRequest, FontInfo
 from models.data import Draft
 from tools.fonts import (
     GlyphPen,
+    confirm_slant,
     glyph_pen,
     match_font,
     place_glyph,
@@ -82,6 +83,9 @@ def make_plan(registry, image: np.ndarray, line: TextLine, start: int, request: 
     if not drawable:
         raise BadRequest(f"no available font can draw both {text!r} and {request.replace!r}")
     match = match_font(registry, ink.coverage, text, ink.fg, ink.bg, faces=drawable, offset=(rx0, ry0), slant=ink.slant)
+    match.slant = confirm_slant(registry, match, text, ink.coverage, (rx0, ry0))
+    if not _italic(match.face):  # an italic face leans by itself; the cuts follow the ink's own lean
+        ink = replace(ink, slant=match.slant)
     boxes = char_boxes(registry, ink, text, match.face)
     boxes = _plausible(registry, image, text, boxes, match, range(start, end))
     ws, we = visual_word(text, boxes, start, end)
@@ -122,13 +126,17 @@ def make_plan(registry, image: np.ndarray, line: TextLine, start: int, request: 
     x0, y0, x1, y1 = word_box
     _, fg, bg = split_colours(image[max(0, y0 - pad) : min(h, y1 + pad), max(0, x0 - pad) : min(w, x1 + pad)])
     blur = _blur(registry, image, text, boxes[ws:we], ws, match, fg, bg)
-    font = FontInfo(face=match.face, category=match.category, size=match.size, baseline=round(match.baseline, 2), slant=ink.slant,
+    font = FontInfo(face=match.face, category=match.category, size=match.size, baseline=round(match.baseline, 2), slant=match.slant,
                     fg=fg, bg=bg, score=round(match.score, 4), blur=blur)
     return EditPlan(
         line_text=text, line_box=line.box, start=start, word=word, new_word=new_word, word_box=word_box,
         word_start=ws, char_boxes=boxes[ws:we], mode=mode, edits=edits, font=font,
         outside=(next((b for b in reversed(boxes[:ws]) if b), None), next((b for b in boxes[we:] if b), None)),
     )
+
+
+def _italic(face: str) -> bool:
+    return "italic" in face.lower() or "oblique" in face.lower()
 
 
 def _plausible(registry, image: np.ndarray, text: str, boxes: list, match, indices) -> list:
@@ -213,7 +221,7 @@ def glyph_edits(registry, image: np.ndarray, plan: EditPlan, s: AttemptSettings)
     h, w = image.shape[:2]
     f = plan.font
     size = max(6, round(f.size * s.size_scale))
-    slant = 0.0 if "italic" in f.face.lower() else f.slant
+    slant = 0.0 if _italic(f.face) else f.slant
     offset = plan.start - plan.word_start
     line_h = plan.word_box[3] - plan.word_box[1]
     if plan.mode == "relayout":
@@ -241,23 +249,45 @@ def glyph_edits(registry, image: np.ndarray, plan: EditPlan, s: AttemptSettings)
 
 def _edit_pen(registry, image: np.ndarray, plan: EditPlan, k: int, size: int, slant: float, align: bool) -> GlyphPen:
     """The pen of the word's k-th character, aligned to its ink (unless a deliberate re-size by
-    the refine policy must not be undone), and put on the sub-pixel phase its neighbours agree on.
+    the refine policy must not be undone), at the size and baseline the word's glyphs agree on, and
+    on the sub-pixel phase they agree on.
 
-    Rendered text sits on whole pixels, but the layout advances in fractions of a pixel: the old
-    glyph alone fixes its pen only to +-0.5 px, which decides which pixel the new (differently
-    wide) glyph lands on. Each aligned neighbour narrows that interval by the font's own advances.
+    One glyph alone is a weak witness: on a noisy background its best fit may be a size larger
+    or a pixel higher, and the new glyph would inherit that. Rendered text also sits on whole
+    pixels while the layout advances in fractions of a pixel: the old glyph alone fixes its pen
+    only to +-0.5 px, which decides which pixel the new (differently wide) glyph lands on. Each
+    aligned neighbour narrows that interval by the font's own advances.
     """
     f, word, boxes = plan.font, plan.word, plan.char_boxes
     if not align:
         return glyph_pen(registry, f.face, size, word[k], boxes[k], slant, f.baseline)
-    pen = glyph_pen(registry, f.face, size, word[k], boxes[k], slant, f.baseline, _ink_around(image, boxes[k], f.fg, f.bg))
+
+    def aligned(j: int, at: int, fixed: bool = False) -> GlyphPen:
+        return glyph_pen(registry, f.face, at, word[j], boxes[j], slant, f.baseline,
+                         _ink_around(image, boxes[j], f.fg, f.bg), fixed_size=fixed)
+
+    # Neighbours in the same run of text (no space between), nearest first.
+    near = [j for j in sorted(range(len(word)), key=lambda j: abs(j - k))[1:]
+            if boxes[j] is not None and not word[min(j, k) : max(j, k) + 1].count(" ")]
+    pen = aligned(k, size)
+    if near:
+        # The size that draws the whole word best (tall glyphs weigh most: they tell sizes apart).
+        fits = {}
+        for s in sorted({size - 1, size, size + 1, pen.size}, key=lambda s: (abs(s - size), s)):
+            pens = {j: aligned(j, s, fixed=True) for j in [k, *near]}
+            fits[s] = (sum(p.error for p in pens.values()), pens)
+        pens = min(fits.values(), key=lambda fit: fit[0])[1]
+        pen = pens.pop(k)
+    else:
+        pens = {}
+    # The baseline the nearest glyphs agree on (a tilted line drifts, so only the nearest count).
+    bases = sorted(p.baseline for p in list(pens.values())[:4])
+    if len(bases) >= 2 and bases[-1] - bases[0] <= 1 and abs(pen.baseline - np.median(bases)) >= 1:
+        pen = GlyphPen(pen.size, pen.x, float(np.median(bases)))
     font = registry.font(f.face, pen.size)
     lo, hi = pen.x - 0.5, pen.x + 0.5
-    for j in sorted(range(len(word)), key=lambda j: abs(j - k))[1:]:  # nearest first
-        if boxes[j] is None or word[min(j, k) : max(j, k) + 1].count(" "):
-            continue
-        nb = glyph_pen(registry, f.face, pen.size, word[j], boxes[j], slant, f.baseline, _ink_around(image, boxes[j], f.fg, f.bg))
-        if nb.size != pen.size or abs(nb.baseline - pen.baseline) > 1:
+    for j, nb in pens.items():
+        if abs(nb.baseline - pen.baseline) > 1:
             continue
         expected = nb.x + font.getlength(word[:k]) - font.getlength(word[:j])
         if max(lo, expected - 0.5) < min(hi, expected + 0.5):

@@ -90,3 +90,27 @@ def test_jpeg_quality_is_estimated_and_matched_only_inside_the_mask(registry):
     mask = box_to_mask(img.shape[:2], (40, 20, 60, 50))
     out = match_jpeg(img, mask, 70)
     assert np.array_equal(out[~mask], img[~mask]) and not np.array_equal(out[mask], img[mask])
+
+
+def test_slant_is_kept_only_when_the_leaning_rendering_fits_better(registry):
+    from tools.fonts import FontMatch, confirm_slant, shear
+
+    r, _ = _word(registry, face="FreeMono", text="YKAWA")
+    upright = FontMatch("FreeMono", "mono", 30, 48.0, 17.0, -0.25, (0, 0, 0), (255, 255, 255), 1.0)
+    # Diagonal letters can suggest a lean the face does not have: the rendering says no.
+    assert confirm_slant(registry, upright, "YKAWA", r.alpha, (0, 0)) == 0.0
+    leaning = shear(r.alpha, 0.2, 48.0)
+    assert confirm_slant(registry, FontMatch(**{**upright.__dict__, "slant": 0.2}), "YKAWA", leaning, (0, 0)) == 0.2
+
+
+def test_new_glyph_takes_the_size_the_whole_word_agrees_on_over_noise(registry):
+    # syn-0-0158 of the reference run: "entry" -> "entre" on a noisy background; the "y" alone
+    # fitted a size too large, and the new "e" came out bigger than the word's other "e".
+    case = make_case(registry, 0, 158)
+    s = case.scene
+    assert (s.text, s.new_text) == ("entry", "entre")
+    plan = make_plan(registry, s.source, case.gt_line(), 0, EditRequest(image="-", find=s.text, replace=s.new_text))
+    (edit,) = glyph_edits(registry, s.source, plan, AttemptSettings())
+    truth = render_text(registry.font(s.face, s.size), s.new_text[s.index], s.source.shape[1::-1],
+                        (s.origin[0] + s.new_pen, s.origin[1]), [0.0]).alpha
+    assert np.abs(edit.draft.coverage - truth).sum() < 0.25 * truth.sum()

@@ -359,6 +359,28 @@ def _soft_fit(registry: FontRegistry, face: FontFace, text: str, ink: np.ndarray
     return best
 
 
+def confirm_slant(registry: FontRegistry, match: FontMatch, text: str, ink: np.ndarray, offset: tuple[int, int],
+                  gain: float = 0.85) -> float:
+    """The match's slant if leaning the matched face's rendering by it fits the observed ink clearly
+    better (error below gain times the upright one's, best of a few pixels of x shift), else 0.
+
+    The shear estimate from stroke directions alone is fooled by diagonal letters (A, K, W, Y, V)
+    in upright text; the rendered word settles it.
+    """
+    if abs(match.slant) < 1e-3:
+        return 0.0
+    h, w = ink.shape
+    font = registry.font(match.face, match.size)
+    base, x0 = match.baseline - offset[1], match.x0 - offset[0]
+    errs = []
+    for slant in (0.0, match.slant):
+        errs.append(min(
+            float(((shear(render_alpha(font, text, (w, h), (x0 + dx, base)), slant, base) - ink) ** 2).sum())
+            for dx in (-2, -1, 0, 1, 2)
+        ))
+    return match.slant if errs[1] < gain * errs[0] else 0.0
+
+
 def shear(coverage: np.ndarray, slant: float, baseline: float) -> np.ndarray:
     """Lean an upright glyph by slant (dx per pixel above the baseline; positive leans right)."""
     if abs(slant) < 1e-3:
@@ -376,6 +398,7 @@ class GlyphPen:
     size: int
     x: float
     baseline: float
+    error: float = 0.0  # squared error of its rendering against the observed ink (0: not aligned)
 
 
 def glyph_pen(
@@ -387,8 +410,10 @@ def glyph_pen(
     slant: float = 0.0,
     baseline: float | None = None,
     observed: tuple[np.ndarray, tuple[int, int]] | None = None,
+    fixed_size: bool = False,
 ) -> GlyphPen:
-    """The size and pen that draw char in face over its observed ink box.
+    """The size and pen that draw char in face over its observed ink box (at exactly `size` when
+    fixed_size: the word's glyphs agreed on it).
 
     The character is rendered in the matched face and size and aligned to its observed box; that
     fixes the pen locally (so a tilted baseline or a drifting layout does not matter). Given the
@@ -399,7 +424,7 @@ def glyph_pen(
     ox0, oy0, ox1, oy1 = box
     font = registry.font(face, size)
     rb = render_text(font, char, (4 * size, 3 * size), (size, 2 * size), [0.0]).boxes[0]
-    if rb is not None:
+    if rb is not None and not fixed_size:
         # Local size: when the observed box is uniformly smaller or larger than the rendering
         # (height and width agree), the line-level size is off here: rescale.
         rh, rw = (oy1 - oy0) / max(1, rb[3] - rb[1]), (ox1 - ox0) / max(1, rb[2] - rb[0])
@@ -418,9 +443,10 @@ def glyph_pen(
         base_y = baseline
     if observed is None:
         return GlyphPen(size, pen_x, base_y)
-    size, pen_x, base_y = _align_to_ink(registry, face, size, char, box, pen_x, base_y, slant, observed)
+    sizes = (size,) if fixed_size else (size, size - 1, size + 1)  # ties keep the line's estimate
+    err, size, pen_x, base_y = _align_to_ink(registry, face, sizes, char, box, pen_x, base_y, slant, observed)
     # The renderer puts glyphs on whole pixels (x rounds half up): keep the pen it drew at.
-    return GlyphPen(size, float(np.floor(pen_x + 0.5)), base_y)
+    return GlyphPen(size, float(np.floor(pen_x + 0.5)), base_y, err)
 
 
 def place_glyph(
@@ -445,11 +471,12 @@ def place_glyph(
 
 
 def _align_to_ink(
-    registry: FontRegistry, face: str, size: int, char: str, box: tuple[int, int, int, int],
+    registry: FontRegistry, face: str, sizes: tuple[int, ...], char: str, box: tuple[int, int, int, int],
     pen_x: float, base_y: float, slant: float, observed: tuple[np.ndarray, tuple[int, int]], reach: int = 2,
-) -> tuple[int, float, float]:
-    """(size, pen x, baseline) within one size step and `reach` pixels of the estimate whose
-    rendering of char best matches the observed coverage around its box (least squares)."""
+) -> tuple[float, int, float, float]:
+    """(error, size, pen x, baseline) among `sizes` (the estimate's first) and within `reach` pixels of the
+    estimate whose rendering of char best matches the observed coverage around its box (least squares)."""
+    size = sizes[0]
     cov, (ox, oy) = observed
     h, w = cov.shape
     m = reach + 2
@@ -457,11 +484,11 @@ def _align_to_ink(
     x1, y1 = min(ox + w, box[2] + m), min(oy + h, box[3] + m)
     target = cov[y0 - oy : y1 - oy, x0 - ox : x1 - ox]
     if target.size == 0:
-        return size, pen_x, base_y
+        return 0.0, size, pen_x, base_y
     # Offsets nearest first, so ties keep the estimate.
     offsets = sorted(((dx, dy) for dx in range(-reach, reach + 1) for dy in range(-reach, reach + 1)), key=lambda o: abs(o[0]) + abs(o[1]))
     best = None
-    for s in (size, size - 1, size + 1):  # ties keep the line's estimate
+    for s in sizes:
         if s < 4:
             continue
         font = registry.font(face, s)
@@ -476,4 +503,4 @@ def _align_to_ink(
             err = float(((win - target) ** 2).sum())
             if best is None or err < best[0] - 1e-6:
                 best = (err, s, px + dx, base_y + dy)
-    return best[1], best[2], best[3]
+    return best
