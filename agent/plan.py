@@ -25,7 +25,7 @@ from tools.fonts import (
 )
 from tools.inpaint import GlyphEdit
 from tools.locate import char_boxes, find_occurrences, line_ink
-from tools.mask import MaskSpec, box_to_mask, char_mask_box, default_pad, ink_mask, union
+from tools.mask import MaskSpec, box_to_mask, char_mask_box, default_pad, glyph_mask, union
 from tools.ocr import TextLine
 
 
@@ -228,26 +228,59 @@ def glyph_edits(registry, image: np.ndarray, plan: EditPlan, s: AttemptSettings)
         return [_relayout_edit(registry, image, plan, size, slant, s)]
     out = []
     for e in plan.edits:
-        pen = _edit_pen(registry, image, plan, offset + e.index, size, slant, align=s.size_scale == 1.0)
+        k = offset + e.index
+        pen, neighbour_pens = _edit_pen(registry, image, plan, k, size, slant, align=s.size_scale == 1.0)
         cov, _ = place_glyph(registry, f.face, e.old, e.new, pen, (h, w), slant, s.shift)
         if f.blur > 0:
             cov = ndimage.gaussian_filter(cov, f.blur)
         draft_box = _box(cov)
-        left, right = _neighbours(plan, offset + e.index)
         char_h = e.box[3] - e.box[1]
-        spec = MaskSpec(pad=default_pad(char_h) if s.pad is None else s.pad, grow_x=s.grow_x)
-        mbox = char_mask_box((h, w), e.box, draft_box, left, right, spec)
-        shape = None
+        pad = default_pad(char_h) if s.pad is None else s.pad
         if s.shaped:
-            x0, y0, x1, y1 = mbox
-            old = np.zeros((h, w), np.float32)
-            old[y0:y1, x0:x1] = project_ink(image[y0:y1, x0:x1], f.fg, f.bg)
-            shape = ink_mask(box_to_mask((h, w), mbox), old, cov, char_h)
+            mbox, shape = _shaped_mask(registry, image, plan, k, e, pen, neighbour_pens, cov, slant, pad)
+        if not s.shaped or mbox is None:
+            left, right = _neighbours(plan, k)
+            mbox, shape = char_mask_box((h, w), e.box, draft_box, left, right, MaskSpec(pad=pad, grow_x=s.grow_x)), None
         out.append(GlyphEdit(mbox, Draft(cov, draft_box, f.fg, f.bg), min_context=line_h, shape=shape))
     return out
 
 
-def _edit_pen(registry, image: np.ndarray, plan: EditPlan, k: int, size: int, slant: float, align: bool) -> GlyphPen:
+def _shaped_mask(registry, image: np.ndarray, plan: EditPlan, k: int, e, pen: GlyphPen, neighbour_pens: dict,
+                 new_cov: np.ndarray, slant: float, halo: int):
+    """(mask box, HxW shape) of tools.mask.glyph_mask for the word's k-th character, or (None, None)."""
+    h, w = image.shape[:2]
+    f = plan.font
+    old_cov, _ = place_glyph(registry, f.face, e.old, e.old, pen, (h, w), slant)
+    reach = halo + 3
+    x0, y0, x1, y1 = union(union(e.box, _box(new_cov)), _box(old_cov))
+    x0, y0, x1, y1 = max(0, x0 - reach), max(0, y0 - reach), min(w, x1 + reach), min(h, y1 + reach)
+    window = (slice(y0, y1), slice(x0, x1))
+    observed = project_ink(image[window], f.fg, f.bg)
+    neighbours = np.zeros_like(observed)
+    for j, b in enumerate(plan.char_boxes):
+        if j == k or b is None or plan.word[j].isspace() or b[2] <= x0 or b[0] >= x1 or b[3] <= y0 or b[1] >= y1:
+            continue
+        if j in neighbour_pens:  # its aligned rendering: exactly its ink, even where boxes overlap
+            nb, _ = place_glyph(registry, f.face, plan.word[j], plan.word[j], neighbour_pens[j], (h, w), slant)
+            neighbours = np.maximum(neighbours, nb[window])
+        else:  # the observed ink inside its box
+            inside = box_to_mask((h, w), b)[window]
+            neighbours = np.maximum(neighbours, np.where(inside, observed, 0))
+    cut = (e.box[0] - x0, e.box[1] - y0, e.box[2] - x0, e.box[3] - y0)
+    local = glyph_mask(observed, old_cov[window], new_cov[window], neighbours, cut, halo)
+    # No farther than a halo from the glyphs' boxes (faint blur tails and noise specks stay).
+    bx0, by0, bx1, by1 = union(union(e.box, _box(new_cov)), _box(old_cov))
+    local &= box_to_mask((h, w), (bx0 - halo, by0 - halo, bx1 + halo, by1 + halo))[window]
+    box = _box(local.astype(np.float32))
+    if box is None:
+        return None, None
+    shape = np.zeros((h, w), bool)
+    shape[window] = local
+    return (box[0] + x0, box[1] + y0, box[2] + x0, box[3] + y0), shape
+
+
+def _edit_pen(registry, image: np.ndarray, plan: EditPlan, k: int, size: int, slant: float,
+              align: bool) -> tuple[GlyphPen, dict[int, GlyphPen]]:
     """The pen of the word's k-th character, aligned to its ink (unless a deliberate re-size by
     the refine policy must not be undone), at the size and baseline the word's glyphs agree on, and
     on the sub-pixel phase they agree on.
@@ -257,10 +290,12 @@ def _edit_pen(registry, image: np.ndarray, plan: EditPlan, k: int, size: int, sl
     pixels while the layout advances in fractions of a pixel: the old glyph alone fixes its pen
     only to +-0.5 px, which decides which pixel the new (differently wide) glyph lands on. Each
     aligned neighbour narrows that interval by the font's own advances.
+
+    Also returns the aligned pens of the neighbours (by index in the word) it used.
     """
     f, word, boxes = plan.font, plan.word, plan.char_boxes
     if not align:
-        return glyph_pen(registry, f.face, size, word[k], boxes[k], slant, f.baseline)
+        return glyph_pen(registry, f.face, size, word[k], boxes[k], slant, f.baseline), {}
 
     def aligned(j: int, at: int, fixed: bool = False) -> GlyphPen:
         return glyph_pen(registry, f.face, at, word[j], boxes[j], slant, f.baseline,
@@ -292,7 +327,13 @@ def _edit_pen(registry, image: np.ndarray, plan: EditPlan, k: int, size: int, sl
         expected = nb.x + font.getlength(word[:k]) - font.getlength(word[:j])
         if max(lo, expected - 0.5) < min(hi, expected + 0.5):
             lo, hi = max(lo, expected - 0.5), min(hi, expected + 0.5)
-    return GlyphPen(pen.size, (lo + hi) / 2, pen.baseline)
+    # Within that interval, prefer the phase at which the run's first glyph started on a whole
+    # pixel (text drawn at an integer origin, as renderers and layout engines mostly do).
+    first = min([k, *pens])
+    start = pen.x if first == k else pens[first].x
+    guess = start + font.getlength(word[:k]) - font.getlength(word[:first])
+    x = guess if lo <= guess < hi else (lo + hi) / 2
+    return GlyphPen(pen.size, x, pen.baseline), pens
 
 
 def _ink_around(image: np.ndarray, box, fg, bg, margin: int = 6):

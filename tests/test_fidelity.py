@@ -114,3 +114,26 @@ def test_new_glyph_takes_the_size_the_whole_word_agrees_on_over_noise(registry):
     truth = render_text(registry.font(s.face, s.size), s.new_text[s.index], s.source.shape[1::-1],
                         (s.origin[0] + s.new_pen, s.origin[1]), [0.0]).alpha
     assert np.abs(edit.draft.coverage - truth).sum() < 0.25 * truth.sum()
+
+
+def _naive_edit_ssim(registry, index: int) -> float:
+    from tools.inpaint import NaiveInpaint
+
+    case = make_case(registry, 0, index)
+    s = case.scene
+    plan = make_plan(registry, s.source, case.gt_line(), 0, EditRequest(image="-", find=s.text, replace=s.new_text))
+    out = NaiveInpaint()(s.source, glyph_edits(registry, s.source, plan, AttemptSettings()))
+    return ssim(crop(out, case.edit_box()), crop(s.target, case.edit_box()))
+
+
+def test_new_glyph_lands_on_the_pixel_the_layout_puts_it(registry):
+    # syn-0-0216: "UVWXE" -> "UVWXN". Each neighbour pins the pen phase to an interval; the phase at
+    # which the word started on a whole pixel decides the pixel the N lands on (was one to the left).
+    assert _naive_edit_ssim(registry, 216) > 0.95
+
+
+def test_mask_follows_slanted_and_wider_glyphs(registry):
+    # syn-0-0190: italic "w" -> "m" (a box mask left the w's corner and clipped the m);
+    # syn-0-0281: "e" -> "w", wider than the e's box.
+    assert _naive_edit_ssim(registry, 190) > 0.95
+    assert _naive_edit_ssim(registry, 281) > 0.95
