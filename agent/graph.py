@@ -73,8 +73,7 @@ def build_graph(toolbox: Toolbox):
 
     def locate_(state: EditState) -> dict:
         say(state, "reading the image")
-        lines = toolbox.ocr.read(state["image"])
-        li, start = locate(lines, state["request"])
+        lines, li, start = locate(toolbox.ocr.read(state["image"]), state["request"])
         return {"lines": lines, "line_index": li, "start": start}
 
     def plan(state: EditState) -> dict:

@@ -10,8 +10,9 @@ from dataclasses import dataclass, replace
 import numpy as np
 from scipy import ndimage
 
-from agent.schemas import CharEdit, EditPlan, EditRequest, FontInfo
+from agent.schemas import CharEdit, EditPlan, EditRequest, EffectInfo, FontInfo
 from models.data import Draft
+from tools.effects import TextEffect, estimate_effect
 from tools.fonts import (
     GlyphPen,
     confirm_slant,
@@ -25,7 +26,7 @@ from tools.fonts import (
 )
 from tools.inpaint import GlyphEdit
 from tools.locate import char_boxes, find_occurrences, line_ink
-from tools.mask import MaskSpec, box_to_mask, char_mask_box, default_pad, glyph_mask, union
+from tools.mask import Box, MaskSpec, box_to_mask, char_mask_box, default_pad, glyph_mask, union
 from tools.ocr import TextLine
 
 
@@ -50,8 +51,10 @@ def squeeze(text: str) -> str:
     return "".join(text.split())
 
 
-def locate(lines: list[TextLine], request: EditRequest) -> tuple[int, int]:
-    """(line index, start index) of the requested occurrence, or BadRequest."""
+def locate(lines: list[TextLine], request: EditRequest) -> tuple[list[TextLine], int, int]:
+    """(lines, line index, start index) of the requested occurrence, or BadRequest. When the text
+    was found only approximately (OCR misread a character or two), the line's reading is corrected
+    to the user's spelling there, so the characters are cut and verified as the user named them."""
     occ = find_occurrences(lines, request.find)
     if not occ:
         seen = "; ".join(f'"{ln.text}"' for ln in lines[:8]) or "no text at all"
@@ -59,7 +62,11 @@ def locate(lines: list[TextLine], request: EditRequest) -> tuple[int, int]:
     n = request.occurrence or 1
     if n > len(occ):
         raise BadRequest(f'occurrence {n} requested but "{request.find}" occurs {len(occ)} time(s)')
-    return occ[n - 1].line, occ[n - 1].start
+    o = occ[n - 1]
+    if o.approximate:
+        line = lines[o.line]
+        lines = [*lines[: o.line], replace(line, text=line.text[: o.start] + request.find + line.text[o.end :]), *lines[o.line + 1 :]]
+    return lines, o.line, o.start
 
 
 def make_plan(registry, image: np.ndarray, line: TextLine, start: int, request: EditRequest) -> EditPlan:
@@ -126,8 +133,14 @@ def make_plan(registry, image: np.ndarray, line: TextLine, start: int, request: 
     x0, y0, x1, y1 = word_box
     _, fg, bg = split_colours(image[max(0, y0 - pad) : min(h, y1 + pad), max(0, x0 - pad) : min(w, x1 + pad)])
     blur = _blur(registry, image, text, boxes[ws:we], ws, match, fg, bg)
+    # Shadows reach a few pixels past the ink: look at a wider crop for them.
+    m = pad + 6
+    found_effect = estimate_effect(image[max(0, y0 - m) : min(h, y1 + m), max(0, x0 - m) : min(w, x1 + m)], fg, bg)
+    effect = None if found_effect is None else EffectInfo(
+        kind=found_effect.kind, colour=found_effect.colour, width=found_effect.width,
+        offset=found_effect.offset, blur=found_effect.blur)
     font = FontInfo(face=match.face, category=match.category, size=match.size, baseline=round(match.baseline, 2), slant=match.slant,
-                    fg=fg, bg=bg, score=round(match.score, 4), blur=blur)
+                    fg=fg, bg=bg, score=round(match.score, 4), blur=blur, effect=effect)
     return EditPlan(
         line_text=text, line_box=line.box, start=start, word=word, new_word=new_word, word_box=word_box,
         word_start=ws, char_boxes=boxes[ws:we], mode=mode, edits=edits, font=font,
@@ -226,6 +239,7 @@ def glyph_edits(registry, image: np.ndarray, plan: EditPlan, s: AttemptSettings)
     line_h = plan.word_box[3] - plan.word_box[1]
     if plan.mode == "relayout":
         return [_relayout_edit(registry, image, plan, size, slant, s)]
+    effect = _effect(f)
     out = []
     for e in plan.edits:
         k = offset + e.index
@@ -236,46 +250,75 @@ def glyph_edits(registry, image: np.ndarray, plan: EditPlan, s: AttemptSettings)
         draft_box = _box(cov)
         char_h = e.box[3] - e.box[1]
         pad = default_pad(char_h) if s.pad is None else s.pad
+        old_cov, _ = place_glyph(registry, f.face, e.old, e.old, pen, (h, w), slant)
+        reach = pad + 3 + (effect.reach if effect else 0)
+        x0, y0, x1, y1 = union(union(e.box, draft_box), _box(old_cov))
+        window = (max(0, x0 - reach), max(0, y0 - reach), min(w, x1 + reach), min(h, y1 + reach))
+        neighbours = _neighbour_ink(registry, image, plan, k, neighbour_pens, slant, window)
+        mbox = None
         if s.shaped:
-            mbox, shape = _shaped_mask(registry, image, plan, k, e, pen, neighbour_pens, cov, slant, pad)
-        if not s.shaped or mbox is None:
+            mbox, shape = _shaped_mask(image, plan, e, old_cov, cov, neighbours, effect, window, pad)
+        if mbox is None:
             left, right = _neighbours(plan, k)
             mbox, shape = char_mask_box((h, w), e.box, draft_box, left, right, MaskSpec(pad=pad, grow_x=s.grow_x)), None
-        out.append(GlyphEdit(mbox, Draft(cov, draft_box, f.fg, f.bg), min_context=line_h, shape=shape))
+            if effect is not None:  # the old glyph's outline or shadow goes too
+                mbox = union(mbox, _box(effect.layer(old_cov)))
+        layer = effect.layer(np.maximum(cov, neighbours)) if effect else None
+        draft = Draft(cov, draft_box, f.fg, f.bg, layer, effect.colour if effect else (0, 0, 0))
+        out.append(GlyphEdit(mbox, draft, min_context=line_h, shape=shape))
     return out
 
 
-def _shaped_mask(registry, image: np.ndarray, plan: EditPlan, k: int, e, pen: GlyphPen, neighbour_pens: dict,
-                 new_cov: np.ndarray, slant: float, halo: int):
-    """(mask box, HxW shape) of tools.mask.glyph_mask for the word's k-th character, or (None, None)."""
+def _effect(f: FontInfo) -> TextEffect | None:
+    if f.effect is None:
+        return None
+    return TextEffect(f.effect.kind, f.effect.colour, f.effect.width, f.effect.offset, f.effect.blur)
+
+
+def _neighbour_ink(registry, image: np.ndarray, plan: EditPlan, k: int, pens: dict[int, GlyphPen], slant: float,
+                   window: Box) -> np.ndarray:
+    """HxW coverage of the word's other glyphs that reach into the window (zero elsewhere): their
+    aligned renderings (exactly their ink, even where boxes overlap), else the observed ink inside
+    their boxes."""
     h, w = image.shape[:2]
     f = plan.font
-    old_cov, _ = place_glyph(registry, f.face, e.old, e.old, pen, (h, w), slant)
-    reach = halo + 3
-    x0, y0, x1, y1 = union(union(e.box, _box(new_cov)), _box(old_cov))
-    x0, y0, x1, y1 = max(0, x0 - reach), max(0, y0 - reach), min(w, x1 + reach), min(h, y1 + reach)
-    window = (slice(y0, y1), slice(x0, x1))
-    observed = project_ink(image[window], f.fg, f.bg)
-    neighbours = np.zeros_like(observed)
+    x0, y0, x1, y1 = window
+    out = np.zeros((h, w), np.float32)
+    observed = None
     for j, b in enumerate(plan.char_boxes):
         if j == k or b is None or plan.word[j].isspace() or b[2] <= x0 or b[0] >= x1 or b[3] <= y0 or b[1] >= y1:
             continue
-        if j in neighbour_pens:  # its aligned rendering: exactly its ink, even where boxes overlap
-            nb, _ = place_glyph(registry, f.face, plan.word[j], plan.word[j], neighbour_pens[j], (h, w), slant)
-            neighbours = np.maximum(neighbours, nb[window])
-        else:  # the observed ink inside its box
-            inside = box_to_mask((h, w), b)[window]
-            neighbours = np.maximum(neighbours, np.where(inside, observed, 0))
+        if j in pens:
+            nb, _ = place_glyph(registry, f.face, plan.word[j], plan.word[j], pens[j], (h, w), slant)
+            out[y0:y1, x0:x1] = np.maximum(out[y0:y1, x0:x1], nb[y0:y1, x0:x1])
+        else:
+            if observed is None:
+                observed = project_ink(image[y0:y1, x0:x1], f.fg, f.bg)
+            inside = box_to_mask((h, w), b)[y0:y1, x0:x1]
+            out[y0:y1, x0:x1] = np.maximum(out[y0:y1, x0:x1], np.where(inside, observed, 0))
+    return out
+
+
+def _shaped_mask(image: np.ndarray, plan: EditPlan, e, old_cov: np.ndarray, new_cov: np.ndarray, neighbours: np.ndarray,
+                 effect: TextEffect | None, window: Box, halo: int):
+    """(mask box, HxW shape) of tools.mask.glyph_mask for one edited character, or (None, None)."""
+    h, w = image.shape[:2]
+    f = plan.font
+    x0, y0, x1, y1 = window
+    win = (slice(y0, y1), slice(x0, x1))
+    old, new = old_cov[win], new_cov[win]
+    if effect is not None:  # the old glyph's outline or shadow goes, the new one's comes
+        old, new = np.maximum(old, effect.layer(old)), np.maximum(new, effect.layer(new))
     cut = (e.box[0] - x0, e.box[1] - y0, e.box[2] - x0, e.box[3] - y0)
-    local = glyph_mask(observed, old_cov[window], new_cov[window], neighbours, cut, halo)
+    local = glyph_mask(project_ink(image[win], f.fg, f.bg), old, new, neighbours[win], cut, halo)
     # No farther than a halo from the glyphs' boxes (faint blur tails and noise specks stay).
-    bx0, by0, bx1, by1 = union(union(e.box, _box(new_cov)), _box(old_cov))
-    local &= box_to_mask((h, w), (bx0 - halo, by0 - halo, bx1 + halo, by1 + halo))[window]
+    bx0, by0, bx1, by1 = union(union(cut, _box(new)), _box(old))
+    local &= box_to_mask(local.shape, (bx0 - halo, by0 - halo, bx1 + halo, by1 + halo))
     box = _box(local.astype(np.float32))
     if box is None:
         return None, None
     shape = np.zeros((h, w), bool)
-    shape[window] = local
+    shape[win] = local
     return (box[0] + x0, box[1] + y0, box[2] + x0, box[3] + y0), shape
 
 

@@ -41,6 +41,14 @@ class EditRequest(BaseModel):
         return self
 
 
+class EffectInfo(BaseModel):
+    kind: Literal["outline", "shadow"] = Field(description="An outline around the letters or a drop shadow under them.")
+    colour: tuple[int, int, int] = Field(description="Colour of the outline or shadow.")
+    width: int = Field(default=0, description="Outline: how far it reaches beyond the ink (px).")
+    offset: tuple[int, int] = Field(default=(0, 0), description="Shadow: (dx, dy) from the ink (px).")
+    blur: float = Field(default=0.0, description="Shadow: Gaussian sigma (px).")
+
+
 class FontInfo(BaseModel):
     face: str = Field(description="Registry face the text is matched to.")
     category: str = Field(description="sans, serif or mono.")
@@ -51,6 +59,7 @@ class FontInfo(BaseModel):
     bg: tuple[int, int, int] = Field(description="Background colour.")
     score: float = Field(description="IoU of the matched rendering with the observed ink.")
     blur: float = Field(default=0.0, description="Gaussian sigma (px) that makes the crisp rendering look like the observed ink.")
+    effect: EffectInfo | None = Field(default=None, description="Outline or drop shadow drawn under the letters, if any.")
 
 
 class CharEdit(BaseModel):

@@ -34,11 +34,12 @@ class SyntheticCase:
         return self.scene.new_text
 
     def edit_box(self) -> tuple[int, int, int, int]:
-        """Old and new glyph boxes grown by the halo: where a correct edit may change pixels."""
+        """Old and new glyph boxes grown by the halo and by the reach of an outline or drop shadow
+        (the true edit changes those too): where a correct edit may change pixels."""
         s = self.scene
         b = union(s.boxes[s.index], s.new_box)
         h, w = s.source.shape[:2]
-        m = max(3, round(0.12 * s.size))
+        m = max(3, round(0.12 * s.size)) + s.effect_reach
         return max(0, b[0] - m), max(0, b[1] - m), min(w, b[2] + m), min(h, b[3] + m)
 
     def gt_line(self) -> TextLine:

@@ -58,6 +58,7 @@ class Scene:
     fg: tuple[int, int, int]  # text colour used
     bg_kind: str  # flat | gradient | texture | noise
     conditions: tuple[str, ...] = ()  # background kind plus any of outline, shadow, blur, jpeg
+    effect_reach: int = 0  # how far (px) the outline or shadow reaches beyond the ink (0: none)
 
 
 def _random_word(rng: np.random.Generator) -> str:
@@ -187,9 +188,11 @@ def make_scene(rng: np.random.Generator, registry: FontRegistry, faces: list[Fon
     source = _degrade(_draw(bg, src.alpha, fg, effect), ops)
     target = _degrade(_draw(bg, dst.alpha, fg, effect), ops)
     conditions = (bg_kind, *([effect["kind"]] if effect else []), *(op[0] for op in ops))
+    reach = 0 if effect is None else (effect["width"] if effect["kind"] == "outline" else
+                                      effect["offset"][0] + int(np.ceil(2 * effect["radius"])))
     return Scene(
         source, target, text, new_text, index, face.name, size, origin, pens, new_pen, src.boxes,
-        dst.boxes[index], tuple(int(v) for v in fg), bg_kind, conditions,
+        dst.boxes[index], tuple(int(v) for v in fg), bg_kind, conditions, reach,
     )
 
 
@@ -204,12 +207,19 @@ class Draft:
     box: tuple[int, int, int, int] | None  # its ink box
     fg: tuple[int, int, int]  # colour to draw it in
     bg: tuple[int, int, int]  # colour to fill the erased area with
+    effect: np.ndarray | None = None  # HxW coverage of an outline or shadow layer under the ink (None: none)
+    effect_colour: tuple[int, int, int] = (0, 0, 0)  # its colour
+
+    def paint(self, background: np.ndarray) -> np.ndarray:
+        """The glyph (over its outline or shadow, if any) composited on an HxWx3 float background."""
+        if self.effect is not None:
+            background = composite(background, self.effect, self.effect_colour)
+        return composite(background, self.coverage, self.fg)
 
 
 def draft_image(source: np.ndarray, mask: np.ndarray, draft: Draft) -> np.ndarray:
     """Source outside the mask; inside it a flat background with the coloured glyph on top."""
-    inside = np.broadcast_to(np.asarray(draft.bg, np.float32), source.shape).copy()
-    inside = composite(inside, draft.coverage, draft.fg)
+    inside = draft.paint(np.broadcast_to(np.asarray(draft.bg, np.float32), source.shape).copy())
     out = source.astype(np.float32).copy()
     out[mask] = inside[mask]
     return out

@@ -137,3 +137,23 @@ def test_mask_follows_slanted_and_wider_glyphs(registry):
     # syn-0-0281: "e" -> "w", wider than the e's box.
     assert _naive_edit_ssim(registry, 190) > 0.95
     assert _naive_edit_ssim(registry, 281) > 0.95
+
+
+def test_outline_and_shadow_are_recognised_and_plain_text_has_none(registry):
+    from tools.effects import TextEffect, estimate_effect
+
+    r, _ = _word(registry, face="FreeSans-Bold", size=34, text="Harbour")
+    bg = np.full((70, 260, 3), (40, 110, 200), np.float32)
+    fg = (250, 240, 120)
+    plain = composite(bg, r.alpha, fg).astype(np.uint8)
+    assert estimate_effect(plain, fg, (40, 110, 200)) is None
+    for truth in (TextEffect("outline", (10, 10, 10), width=2), TextEffect("shadow", (0, 0, 0), offset=(2, 2), blur=1.0)):
+        img = truth.paint(bg, r.alpha, fg).astype(np.uint8)
+        found = estimate_effect(img, fg, (40, 110, 200))
+        assert found is not None and (found.kind, found.width, found.offset) == (truth.kind, truth.width, truth.offset)
+        assert max(abs(a - b) for a, b in zip(found.colour, truth.colour, strict=True)) <= 30
+
+
+def test_a_drop_shadow_is_drawn_under_the_new_glyph(registry):
+    # syn-0-0012: "bridge" -> "bridue" on noise with a drop shadow (0.66 without the shadow model).
+    assert _naive_edit_ssim(registry, 12) > 0.75

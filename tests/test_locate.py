@@ -92,3 +92,19 @@ def test_line_ink_separates_dark_text_on_light(registry):
     boxes = char_boxes(registry, ink, "water")
     for got, want in zip(boxes, r.boxes, strict=True):
         assert abs(got[0] - want[0]) <= 2 and abs(got[2] - want[2]) <= 2
+
+
+def test_find_tolerates_an_ocr_misreading_and_corrects_the_line():
+    from agent.plan import BadRequest, locate
+    from agent.schemas import EditRequest
+
+    lines = [TextLine(t, 0.9, [], (0, 10 * i, 50, 10 * i + 9)) for i, t in enumerate(["Eabour view", "PGIF8H", "Eeen"])]
+    # A dropped and a misread character, and a misreading of a non-confusable pair.
+    assert [(o.line, o.start, o.end, o.approximate) for o in find_occurrences(lines, "Harbour")] == [(0, 0, 6, True)]
+    assert [(o.line, o.start, o.end) for o in find_occurrences(lines, "PG9F8H")] == [(1, 0, 6)]
+    fixed, li, start = locate(lines, EditRequest(image="x.png", find="Harbour", replace="Harbours"))
+    assert (li, start, fixed[0].text, lines[0].text) == (0, 0, "Harbour view", "Eabour view")  # the caller's lines untouched
+    # Too far from anything the image says: still refused.
+    for far in ("green", "giraffe"):
+        with pytest.raises(BadRequest, match="not found"):
+            locate(lines, EditRequest(image="x.png", find=far, replace="x" + far[1:]))

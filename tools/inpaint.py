@@ -29,7 +29,6 @@ from models.data import (
     to_model_range,
 )
 from models.pipeline import GlyphInpaintPipeline, GlyphModel
-from tools.fonts import composite
 from tools.mask import Box, box_to_mask
 
 
@@ -69,7 +68,7 @@ class NaiveInpaint:
         for e in edits:
             mask = e.mask(image.shape[:2])
             filled = cv2.inpaint(out, mask.astype(np.uint8) * 255, 3, cv2.INPAINT_TELEA).astype(np.float32)
-            painted = composite(filled, e.draft.coverage, e.draft.fg)
+            painted = e.draft.paint(filled)
             out = paste_inside(out, painted, mask)
         return out
 

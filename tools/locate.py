@@ -307,6 +307,7 @@ class Occurrence:
     line: int  # index into the reading-ordered lines
     start: int  # index of the first character in the line's text
     end: int  # index after the last character
+    approximate: bool = False  # the line's text there differs from find by an OCR misreading or two
 
 
 def _squeeze(text: str) -> tuple[str, list[int]]:
@@ -337,7 +338,53 @@ def find_occurrences(lines: list[TextLine], find: str) -> list[Occurrence]:
                 start = squeezed.find(target, start + 1)
         if found:
             return found
-    return found
+    return _approximate(lines, find)
+
+
+def _approximate(lines: list[TextLine], find: str) -> list[Occurrence]:
+    """Last resort: the whole words whose reading is within an edit distance of 1 (find up to 5
+    characters) or 2 (longer) of find, confusable characters counting as equal. OCR drops,
+    merges and misreads characters ("Harbour" read "Eabour"); the user knows what the text says."""
+    plain = _squeeze(find)[0]
+    target = _confusable(plain)
+    n = len(target)
+    if n < 3:
+        return []
+    allowed = 1 if n <= 5 else 2
+    found = []
+    for li, line in enumerate(lines):
+        raw, where = _squeeze(line.text)
+        squeezed = _confusable(raw)
+        spans = []
+        for i in range(len(squeezed)):
+            for j in range(i + max(1, n - allowed), min(len(squeezed), i + n + allowed) + 1):
+                a, b = where[i], where[j - 1] + 1
+                if (a > 0 and line.text[a - 1].isalnum()) or (b < len(line.text) and line.text[b].isalnum()):
+                    continue  # only whole words: "ands" inside "hands" is not a misreading of "Hands"
+                d = _edit_distance(squeezed[i:j], target)
+                # A difference of case alone is the user's word, not a misreading ("Hands" is not in "hands").
+                if d <= allowed and raw[i:j].lower() != plain.lower():
+                    spans.append((d, abs(j - i - n), i, j))
+        # Best spans first; keep those that do not overlap a better one.
+        taken: list[tuple[int, int]] = []
+        for d, _, i, j in sorted(spans):
+            if all(j <= a or i >= b for a, b in taken):
+                taken.append((i, j))
+                found.append((d, li, where[i], where[j - 1] + 1))
+    if not found:
+        return []
+    best = min(f[0] for f in found)
+    return [Occurrence(li, a, b, approximate=True) for d, li, a, b in sorted(found, key=lambda f: (f[1], f[2])) if d == best]
+
+
+def _edit_distance(a: str, b: str) -> int:
+    prev = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        cur = [i]
+        for j, cb in enumerate(b, 1):
+            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
+        prev = cur
+    return prev[-1]
 
 
 # Characters OCR confuses with each other, mapped to one representative. Only a last resort: used

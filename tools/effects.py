@@ -1,0 +1,110 @@
+"""Text effects drawn under the letters: an outline or a drop shadow in a second colour.
+
+A repainted glyph without its outline or shadow reads right but looks pasted on, and the old
+glyph's shadow left behind is a remnant. The effect is estimated once per word from the pixels
+around its ink (which of a few outline widths and shadow offsets, in which colour, explains them
+best) and then drawn under every new glyph, and under the neighbours' ink where a mask reaches
+their shadow.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+from scipy import ndimage
+
+from tools.fonts import composite
+
+OUTLINE_WIDTHS = (1, 2, 3)
+SHADOW_OFFSETS = tuple((d * ux, d * uy) for d in (1, 2, 3, 4) for ux, uy in ((1, 1), (1, 0), (0, 1)))
+SHADOW_BLURS = (0.5, 1.0, 1.5)
+
+
+@dataclass(frozen=True)
+class TextEffect:
+    kind: str  # "outline" (the ink grown by width px) or "shadow" (the ink blurred and shifted)
+    colour: tuple[int, int, int]  # colour of the effect layer
+    width: int = 0  # outline: radius of the growth in pixels
+    offset: tuple[int, int] = (0, 0)  # shadow: (dx, dy) in pixels, positive right and down
+    blur: float = 0.0  # shadow: Gaussian sigma in pixels
+
+    def layer(self, coverage: np.ndarray) -> np.ndarray:
+        """Coverage of the effect layer for the given ink coverage (same shape)."""
+        if self.kind == "outline":
+            return ndimage.grey_dilation(coverage, size=(2 * self.width + 1, 2 * self.width + 1))
+        shadow = ndimage.gaussian_filter(coverage, self.blur) if self.blur > 0 else coverage
+        return ndimage.shift(shadow, (self.offset[1], self.offset[0]), order=0, mode="constant", cval=0.0)
+
+    @property
+    def reach(self) -> int:
+        """How far (px) the layer can extend beyond the ink."""
+        if self.kind == "outline":
+            return self.width
+        return max(abs(self.offset[0]), abs(self.offset[1])) + int(np.ceil(2 * self.blur))
+
+    def paint(self, background: np.ndarray, coverage: np.ndarray, fg) -> np.ndarray:
+        """The ink over its effect over the background (HxWx3 floats)."""
+        return composite(composite(background, self.layer(coverage), self.colour), coverage, fg)
+
+
+def ink_on_axis(img: np.ndarray, fg, bg, tolerance: float = 0.25) -> np.ndarray:
+    """Coverage of the pixels that are a mix of bg and fg (off that line by less than `tolerance`
+    of the fg-bg distance), as the projection on it; other pixels count as no ink."""
+    fg, bg = np.asarray(fg, np.float32), np.asarray(bg, np.float32)
+    axis = fg - bg
+    norm2 = float((axis**2).sum()) or 1.0
+    t = np.clip(((img - bg) @ axis) / norm2, 0, 1)
+    off = np.sqrt((((img - bg) - t[..., None] * axis) ** 2).sum(-1))
+    return np.where(off < tolerance * np.sqrt(norm2), t, 0).astype(np.float32)
+
+
+def candidates() -> list[tuple[str, dict]]:
+    out = [("outline", {"width": w}) for w in OUTLINE_WIDTHS]
+    out += [("shadow", {"offset": o, "blur": b}) for o in SHADOW_OFFSETS for b in SHADOW_BLURS]
+    return out
+
+
+def estimate_effect(crop: np.ndarray, fg, bg, gain: float = 0.6, min_contrast: float = 40.0, min_zone: float = 0.15) -> TextEffect | None:
+    """The outline or shadow that explains the pixels around the ink of a word, or None.
+
+    crop: HxWx3 uint8 around the word (with a margin of a few pixels); fg, bg: the text and
+    background colours. The ink is the pixels on the line from bg to fg (a shadow or an outline
+    mixes the background with another colour and lies off it). The background is the crop inpainted under the ink and
+    everything near it; each candidate layer's colour is solved by least squares; the best
+    candidate must cut the error of drawing the ink alone on that background by the factor `gain`,
+    its pixels must number at least `min_zone` times the ink's, and its colour must differ from the
+    background there.
+    """
+    img = crop.astype(np.float32)
+    coverage = ink_on_axis(img, fg, bg)
+    ink = coverage > 0.5
+    if ink.sum() < 10:
+        return None
+    reach = max(max(OUTLINE_WIDTHS), max(max(abs(a), abs(b)) for a, b in SHADOW_OFFSETS) + 3)
+    near = ndimage.binary_dilation(ink, iterations=reach)
+    background = cv2.inpaint(crop, near.astype(np.uint8) * 255, 3, cv2.INPAINT_TELEA).astype(np.float32)
+    fg = np.asarray(fg, np.float32)
+    plain = composite(background, coverage, fg)
+    region = near
+    base_err = float(((plain - img)[region] ** 2).sum())
+    best = None
+    for kind, params in candidates():
+        probe = TextEffect(kind, (0, 0, 0), **params)
+        layer = probe.layer(coverage) * (1 - coverage)
+        zone = layer > 0.5
+        if zone.sum() < max(5, min_zone * ink.sum()):
+            continue
+        # pixel = bg + L (c - bg) on the effect's own pixels: c by least squares over the zone.
+        w = layer[zone][:, None]
+        colour = (((img[zone] - background[zone] * (1 - w)) * w).sum(0) / (w**2).sum()).clip(0, 255)
+        model = composite(composite(background, layer, colour), coverage, fg)
+        err = float(((model - img)[region] ** 2).sum())
+        if best is None or err < best[0]:
+            best = (err, TextEffect(kind, tuple(int(round(v)) for v in colour), **params), zone)
+    if best is None or best[0] >= gain * base_err:
+        return None
+    err, effect, zone = best
+    contrast = float(np.sqrt(((np.asarray(effect.colour, np.float32) - background[zone].mean(0)) ** 2).sum()))
+    return effect if contrast >= min_contrast else None
