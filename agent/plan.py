@@ -251,22 +251,40 @@ def glyph_edits(registry, image: np.ndarray, plan: EditPlan, s: AttemptSettings)
         char_h = e.box[3] - e.box[1]
         pad = default_pad(char_h) if s.pad is None else s.pad
         old_cov, _ = place_glyph(registry, f.face, e.old, e.old, pen, (h, w), slant)
+        # Where the edit may repaint: near the old glyph (its aligned rendering when that explains
+        # its ink, else also its cut box) and the new one. Retries may grow masks, never past this.
+        trusted = _explains(image, f, e.box, old_cov)
+        core = union(union(None if trusted else e.box, _box(old_cov)), draft_box) or e.box
+        limit = max(3, round(0.1 * f.size)) + (effect.reach if effect else 0)
+        zone = (max(0, core[0] - limit), max(0, core[1] - limit), min(w, core[2] + limit), min(h, core[3] + limit))
         reach = pad + 3 + (effect.reach if effect else 0)
         x0, y0, x1, y1 = union(union(e.box, draft_box), _box(old_cov))
         window = (max(0, x0 - reach), max(0, y0 - reach), min(w, x1 + reach), min(h, y1 + reach))
         neighbours = _neighbour_ink(registry, image, plan, k, neighbour_pens, slant, window)
         mbox = None
         if s.shaped:
-            mbox, shape = _shaped_mask(image, plan, e, old_cov, cov, neighbours, effect, window, pad)
+            mbox, shape = _shaped_mask(image, plan, e, old_cov, cov, neighbours, effect, window, pad, trusted)
         if mbox is None:
             left, right = _neighbours(plan, k)
             mbox, shape = char_mask_box((h, w), e.box, draft_box, left, right, MaskSpec(pad=pad, grow_x=s.grow_x)), None
             if effect is not None:  # the old glyph's outline or shadow goes too
                 mbox = union(mbox, _box(effect.layer(old_cov)))
+        mbox = (max(mbox[0], zone[0]), max(mbox[1], zone[1]), min(mbox[2], zone[2]), min(mbox[3], zone[3]))
         layer = effect.layer(np.maximum(cov, neighbours)) if effect else None
         draft = Draft(cov, draft_box, f.fg, f.bg, layer, effect.colour if effect else (0, 0, 0))
         out.append(GlyphEdit(mbox, draft, min_context=line_h, shape=shape))
     return out
+
+
+def _explains(image: np.ndarray, f: FontInfo, box: Box, rendering: np.ndarray, share: float = 0.8) -> bool:
+    """Whether the aligned rendering of a glyph lies on (within a pixel of) at least `share` of the
+    observed ink inside its box: then it, not the box, says where the old glyph is."""
+    x0, y0, x1, y1 = box
+    ink = project_ink(image[y0:y1, x0:x1], f.fg, f.bg) > 0.5
+    if ink.sum() == 0:
+        return False
+    near = ndimage.binary_dilation(rendering[y0:y1, x0:x1] > 0.2, iterations=1)
+    return float((ink & near).sum()) >= share * float(ink.sum())
 
 
 def _effect(f: FontInfo) -> TextEffect | None:
@@ -300,7 +318,7 @@ def _neighbour_ink(registry, image: np.ndarray, plan: EditPlan, k: int, pens: di
 
 
 def _shaped_mask(image: np.ndarray, plan: EditPlan, e, old_cov: np.ndarray, new_cov: np.ndarray, neighbours: np.ndarray,
-                 effect: TextEffect | None, window: Box, halo: int):
+                 effect: TextEffect | None, window: Box, halo: int, trusted: bool):
     """(mask box, HxW shape) of tools.mask.glyph_mask for one edited character, or (None, None)."""
     h, w = image.shape[:2]
     f = plan.font
@@ -309,7 +327,7 @@ def _shaped_mask(image: np.ndarray, plan: EditPlan, e, old_cov: np.ndarray, new_
     old, new = old_cov[win], new_cov[win]
     if effect is not None:  # the old glyph's outline or shadow goes, the new one's comes
         old, new = np.maximum(old, effect.layer(old)), np.maximum(new, effect.layer(new))
-    cut = (e.box[0] - x0, e.box[1] - y0, e.box[2] - x0, e.box[3] - y0)
+    cut = None if trusted else (e.box[0] - x0, e.box[1] - y0, e.box[2] - x0, e.box[3] - y0)
     local = glyph_mask(project_ink(image[win], f.fg, f.bg), old, new, neighbours[win], cut, halo)
     # No farther than a halo from the glyphs' boxes (faint blur tails and noise specks stay).
     bx0, by0, bx1, by1 = union(union(cut, _box(new)), _box(old))

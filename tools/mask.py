@@ -101,22 +101,26 @@ def glyph_mask(
     old_glyph: np.ndarray,
     new_glyph: np.ndarray,
     neighbours: np.ndarray,
-    cut_box: Box,
+    cut_box: Box | None,
     halo: int,
 ) -> np.ndarray:
     """The pixels an edit repaints, shaped by the glyphs rather than by boxes.
 
     A box cannot follow a slanted or kerned glyph: it either leaves the old glyph's corners behind
     or bites into its neighbours, and it clips a new glyph wider than the old one. Here:
-    the old glyph's observed ink (within 2 px of its aligned rendering, or inside its cut box)
+    the old glyph's observed ink (within 2 px of its aligned rendering, or inside its cut box when
+    the rendering is not trusted to explain it)
     and the new glyph's footprint, each grown by the halo, minus the neighbours' ink and a pixel
     around it; the new glyph's solid ink is always included.
 
     All arrays HxW over the same window: observed_ink the projection on the text colour axis,
-    old_glyph / new_glyph / neighbours rendered coverages in [0, 1]; cut_box in window coordinates.
+    old_glyph / new_glyph / neighbours rendered coverages in [0, 1]; cut_box in window coordinates
+    (None: the rendering alone locates the old glyph).
     """
     protected = ndimage.binary_dilation(neighbours > 0.05, iterations=1)
-    near_old = ndimage.binary_dilation(old_glyph > 0.02, iterations=2) | box_to_mask(observed_ink.shape, cut_box)
+    near_old = ndimage.binary_dilation(old_glyph > 0.02, iterations=2)
+    if cut_box is not None:
+        near_old |= box_to_mask(observed_ink.shape, cut_box)
     old = ((observed_ink > 0.12) & near_old) | (old_glyph > 0.1)
     ink = ndimage.binary_dilation((old & ~protected) | (new_glyph > 0.02), iterations=halo)
     return (ink & ~protected) | (new_glyph > 0.5)
