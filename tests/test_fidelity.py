@@ -157,3 +157,17 @@ def test_outline_and_shadow_are_recognised_and_plain_text_has_none(registry):
 def test_a_drop_shadow_is_drawn_under_the_new_glyph(registry):
     # syn-0-0012: "bridge" -> "bridue" on noise with a drop shadow (0.66 without the shadow model).
     assert _naive_edit_ssim(registry, 12) > 0.75
+
+
+def test_face_found_when_the_dot_is_lost_and_when_thin_strokes_fade(registry):
+    from tools.locate import line_ink
+
+    # syn-0-0269 "price": the line finder drops the i's dot, so only the bottom of the ink box
+    # places the rendering; syn-0-0206: FreeMono's thin strokes on noise and JPEG rank it far below
+    # its bold sibling by IoU, and only the soft fit tells them apart.
+    for index in (269, 206):
+        case = make_case(registry, 0, index)
+        s = case.scene
+        ink = line_ink(s.source, case.gt_line().box, s.text, registry)
+        faces = [f for f in registry.faces if registry.can_draw(f.name, s.text + s.new_text)]
+        assert match_font(registry, ink.coverage, s.text, ink.fg, ink.bg, faces=faces).face == s.face

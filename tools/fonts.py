@@ -293,13 +293,14 @@ def fit_face(registry: FontRegistry, face: FontFace, text: str, ink: np.ndarray)
         rb = ink_box(render_alpha(font, text, (int(font.getlength(text)) + 4 * size, 3 * size), (size, 2 * size)), 0.5)
         if rb is None:
             continue
-        # Align the rendered ink box's top-left with the observed one.
-        baseline = by0 - (rb[1] - 2 * size)
+        # Align the rendered ink box's left edge, and its top or its bottom (whichever overlaps
+        # better: a dot or an accent the line finder dropped moves the observed top, not the bottom).
         x0 = bx0 - (rb[0] - size)
-        a = render_alpha(font, text, (w, h), (x0, baseline)) > 0.5
-        iou = float((a & o).sum() / max(1, (a | o).sum()))
-        if iou > best[0]:
-            best = (iou, size, float(baseline), float(x0))
+        for baseline in {by0 - (rb[1] - 2 * size), by1 - (rb[3] - 2 * size)}:
+            a = render_alpha(font, text, (w, h), (x0, baseline)) > 0.5
+            iou = float((a & o).sum() / max(1, (a | o).sum()))
+            if iou > best[0]:
+                best = (iou, size, float(baseline), float(x0))
     return best
 
 
@@ -330,8 +331,13 @@ def match_font(
     # Liberation), so it overrides the IoU winner, but only when it is decisively better: when no
     # face really fits (a display face the library lacks, uneven light) least squares just favours
     # heavy faces.
+    # The shortlist, plus the other weights and slopes of its families: thin strokes lose most of
+    # their pixels to the IoU threshold on a noisy or compressed image, so a light face can rank far
+    # below its own bold sibling there; the soft fit tells the weights apart.
+    families = {face.family for *_, face in fits[:shortlist]}
+    chosen = fits[:shortlist] + [f for f in fits[shortlist:] if f[-1].family in families]
     scored = []
-    for iou, size, baseline, x0, face in fits[:shortlist]:
+    for iou, size, baseline, x0, face in chosen:
         if size > 0:
             scored.append((*_soft_fit(registry, face, text, ink, size, baseline, x0), iou, face))
     if not scored:
