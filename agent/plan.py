@@ -381,20 +381,33 @@ def _edit_pen(registry, image: np.ndarray, plan: EditPlan, k: int, size: int, sl
     if len(bases) >= 2 and bases[-1] - bases[0] <= 1 and abs(pen.baseline - np.median(bases)) >= 1:
         pen = GlyphPen(pen.size, pen.x, float(np.median(bases)))
     font = registry.font(f.face, pen.size)
-    lo, hi = pen.x - 0.5, pen.x + 0.5
-    for j, nb in pens.items():
-        if abs(nb.baseline - pen.baseline) > 1:
-            continue
-        expected = nb.x + font.getlength(word[:k]) - font.getlength(word[:j])
-        if max(lo, expected - 0.5) < min(hi, expected + 0.5):
-            lo, hi = max(lo, expected - 0.5), min(hi, expected + 0.5)
-    # Within that interval, prefer the phase at which the run's first glyph started on a whole
+    # Each aligned glyph drawn at whole pixel p says the edited glyph's pen lies in
+    # [p - 0.5, p + 0.5) shifted by the layout's advances between them: take the phase most of
+    # them agree on (one glyph misaligned by JPEG or noise is outvoted, the old glyph's own included).
+    witnesses = [pen.x] + [nb.x + font.getlength(word[:k]) - font.getlength(word[:j])
+                           for j, nb in pens.items() if abs(nb.baseline - pen.baseline) <= 1]
+    # Among equally agreed phases, prefer the one at which the run's first glyph started on a whole
     # pixel (text drawn at an integer origin, as renderers and layout engines mostly do).
     first = min([k, *pens])
     start = pen.x if first == k else pens[first].x
     guess = start + font.getlength(word[:k]) - font.getlength(word[:first])
+    lo, hi = _most_agreed(witnesses, guess)
     x = guess if lo <= guess < hi else (lo + hi) / 2
     return GlyphPen(pen.size, x, pen.baseline), pens
+
+
+def _most_agreed(centres: list[float], prefer: float, half: float = 0.5) -> tuple[float, float]:
+    """The interval covered by the most of the intervals [c - half, c + half); ties go to the one
+    holding `prefer`, then to the first witness's, then to the widest."""
+    edges = sorted({c - half for c in centres} | {c + half for c in centres})
+    best = None
+    for a, b in zip(edges, edges[1:], strict=False):
+        m = (a + b) / 2
+        votes = sum(c - half <= m < c + half for c in centres)
+        key = (votes, a <= prefer < b, centres[0] - half <= m < centres[0] + half, b - a)
+        if best is None or key > best[0]:
+            best = (key, (a, b))
+    return best[1]
 
 
 def _ink_around(image: np.ndarray, box, fg, bg, margin: int = 6):
