@@ -129,3 +129,19 @@ def test_eval_cli_end_to_end_resume_and_reproducible(tmp_path):
     html = (tmp_path / "a" / "report.html").read_text()
     assert html.count("<img") >= 2
     assert (tmp_path / "a" / "summary.md").exists()
+
+
+def test_edit_box_holds_every_pixel_the_true_edit_changes(registry):
+    """The edit box is where a correct edit may change pixels: the true edit, outline or drop
+    shadow included, never changes one outside it (JPEG aside: it spreads changes over blocks)."""
+    from agent.synthetic import make_case
+
+    effects = 0
+    for i in range(80):
+        case = make_case(registry, 0, i)
+        s = case.scene
+        if "jpeg" in s.conditions:
+            continue
+        effects += "shadow" in s.conditions or "outline" in s.conditions
+        assert changed_outside(s.source, s.target, case.edit_box()) == 0, case.id
+    assert effects >= 3  # the cases that needed the effect's reach are among them

@@ -15,6 +15,7 @@ from scipy import ndimage
 
 from tools.fonts import FontRegistry, fit_face, render_text
 from tools.mask import Box
+from tools.metrics import edit_distance
 from tools.ocr import TextLine
 
 
@@ -361,7 +362,7 @@ def _approximate(lines: list[TextLine], find: str) -> list[Occurrence]:
                 a, b = where[i], where[j - 1] + 1
                 if (a > 0 and line.text[a - 1].isalnum()) or (b < len(line.text) and line.text[b].isalnum()):
                     continue  # only whole words: "ands" inside "hands" is not a misreading of "Hands"
-                d = _edit_distance(squeezed[i:j], target)
+                d = edit_distance(squeezed[i:j], target)
                 # A difference of case alone is the user's word, not a misreading ("Hands" is not in "hands").
                 if d <= allowed and raw[i:j].lower() != plain.lower():
                     spans.append((d, abs(j - i - n), i, j))
@@ -375,16 +376,6 @@ def _approximate(lines: list[TextLine], find: str) -> list[Occurrence]:
         return []
     best = min(f[0] for f in found)
     return [Occurrence(li, a, b, approximate=True) for d, li, a, b in sorted(found, key=lambda f: (f[1], f[2])) if d == best]
-
-
-def _edit_distance(a: str, b: str) -> int:
-    prev = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        cur = [i]
-        for j, cb in enumerate(b, 1):
-            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
-        prev = cur
-    return prev[-1]
 
 
 # Characters OCR confuses with each other, mapped to one representative. Only a last resort: used
