@@ -104,6 +104,11 @@ def test_find_tolerates_an_ocr_misreading_and_corrects_the_line():
     assert [(o.line, o.start, o.end) for o in find_occurrences(lines, "PG9F8H")] == [(1, 0, 6)]
     fixed, li, start = locate(lines, EditRequest(image="x.png", find="Harbour", replace="Harbours"))
     assert (li, start, fixed[0].text, lines[0].text) == (0, 0, "Harbour view", "Eabour view")  # the caller's lines untouched
+    # A confusable misreading (I for 1) is corrected too: the font is matched on the user's glyphs.
+    fixed, li, start = locate(lines, EditRequest(image="x.png", find="PG9F8H", replace="PG9F8K"))
+    assert (li, start, fixed[1].text) == (1, 0, "PG9F8H")
+    fixed, _, _ = locate([TextLine("INIUG", 0.9, [], (0, 0, 50, 9))], EditRequest(image="x.png", find="IN1UG", replace="IN1MG"))
+    assert fixed[0].text == "IN1UG"
     # Too far from anything the image says: still refused.
     for far in ("green", "giraffe"):
         with pytest.raises(BadRequest, match="not found"):

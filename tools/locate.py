@@ -308,7 +308,7 @@ class Occurrence:
     line: int  # index into the reading-ordered lines
     start: int  # index of the first character in the line's text
     end: int  # index after the last character
-    approximate: bool = False  # the line's text there differs from find by an OCR misreading or two
+    approximate: bool = False  # the line's text there differs from find by an OCR misreading or two (I for 1, ...)
 
 
 def _squeeze(text: str) -> tuple[str, list[int]]:
@@ -328,14 +328,14 @@ def find_occurrences(lines: list[TextLine], find: str) -> list[Occurrence]:
             start = line.text.find(find, start + 1)
     if found:
         return found
-    for canon in (lambda t: t, _confusable):
+    for canon, misread in ((lambda t: t, False), (_confusable, True)):
         target = canon(_squeeze(find)[0])
         for li, line in enumerate(lines):
             squeezed, where = _squeeze(line.text)
             squeezed = canon(squeezed)
             start = squeezed.find(target)
             while start >= 0 and target:
-                found.append(Occurrence(li, where[start], where[start + len(target) - 1] + 1))
+                found.append(Occurrence(li, where[start], where[start + len(target) - 1] + 1, approximate=misread))
                 start = squeezed.find(target, start + 1)
         if found:
             return found
