@@ -113,3 +113,15 @@ def test_find_tolerates_an_ocr_misreading_and_corrects_the_line():
     for far in ("green", "giraffe"):
         with pytest.raises(BadRequest, match="not found"):
             locate(lines, EditRequest(image="x.png", find=far, replace="x" + far[1:]))
+
+
+def test_line_ink_takes_the_text_not_the_shading_of_a_gradient(registry):
+    from agent.synthetic import make_case
+
+    # syn-0-0128 and syn-0-0276: a k-means split of the gradient's two halves made as good a
+    # "line of letters" as the text (bold italic letters merge, so counts do not tell them apart).
+    for index in (128, 276):
+        case = make_case(registry, 0, index)
+        s = case.scene
+        ink = line_ink(s.source, case.word_box, s.text, registry)
+        assert np.abs(np.asarray(ink.fg, float) - np.asarray(s.fg, float)).max() < 40

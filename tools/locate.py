@@ -102,6 +102,9 @@ def line_ink(
             hypotheses.append((np.median(crop[cov < 0.1], axis=0), np.median(crop[cov > 0.5], axis=0), cov))
     best = None
     n_chars = len([c for c in text if not c.isspace()]) if text else None
+    # Text is the strongest contrast around its own line: a split far weaker than the strongest
+    # one on offer is the background's own shading (a gradient's halves, texture), not the ink.
+    strongest = max((float(np.sqrt(((f - b) ** 2).sum())) for b, f, _ in hypotheses), default=0.0)
     for hbg, hfg, given in hypotheses:
         cov = _coverage(crop, hbg, hfg) if given is None else given
         keep, n_comp = _line_components(cov > 0.5, y0 - ry0, y1 - ry0, text)
@@ -111,7 +114,10 @@ def line_ink(
             score -= 0.5 * fit_face(registry, registry.by_name["DejaVuSans"], text, cov)[0]
         # Ties go to the stronger contrast; the border-distance hypothesis (first, it also catches
         # multicoloured text) gets a head start.
-        score -= 0.3 * float(np.sqrt(((hfg - hbg) ** 2).sum())) / 441.0 + (0.1 if best is None else 0.0)
+        contrast = float(np.sqrt(((hfg - hbg) ** 2).sum()))
+        score -= 0.3 * contrast / 441.0 + (0.1 if best is None else 0.0)
+        if contrast < 0.4 * strongest:
+            score += 0.5
         if best is None or score < best[0]:
             best = (score, cov, hfg, hbg)
     if best is None:
