@@ -165,8 +165,9 @@ def eval_(
         judging = True
         if suite == "synthetic":
             case_list, dropped = synthetic_suite(out, n, seed, Judge())
-            header.append(f"suite synthetic: {n} cases generated (held-out fonts), {dropped} dropped because the judge "
-                          f"could not read the original, {len(case_list)} run")
+            header.append(f"suite synthetic: {n} cases generated (held-out fonts), {dropped['original']} dropped because "
+                          f"the judge could not read the original, {dropped['truth']} because it could not read the "
+                          f"ground-truth edit, {len(case_list)} run")
         else:
             case_list = real_suite()
             header.append(f"suite real: {len(case_list)} curated edits on the bundled photos, judged by OCR only")

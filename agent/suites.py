@@ -28,15 +28,18 @@ def real_suite() -> list[Case]:
     return [Case(id=i, image=str(EXAMPLES / f), find=a, replace=b, occurrence=o, expected=b) for i, f, a, b, o in REAL]
 
 
-def synthetic_suite(out: Path, n: int, seed: int, judge: Judge | None) -> tuple[list[Case], int]:
-    """Generate n cases (held-out fonts) into out/cases; drop those whose original the judge cannot read.
+def synthetic_suite(out: Path, n: int, seed: int, judge: Judge | None) -> tuple[list[Case], dict[str, int]]:
+    """Generate n cases (held-out fonts) into out/cases; drop those the judge cannot read.
 
-    Returns the kept cases and how many were dropped. The same (n, seed) gives the same cases.
+    A case is judged by reading the output where the word is, so it only measures the method when
+    the judge reads the word right in the original and in the ground-truth edit: a judge that reads
+    the true edit "chnl" as "chn1" would call every correct output wrong. Returns the kept cases
+    and how many were dropped for each reason. The same (n, seed) gives the same cases.
     """
     registry = FontRegistry.discover()
     folder = out / "cases"
     folder.mkdir(parents=True, exist_ok=True)
-    kept, dropped = [], 0
+    kept, dropped = [], {"original": 0, "truth": 0}
     index_file = out / "cases.jsonl"
     rows = []
     for i in range(n):
@@ -48,14 +51,16 @@ def synthetic_suite(out: Path, n: int, seed: int, judge: Judge | None) -> tuple[
         case = Case(id=c.id, image=str(src), find=c.find, replace=c.replace, expected=c.replace, gt=str(gt),
                     edit_box=list(c.edit_box()), word_box=list(c.word_box), face=c.scene.face,
                     conditions=list(c.scene.conditions))
-        readable = True
+        readable = {"original": True, "truth": True}
         if judge is not None:
-            read, _ = judge.read(c.scene.source, c.word_box)
-            readable = "".join(read.split()) == c.find
-        rows.append({**case.__dict__, "judge_can_read_original": readable})
-        if readable:
+            for key, image, word in (("original", c.scene.source, c.find), ("truth", c.scene.target, c.replace)):
+                readable[key] = "".join(judge.read(image, c.word_box)[0].split()) == word
+                if not readable[key]:
+                    dropped[key] += 1
+                    break
+        rows.append({**case.__dict__, "judge_can_read_original": readable["original"],
+                     "judge_can_read_truth": readable["truth"]})
+        if all(readable.values()):
             kept.append(case)
-        else:
-            dropped += 1
     index_file.write_text("".join(json.dumps(r) + "\n" for r in rows))
     return kept, dropped

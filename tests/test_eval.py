@@ -145,3 +145,24 @@ def test_edit_box_holds_every_pixel_the_true_edit_changes(registry):
         effects += "shadow" in s.conditions or "outline" in s.conditions
         assert changed_outside(s.source, s.target, case.edit_box()) == 0, case.id
     assert effects >= 3  # the cases that needed the effect's reach are among them
+
+
+def test_cases_the_judge_cannot_read_right_are_dropped_and_counted(tmp_path):
+    """A case measures the method only if the judge reads both the original and the true edit."""
+    from agent.suites import synthetic_suite
+    from tools.images import load_image
+
+    kept, dropped = synthetic_suite(tmp_path / "none", 3, 0, None)
+    assert len(kept) == 3 and dropped == {"original": 0, "truth": 0}
+    words = {c.image: c.find for c in kept}
+    class Judge:  # reads every original right and every ground-truth edit wrong
+        def read(self, image, box):
+            for path, find in words.items():
+                if np.array_equal(image, load_image(path)):
+                    return find, 1.0
+            return "???", 1.0  # the ground truth
+
+    kept, dropped = synthetic_suite(tmp_path / "judged", 3, 0, Judge())
+    assert kept == [] and dropped == {"original": 0, "truth": 3}
+    rows = [json.loads(line) for line in (tmp_path / "judged" / "cases.jsonl").read_text().splitlines()]
+    assert [r["judge_can_read_truth"] for r in rows] == [False] * 3 and all(r["judge_can_read_original"] for r in rows)
