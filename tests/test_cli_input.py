@@ -72,3 +72,19 @@ def test_ocr_json_with_network_blocked(tmp_path):
     assert [w["text"] for w in words] == ["Available"]
     assert len(words[0]["chars"]) == 9
     assert (tmp_path / "b.png").stat().st_size > 0
+
+
+def test_outputs_are_written_atomically_with_the_usual_file_mode(tmp_path):
+    import os
+    import stat
+
+    import numpy as np
+
+    from tools.images import save_image
+
+    out = tmp_path / "out.png"
+    save_image(out, np.zeros((4, 4, 3), np.uint8))
+    umask = os.umask(0)
+    os.umask(umask)
+    assert stat.S_IMODE(out.stat().st_mode) == 0o666 & ~umask  # not mkstemp's private 0600
+    assert [p.name for p in tmp_path.iterdir()] == ["out.png"]  # no temporary file left behind

@@ -53,6 +53,10 @@ def save_image(path: str | Path, image: np.ndarray) -> None:
     try:
         with os.fdopen(fd, "wb") as f:
             Image.fromarray(image).save(f, format=fmt)
+        # mkstemp makes the file private (0600); give it the mode a plain open() would (umask applied).
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
         os.replace(tmp, p)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
