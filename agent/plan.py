@@ -251,14 +251,15 @@ def glyph_edits(registry, image: np.ndarray, plan: EditPlan, s: AttemptSettings)
         char_h = e.box[3] - e.box[1]
         pad = default_pad(char_h) if s.pad is None else s.pad
         old_cov, _ = place_glyph(registry, f.face, e.old, e.old, pen, (h, w), slant)
+        old_box = _box(old_cov)
         # Where the edit may repaint: near the old glyph (its aligned rendering when that explains
         # its ink, else also its cut box) and the new one. Retries may grow masks, never past this.
         trusted = _explains(image, f, e.box, old_cov)
-        core = union(union(None if trusted else e.box, _box(old_cov)), draft_box) or e.box
+        core = union(union(None if trusted else e.box, old_box), draft_box) or e.box
         limit = max(3, round(0.1 * f.size)) + (effect.reach if effect else 0)
         zone = (max(0, core[0] - limit), max(0, core[1] - limit), min(w, core[2] + limit), min(h, core[3] + limit))
         reach = pad + 3 + (effect.reach if effect else 0)
-        x0, y0, x1, y1 = union(union(e.box, draft_box), _box(old_cov))
+        x0, y0, x1, y1 = union(union(e.box, draft_box), old_box)
         window = (max(0, x0 - reach), max(0, y0 - reach), min(w, x1 + reach), min(h, y1 + reach))
         neighbours = _neighbour_ink(registry, image, plan, k, neighbour_pens, slant, window)
         mbox = None

@@ -142,6 +142,7 @@ def test_mask_follows_slanted_and_wider_glyphs(registry):
 
 
 def test_outline_and_shadow_are_recognised_and_plain_text_has_none(registry):
+    from models.data import Draft
     from tools.effects import TextEffect, estimate_effect
 
     r, _ = _word(registry, face="FreeSans-Bold", size=34, text="Harbour")
@@ -150,7 +151,7 @@ def test_outline_and_shadow_are_recognised_and_plain_text_has_none(registry):
     plain = composite(bg, r.alpha, fg).astype(np.uint8)
     assert estimate_effect(plain, fg, (40, 110, 200)) is None
     for truth in (TextEffect("outline", (10, 10, 10), width=2), TextEffect("shadow", (0, 0, 0), offset=(2, 2), blur=1.0)):
-        img = truth.paint(bg, r.alpha, fg).astype(np.uint8)
+        img = Draft(r.alpha, None, fg, (40, 110, 200), truth.layer(r.alpha), truth.colour).paint(bg).astype(np.uint8)
         found = estimate_effect(img, fg, (40, 110, 200))
         assert found is not None and (found.kind, found.width, found.offset) == (truth.kind, truth.width, truth.offset)
         assert max(abs(a - b) for a, b in zip(found.colour, truth.colour, strict=True)) <= 30

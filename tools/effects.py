@@ -44,10 +44,6 @@ class TextEffect:
             return self.width
         return max(abs(self.offset[0]), abs(self.offset[1])) + int(np.ceil(2 * self.blur))
 
-    def paint(self, background: np.ndarray, coverage: np.ndarray, fg) -> np.ndarray:
-        """The ink over its effect over the background (HxWx3 floats)."""
-        return composite(composite(background, self.layer(coverage), self.colour), coverage, fg)
-
 
 def ink_on_axis(img: np.ndarray, fg, bg, tolerance: float = 0.25) -> np.ndarray:
     """Coverage of the pixels that are a mix of bg and fg (off that line by less than `tolerance`
@@ -87,8 +83,7 @@ def estimate_effect(crop: np.ndarray, fg, bg, gain: float = 0.6, min_contrast: f
     background = cv2.inpaint(crop, near.astype(np.uint8) * 255, 3, cv2.INPAINT_TELEA).astype(np.float32)
     fg = np.asarray(fg, np.float32)
     plain = composite(background, coverage, fg)
-    region = near
-    base_err = float(((plain - img)[region] ** 2).sum())
+    base_err = float(((plain - img)[near] ** 2).sum())
     best = None
     for kind, params in candidates():
         probe = TextEffect(kind, (0, 0, 0), **params)
@@ -100,11 +95,11 @@ def estimate_effect(crop: np.ndarray, fg, bg, gain: float = 0.6, min_contrast: f
         w = layer[zone][:, None]
         colour = (((img[zone] - background[zone] * (1 - w)) * w).sum(0) / (w**2).sum()).clip(0, 255)
         model = composite(composite(background, layer, colour), coverage, fg)
-        err = float(((model - img)[region] ** 2).sum())
+        err = float(((model - img)[near] ** 2).sum())
         if best is None or err < best[0]:
             best = (err, TextEffect(kind, tuple(int(round(v)) for v in colour), **params), zone)
     if best is None or best[0] >= gain * base_err:
         return None
-    err, effect, zone = best
+    _, effect, zone = best
     contrast = float(np.sqrt(((np.asarray(effect.colour, np.float32) - background[zone].mean(0)) ** 2).sum()))
     return effect if contrast >= min_contrast else None
