@@ -16,7 +16,7 @@ from langgraph.graph import END, START, StateGraph
 
 from agent.context import Toolbox
 from agent.plan import AttemptSettings, BadRequest, glyph_edits, locate, make_plan, verify_crop
-from agent.policy import diagnose, refine, similarity
+from agent.policy import diagnose, likely_enough, look_alike_misses, refine, similarity
 from agent.schemas import Attempt, EditPlan, EditRequest
 from tools.compression import estimate_quality, match_jpeg
 
@@ -110,11 +110,20 @@ def build_graph(toolbox: Toolbox):
         read, conf = toolbox.ocr.recognize(crop)
         edited = _edited_positions(p)
         why = diagnose(read, conf, p.word, p.new_word, edited, MIN_CONFIDENCE, p.original_read)
+        confirmed_by = "reading" if why is None else None
+        misses = look_alike_misses(read, p.word, p.new_word, edited, p.original_read)
+        if why not in (None, "low-confidence") and misses:
+            # A near miss ("S0F" for "50F"): ask the recogniser how likely the requested word is.
+            rivals = [p.word] + ([p.original_read] if p.original_read else [])
+            texts = [p.new_word, read, *rivals]
+            scores = dict(zip(texts, toolbox.ocr.likelihoods(crop, texts), strict=True))
+            if likely_enough(scores, read, p.new_word, rivals, misses):
+                why, confirmed_by = None, "likelihood"
         attempt = Attempt(
             number=len(state["attempts"]) + 1, tool=s.tool, seed=s.seed, guidance=s.guidance, steps=s.steps,
             mask_pad=-1 if s.pad is None else s.pad, mask_grow_x=s.grow_x, mask_shaped=s.shaped, size_scale=s.size_scale,
             mask_boxes=[tuple(int(v) for v in b) for b in edits_boxes], ocr_text=read, ocr_confidence=round(conf, 4),
-            passed=why is None, seconds=round(time.perf_counter() - state["attempt_started"], 3), why_failed=why,
+            passed=why is None, confirmed_by=confirmed_by, seconds=round(time.perf_counter() - state["attempt_started"], 3), why_failed=why,
         )
         score = (1.0 if why is None else 0.0) + similarity(read, p.new_word) * 0.5 + conf * 0.1
         best = state.get("best")
@@ -137,7 +146,10 @@ def build_graph(toolbox: Toolbox):
             return {}
         attempts = state.get("attempts", [])
         if attempts and attempts[-1].passed:
-            return {"status": "verified", "message": f'OCR reads "{attempts[-1].ocr_text}" (confidence {attempts[-1].ocr_confidence:.2f})'}
+            last = attempts[-1]
+            how = (f' (confidence {last.ocr_confidence:.2f})' if last.confirmed_by == "reading" else
+                   f', look-alikes of "{state["plan"].new_word}", which the recogniser scores near its reading and far above the old word')
+            return {"status": "verified", "message": f'OCR reads "{last.ocr_text}"{how}'}
         reads = ", ".join(f'"{a.ocr_text}"' for a in attempts[-3:])
         return {"status": "failed", "message": f"not verified after {len(attempts)} attempt(s) (last reads: {reads}); the output holds the best attempt"}
 

@@ -54,6 +54,55 @@ def diagnose(
     return "wrong-glyph"
 
 
+# Characters the recogniser confuses (shapes that are the same up to case or nearly so). A reading
+# that differs from the requested word only by these is a near miss that likelihoods can settle.
+LOOK_ALIKES = ("0OoQD", "1Il|", "5Ss", "2Zz", "8B", "9gq", "6b", "Cc", "Uu", "Vv", "Ww", "Xx", "Kk", "Pp")
+LIKELIHOOD_SLACK = 5.0  # nats per look-alike miss the requested word may score below the reading
+LIKELIHOOD_MARGIN = 3.0  # nats the requested word must score above the old word (and the original reading)
+
+
+def look_alike(a: str, b: str) -> bool:
+    return a != b and any(a in g and b in g for g in LOOK_ALIKES)
+
+
+def look_alike_misses(
+    read: str, old_word: str, new_word: str, edited: list[int], original_read: str | None = None,
+) -> int:
+    """How many characters of the reading differ from the requested word by a look-alike only
+    (0 when the reading is not such a near miss). An edited character may read as a look-alike of
+    the new one, never as the old one or when old and new look alike themselves (then nothing but
+    the exact reading tells them apart); an unedited one as a look-alike of itself or of its
+    original reading."""
+    new, old = squeeze(new_word), squeeze(old_word)
+    r = _trim(squeeze(read), new)
+    before = _trim(squeeze(original_read), new) if original_read is not None else old
+    if len(before) != len(new):
+        before = old
+    if len(r) != len(new):
+        return 0
+    misses = 0
+    for i, (a, b) in enumerate(zip(r, new, strict=True)):
+        if a == b:
+            continue
+        if i in edited:
+            o = old[i] if len(old) == len(new) else ""
+            if not look_alike(a, b) or a == o or (o and (o == b or look_alike(o, b))):
+                return 0
+        elif not (look_alike(a, b) or (i < len(before) and (a == before[i] or look_alike(a, before[i])))):
+            return 0
+        misses += 1
+    return misses
+
+
+def likely_enough(scores: dict[str, float], read: str, new_word: str, rivals: list[str], misses: int) -> bool:
+    """A near miss passes when the recogniser scores the requested word within LIKELIHOOD_SLACK
+    nats per miss of its own reading and at least LIKELIHOOD_MARGIN above every rival (the old
+    word, the original reading): it sees the new word, it just spells a look-alike."""
+    target = scores[new_word]
+    return target >= scores[read] - LIKELIHOOD_SLACK * misses and all(
+        target >= scores[w] + LIKELIHOOD_MARGIN for w in rivals if w != new_word)
+
+
 def _trim(read: str, word: str) -> str:
     """Drop stray punctuation the recogniser picked up at the crop's edges (noise, a neighbour's
     sliver) where the word itself has none."""

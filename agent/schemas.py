@@ -100,6 +100,9 @@ class Attempt(BaseModel):
     ocr_text: str = Field(description="What the verifier read on the word crop.")
     ocr_confidence: float
     passed: bool
+    confirmed_by: Literal["reading", "likelihood"] | None = Field(
+        default=None, description="reading: read exactly as requested; likelihood: read with look-alike characters "
+        "(5/S, 1/l, x/X) and the recogniser scores the requested word near its reading and far above the old word.")
     seconds: float
     why_failed: str | None = None
 

@@ -25,8 +25,9 @@ class FakeOCR:
     """Reads the fixed line, then answers recognitions from a script: first the untouched word
     (the planner's reference reading), then one verification per attempt."""
 
-    def __init__(self, text, box, readings):
+    def __init__(self, text, box, readings, scores=None):
         self.text, self.box, self.readings, self.calls = text, box, list(readings), 0
+        self.scores = scores or {}  # log-likelihood per text; unlisted texts score -50
 
     def read(self, image):
         x0, y0, x1, y1 = self.box
@@ -35,6 +36,9 @@ class FakeOCR:
     def recognize(self, crop, allowlist=None):
         self.calls += 1
         return self.readings.pop(0) if self.readings else ("???", 0.0)
+
+    def likelihoods(self, crop, texts):
+        return [self.scores.get(t, -50.0) for t in texts]
 
 
 class FakePaint:
@@ -54,10 +58,10 @@ class FakePaint:
         return out
 
 
-def _editor(registry, readings, fail=False, original=("HARBOUR", 0.9)):
+def _editor(registry, readings, fail=False, original=("HARBOUR", 0.9), scores=None):
     img, box = _word_image(registry)
     paint = FakePaint(fail)
-    ocr = FakeOCR("HARBOUR", box, [original, *readings])
+    ocr = FakeOCR("HARBOUR", box, [original, *readings], scores)
     return Editor(Toolbox(registry, ocr, {"glyph-diffusion": paint, "naive": paint})), img, paint, ocr
 
 
@@ -141,3 +145,38 @@ def test_recogniser_alias_learnt_from_an_unedited_twin(registry):
     assert editor.run(req, img)[0].status == "verified"
     editor, img, _, _ = _editor(registry, [("HARBOU8", 0.9)])
     assert editor.run(req.model_copy(update={"method": "single-shot"}), img)[0].status == "failed"
+
+
+def test_look_alike_reading_passes_only_when_the_recogniser_scores_the_word_close(registry):
+    # HARBOUR -> HARBOUS read "HARBOU5": a look-alike of the new S. Verified only when the
+    # recogniser scores "HARBOUS" near its reading and well above the old word.
+    req = EditRequest(image="x.png", find="HARBOUR", replace="HARBOUS", method="single-shot")
+    close = {"HARBOU5": -0.3, "HARBOUS": -2.0, "HARBOUR": -15.0}
+    editor, img, _, _ = _editor(registry, [("HARBOU5", 0.8)], scores=close)
+    result = editor.run(req, img)[0]
+    assert result.status == "verified" and result.attempts[0].confirmed_by == "likelihood"
+    assert '"HARBOU5"' in result.message and "look-alikes" in result.message
+    far = {**close, "HARBOUS": -0.3 - 5.5}  # more than 5 nats below the one-miss reading
+    editor, img, _, _ = _editor(registry, [("HARBOU5", 0.8)], scores=far)
+    assert editor.run(req, img)[0].status == "failed"
+    old_close = {**close, "HARBOUR": -4.0}  # the old word is nearly as likely: not confirmed
+    editor, img, _, _ = _editor(registry, [("HARBOU5", 0.8)], scores=old_close)
+    assert editor.run(req, img)[0].status == "failed"
+    # an exact reading is confirmed by the reading itself
+    editor, img, _, _ = _editor(registry, [("HARBOUS", 0.8)])
+    assert editor.run(req, img)[0].attempts[0].confirmed_by == "reading"
+
+
+def test_look_alike_misses_rules():
+    from agent.policy import look_alike_misses
+
+    # unedited 1 read I, edited 5 read S: two look-alike misses
+    assert look_alike_misses("SIF", "61F", "51F", [0]) == 2
+    # the edited character reading as the old one, or a plain wrong letter, is no near miss
+    assert look_alike_misses("61F", "61F", "51F", [0]) == 0
+    assert look_alike_misses("51E", "61F", "51F", [0]) == 0
+    # old and new look alike (O -> 0): only the exact reading can tell them apart
+    assert look_alike_misses("O", "O", "0", [0]) == 0
+    # case of a shape-identical letter, at an edited place
+    assert look_alike_misses("Xgw", "ogw", "xgw", [0]) == 1
+    assert look_alike_misses("xgw", "ogw", "xgw", [0]) == 0  # exact: nothing to settle

@@ -125,3 +125,17 @@ def test_line_ink_takes_the_text_not_the_shading_of_a_gradient(registry):
         s = case.scene
         ink = line_ink(s.source, case.word_box, s.text, registry)
         assert np.abs(np.asarray(ink.fg, float) - np.asarray(s.fg, float)).max() < 40
+
+
+def test_recogniser_likelihoods_rank_the_drawn_word_first(ocr, registry):
+    from tools.fonts import composite, render_text
+
+    font = registry.font("LiberationSans", 30)
+    r = render_text(font, "50F", (120, 50), (10, 38))
+    crop = composite(np.full((50, 120, 3), 240, np.float32), r.alpha, (20, 20, 20)).astype(np.uint8)
+    read, _ = ocr.recognize(crop)
+    new, old, wrong, unknown = ocr.likelihoods(crop, ["50F", "60F", "SOF", "5\u00e9F"])
+    # the greedy reading is the likeliest text, the drawn word scores near it, the others far below
+    assert read == "50F" and new > -1.0
+    assert old < new - 5 and wrong < new - 2
+    assert unknown == float("-inf")  # a character the recogniser cannot emit

@@ -83,10 +83,7 @@ class OCR:
 
     def recognize(self, crop: np.ndarray, allowlist: str | None = None) -> tuple[str, float]:
         """Recognise a tight crop as one line of text (recogniser only, no detection)."""
-        if crop.ndim == 3:
-            grey = (crop[..., 0] * 0.299 + crop[..., 1] * 0.587 + crop[..., 2] * 0.114).astype(np.uint8)
-        else:
-            grey = crop.astype(np.uint8)
+        grey = _grey(crop)
         h, w = grey.shape
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -94,6 +91,49 @@ class OCR:
         if not res:
             return "", 0.0
         return str(res[0][1]), float(res[0][2])
+
+    def likelihoods(self, crop: np.ndarray, texts: list[str]) -> list[float]:
+        """log P(text | crop) under the recogniser's CTC output for each text (natural log; -inf
+        for a text with a character it cannot emit). Same preprocessing as `recognize`: the
+        verifier asks how much less likely the requested word is than what was read."""
+        import torch
+        import torch.nn.functional as F
+        from easyocr.config import imgH
+        from easyocr.recognition import AlignCollate
+        from easyocr.utils import get_image_list
+        from PIL import Image
+
+        grey = _grey(crop)
+        h, w = grey.shape
+        crops, max_width = get_image_list([[0, w, 0, h]], [], grey, model_height=imgH)
+        if not crops:
+            return [float("-inf")] * len(texts)
+        batch = AlignCollate(imgH=imgH, imgW=int(max_width), keep_ratio_with_pad=True)(
+            [Image.fromarray(crops[0][1], "L")])
+        with torch.no_grad():
+            logits = self.reader.recognizer(batch, torch.zeros(1, int(max_width) // 10 + 1, dtype=torch.long))
+        prob = F.softmax(logits, dim=2)[0]
+        # as easyocr's decoder does: characters outside the language are never emitted
+        classes = self.reader.converter.dict
+        ignored = [classes[c] for c in set(self.reader.character) - set(self.reader.lang_char) if c in classes]
+        prob[:, ignored] = 0
+        logp = torch.log((prob / prob.sum(1, keepdim=True)).clamp_min(1e-12))[:, None, :]
+        frames = logp.shape[0]
+        out = []
+        for text in texts:
+            if not text or any(c not in classes for c in text) or len(text) > frames:
+                out.append(float("-inf"))
+                continue
+            target = torch.tensor([[classes[c] for c in text]])
+            nll = F.ctc_loss(logp, target, torch.tensor([frames]), torch.tensor([len(text)]), blank=0, reduction="sum")
+            out.append(-float(nll))
+        return out
+
+
+def _grey(crop: np.ndarray) -> np.ndarray:
+    if crop.ndim == 3:
+        return (crop[..., 0] * 0.299 + crop[..., 1] * 0.587 + crop[..., 2] * 0.114).astype(np.uint8)
+    return crop.astype(np.uint8)
 
 
 def reading_order(lines: list[TextLine]) -> list[TextLine]:
