@@ -244,9 +244,9 @@ def glyph_edits(registry, image: np.ndarray, plan: EditPlan, s: AttemptSettings)
     for e in plan.edits:
         k = offset + e.index
         pen, neighbour_pens = _edit_pen(registry, image, plan, k, size, slant, align=s.size_scale == 1.0)
-        cov, _ = place_glyph(registry, f.face, e.old, e.new, pen, (h, w), slant, s.shift)
-        if f.blur > 0:
-            cov = ndimage.gaussian_filter(cov, f.blur)
+        cov = _draw(registry, f, e, pen, (h, w), slant, s.shift)
+        if s.size_scale == 1.0:
+            cov = _fit_height(registry, image, plan, e, pen, cov, slant, s.shift)
         draft_box = _box(cov)
         char_h = e.box[3] - e.box[1]
         pad = default_pad(char_h) if s.pad is None else s.pad
@@ -275,6 +275,70 @@ def glyph_edits(registry, image: np.ndarray, plan: EditPlan, s: AttemptSettings)
         draft = Draft(cov, draft_box, f.fg, f.bg, layer, effect.colour if effect else (0, 0, 0))
         out.append(GlyphEdit(mbox, draft, min_context=line_h, shape=shape))
     return out
+
+
+def _draw(registry, f: FontInfo, e, pen: GlyphPen, shape, slant: float, shift) -> np.ndarray:
+    cov, _ = place_glyph(registry, f.face, e.old, e.new, pen, shape, slant, shift)
+    return ndimage.gaussian_filter(cov, f.blur) if f.blur > 0 else cov
+
+
+# Characters that share their ink's top and bottom in a font: the x-height letters, capitals
+# without tails, figures, ascender letters, descender letters.
+HEIGHT_CLASSES = ("acemnorsuvwxz", "ABCDEFGHIKLMNOPRSTUVWXYZ", "0123456789", "bdhkl", "gpqy")
+
+
+def _height_class(c: str) -> int | None:
+    return next((i for i, g in enumerate(HEIGHT_CLASSES) if c in g), None)
+
+
+def _rows(cov: np.ndarray) -> tuple[int, int] | None:
+    ys = np.nonzero((cov > 0.5).any(1))[0]
+    return (int(ys[0]), int(ys[-1]) + 1) if len(ys) else None
+
+
+def _fit_height(registry, image: np.ndarray, plan: EditPlan, e, pen: GlyphPen, cov: np.ndarray,
+                slant: float, shift) -> np.ndarray:
+    """The draft re-sized and moved so its ink spans the rows its class spans in this word.
+
+    The word's own glyphs of the new character's class (x-height letters for a new "w", capitals
+    for an "M") say where its ink must start and end, whatever the face: a face matched a size too
+    big, or sitting a pixel low, would draw past the glyph the user expects (and past the pixels a
+    faithful edit changes). Two or more such glyphs must agree (to a pixel) before they overrule the
+    face's own metrics.
+    """
+    cls = _height_class(e.new)
+    spans = []
+    for c, b in zip(plan.word, plan.char_boxes, strict=True):  # the original glyphs, the old one included
+        if cls is None or b is None or _height_class(c) != cls:
+            continue
+        rows = _rows(project_ink(image[b[1] : b[3], b[0] : b[2]], plan.font.fg, plan.font.bg))
+        if rows:
+            spans.append((rows[0] + b[1], rows[1] + b[1]))
+    drawn = _rows(cov)
+    if len(spans) < 2 or drawn is None:
+        return cov
+    tops, bottoms = sorted(t for t, _ in spans), sorted(b for _, b in spans)
+    if tops[-1] - tops[0] > 1 or bottoms[-1] - bottoms[0] > 1:
+        return cov  # the witnesses disagree (a tilted line, a stray cut): keep the face's word
+    top, bottom = float(np.median(tops)), float(np.median(bottoms))
+    height, drawn_height = bottom - top, drawn[1] - drawn[0]
+    if abs(drawn_height - height) >= 2:
+        size = max(4, round(pen.size * height / drawn_height))
+        cols = np.nonzero((cov > 0.5).any(0))[0]
+        resized = _draw(registry, plan.font, e, GlyphPen(size, pen.x, pen.baseline), cov.shape, slant, shift)
+        new_cols, new_rows = np.nonzero((resized > 0.5).any(0))[0], _rows(resized)
+        if new_rows is None or len(cols) == 0 or len(new_cols) == 0:
+            return cov
+        # keep the draft's horizontal centre; put its rows where the class's are
+        dx = (cols[0] + cols[-1] - new_cols[0] - new_cols[-1]) / 2
+        dy = (top + bottom - new_rows[0] - new_rows[1]) / 2
+        return _draw(registry, plan.font, e, GlyphPen(size, pen.x + dx, pen.baseline + dy), cov.shape, slant, shift)
+    # The right height a pixel or more off: move it (both ends must say so).
+    dy_top, dy_bottom = top - drawn[0], bottom - drawn[1]
+    dy = round((dy_top + dy_bottom) / 2)
+    if dy == 0 or np.sign(dy_top) != np.sign(dy_bottom):
+        return cov
+    return _draw(registry, plan.font, e, GlyphPen(pen.size, pen.x, pen.baseline + dy), cov.shape, slant, shift)
 
 
 def _explains(image: np.ndarray, f: FontInfo, box: Box, rendering: np.ndarray, share: float = 0.8) -> bool:

@@ -174,3 +174,47 @@ def test_face_found_when_the_dot_is_lost_and_when_thin_strokes_fade(registry):
         ink = line_ink(s.source, case.gt_line().box, s.text, registry)
         faces = [f for f in registry.faces if registry.can_draw(f.name, s.text + s.new_text)]
         assert match_font(registry, ink.coverage, s.text, ink.fg, ink.bg, faces=faces).face == s.face
+
+
+def test_draft_takes_the_rows_of_its_class_when_the_pen_size_is_off(registry):
+    # "gmvue" -> "gmvuw" with a pen eight sizes too big (as a near-miss face on a noisy image can
+    # leave it): the fitted w spans exactly the rows the word's x-height letters span.
+    from agent.plan import _fit_height
+    from tools.fonts import GlyphPen
+    from tools.ocr import TextLine
+
+    r, img = _word(registry, face="FreeSans", size=30, text="gmvue")
+    x0 = min(b[0] for b in r.boxes) - 3
+    x1 = max(b[2] for b in r.boxes) + 3
+    line = TextLine("gmvue", 0.99, [(x0, 20), (x1, 20), (x1, 60), (x0, 60)], (x0, 20, x1, 60))
+    plan = make_plan(registry, img, line, 0, EditRequest(image="-", find="gmvue", replace="gmvuw"))
+    (edit,) = plan.edits
+    pen = GlyphPen(38, float(r.origins[4][0]), 48.0)
+    big, _ = place_glyph(registry, plan.font.face, "e", "w", pen, img.shape[:2])
+    fitted = _fit_height(registry, img, plan, edit, pen, big, 0.0, (0.0, 0.0))
+    rows = np.nonzero((fitted > 0.5).any(1))[0]
+    xs = [np.nonzero((r.glyph_alphas[k] > 0.5).any(1))[0] for k in (1, 2, 3)]  # m, v, u
+    assert abs(rows[0] - np.median([x[0] for x in xs])) <= 1 and abs(rows[-1] - np.median([x[-1] for x in xs])) <= 1
+    assert np.count_nonzero((big > 0.5).any(1)) >= len(rows) + 3  # it was drawn taller
+    cols = lambda a: np.nonzero((a > 0.5).any(0))[0]  # noqa: E731
+    assert abs(cols(fitted).mean() - cols(big).mean()) <= 1  # about the same centre
+    # a pen that is only a pixel low is moved up onto the class's rows
+    low = GlyphPen(30, float(r.origins[4][0]), 49.0)
+    drawn, _ = place_glyph(registry, plan.font.face, "e", "w", low, img.shape[:2])
+    moved = np.nonzero((_fit_height(registry, img, plan, edit, low, drawn, 0.0, (0.0, 0.0)) > 0.5).any(1))[0]
+    assert moved[-1] == np.nonzero((drawn > 0.5).any(1))[0][-1] - 1
+
+
+def test_glyph_mask_leaves_noise_specks_and_bare_background_under_a_wrong_rendering():
+    from tools.mask import glyph_mask
+
+    observed = np.zeros((40, 40), np.float32)
+    observed[10:30, 14:18] = 1.0  # the old glyph's stroke
+    observed[10:30, 13] = 0.3  # its anti-aliased edge
+    observed[35, 30] = 0.3  # a noise speck near the rendering
+    rendering = np.zeros((40, 40), np.float32)
+    rendering[10:37, 14:32] = 1.0  # a wrong face's rendering: wider and lower than the glyph
+    m = glyph_mask(observed, rendering, np.zeros_like(observed), np.zeros_like(observed), None, halo=2)
+    assert m[10:30, 13:18].all()  # stroke and edge
+    assert not m[35, 30] and not m[36:, :].any()  # the speck and the bare rows under the rendering
+    assert not m[:, 21:].any()  # nor the bare columns the rendering covers

@@ -109,9 +109,9 @@ def glyph_mask(
     A box cannot follow a slanted or kerned glyph: it either leaves the old glyph's corners behind
     or bites into its neighbours, and it clips a new glyph wider than the old one. Here:
     the old glyph's observed ink (within 2 px of its aligned rendering, or inside its cut box when
-    the rendering is not trusted to explain it)
-    and the new glyph's footprint, each grown by the halo, minus the neighbours' ink and a pixel
-    around it; the new glyph's solid ink is always included.
+    the rendering is not trusted to explain it) grown by the halo, and the new glyph's footprint
+    grown by a pixel, minus the neighbours' ink and a pixel around it; the new glyph's solid ink
+    is always included.
 
     All arrays HxW over the same window: observed_ink the projection on the text colour axis,
     old_glyph / new_glyph / neighbours rendered coverages in [0, 1]; cut_box in window coordinates
@@ -121,6 +121,18 @@ def glyph_mask(
     near_old = ndimage.binary_dilation(old_glyph > 0.02, iterations=2)
     if cut_box is not None:
         near_old |= box_to_mask(observed_ink.shape, cut_box)
-    old = ((observed_ink > 0.12) & near_old) | (old_glyph > 0.1)
-    ink = ndimage.binary_dilation((old & ~protected) | (new_glyph > 0.02), iterations=halo)
+    # The rendering vouches for faint ink on its strokes, not for bare background: a rendering in
+    # a slightly wrong face or size must not carry the repaint past the glyph.
+    old = ((observed_ink > 0.12) & near_old) | ((old_glyph > 0.1) & (observed_ink > 0.04))
+    # Faint pixels count when they hang on a stroke (its anti-aliased or blurred edge), not as
+    # specks of a noisy background that merely pass the threshold.
+    parts, _ = ndimage.label(old, structure=np.ones((3, 3)))
+    stroked = np.unique(parts[old & (observed_ink > 0.4)])
+    if stroked.size:
+        old = np.isin(parts, stroked[stroked > 0])
+    # The old glyph's faint tails (anti-aliasing, blur, compression) lie below any ink threshold:
+    # the halo takes them. The new glyph's footprint already holds its tails (the draft is drawn
+    # blurred), so it grows by one pixel only: a draft a pixel off must not drag a halo of
+    # repainted background past the glyph.
+    ink = ndimage.binary_dilation(old & ~protected, iterations=halo) | ndimage.binary_dilation(new_glyph > 0.02)
     return (ink & ~protected) | (new_glyph > 0.5)
