@@ -285,6 +285,9 @@ def _draw(registry, f: FontInfo, e, pen: GlyphPen, shape, slant: float, shift) -
 # Characters that share their ink's top and bottom in a font: the x-height letters, capitals
 # without tails, figures, ascender letters, descender letters.
 HEIGHT_CLASSES = ("acemnorsuvwxz", "ABCDEFGHIKLMNOPRSTUVWXYZ", "0123456789", "bdhkl", "gpqy")
+# Round glyphs overshoot the flat ones by a pixel or so at the top and bottom: they
+# neither witness a class's rows nor are re-sized to them.
+OVERSHOOT = set("CGJOQSUacegosu0368")
 
 
 def _height_class(c: str) -> int | None:
@@ -309,7 +312,7 @@ def _fit_height(registry, image: np.ndarray, plan: EditPlan, e, pen: GlyphPen, c
     cls = _height_class(e.new)
     spans = []
     for c, b in zip(plan.word, plan.char_boxes, strict=True):  # the original glyphs, the old one included
-        if cls is None or b is None or _height_class(c) != cls:
+        if cls is None or b is None or _height_class(c) != cls or c in OVERSHOOT:
             continue
         rows = _rows(project_ink(image[b[1] : b[3], b[0] : b[2]], plan.font.fg, plan.font.bg))
         if rows:
@@ -322,7 +325,9 @@ def _fit_height(registry, image: np.ndarray, plan: EditPlan, e, pen: GlyphPen, c
         return cov  # the witnesses disagree (a tilted line, a stray cut): keep the face's word
     top, bottom = float(np.median(tops)), float(np.median(bottoms))
     height, drawn_height = bottom - top, drawn[1] - drawn[0]
-    if abs(drawn_height - height) >= 2:
+    # Only a clearly wrong size (3 px and a tenth of the height) is re-sized: a size step is the
+    # pen fit's call, which sees the whole glyph.
+    if e.new not in OVERSHOOT and abs(drawn_height - height) >= max(3.0, 0.1 * height):
         size = max(4, round(pen.size * height / drawn_height))
         cols = np.nonzero((cov > 0.5).any(0))[0]
         resized = _draw(registry, plan.font, e, GlyphPen(size, pen.x, pen.baseline), cov.shape, slant, shift)

@@ -221,6 +221,18 @@ class FontMatch:
     score: float  # IoU between the observed ink and the rendered word (0..1)
 
 
+def kmeans(px: np.ndarray, centres: np.ndarray, iters: int) -> tuple[np.ndarray, np.ndarray]:
+    """Lloyd's iterations on N x 3 colours from the given seeds: (centres, labels of the last pass)."""
+    centres = np.array(centres, np.float32)
+    lab = np.zeros(len(px), int)
+    for _ in range(iters):
+        lab = ((px[:, None, :] - centres[None]) ** 2).sum(-1).argmin(1)
+        for j in range(len(centres)):
+            if (lab == j).any():
+                centres[j] = px[lab == j].mean(0)
+    return centres, lab
+
+
 def split_colours(crop: np.ndarray):
     """2-means on pixel colours. Returns (ink mask float HxW, fg colour, bg colour).
 
@@ -231,12 +243,7 @@ def split_colours(crop: np.ndarray):
     px = all_px[:: max(1, len(all_px) // 4000)]
     lum = px.mean(1)
     centres = np.stack([px[lum <= np.percentile(lum, 15)].mean(0), px[lum >= np.percentile(lum, 85)].mean(0)])
-    for _ in range(8):
-        d = ((px[:, None, :] - centres[None]) ** 2).sum(-1)
-        lab = d.argmin(1)
-        for k in range(2):
-            if (lab == k).any():
-                centres[k] = px[lab == k].mean(0)
+    centres, _ = kmeans(px, centres, iters=8)
     lab = ((all_px[:, None, :] - centres[None]) ** 2).sum(-1).argmin(1).reshape(crop.shape[:2])
     border = np.concatenate([lab[0], lab[-1], lab[:, 0], lab[:, -1]])
     fg_k = int(np.argmin([(border == k).mean() for k in range(2)]))
@@ -476,6 +483,13 @@ def place_glyph(
     return shear(r.alpha, slant, base_y), (pen_x, base_y)
 
 
+@functools.cache
+def _offsets_nearest_first(reach: int) -> tuple[tuple[int, int], ...]:
+    """Every (dx, dy) within reach, nearest first, so ties keep the estimate."""
+    grid = ((dx, dy) for dx in range(-reach, reach + 1) for dy in range(-reach, reach + 1))
+    return tuple(sorted(grid, key=lambda o: abs(o[0]) + abs(o[1])))
+
+
 def _align_to_ink(
     registry: FontRegistry, face: str, sizes: tuple[int, ...], char: str, box: tuple[int, int, int, int],
     pen_x: float, base_y: float, slant: float, observed: tuple[np.ndarray, tuple[int, int]], reach: int = 2,
@@ -491,8 +505,7 @@ def _align_to_ink(
     target = cov[y0 - oy : y1 - oy, x0 - ox : x1 - ox]
     if target.size == 0:
         return 0.0, size, pen_x, base_y
-    # Offsets nearest first, so ties keep the estimate.
-    offsets = sorted(((dx, dy) for dx in range(-reach, reach + 1) for dy in range(-reach, reach + 1)), key=lambda o: abs(o[0]) + abs(o[1]))
+    offsets = _offsets_nearest_first(reach)
     best = None
     for s in sizes:
         if s < 4:

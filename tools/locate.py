@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
-from tools.fonts import FontRegistry, fit_face, render_text
+from tools.fonts import FontRegistry, fit_face, kmeans, render_text
 from tools.mask import Box
 from tools.metrics import edit_distance
 from tools.ocr import TextLine
@@ -45,13 +45,7 @@ def _kmeans(px: np.ndarray, k: int, iters: int = 10) -> tuple[np.ndarray, np.nda
     """Deterministic k-means on colours, seeded at luminance quantiles."""
     lum = px.mean(1)
     order = np.argsort(lum)
-    centres = np.stack([px[order[int((i + 0.5) / k * (len(px) - 1))]] for i in range(k)]).astype(np.float32)
-    for _ in range(iters):
-        lab = ((px[:, None, :] - centres[None]) ** 2).sum(-1).argmin(1)
-        for j in range(k):
-            if (lab == j).any():
-                centres[j] = px[lab == j].mean(0)
-    return centres, lab
+    return kmeans(px, np.stack([px[order[int((i + 0.5) / k * (len(px) - 1))]] for i in range(k)]), iters)
 
 
 def _coverage(crop: np.ndarray, bg: np.ndarray, fg: np.ndarray) -> np.ndarray:
