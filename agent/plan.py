@@ -12,7 +12,7 @@ from scipy import ndimage
 
 from agent.schemas import CharEdit, EditPlan, EditRequest, EffectInfo, FontInfo
 from models.data import Draft
-from tools.effects import TextEffect, estimate_effect
+from tools.effects import TextEffect, estimate_effect, estimate_fill_outline, ink_on_axis
 from tools.fonts import (
     GlyphPen,
     confirm_slant,
@@ -85,7 +85,13 @@ def make_plan(registry, image: np.ndarray, line: TextLine, start: int, request: 
     if missing:
         raise BadRequest(f"no available font can draw {''.join(sorted(set(missing)))!r}")
     ink = line_ink(image, line.box, text, registry)
-    rx0, ry0 = ink.region[:2]
+    rx0, ry0, rx1, ry1 = ink.region
+    region = image[ry0:ry1, rx0:rx1]
+    two_colour = estimate_fill_outline(region, *split_colours(region)[1:])
+    if two_colour is not None:
+        # Outlined letters: the face is matched, and the characters cut, on the fill (an outline
+        # makes any face look bold and joins neighbouring letters).
+        ink = replace(ink, coverage=two_colour[2], fg=two_colour[0])
     drawable = [f for f in registry.faces if registry.can_draw(f.name, squeeze(text) + squeeze(request.replace))]
     if not drawable:
         raise BadRequest(f"no available font can draw both {text!r} and {request.replace!r}")
@@ -132,13 +138,15 @@ def make_plan(registry, image: np.ndarray, line: TextLine, start: int, request: 
     h, w = image.shape[:2]
     x0, y0, x1, y1 = word_box
     _, fg, bg = split_colours(image[max(0, y0 - pad) : min(h, y1 + pad), max(0, x0 - pad) : min(w, x1 + pad)])
-    blur = _blur(registry, image, text, boxes[ws:we], ws, match, fg, bg)
-    # Shadows reach a few pixels past the ink: look at a wider crop for them.
-    m = pad + 6
-    found_effect = estimate_effect(image[max(0, y0 - m) : min(h, y1 + m), max(0, x0 - m) : min(w, x1 + m)], fg, bg)
+    if two_colour is not None:
+        fg, found_effect = two_colour[0], two_colour[1]
+    else:  # shadows reach a few pixels past the ink: look at a wider crop for them
+        m = pad + 6
+        found_effect = estimate_effect(image[max(0, y0 - m) : min(h, y1 + m), max(0, x0 - m) : min(w, x1 + m)], fg, bg)
     effect = None if found_effect is None else EffectInfo(
         kind=found_effect.kind, colour=found_effect.colour, width=found_effect.width,
         offset=found_effect.offset, blur=found_effect.blur)
+    blur = _blur(registry, image, text, boxes[ws:we], ws, match, fg, bg, effect)
     font = FontInfo(face=match.face, category=match.category, size=match.size, baseline=round(match.baseline, 2), slant=match.slant,
                     fg=fg, bg=bg, score=round(match.score, 4), blur=blur, effect=effect)
     return EditPlan(
@@ -171,7 +179,8 @@ def _plausible(registry, image: np.ndarray, text: str, boxes: list, match, indic
 BLURS = (0.5, 0.8, 1.1, 1.5)  # candidate Gaussian sigmas of an out-of-focus or resampled text
 
 
-def _blur(registry, image: np.ndarray, text: str, boxes: list, first: int, match, fg, bg, gain: float = 0.9) -> float:
+def _blur(registry, image: np.ndarray, text: str, boxes: list, first: int, match, fg, bg, effect: EffectInfo | None,
+          gain: float = 0.9) -> float:
     """The blur of the word: the sigma whose blurred rendering of its glyphs (each aligned to its
     own ink, so layout drift does not pass for blur) best matches the observed ink, when that
     beats the crisp rendering by a clear margin (1 - gain)."""
@@ -184,7 +193,7 @@ def _blur(registry, image: np.ndarray, text: str, boxes: list, first: int, match
             continue
         m = 4
         x0, y0, x1, y1 = max(0, b[0] - m), max(0, b[1] - m), min(w, b[2] + m), min(h, b[3] + m)
-        observed = project_ink(image[y0:y1, x0:x1], fg, bg)
+        observed = observed_ink(image[y0:y1, x0:x1], fg, bg, effect)
         pen = glyph_pen(registry, match.face, match.size, char, b, 0.0, match.baseline, (observed, (x0, y0)))
         if pen.size != match.size:
             continue
@@ -314,7 +323,7 @@ def _fit_height(registry, image: np.ndarray, plan: EditPlan, e, pen: GlyphPen, c
     for c, b in zip(plan.word, plan.char_boxes, strict=True):  # the original glyphs, the old one included
         if cls is None or b is None or _height_class(c) != cls or c in OVERSHOOT:
             continue
-        rows = _rows(project_ink(image[b[1] : b[3], b[0] : b[2]], plan.font.fg, plan.font.bg))
+        rows = _rows(observed_ink(image[b[1] : b[3], b[0] : b[2]], plan.font.fg, plan.font.bg, plan.font.effect))
         if rows:
             spans.append((rows[0] + b[1], rows[1] + b[1]))
     drawn = _rows(cov)
@@ -350,7 +359,7 @@ def _explains(image: np.ndarray, f: FontInfo, box: Box, rendering: np.ndarray, s
     """Whether the aligned rendering of a glyph lies on (within a pixel of) at least `share` of the
     observed ink inside its box: then it, not the box, says where the old glyph is."""
     x0, y0, x1, y1 = box
-    ink = project_ink(image[y0:y1, x0:x1], f.fg, f.bg) > 0.5
+    ink = observed_ink(image[y0:y1, x0:x1], f.fg, f.bg, f.effect) > 0.5
     if ink.sum() == 0:
         return False
     near = ndimage.binary_dilation(rendering[y0:y1, x0:x1] > 0.2, iterations=1)
@@ -381,7 +390,7 @@ def _neighbour_ink(registry, image: np.ndarray, plan: EditPlan, k: int, pens: di
             out[y0:y1, x0:x1] = np.maximum(out[y0:y1, x0:x1], nb[y0:y1, x0:x1])
         else:
             if observed is None:
-                observed = project_ink(image[y0:y1, x0:x1], f.fg, f.bg)
+                observed = observed_ink(image[y0:y1, x0:x1], f.fg, f.bg, f.effect)
             inside = box_to_mask((h, w), b)[y0:y1, x0:x1]
             out[y0:y1, x0:x1] = np.maximum(out[y0:y1, x0:x1], np.where(inside, observed, 0))
     return out
@@ -398,7 +407,10 @@ def _shaped_mask(image: np.ndarray, plan: EditPlan, e, old_cov: np.ndarray, new_
     if effect is not None:  # the old glyph's outline or shadow goes, the new one's comes
         old, new = np.maximum(old, effect.layer(old)), np.maximum(new, effect.layer(new))
     cut = None if trusted else (e.box[0] - x0, e.box[1] - y0, e.box[2] - x0, e.box[3] - y0)
-    local = glyph_mask(project_ink(image[win], f.fg, f.bg), old, new, neighbours[win], cut, halo)
+    observed = observed_ink(image[win], f.fg, f.bg, f.effect)
+    if effect is not None:  # the old glyph's outline or shadow is its ink too, here
+        observed = np.maximum(observed, ink_on_axis(image[win].astype(np.float32), effect.colour, f.bg))
+    local = glyph_mask(observed, old, new, neighbours[win], cut, halo)
     # No farther than a halo from the glyphs' boxes (faint blur tails and noise specks stay).
     bx0, by0, bx1, by1 = union(union(cut, _box(new)), _box(old))
     local &= box_to_mask(local.shape, (bx0 - halo, by0 - halo, bx1 + halo, by1 + halo))
@@ -430,7 +442,7 @@ def _edit_pen(registry, image: np.ndarray, plan: EditPlan, k: int, size: int, sl
 
     def aligned(j: int, at: int, fixed: bool = False) -> GlyphPen:
         return glyph_pen(registry, f.face, at, word[j], boxes[j], slant, f.baseline,
-                         _ink_around(image, boxes[j], f.fg, f.bg), fixed_size=fixed)
+                         _ink_around(image, boxes[j], f), fixed_size=fixed)
 
     # Neighbours in the same run of text (no space between), nearest first.
     near = [j for j in sorted(range(len(word)), key=lambda j: abs(j - k))[1:]
@@ -480,12 +492,21 @@ def _most_agreed(centres: list[float], prefer: float, half: float = 0.5) -> tupl
     return best[1]
 
 
-def _ink_around(image: np.ndarray, box, fg, bg, margin: int = 6):
+def _ink_around(image: np.ndarray, box, f: FontInfo, margin: int = 6):
     """The ink coverage around a character box and the top-left of that window."""
     h, w = image.shape[:2]
     x0, y0 = max(0, box[0] - margin), max(0, box[1] - margin)
     x1, y1 = min(w, box[2] + margin), min(h, box[3] + margin)
-    return project_ink(image[y0:y1, x0:x1], fg, bg), (x0, y0)
+    return observed_ink(image[y0:y1, x0:x1], f.fg, f.bg, f.effect), (x0, y0)
+
+
+def observed_ink(pixels: np.ndarray, fg, bg, effect: EffectInfo | None) -> np.ndarray:
+    """How much of each pixel is the text's fill. An outline lies off the line from the background
+    to the fill colour, yet may project far along it (a black outline round a dark fill): there
+    only the pixels on that line count."""
+    if effect is not None and effect.kind == "outline":
+        return ink_on_axis(pixels.astype(np.float32), fg, bg)
+    return project_ink(pixels, fg, bg)
 
 
 def _box(cov: np.ndarray):

@@ -103,3 +103,57 @@ def estimate_effect(crop: np.ndarray, fg, bg, gain: float = 0.6, min_contrast: f
     _, effect, zone = best
     contrast = float(np.sqrt(((np.asarray(effect.colour, np.float32) - background[zone].mean(0)) ** 2).sum()))
     return effect if contrast >= min_contrast else None
+
+
+def estimate_fill_outline(
+    crop: np.ndarray, fg, bg, gain: float = 0.45, min_contrast: float = 40.0,
+) -> tuple[tuple[int, int, int], TextEffect, np.ndarray] | None:
+    """Letters filled with one colour and outlined in another, where the colour split took the
+    outline (or the blend of both) for the text: (fill colour, the outline, the fill's coverage),
+    or None.
+
+    The text's whole shape is what differs from the background (inpainted under it); the fill is
+    that shape eroded by the outline's width. Both colours are solved by least squares; the two-
+    colour model must cut the error of one colour by `gain`, give colours a real image can hold,
+    and tell them apart by `min_contrast`. Blurred one-colour text also fits a little better with
+    a ring (its edges are lighter): the colour test keeps that out.
+    """
+    img = crop.astype(np.float32)
+    fg, bg = np.asarray(fg, np.float32), np.asarray(bg, np.float32)
+    span = float(np.linalg.norm(fg - bg)) or 1.0
+    near = ndimage.binary_dilation(ink_on_axis(img, fg, bg) > 0.5, iterations=4)
+    if near.sum() < 20:
+        return None
+    plate = cv2.inpaint(np.ascontiguousarray(crop), near.astype(np.uint8) * 255, 3, cv2.INPAINT_TELEA).astype(np.float32)
+    shape = np.where(near, np.clip(np.linalg.norm(img - plate, axis=-1) / span, 0, 1), 0).astype(np.float32)
+    zone = ndimage.binary_dilation(shape > 0.3, iterations=1)
+    target = (img - plate * (1 - shape[..., None]))[zone]
+    _, one_colour = _least_squares(shape[zone][:, None], target)
+    best = None
+    for width in OUTLINE_WIDTHS:
+        fill = ndimage.grey_erosion(shape, size=(2 * width + 1, 2 * width + 1))
+        if fill.sum() < 0.15 * shape.sum():
+            continue
+        colours, err = _least_squares(np.stack([(shape - fill)[zone], fill[zone]], 1), target)
+        if best is None or err < best[0]:
+            best = (err, width, colours, fill)
+    if best is None or best[0] >= gain * one_colour:
+        return None
+    _, width, (outline, fill_colour), fill = best
+    if not ((-25 <= best[2]).all() and (best[2] <= 280).all()) or np.linalg.norm(outline - fill_colour) < min_contrast:
+        return None
+    # A blurred edge is a mix of fill and background: a "ring" colour between the two (on the line
+    # from one to the other, short of the fill) is that, not an outline. (A black outline round a
+    # dark fill lies near that line too, but at or past the fill's end.)
+    axis = fill_colour - bg
+    t = float((outline - bg) @ axis) / (float(axis @ axis) or 1.0)
+    off_line = float(np.linalg.norm(outline - bg - t * axis))
+    if 0 < t < 0.9 and off_line < 0.15 * float(np.linalg.norm(axis)):
+        return None
+    as_rgb = lambda c: tuple(int(v) for v in np.clip(np.round(c), 0, 255))  # noqa: E731
+    return as_rgb(fill_colour), TextEffect("outline", as_rgb(outline), width=width), fill
+
+
+def _least_squares(a: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, float]:
+    solution, *_ = np.linalg.lstsq(a, y, rcond=None)
+    return solution, float(((a @ solution - y) ** 2).sum())
