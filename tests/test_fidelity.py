@@ -157,6 +157,34 @@ def test_outline_and_shadow_are_recognised_and_plain_text_has_none(registry):
         assert max(abs(a - b) for a, b in zip(found.colour, truth.colour, strict=True)) <= 30
 
 
+def test_outlined_letters_are_told_from_their_fill_when_the_outline_looks_like_the_text(registry):
+    # A dark brown fill inside a 2 px black outline (the colour split takes the black for the
+    # text) and a teal fill in a dark ring on blue: the fill, outline and width come back; plain
+    # and blurred one-colour text have no outline of this kind.
+    from models.data import Draft
+    from scipy import ndimage
+
+    from tools.effects import TextEffect, estimate_fill_outline
+    from tools.fonts import split_colours
+
+    r, _ = _word(registry, face="FreeSans-Bold", size=40, text="harbour")
+    for bg_colour, fill, outline, width in (((165, 106, 232), (90, 45, 55), (5, 0, 15), 2),
+                                            ((32, 22, 250), (60, 205, 180), (80, 70, 60), 1)):
+        bg = np.full((70, 260, 3), bg_colour, np.float32)
+        truth = TextEffect("outline", outline, width=width)
+        img = Draft(r.alpha, None, fill, bg_colour, truth.layer(r.alpha), outline).paint(bg).astype(np.uint8)
+        found = estimate_fill_outline(img, *split_colours(img)[1:])
+        assert found is not None
+        got_fill, got_outline, coverage = found
+        assert got_outline.width == width and max(abs(a - b) for a, b in zip(got_fill, fill, strict=True)) <= 20
+        assert max(abs(a - b) for a, b in zip(got_outline.colour, outline, strict=True)) <= 20
+        assert np.abs((coverage > 0.5) ^ (r.alpha > 0.5)).sum() < 0.1 * (r.alpha > 0.5).sum()  # the fill's shape
+    bg = np.full((70, 260, 3), (230, 230, 220), np.float32)
+    for alpha in (r.alpha, ndimage.gaussian_filter(r.alpha, 1.2)):
+        img = composite(bg, alpha, (100, 33, 32)).astype(np.uint8)
+        assert estimate_fill_outline(img, *split_colours(img)[1:]) is None
+
+
 def test_a_drop_shadow_is_drawn_under_the_new_glyph(registry):
     # syn-0-0012: "bridge" -> "bridue" on noise with a drop shadow (0.66 without the shadow model).
     assert _naive_edit_ssim(registry, 12) > 0.75

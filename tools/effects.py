@@ -150,8 +150,27 @@ def estimate_fill_outline(
     off_line = float(np.linalg.norm(outline - bg - t * axis))
     if 0 < t < 0.9 and off_line < 0.15 * float(np.linalg.norm(axis)):
         return None
+    # The shape is measured against the outline's contrast: a fill nearer the background reads as
+    # partial coverage there, and least squares pushes its colour away to make up. Where the fill
+    # has a body (pixels a pixel past the ring), those pixels say its colour and what full
+    # coverage is; thin strokes have none, and there the least squares colour stands.
+    solid = fill > 0.5 * fill.max()
+    core = ndimage.binary_erosion(solid, iterations=1)
+    if core.sum() >= max(10, 0.25 * solid.sum()):
+        fill_colour = np.median(img[core], axis=0)
+    fill = np.where(near, _unmix(img, plate, outline, fill_colour)[1], 0).astype(np.float32)
     as_rgb = lambda c: tuple(int(v) for v in np.clip(np.round(c), 0, 255))  # noqa: E731
     return as_rgb(fill_colour), TextEffect("outline", as_rgb(outline), width=width), fill
+
+
+def _unmix(img: np.ndarray, plate: np.ndarray, first, second) -> tuple[np.ndarray, np.ndarray]:
+    """Per pixel, how much of each colour lies over the background plate (least squares on
+    img - plate = a (first - plate) + b (second - plate)), each clipped to [0, 1]."""
+    u, v, d = first - plate, second - plate, img - plate
+    uu, vv, uv = (u * u).sum(-1), (v * v).sum(-1), (u * v).sum(-1)
+    ud, vd = (u * d).sum(-1), (v * d).sum(-1)
+    det = np.maximum(uu * vv - uv * uv, 1e-6)
+    return np.clip((vv * ud - uv * vd) / det, 0, 1), np.clip((uu * vd - uv * ud) / det, 0, 1)
 
 
 def _least_squares(a: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, float]:
