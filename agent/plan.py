@@ -334,9 +334,9 @@ def _fit_height(registry, image: np.ndarray, plan: EditPlan, e, pen: GlyphPen, c
         return cov  # the witnesses disagree (a tilted line, a stray cut): keep the face's word
     top, bottom = float(np.median(tops)), float(np.median(bottoms))
     height, drawn_height = bottom - top, drawn[1] - drawn[0]
-    # Only a clearly wrong size (3 px and a tenth of the height) is re-sized: a size step is the
+    # Only a clearly wrong size (2 px and a tenth of the height) is re-sized: a size step is the
     # pen fit's call, which sees the whole glyph.
-    if e.new not in OVERSHOOT and abs(drawn_height - height) >= max(3.0, 0.1 * height):
+    if e.new not in OVERSHOOT and abs(drawn_height - height) >= max(2.0, 0.1 * height):
         size = max(4, round(pen.size * height / drawn_height))
         cols = np.nonzero((cov > 0.5).any(0))[0]
         resized = _draw(registry, plan.font, e, GlyphPen(size, pen.x, pen.baseline), cov.shape, slant, shift)
