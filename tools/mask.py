@@ -124,12 +124,12 @@ def glyph_mask(
     # The rendering vouches for faint ink on its strokes, not for bare background: a rendering in
     # a slightly wrong face or size must not carry the repaint past the glyph.
     old = ((observed_ink > 0.12) & near_old) | ((old_glyph > 0.1) & (observed_ink > 0.04))
-    # Faint pixels count when they hang on a stroke (its anti-aliased or blurred edge), not as
-    # specks of a noisy background that merely pass the threshold.
-    parts, _ = ndimage.label(old, structure=np.ones((3, 3)))
-    stroked = np.unique(parts[old & (observed_ink > 0.4)])
-    if stroked.size:
-        old = np.isin(parts, stroked[stroked > 0])
+    # Faint pixels count next to a stroke (its anti-aliased or blurred edge; the halo takes the
+    # rest of a soft edge), not as specks of a noisy background that pass the threshold, nor as
+    # chains of such specks hanging on to a stroke.
+    stroke = old & (observed_ink > 0.4)
+    if stroke.any():
+        old &= ndimage.binary_dilation(stroke, structure=np.ones((3, 3)))
     # The old glyph's faint tails (anti-aliasing, blur, compression) lie below any ink threshold:
     # the halo takes them. The new glyph's footprint already holds its tails (the draft is drawn
     # blurred), so it grows by one pixel only: a draft a pixel off must not drag a halo of
