@@ -26,6 +26,7 @@ def diagnose(
     new = squeeze(new_word)
     r, old = _trim(squeeze(read), new), squeeze(old_word)
     before = _trim(squeeze(original_read), new) if original_read is not None else old
+    r, before = _shared_edges_dropped(r, before, len(new))
     if len(before) != len(new):  # a re-laid-out word: positions do not correspond
         before = old
     # The recogniser's own aliases in this font, learnt from unedited characters it read the same
@@ -77,6 +78,7 @@ def look_alike_misses(
     new, old = squeeze(new_word), squeeze(old_word)
     r = _trim(squeeze(read), new)
     before = _trim(squeeze(original_read), new) if original_read is not None else old
+    r, before = _shared_edges_dropped(r, before, len(new))
     if len(before) != len(new):
         before = old
     if len(r) == len(new):
@@ -112,6 +114,20 @@ def likely_enough(scores: dict[str, float], read: str, new_word: str, rivals: li
     target = scores[new_word]
     return target >= scores[read] - LIKELIHOOD_SLACK * misses and all(
         target >= scores[w] + LIKELIHOOD_MARGIN for w in rivals if w != new_word)
+
+
+def _shared_edges_dropped(read: str, before: str, length: int) -> tuple[str, str]:
+    """Both readings without the characters the recogniser read past the word's ends in the
+    original and reads there again (a texture it takes for an F before the word): they are the
+    crop's, not the edit's."""
+    extra = len(before) - length
+    if extra <= 0 or len(read) != len(before):
+        return read, before
+    for k in range(extra + 1):
+        end = len(before) - (extra - k)
+        if read[:k] == before[:k] and read[end:] == before[end:]:
+            return read[k:end], before[k:end]
+    return read, before
 
 
 def _trim(read: str, word: str) -> str:

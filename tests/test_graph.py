@@ -184,3 +184,14 @@ def test_look_alike_misses_rules():
     assert look_alike_misses("hvbour", "harbour", "hvrbour", [1]) == 1
     assert look_alike_misses("hbour", "harbour", "hvrbour", [1]) == 0
     assert look_alike_misses("hvbou", "harbour", "hvrbour", [1]) == 0  # two dropped
+
+
+def test_a_stray_character_read_before_and_after_the_edit_is_the_crops(registry):
+    # The recogniser read a texture before the word as "F" in the original and reads it again:
+    # the word itself decides; a stray character that appears only after the edit does not pass.
+    editor, img, _, _ = _editor(registry, [("FHARBOUP", 0.9)], original=("FHARBOUR .", 0.9))
+    assert editor.run(_request(method="single-shot"), img)[0].status == "verified"
+    editor, img, _, _ = _editor(registry, [("FHARBOUP", 0.9)])
+    assert editor.run(_request(method="single-shot"), img)[0].status == "failed"
+    editor, img, _, _ = _editor(registry, [("FHARBOUR", 0.9)], original=("FHARBOUR", 0.9))
+    assert editor.run(_request(method="single-shot"), img)[0].attempts[0].why_failed == "old-glyph-remains"
