@@ -96,6 +96,7 @@ def make_plan(registry, image: np.ndarray, line: TextLine, start: int, request: 
     if not drawable:
         raise BadRequest(f"no available font can draw both {text!r} and {request.replace!r}")
     match = match_font(registry, ink.coverage, text, ink.fg, ink.bg, faces=drawable, offset=(rx0, ry0), slant=ink.slant)
+    text, start, end, found, match = _without_phantoms(registry, ink, text, start, end, match, drawable)
     match.slant = confirm_slant(registry, match, text, ink.coverage, (rx0, ry0))
     if not _italic(match.face):  # an italic face leans by itself; the cuts follow the ink's own lean
         ink = replace(ink, slant=match.slant)
@@ -154,6 +155,28 @@ def make_plan(registry, image: np.ndarray, line: TextLine, start: int, request: 
         word_start=ws, char_boxes=boxes[ws:we], mode=mode, edits=edits, font=font,
         outside=(next((b for b in reversed(boxes[:ws]) if b), None), next((b for b in boxes[we:] if b), None)),
     )
+
+
+PHANTOM_GAIN = 0.1  # how much better (ink IoU) the span alone must fit for the extra characters to go
+
+
+def _without_phantoms(registry, ink, text: str, start: int, end: int, match, faces):
+    """(text, start, end, found, match) with the characters OCR read at the line's edge, glued to
+    the requested span, dropped when the ink does not hold them.
+
+    easyocr now and then reads a character that is not there at a line's edge ("176342" for
+    76342); cut six ways, five glyphs land in the wrong boxes. When at most two such characters
+    (no space between) sit on one side of the span, the font fit decides: if the span alone
+    explains the line's ink clearly better than the whole reading, they are dropped.
+    """
+    extra = text[:start] or text[end:]
+    if (text[:start] and text[end:]) or not extra or len(extra) > 2 or any(c.isspace() for c in extra):
+        return text, start, end, text[start:end], match
+    alone = match_font(registry, ink.coverage, text[start:end], ink.fg, ink.bg, faces=faces,
+                       offset=ink.region[:2], slant=ink.slant)
+    if alone.score < match.score + PHANTOM_GAIN:
+        return text, start, end, text[start:end], match
+    return text[start:end], 0, end - start, text[start:end], alone
 
 
 def _italic(face: str) -> bool:

@@ -139,3 +139,23 @@ def test_recogniser_likelihoods_rank_the_drawn_word_first(ocr, registry):
     assert read == "50F" and new > -1.0
     assert old < new - 5 and wrong < new - 2
     assert unknown == float("-inf")  # a character the recogniser cannot emit
+
+
+def test_a_character_ocr_read_at_the_lines_edge_goes_when_the_ink_lacks_it(registry):
+    from agent.plan import make_plan
+    from agent.schemas import EditRequest
+    from tools.fonts import composite, render_text
+
+    def plan_for(drawn: str):
+        r = render_text(registry.font("FreeMono", 24), drawn, (120, 40), (10.0, 28.0))
+        img = composite(np.full((40, 120, 3), (120, 60, 220), np.float32), r.alpha, (200, 210, 250)).astype(np.uint8)
+        line = TextLine("176342", 0.5, [(4, 6), (110, 6), (110, 34), (4, 34)], (4, 6, 110, 34))  # OCR's reading
+        return r, make_plan(registry, img, line, 1, EditRequest(image="-", find="76342", replace="06342"))
+
+    r, plan = plan_for("76342")  # the "1" is not there: dropped, and the 7 is the one edited
+    (edit,) = plan.edits
+    assert plan.line_text == "76342" and edit.old == "7"
+    assert abs(edit.box[0] - r.boxes[0][0]) <= 1 and abs(edit.box[2] - r.boxes[0][2]) <= 1
+    r, plan = plan_for("176342")  # the "1" is there: kept
+    (edit,) = plan.edits
+    assert plan.line_text == "176342" and abs(edit.box[0] - r.boxes[1][0]) <= 1
