@@ -159,3 +159,16 @@ def test_a_character_ocr_read_at_the_lines_edge_goes_when_the_ink_lacks_it(regis
     r, plan = plan_for("176342")  # the "1" is there: kept
     (edit,) = plan.edits
     assert plan.line_text == "176342" and abs(edit.box[0] - r.boxes[1][0]) <= 1
+
+
+def test_line_ink_never_takes_the_background_colour_for_the_text(registry):
+    # Thin italic text on a noisy background: the "lighter than its surroundings" hypothesis
+    # finds the gaps between the letters (four of them, like the four letters); they have the
+    # background's colour and are not the text.
+    from agent.synthetic import make_case
+
+    case = make_case(registry, 0, 189)
+    s = case.scene
+    ink = line_ink(s.source, case.gt_line().box, s.text, registry)
+    assert np.abs(np.array(ink.fg) - np.array(s.fg)).max() <= 40  # the text's own colour
+    assert match_font(registry, ink.coverage, s.text, ink.fg, ink.bg).face == s.face

@@ -55,6 +55,9 @@ def _coverage(crop: np.ndarray, bg: np.ndarray, fg: np.ndarray) -> np.ndarray:
     return np.clip(((crop - bg) @ axis) / denom * 1.25 - 0.1, 0, 1).astype(np.float32)
 
 
+SAME_COLOUR = 25.0  # RGB distance below which two colours count as one (noise, compression)
+
+
 def line_ink(
     image: np.ndarray, box: Box, text: str | None = None, registry: FontRegistry | None = None, margin: float = 0.25
 ) -> LineInk:
@@ -100,6 +103,8 @@ def line_ink(
     # one on offer is the background's own shading (a gradient's halves, texture), not the ink.
     strongest = max((float(np.sqrt(((f - b) ** 2).sum())) for b, f, _ in hypotheses), default=0.0)
     for hbg, hfg, given in hypotheses:
+        if float(np.sqrt(((hfg - bg) ** 2).sum())) < SAME_COLOUR:
+            continue  # "text" the colour of the background around the line: the gaps between letters
         cov = _coverage(crop, hbg, hfg) if given is None else given
         keep, n_comp = _line_components(cov > 0.5, y0 - ry0, y1 - ry0, text)
         cov = cov * keep
