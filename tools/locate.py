@@ -118,12 +118,22 @@ def line_ink(
         if contrast < 0.4 * strongest:
             score += 0.5
         if best is None or score < best[0]:
-            best = (score, cov, hfg, hbg)
+            best = (score, cov, hfg, hbg, keep if given is None else None)
     if best is None:
         cov, fg = np.zeros(dist.shape, np.float32), bg
         hbg = bg
     else:
-        _, cov, fg, hbg = best
+        _, cov, fg, hbg, keep = best
+        if keep is not None:
+            # A colour cluster's mean is pulled toward the background by the anti-aliased edges of
+            # thin or blurred strokes, and coverage measured against it saturates early: every
+            # face looks bold. The text's colour is that of its most ink-like pixels.
+            axis = fg - hbg
+            t = ((crop - hbg) @ axis) / (float(axis @ axis) or 1.0)
+            inky = (t > 0.5) & (keep > 0)
+            if inky.sum() >= 10:
+                fg = np.median(crop[inky & (t >= np.percentile(t[inky], 90))], axis=0)
+                cov = _coverage(crop, hbg, fg) * keep
     return LineInk((rx0, ry0, rx1, ry1), cov, tuple(int(v) for v in fg), tuple(int(v) for v in hbg), estimate_slant(cov))
 
 
