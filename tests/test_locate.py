@@ -172,3 +172,18 @@ def test_line_ink_never_takes_the_background_colour_for_the_text(registry):
     ink = line_ink(s.source, case.gt_line().box, s.text, registry)
     assert np.abs(np.array(ink.fg) - np.array(s.fg)).max() <= 40  # the text's own colour
     assert match_font(registry, ink.coverage, s.text, ink.fg, ink.bg).face == s.face
+
+
+def test_line_ink_takes_the_text_colour_of_thin_blurred_strokes(registry):
+    # Thin strokes are mostly anti-aliased edge: a colour cluster's mean lies between text and
+    # background; the text's colour is that of its most ink-like pixels (and the face stays regular).
+    from scipy import ndimage
+
+    from tools.fonts import composite
+
+    r = render_text(registry.font("FreeSerif", 28), "Harbour 1906", (260, 50), (10.0, 36.0))
+    img = composite(np.full((50, 260, 3), (245, 238, 83), np.float32), ndimage.gaussian_filter(r.alpha, 0.6),
+                    (156, 7, 147)).astype(np.uint8)
+    ink = line_ink(img, (8, 10, 200, 42), "Harbour 1906", registry)
+    assert np.abs(np.array(ink.fg) - (156, 7, 147)).max() <= 25
+    assert "Bold" not in match_font(registry, ink.coverage, "Harbour 1906", ink.fg, ink.bg).face
