@@ -161,9 +161,9 @@ def test_outlined_letters_are_told_from_their_fill_when_the_outline_looks_like_t
     # A dark brown fill inside a 2 px black outline (the colour split takes the black for the
     # text) and a teal fill in a dark ring on blue: the fill, outline and width come back; plain
     # and blurred one-colour text have no outline of this kind.
-    from models.data import Draft
     from scipy import ndimage
 
+    from models.data import Draft
     from tools.effects import TextEffect, estimate_fill_outline
     from tools.fonts import split_colours
 

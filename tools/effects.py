@@ -1,7 +1,9 @@
 """Text effects drawn under the letters: an outline or a drop shadow in a second colour.
 
 A repainted glyph without its outline or shadow reads right but looks pasted on, and the old
-glyph's shadow left behind is a remnant. The effect is estimated once per word from the pixels
+glyph's shadow left behind is a remnant. Outlined letters whose outline the colour split took for
+the text (a black outline round a dark fill, a dark ring round a thin light fill) are told apart
+by estimate_fill_outline. The effect is estimated once per word from the pixels
 around its ink (which of a few outline widths and shadow offsets, in which colour, explains them
 best) and then drawn under every new glyph, and under the neighbours' ink where a mask reaches
 their shadow.
@@ -116,7 +118,8 @@ def estimate_fill_outline(
     that shape eroded by the outline's width. Both colours are solved by least squares; the two-
     colour model must cut the error of one colour by `gain`, give colours a real image can hold,
     and tell them apart by `min_contrast`. Blurred one-colour text also fits a little better with
-    a ring (its edges are lighter): the colour test keeps that out.
+    a ring (its edges are lighter): the colour test keeps that out. The fill's coverage returned
+    is unmixed per pixel from the fill, the outline and the background.
     """
     img = crop.astype(np.float32)
     fg, bg = np.asarray(fg, np.float32), np.asarray(bg, np.float32)
