@@ -111,8 +111,7 @@ def build_graph(toolbox: Toolbox):
         edited = _edited_positions(p)
         why = diagnose(read, conf, p.word, p.new_word, edited, MIN_CONFIDENCE, p.original_read)
         confirmed_by = "reading" if why is None else None
-        misses = look_alike_misses(read, p.word, p.new_word, edited, p.original_read)
-        if why not in (None, "low-confidence") and misses:
+        if why not in (None, "low-confidence") and (misses := look_alike_misses(read, p.word, p.new_word, edited, p.original_read)):
             # A near miss ("S0F" for "50F"): ask the recogniser how likely the requested word is.
             rivals = [p.word] + ([p.original_read] if p.original_read else [])
             texts = [p.new_word, read, *rivals]

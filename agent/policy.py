@@ -23,12 +23,7 @@ def diagnose(
     when it reads as the user wrote it or as the recogniser read it in the original image: it
     "still reads the same" (a recogniser that reads this font's 1 as I does so before and after).
     """
-    new = squeeze(new_word)
-    r, old = _trim(squeeze(read), new), squeeze(old_word)
-    before = _trim(squeeze(original_read), new) if original_read is not None else old
-    r, before = _shared_edges_dropped(r, before, len(new))
-    if len(before) != len(new):  # a re-laid-out word: positions do not correspond
-        before = old
+    r, new, old, before = _readings(read, old_word, new_word, original_read)
     # The recogniser's own aliases in this font, learnt from unedited characters it read the same
     # way before and after (it reads this font's 7 as Z: a new 7 reading Z is as good as the old).
     alias = {new[i]: before[i] for i in range(min(len(new), len(before), len(r)))
@@ -75,12 +70,7 @@ def look_alike_misses(
     look alike themselves (then nothing but the exact reading tells them apart); an unedited one as
     a look-alike of itself or of its original reading. The recogniser's CTC decoding drops a narrow
     letter now and then ("hvbour" for "hvrbour"): one such drop is a miss, never an edited one's."""
-    new, old = squeeze(new_word), squeeze(old_word)
-    r = _trim(squeeze(read), new)
-    before = _trim(squeeze(original_read), new) if original_read is not None else old
-    r, before = _shared_edges_dropped(r, before, len(new))
-    if len(before) != len(new):
-        before = old
+    r, new, old, before = _readings(read, old_word, new_word, original_read)
     if len(r) == len(new):
         return max(0, _substitutions(r, list(range(len(new))), new, old, before, edited))
     if len(r) != len(new) - 1:
@@ -114,6 +104,17 @@ def likely_enough(scores: dict[str, float], read: str, new_word: str, rivals: li
     target = scores[new_word]
     return target >= scores[read] - LIKELIHOOD_SLACK * misses and all(
         target >= scores[w] + LIKELIHOOD_MARGIN for w in rivals if w != new_word)
+
+
+def _readings(read: str, old_word: str, new_word: str, original_read: str | None) -> tuple[str, str, str, str]:
+    """(reading, new word, old word, original reading) without spaces, stray edge punctuation or
+    characters read past the word's ends both before and after; the original reading falls back
+    to the old word where its positions do not correspond (a re-laid-out word)."""
+    new, old = squeeze(new_word), squeeze(old_word)
+    r = _trim(squeeze(read), new)
+    before = _trim(squeeze(original_read), new) if original_read is not None else old
+    r, before = _shared_edges_dropped(r, before, len(new))
+    return r, new, old, before if len(before) == len(new) else old
 
 
 def _shared_edges_dropped(read: str, before: str, length: int) -> tuple[str, str]:
