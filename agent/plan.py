@@ -206,10 +206,16 @@ def _blur(registry, image: np.ndarray, text: str, boxes: list, first: int, match
           gain: float = 0.9) -> float:
     """The blur of the word: the sigma whose blurred rendering of its glyphs (each aligned to its
     own ink, so layout drift does not pass for blur) best matches the observed ink, when that
-    beats the crisp rendering by a clear margin (1 - gain)."""
+    beats the crisp rendering by a clear margin (1 - gain) and keeps the strokes' full strength.
+
+    A face that does not quite fit also fits better blurred (a soft shape forgives a misplaced
+    stroke), but blurred text has lost its peak: a sigma whose rendering peaks well below the
+    observed ink's peak is that, and is not taken.
+    """
     h, w = image.shape[:2]
     font = registry.font(match.face, match.size)
     errs = np.zeros(len(BLURS) + 1)
+    peaks = np.zeros(len(BLURS) + 1)  # summed 99th percentiles: [0] observed, [j] rendered at BLURS[j - 1]
     for k, b in enumerate(boxes):
         char = text[first + k]
         if b is None or char.isspace():
@@ -222,8 +228,12 @@ def _blur(registry, image: np.ndarray, text: str, boxes: list, first: int, match
             continue
         crisp = render_text(font, char, (x1 - x0, y1 - y0), (pen.x - x0, pen.baseline - y0), [0.0]).alpha
         errs[0] += float(((crisp - observed) ** 2).sum())
+        peaks[0] += float(np.percentile(observed, 99))
         for j, sigma in enumerate(BLURS, 1):
-            errs[j] += float(((ndimage.gaussian_filter(crisp, sigma) - observed) ** 2).sum())
+            blurred = ndimage.gaussian_filter(crisp, sigma)
+            errs[j] += float(((blurred - observed) ** 2).sum())
+            peaks[j] += float(np.percentile(blurred, 99))
+    errs[1:][peaks[1:] < 0.9 * peaks[0]] = np.inf
     j = int(np.argmin(errs))
     return BLURS[j - 1] if j > 0 and errs[j] < gain * errs[0] else 0.0
 

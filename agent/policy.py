@@ -23,7 +23,7 @@ def diagnose(
     when it reads as the user wrote it or as the recogniser read it in the original image: it
     "still reads the same" (a recogniser that reads this font's 1 as I does so before and after).
     """
-    r, new, old, before = _readings(read, old_word, new_word, original_read)
+    r, new, old, before, edited = _readings(read, old_word, new_word, original_read, edited)
     # The recogniser's own aliases in this font, learnt from unedited characters it read the same
     # way before and after (it reads this font's 7 as Z: a new 7 reading Z is as good as the old).
     alias = {new[i]: before[i] for i in range(min(len(new), len(before), len(r)))
@@ -70,7 +70,7 @@ def look_alike_misses(
     look alike themselves (then nothing but the exact reading tells them apart); an unedited one as
     a look-alike of itself or of its original reading. The recogniser's CTC decoding drops a narrow
     letter now and then ("hvbour" for "hvrbour"): one such drop is a miss, never an edited one's."""
-    r, new, old, before = _readings(read, old_word, new_word, original_read)
+    r, new, old, before, edited = _readings(read, old_word, new_word, original_read, edited)
     if len(r) == len(new):
         return max(0, _substitutions(r, list(range(len(new))), new, old, before, edited))
     if len(r) != len(new) - 1:
@@ -106,15 +106,28 @@ def likely_enough(scores: dict[str, float], read: str, new_word: str, rivals: li
         target >= scores[w] + LIKELIHOOD_MARGIN for w in rivals if w != new_word)
 
 
-def _readings(read: str, old_word: str, new_word: str, original_read: str | None) -> tuple[str, str, str, str]:
-    """(reading, new word, old word, original reading) without spaces, stray edge punctuation or
-    characters read past the word's ends both before and after; the original reading falls back
-    to the old word where its positions do not correspond (a re-laid-out word)."""
+def _readings(
+    read: str, old_word: str, new_word: str, original_read: str | None, edited: list[int],
+) -> tuple[str, str, str, str, list[int]]:
+    """(reading, new word, old word, original reading, edited positions) without spaces, without
+    punctuation at the word's ends that the edit does not touch (a ledger's trailing comma that
+    OCR took for "_"), without stray edge punctuation or characters read past the word's ends
+    both before and after; the original reading falls back to the old word where its positions
+    do not correspond (a re-laid-out word)."""
     new, old = squeeze(new_word), squeeze(old_word)
+    lead = 0
+    while lead < len(new) and not new[lead].isalnum() and lead not in edited:
+        lead += 1
+    end = len(new)
+    while end > lead and not new[end - 1].isalnum() and end - 1 not in edited:
+        end -= 1
+    if (lead or end < len(new)) and len(old) == len(new):
+        new, old = new[lead:end], old[lead:end]
+        edited = [i - lead for i in edited if lead <= i < end]
     r = _trim(squeeze(read), new)
     before = _trim(squeeze(original_read), new) if original_read is not None else old
     r, before = _shared_edges_dropped(r, before, len(new))
-    return r, new, old, before if len(before) == len(new) else old
+    return r, new, old, before if len(before) == len(new) else old, edited
 
 
 def _shared_edges_dropped(read: str, before: str, length: int) -> tuple[str, str]:

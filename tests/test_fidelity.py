@@ -246,3 +246,34 @@ def test_glyph_mask_leaves_noise_specks_and_bare_background_under_a_wrong_render
     assert m[10:30, 13:18].all()  # stroke and edge
     assert not m[35, 30] and not m[36:, :].any()  # the speck and the bare rows under the rendering
     assert not m[:, 21:].any()  # nor the bare columns the rendering covers
+
+
+def test_blur_is_found_on_blurred_text_and_not_made_up_for_a_face_that_fits_loosely(registry):
+    from scipy import ndimage
+
+    from agent.plan import _blur
+    from tools.fonts import match_font
+    from tools.locate import char_boxes, line_ink
+
+    def blur_of(alpha):
+        img = composite(np.full((70, 260, 3), (17, 158, 206), np.float32), alpha, (245, 251, 253)).astype(np.uint8)
+        ink = line_ink(img, (10, 15, 200, 55), "Harbour", registry)
+        match = match_font(registry, ink.coverage, "Harbour", ink.fg, ink.bg, offset=ink.region[:2])
+        boxes = char_boxes(registry, ink, "Harbour", match.face)
+        return _blur(registry, img, "Harbour", boxes, 0, match, (245, 251, 253), (17, 158, 206), None)
+
+    r, _ = _word(registry, face="FreeSans-Bold", size=30, text="Harbour")
+    assert blur_of(ndimage.gaussian_filter(r.alpha, 1.1)) in (0.8, 1.1, 1.5)
+    assert blur_of(r.alpha) == 0.0
+
+
+def test_small_crisp_text_in_a_face_we_lack_is_not_taken_for_blurred(ocr, registry):
+    # "World Health" on the WHO poster (17 px, a face the library lacks): blurring the nearest face
+    # fits its ink better, but would draw a washed-out W.
+    from agent.plan import locate
+    from tests.conftest import load
+
+    img = load("poster_who_handwashing.png")
+    req = EditRequest(image="-", find="Health", replace="Wealth")
+    lines, li, start = locate(ocr.read(img), req)
+    assert make_plan(registry, img, lines[li], start, req).font.blur == 0.0

@@ -195,3 +195,13 @@ def test_a_stray_character_read_before_and_after_the_edit_is_the_crops(registry)
     assert editor.run(_request(method="single-shot"), img)[0].status == "failed"
     editor, img, _, _ = _editor(registry, [("FHARBOUR", 0.9)], original=("FHARBOUR", 0.9))
     assert editor.run(_request(method="single-shot"), img)[0].attempts[0].why_failed == "old-glyph-remains"
+
+
+def test_punctuation_at_the_words_ends_that_the_edit_does_not_touch_is_not_judged():
+    # "35,498_" (OCR took the ledger's comma for "_") -> "35,499_": the reading "35,499," passes;
+    # the old digit still there does not; an edit of the punctuation itself is judged.
+    from agent.policy import diagnose
+
+    assert diagnose("35,499,", 0.9, "35,498_", "35,499_", [5], 0.2, "35, 498,") is None
+    assert diagnose("35,498,", 0.9, "35,498_", "35,499_", [5], 0.2, "35, 498,") == "old-glyph-remains"
+    assert diagnose("5.", 0.9, "5.", "5!", [1], 0.2, "5.") is not None
