@@ -21,6 +21,12 @@ REAL = [
     ("real-ledger-6001", "numbers_ledger.png", "6,001", "6,007", None),
     ("real-sign-speed", "sign_speed_limit.png", "SPEED", "SPEND", 2),
     ("real-sign-market", "sign_speed_limit.png", "MARKET", "MARKED", None),
+    ("real-poster-water", "poster_who_handwashing.png", "water", "wafer", None),
+    ("real-poster-mouth", "poster_who_handwashing.png", "mouth", "month", None),
+    ("real-poster-cook", "poster_who_handwashing.png", "cook", "look", None),
+    ("real-sign-market-2", "sign_speed_limit.png", "MARKET", "MARKEX", 2),
+    ("real-ledger-271", "numbers_ledger.png", "271.61", "271.67", None),
+    ("real-greenstead-2", "word_greenstead.png", "Greenstead", "Greenstand", None),
 ]
 
 
