@@ -22,7 +22,8 @@ import numpy as np
 import torch
 from PIL import Image
 
-from agent.plan import AttemptSettings, glyph_edits, make_plan, squeeze, verify_crop
+from agent.plan import make_plan, squeeze, verify_crop
+from agent.repaint import AttemptSettings, glyph_edits
 from agent.schemas import EditRequest
 from agent.synthetic import make_case
 from models.pipeline import DEFAULT_WEIGHTS, GlyphModel

@@ -15,8 +15,9 @@ import numpy as np
 from langgraph.graph import END, START, StateGraph
 
 from agent.context import Toolbox
-from agent.plan import AttemptSettings, BadRequest, glyph_edits, locate, make_plan, verify_crop
+from agent.plan import BadRequest, locate, make_plan, verify_crop
 from agent.policy import diagnose, likely_enough, look_alike_misses, refine, similarity
+from agent.repaint import AttemptSettings, glyph_edits
 from agent.schemas import Attempt, EditPlan, EditRequest
 from tools.compression import estimate_quality, match_jpeg
 

@@ -1,50 +1,32 @@
 """Locate the requested text and plan the edit: which characters, where, in which font and colours.
 
-Also turns a plan plus the current attempt settings into concrete mask boxes and glyph drafts.
+agent/repaint.py turns a plan plus the current attempt's settings into masks and glyph drafts.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 import numpy as np
 from scipy import ndimage
 
 from agent.schemas import CharEdit, EditPlan, EditRequest, EffectInfo, FontInfo
-from models.data import Draft
-from tools.effects import TextEffect, estimate_effect, estimate_fill_outline, ink_on_axis
+from tools.effects import estimate_effect, estimate_fill_outline, ink_on_axis
 from tools.fonts import (
-    GlyphPen,
     confirm_slant,
     glyph_pen,
     match_font,
-    place_glyph,
     project_ink,
     render_text,
-    shear,
     split_colours,
 )
-from tools.inpaint import GlyphEdit
 from tools.locate import char_boxes, find_occurrences, line_ink
-from tools.mask import Box, MaskSpec, box_to_mask, char_mask_box, default_pad, glyph_mask, union
+from tools.mask import union
 from tools.ocr import TextLine
 
 
 class BadRequest(ValueError):
     """The request cannot be carried out on this image (exit 2, one-line reason)."""
-
-
-@dataclass(frozen=True)
-class AttemptSettings:
-    tool: str = "glyph-diffusion"  # inpainting backend
-    seed: int = 0  # sampler seed
-    guidance: float = 2.0  # classifier-free guidance weight on the glyph condition (2 measured better than 1)
-    steps: int = 20  # DDIM steps
-    pad: int | None = None  # mask padding; None: the default for the glyph height
-    grow_x: int = 0  # extra mask width toward the neighbours
-    size_scale: float = 1.0  # draft size relative to the matched font size
-    shift: tuple[float, float] = (0.0, 0.0)  # draft offset in pixels
-    shaped: bool = True  # repaint only the old and new glyphs' ink (with a halo) inside the mask box
 
 
 def squeeze(text: str) -> str:
@@ -98,7 +80,7 @@ def make_plan(registry, image: np.ndarray, line: TextLine, start: int, request: 
     match = match_font(registry, ink.coverage, text, ink.fg, ink.bg, faces=drawable, offset=(rx0, ry0), slant=ink.slant)
     text, start, end, found, match = _without_phantoms(registry, ink, text, start, end, match, drawable)
     match.slant = confirm_slant(registry, match, text, ink.coverage, (rx0, ry0))
-    if not _italic(match.face):  # an italic face leans by itself; the cuts follow the ink's own lean
+    if not is_italic(match.face):  # an italic face leans by itself; the cuts follow the ink's own lean
         ink = replace(ink, slant=match.slant)
     boxes = char_boxes(registry, ink, text, match.face)
     boxes = _plausible(registry, image, text, boxes, match, range(start, end))
@@ -179,7 +161,7 @@ def _without_phantoms(registry, ink, text: str, start: int, end: int, match, fac
     return text[start:end], 0, end - start, text[start:end], alone
 
 
-def _italic(face: str) -> bool:
+def is_italic(face: str) -> bool:
     return "italic" in face.lower() or "oblique" in face.lower()
 
 
@@ -264,275 +246,6 @@ def visual_word(text: str, boxes: list, start: int, end: int) -> tuple[int, int]
     return min(inked[lo], start), max(inked[hi] + 1, end)
 
 
-def _neighbours(plan: EditPlan, index_in_word: int):
-    boxes = plan.char_boxes
-    left = next((b for b in reversed(boxes[:index_in_word]) if b), None)
-    right = next((b for b in boxes[index_in_word + 1 :] if b), None)
-    return left, right
-
-
-def glyph_edits(registry, image: np.ndarray, plan: EditPlan, s: AttemptSettings) -> list[GlyphEdit]:
-    """Masks and drafts for every edited character under the attempt's settings."""
-    h, w = image.shape[:2]
-    f = plan.font
-    size = max(6, round(f.size * s.size_scale))
-    slant = 0.0 if _italic(f.face) else f.slant
-    offset = plan.start - plan.word_start
-    line_h = plan.word_box[3] - plan.word_box[1]
-    if plan.mode == "relayout":
-        return [_relayout_edit(registry, image, plan, size, slant, s)]
-    effect = _effect(f)
-    out = []
-    for e in plan.edits:
-        k = offset + e.index
-        pen, neighbour_pens = _edit_pen(registry, image, plan, k, size, slant, align=s.size_scale == 1.0)
-        cov = _draw(registry, f, e, pen, (h, w), slant, s.shift)
-        if s.size_scale == 1.0:
-            cov = _fit_height(registry, image, plan, e, pen, cov, slant, s.shift)
-        draft_box = _box(cov)
-        char_h = e.box[3] - e.box[1]
-        pad = default_pad(char_h) if s.pad is None else s.pad
-        old_cov, _ = place_glyph(registry, f.face, e.old, e.old, pen, (h, w), slant)
-        old_box = _box(old_cov)
-        # Where the edit may repaint: near the old glyph (its aligned rendering when that explains
-        # its ink, else also its cut box) and the new one. Retries may grow masks, never past this.
-        trusted = _explains(image, f, e.box, old_cov)
-        core = union(union(None if trusted else e.box, old_box), draft_box) or e.box
-        limit = max(3, round(0.1 * f.size)) + (effect.reach if effect else 0)
-        zone = (max(0, core[0] - limit), max(0, core[1] - limit), min(w, core[2] + limit), min(h, core[3] + limit))
-        reach = pad + 3 + (effect.reach if effect else 0)
-        x0, y0, x1, y1 = union(union(e.box, draft_box), old_box)
-        window = (max(0, x0 - reach), max(0, y0 - reach), min(w, x1 + reach), min(h, y1 + reach))
-        neighbours = _neighbour_ink(registry, image, plan, k, neighbour_pens, slant, window)
-        mbox = None
-        if s.shaped:
-            mbox, shape = _shaped_mask(image, plan, e, old_cov, cov, neighbours, effect, window, pad, trusted)
-        if mbox is None:
-            left, right = _neighbours(plan, k)
-            mbox, shape = char_mask_box((h, w), e.box, draft_box, left, right, MaskSpec(pad=pad, grow_x=s.grow_x)), None
-            if effect is not None:  # the old glyph's outline or shadow goes too
-                mbox = union(mbox, _box(effect.layer(old_cov)))
-        mbox = (max(mbox[0], zone[0]), max(mbox[1], zone[1]), min(mbox[2], zone[2]), min(mbox[3], zone[3]))
-        layer = effect.layer(np.maximum(cov, neighbours)) if effect else None
-        draft = Draft(cov, draft_box, f.fg, f.bg, layer, effect.colour if effect else (0, 0, 0))
-        out.append(GlyphEdit(mbox, draft, min_context=line_h, shape=shape))
-    return out
-
-
-def _draw(registry, f: FontInfo, e, pen: GlyphPen, shape, slant: float, shift) -> np.ndarray:
-    cov, _ = place_glyph(registry, f.face, e.old, e.new, pen, shape, slant, shift)
-    return ndimage.gaussian_filter(cov, f.blur) if f.blur > 0 else cov
-
-
-# Characters that share their ink's top and bottom in a font: the x-height letters, capitals
-# without tails, figures, ascender letters, descender letters.
-HEIGHT_CLASSES = ("acemnorsuvwxz", "ABCDEFGHIKLMNOPRSTUVWXYZ", "0123456789", "bdhkl", "gpqy")
-# Round glyphs overshoot the flat ones by a pixel or so at the top and bottom: they
-# neither witness a class's rows nor are re-sized to them.
-OVERSHOOT = set("CGJOQSUacegosu0368")
-
-
-def _height_class(c: str) -> int | None:
-    return next((i for i, g in enumerate(HEIGHT_CLASSES) if c in g), None)
-
-
-def _rows(cov: np.ndarray) -> tuple[int, int] | None:
-    ys = np.nonzero((cov > 0.5).any(1))[0]
-    return (int(ys[0]), int(ys[-1]) + 1) if len(ys) else None
-
-
-def _fit_height(registry, image: np.ndarray, plan: EditPlan, e, pen: GlyphPen, cov: np.ndarray,
-                slant: float, shift) -> np.ndarray:
-    """The draft re-sized and moved so its ink spans the rows its class spans in this word.
-
-    The word's own glyphs of the new character's class (x-height letters for a new "w", capitals
-    for an "M") say where its ink must start and end, whatever the face: a face matched a size too
-    big, or sitting a pixel low, would draw past the glyph the user expects (and past the pixels a
-    faithful edit changes). Two or more such glyphs must agree (to a pixel) before they overrule the
-    face's own metrics.
-    """
-    cls = _height_class(e.new)
-    spans = []
-    for c, b in zip(plan.word, plan.char_boxes, strict=True):  # the original glyphs, the old one included
-        if cls is None or b is None or _height_class(c) != cls or c in OVERSHOOT:
-            continue
-        rows = _rows(observed_ink(image[b[1] : b[3], b[0] : b[2]], plan.font.fg, plan.font.bg, plan.font.effect))
-        if rows:
-            spans.append((rows[0] + b[1], rows[1] + b[1]))
-    drawn = _rows(cov)
-    if len(spans) < 2 or drawn is None:
-        return cov
-    tops, bottoms = sorted(t for t, _ in spans), sorted(b for _, b in spans)
-    if tops[-1] - tops[0] > 1 or bottoms[-1] - bottoms[0] > 1:
-        return cov  # the witnesses disagree (a tilted line, a stray cut): keep the face's word
-    top, bottom = float(np.median(tops)), float(np.median(bottoms))
-    height, drawn_height = bottom - top, drawn[1] - drawn[0]
-    # Only a clearly wrong size (2 px and a tenth of the height) is re-sized: a size step is the
-    # pen fit's call, which sees the whole glyph.
-    if e.new not in OVERSHOOT and abs(drawn_height - height) >= max(2.0, 0.1 * height):
-        size = max(4, round(pen.size * height / drawn_height))
-        cols = np.nonzero((cov > 0.5).any(0))[0]
-        resized = _draw(registry, plan.font, e, GlyphPen(size, pen.x, pen.baseline), cov.shape, slant, shift)
-        new_cols, new_rows = np.nonzero((resized > 0.5).any(0))[0], _rows(resized)
-        if new_rows is None or len(cols) == 0 or len(new_cols) == 0:
-            return cov
-        # keep the draft's horizontal centre; put its rows where the class's are
-        dx = (cols[0] + cols[-1] - new_cols[0] - new_cols[-1]) / 2
-        dy = (top + bottom - new_rows[0] - new_rows[1]) / 2
-        return _draw(registry, plan.font, e, GlyphPen(size, pen.x + dx, pen.baseline + dy), cov.shape, slant, shift)
-    # The right height a pixel or more off: move it (both ends must say so).
-    dy_top, dy_bottom = top - drawn[0], bottom - drawn[1]
-    dy = round((dy_top + dy_bottom) / 2)
-    if dy == 0 or np.sign(dy_top) != np.sign(dy_bottom):
-        return cov
-    return _draw(registry, plan.font, e, GlyphPen(pen.size, pen.x, pen.baseline + dy), cov.shape, slant, shift)
-
-
-def _explains(image: np.ndarray, f: FontInfo, box: Box, rendering: np.ndarray, share: float = 0.8) -> bool:
-    """Whether the aligned rendering of a glyph lies on (within a pixel of) at least `share` of the
-    observed ink inside its box: then it, not the box, says where the old glyph is."""
-    x0, y0, x1, y1 = box
-    ink = observed_ink(image[y0:y1, x0:x1], f.fg, f.bg, f.effect) > 0.5
-    if ink.sum() == 0:
-        return False
-    near = ndimage.binary_dilation(rendering[y0:y1, x0:x1] > 0.2, iterations=1)
-    return float((ink & near).sum()) >= share * float(ink.sum())
-
-
-def _effect(f: FontInfo) -> TextEffect | None:
-    if f.effect is None:
-        return None
-    return TextEffect(f.effect.kind, f.effect.colour, f.effect.width, f.effect.offset, f.effect.blur)
-
-
-def _neighbour_ink(registry, image: np.ndarray, plan: EditPlan, k: int, pens: dict[int, GlyphPen], slant: float,
-                   window: Box) -> np.ndarray:
-    """HxW coverage of the word's other glyphs that reach into the window (zero elsewhere): their
-    aligned renderings (exactly their ink, even where boxes overlap), else the observed ink inside
-    their boxes."""
-    h, w = image.shape[:2]
-    f = plan.font
-    x0, y0, x1, y1 = window
-    out = np.zeros((h, w), np.float32)
-    observed = None
-    for j, b in enumerate(plan.char_boxes):
-        if j == k or b is None or plan.word[j].isspace() or b[2] <= x0 or b[0] >= x1 or b[3] <= y0 or b[1] >= y1:
-            continue
-        if j in pens:
-            nb, _ = place_glyph(registry, f.face, plan.word[j], plan.word[j], pens[j], (h, w), slant)
-            out[y0:y1, x0:x1] = np.maximum(out[y0:y1, x0:x1], nb[y0:y1, x0:x1])
-        else:
-            if observed is None:
-                observed = observed_ink(image[y0:y1, x0:x1], f.fg, f.bg, f.effect)
-            inside = box_to_mask((h, w), b)[y0:y1, x0:x1]
-            out[y0:y1, x0:x1] = np.maximum(out[y0:y1, x0:x1], np.where(inside, observed, 0))
-    return out
-
-
-def _shaped_mask(image: np.ndarray, plan: EditPlan, e, old_cov: np.ndarray, new_cov: np.ndarray, neighbours: np.ndarray,
-                 effect: TextEffect | None, window: Box, halo: int, trusted: bool):
-    """(mask box, HxW shape) of tools.mask.glyph_mask for one edited character, or (None, None)."""
-    h, w = image.shape[:2]
-    f = plan.font
-    x0, y0, x1, y1 = window
-    win = (slice(y0, y1), slice(x0, x1))
-    old, new = old_cov[win], new_cov[win]
-    if effect is not None:  # the old glyph's outline or shadow goes, the new one's comes
-        old, new = np.maximum(old, effect.layer(old)), np.maximum(new, effect.layer(new))
-    cut = None if trusted else (e.box[0] - x0, e.box[1] - y0, e.box[2] - x0, e.box[3] - y0)
-    observed = observed_ink(image[win], f.fg, f.bg, f.effect)
-    if effect is not None:  # the old glyph's outline or shadow is its ink too, here
-        observed = np.maximum(observed, ink_on_axis(image[win].astype(np.float32), effect.colour, f.bg))
-    local = glyph_mask(observed, old, new, neighbours[win], cut, halo)
-    # No farther than a halo from the glyphs' boxes (faint blur tails and noise specks stay).
-    bx0, by0, bx1, by1 = union(union(cut, _box(new)), _box(old))
-    local &= box_to_mask(local.shape, (bx0 - halo, by0 - halo, bx1 + halo, by1 + halo))
-    box = _box(local.astype(np.float32))
-    if box is None:
-        return None, None
-    shape = np.zeros((h, w), bool)
-    shape[win] = local
-    return (box[0] + x0, box[1] + y0, box[2] + x0, box[3] + y0), shape
-
-
-def _edit_pen(registry, image: np.ndarray, plan: EditPlan, k: int, size: int, slant: float,
-              align: bool) -> tuple[GlyphPen, dict[int, GlyphPen]]:
-    """The pen of the word's k-th character, aligned to its ink (unless a deliberate re-size by
-    the refine policy must not be undone), at the size and baseline the word's glyphs agree on, and
-    on the sub-pixel phase they agree on.
-
-    One glyph alone is a weak witness: on a noisy background its best fit may be a size larger
-    or a pixel higher, and the new glyph would inherit that. Rendered text also sits on whole
-    pixels while the layout advances in fractions of a pixel: the old glyph alone fixes its pen
-    only to +-0.5 px, which decides which pixel the new (differently wide) glyph lands on. Each
-    aligned neighbour narrows that interval by the font's own advances.
-
-    Also returns the aligned pens of the neighbours (by index in the word) it used.
-    """
-    f, word, boxes = plan.font, plan.word, plan.char_boxes
-    if not align:
-        return glyph_pen(registry, f.face, size, word[k], boxes[k], slant, f.baseline), {}
-
-    def aligned(j: int, at: int, fixed: bool = False) -> GlyphPen:
-        return glyph_pen(registry, f.face, at, word[j], boxes[j], slant, f.baseline,
-                         _ink_around(image, boxes[j], f), fixed_size=fixed)
-
-    # Neighbours in the same run of text (no space between), nearest first.
-    near = [j for j in sorted(range(len(word)), key=lambda j: abs(j - k))[1:]
-            if boxes[j] is not None and not word[min(j, k) : max(j, k) + 1].count(" ")]
-    pen = aligned(k, size)
-    if near:
-        # The size that draws the whole word best (tall glyphs weigh most: they tell sizes apart).
-        fits = {}
-        for s in sorted({size - 1, size, size + 1, pen.size}, key=lambda s: (abs(s - size), s)):
-            pens = {j: aligned(j, s, fixed=True) for j in [k, *near]}
-            fits[s] = (sum(p.error for p in pens.values()), pens)
-        pens = min(fits.values(), key=lambda fit: fit[0])[1]
-        pen = pens.pop(k)
-    else:
-        pens = {}
-    # The baseline the nearest glyphs agree on (a tilted line drifts, so only the nearest count).
-    bases = sorted(p.baseline for p in list(pens.values())[:4])
-    if len(bases) >= 2 and bases[-1] - bases[0] <= 1 and abs(pen.baseline - np.median(bases)) >= 1:
-        pen = GlyphPen(pen.size, pen.x, float(np.median(bases)))
-    font = registry.font(f.face, pen.size)
-    # Each aligned glyph drawn at whole pixel p says the edited glyph's pen lies in
-    # [p - 0.5, p + 0.5) shifted by the layout's advances between them: take the phase most of
-    # them agree on (one glyph misaligned by JPEG or noise is outvoted, the old glyph's own included).
-    witnesses = [pen.x] + [nb.x + font.getlength(word[:k]) - font.getlength(word[:j])
-                           for j, nb in pens.items() if abs(nb.baseline - pen.baseline) <= 1]
-    # Among equally agreed phases, prefer the one at which the run's first glyph started on a whole
-    # pixel (text drawn at an integer origin, as renderers and layout engines mostly do).
-    first = min([k, *pens])
-    start = pen.x if first == k else pens[first].x
-    guess = start + font.getlength(word[:k]) - font.getlength(word[:first])
-    lo, hi = _most_agreed(witnesses, guess)
-    x = guess if lo <= guess < hi else (lo + hi) / 2
-    return GlyphPen(pen.size, x, pen.baseline), pens
-
-
-def _most_agreed(centres: list[float], prefer: float, half: float = 0.5) -> tuple[float, float]:
-    """The interval covered by the most of the intervals [c - half, c + half); ties go to the one
-    holding `prefer`, then to the first witness's, then to the widest."""
-    edges = sorted({c - half for c in centres} | {c + half for c in centres})
-    best = None
-    for a, b in zip(edges, edges[1:], strict=False):
-        m = (a + b) / 2
-        votes = sum(c - half <= m < c + half for c in centres)
-        key = (votes, a <= prefer < b, centres[0] - half <= m < centres[0] + half, b - a)
-        if best is None or key > best[0]:
-            best = (key, (a, b))
-    return best[1]
-
-
-def _ink_around(image: np.ndarray, box, f: FontInfo, margin: int = 6):
-    """The ink coverage around a character box and the top-left of that window."""
-    h, w = image.shape[:2]
-    x0, y0 = max(0, box[0] - margin), max(0, box[1] - margin)
-    x1, y1 = min(w, box[2] + margin), min(h, box[3] + margin)
-    return observed_ink(image[y0:y1, x0:x1], f.fg, f.bg, f.effect), (x0, y0)
-
-
 def observed_ink(pixels: np.ndarray, fg, bg, effect: EffectInfo | None) -> np.ndarray:
     """How much of each pixel is the text's fill. An outline lies off the line from the background
     to the fill colour, yet may project far along it (a black outline round a dark fill): there
@@ -540,40 +253,6 @@ def observed_ink(pixels: np.ndarray, fg, bg, effect: EffectInfo | None) -> np.nd
     if effect is not None and effect.kind == "outline":
         return ink_on_axis(pixels.astype(np.float32), fg, bg)
     return project_ink(pixels, fg, bg)
-
-
-def _box(cov: np.ndarray):
-    ys, xs = np.nonzero(cov > 0.2)
-    if len(xs) == 0:
-        return None
-    return int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1
-
-
-def _relayout_edit(registry, image, plan: EditPlan, size: int, slant: float, s: AttemptSettings) -> GlyphEdit:
-    """Different length: the new word in the matched font over the old word's box, background filled."""
-    h, w = image.shape[:2]
-    f = plan.font
-    font = registry.font(f.face, size)
-    first = next(e for e in plan.edits if e.box is not None)
-    base_y = glyph_pen(registry, f.face, size, first.old, first.box, slant, f.baseline).baseline + s.shift[1]
-    old_box = plan.word_box
-    # The new word's ink starts where the old word's did; the second pass takes out the first
-    # glyph's side bearing.
-    start_x = old_box[0] + round(s.shift[0])
-    pen_x = float(start_x)
-    for _ in range(2):
-        cov = shear(render_text(font, plan.new_word, (w, h), (pen_x, base_y)).alpha, slant, base_y)
-        new_box = _box(cov)
-        if new_box is None or new_box[0] == start_x:
-            break
-        pen_x += start_x - new_box[0]
-    if new_box is None or new_box[0] <= 0 or new_box[2] >= w or new_box[1] <= 0 or new_box[3] >= h:
-        raise BadRequest(f'"{plan.new_word}" does not fit in the image at the matched font size; '
-                         "a replacement of the same length can be edited character by character")
-    pad = default_pad(old_box[3] - old_box[1]) if s.pad is None else s.pad
-    mbox = union(old_box, new_box)
-    mbox = (max(0, mbox[0] - pad), max(0, mbox[1] - pad), min(w, mbox[2] + pad), min(h, mbox[3] + pad))
-    return GlyphEdit(mbox, Draft(cov, new_box, f.fg, f.bg), min_context=old_box[3] - old_box[1])
 
 
 def verify_crop(image: np.ndarray, plan: EditPlan, mask_boxes: list) -> np.ndarray:

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from agent.plan import AttemptSettings, squeeze
+from agent.plan import squeeze
+from agent.repaint import AttemptSettings
 from tools.mask import MaskSpec, grow, grow_toward_gaps, tighten
 
 

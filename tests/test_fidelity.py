@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from agent.plan import AttemptSettings, glyph_edits, make_plan
+from agent.plan import make_plan
+from agent.repaint import AttemptSettings, glyph_edits
 from agent.schemas import EditRequest
 from agent.synthetic import make_case
 from tools.compression import estimate_quality, match_jpeg, reencode
@@ -207,7 +208,7 @@ def test_face_found_when_the_dot_is_lost_and_when_thin_strokes_fade(registry):
 def test_draft_takes_the_rows_of_its_class_when_the_pen_size_is_off(registry):
     # "gmvue" -> "gmvuw" with a pen eight sizes too big (as a near-miss face on a noisy image can
     # leave it): the fitted w spans exactly the rows the word's x-height letters span.
-    from agent.plan import _fit_height
+    from agent.repaint import _fit_height
     from tools.fonts import GlyphPen
     from tools.ocr import TextLine
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from agent.plan import AttemptSettings, glyph_edits, make_plan, squeeze, verify_crop
+from agent.plan import make_plan, squeeze, verify_crop
+from agent.repaint import AttemptSettings, glyph_edits
 from agent.schemas import EditRequest
 from agent.synthetic import make_case
 from models.data import Draft
