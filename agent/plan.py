@@ -78,7 +78,8 @@ def make_plan(registry, image: np.ndarray, line: TextLine, start: int, request: 
     if not drawable:
         raise BadRequest(f"no available font can draw both {text!r} and {request.replace!r}")
     match = match_font(registry, ink.coverage, text, ink.fg, ink.bg, faces=drawable, offset=(rx0, ry0), slant=ink.slant)
-    text, start, end, found, match = _without_phantoms(registry, ink, text, start, end, match, drawable)
+    text, start, end, match = _without_phantoms(registry, ink, text, start, end, match, drawable)
+    found = text[start:end]
     match.slant = confirm_slant(registry, match, text, ink.coverage, (rx0, ry0))
     if not is_italic(match.face):  # an italic face leans by itself; the cuts follow the ink's own lean
         ink = replace(ink, slant=match.slant)
@@ -143,7 +144,7 @@ PHANTOM_GAIN = 0.1  # how much better (ink IoU) the span alone must fit for the 
 
 
 def _without_phantoms(registry, ink, text: str, start: int, end: int, match, faces):
-    """(text, start, end, found, match) with the characters OCR read at the line's edge, glued to
+    """(text, start, end, match) with the characters OCR read at the line's edge, glued to
     the requested span, dropped when the ink does not hold them.
 
     easyocr now and then reads a character that is not there at a line's edge ("176342" for
@@ -153,12 +154,12 @@ def _without_phantoms(registry, ink, text: str, start: int, end: int, match, fac
     """
     extra = text[:start] or text[end:]
     if (text[:start] and text[end:]) or not extra or len(extra) > 2 or any(c.isspace() for c in extra):
-        return text, start, end, text[start:end], match
+        return text, start, end, match
     alone = match_font(registry, ink.coverage, text[start:end], ink.fg, ink.bg, faces=faces,
                        offset=ink.region[:2], slant=ink.slant)
     if alone.score < match.score + PHANTOM_GAIN:
-        return text, start, end, text[start:end], match
-    return text[start:end], 0, end - start, text[start:end], alone
+        return text, start, end, match
+    return text[start:end], 0, end - start, alone
 
 
 def is_italic(face: str) -> bool:

@@ -120,9 +120,11 @@ def _fit_height(registry, image: np.ndarray, plan: EditPlan, e, pen: GlyphPen, c
     face's own metrics.
     """
     cls = _height_class(e.new)
+    if cls is None:
+        return cov
     spans = []
     for c, b in zip(plan.word, plan.char_boxes, strict=True):  # the original glyphs, the old one included
-        if cls is None or b is None or _height_class(c) != cls or c in OVERSHOOT:
+        if b is None or _height_class(c) != cls or c in OVERSHOOT:
             continue
         rows = _rows(observed_ink(image[b[1] : b[3], b[0] : b[2]], plan.font.fg, plan.font.bg, plan.font.effect))
         if rows:
