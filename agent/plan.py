@@ -21,7 +21,7 @@ from tools.fonts import (
     split_colours,
 )
 from tools.locate import char_boxes, find_occurrences, line_ink
-from tools.mask import union
+from tools.mask import box_iou, union
 from tools.ocr import TextLine
 
 
@@ -168,8 +168,9 @@ def is_italic(face: str) -> bool:
 
 def _plausible(registry, image: np.ndarray, text: str, boxes: list, match, indices) -> list:
     """A character box far larger than the glyph it should hold (a failed cut that swallowed its
-    neighbours), or none at all for a visible character, is replaced by where the matched font's
-    own layout puts that character."""
+    neighbours), one that mostly misses it (a cut between interlocking italic letters that gave
+    this one's stem to its neighbour), or none at all for a visible character, is replaced by
+    where the matched font's own layout puts that character."""
     h, w = image.shape[:2]
     layout = render_text(registry.font(match.face, match.size), text, (w, h), (match.x0, match.baseline))
     fixed = list(boxes)
@@ -177,7 +178,8 @@ def _plausible(registry, image: np.ndarray, text: str, boxes: list, match, indic
         b, ref = boxes[i], layout.boxes[i]
         if ref is None:
             continue
-        if b is None or (b[2] - b[0]) > 1.8 * (ref[2] - ref[0]) + 2 or (b[3] - b[1]) > 1.8 * (ref[3] - ref[1]) + 2:
+        if (b is None or (b[2] - b[0]) > 1.8 * (ref[2] - ref[0]) + 2 or (b[3] - b[1]) > 1.8 * (ref[3] - ref[1]) + 2
+                or box_iou(b, ref) < 0.4):
             fixed[i] = ref
     return fixed
 

@@ -11,9 +11,11 @@ from __future__ import annotations
 import string
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 import torch
 from PIL import Image, ImageFilter
+from scipy import ndimage
 
 from tools.fonts import FontFace, FontRegistry, composite, ink_box, project_ink, render_text, split_colours
 from tools.mask import MaskSpec, box_to_mask, char_mask_box, default_pad, ink_mask, union
@@ -39,6 +41,7 @@ class DataConfig:
     p_jpeg: float = 0.3  # probability of JPEG compression
     p_effect: float = 0.2  # probability of an outline or a drop shadow
     p_shaped_mask: float = 0.5  # training: the mask follows the old and new ink (as the planner's first try) instead of the box
+    draft_plate: str = "flat"  # what the draft's glyph is drawn over inside the mask: "flat" colour or "inpainted" background
 
 
 @dataclass
@@ -217,9 +220,35 @@ class Draft:
         return composite(background, self.coverage, self.fg)
 
 
-def draft_image(source: np.ndarray, mask: np.ndarray, draft: Draft) -> np.ndarray:
-    """Source outside the mask; inside it a flat background with the coloured glyph on top."""
-    inside = draft.paint(np.broadcast_to(np.asarray(draft.bg, np.float32), source.shape).copy())
+def background_plate(image: np.ndarray, mask: np.ndarray, draft: Draft) -> np.ndarray:
+    """The image (float) with the masked pixels filled from the background around them (OpenCV
+    Telea inpainting). The text's ink (and its outline or shadow) near the mask is left out of the
+    fill's sources: a fill that borrows colour from a neighbouring glyph or from what is left of the
+    old one smears a dark blot into the hole, and OCR reads blots as strokes."""
+    out = image.astype(np.float32)
+    ys, xs = np.nonzero(mask)
+    if len(xs) == 0:
+        return out
+    h, w = image.shape[:2]
+    r = max(4, int(ys.max() - ys.min()) // 2)
+    x0, y0, x1, y1 = max(0, xs.min() - r), max(0, ys.min() - r), min(w, xs.max() + 1 + r), min(h, ys.max() + 1 + r)
+    window = np.ascontiguousarray(image[y0:y1, x0:x1])
+    ink = project_ink(window, draft.fg, draft.bg) > 0.25
+    if draft.effect is not None:
+        ink |= project_ink(window, draft.effect_colour, draft.bg) > 0.25
+    hole = mask[y0:y1, x0:x1] | ndimage.binary_dilation(ink, iterations=1)
+    out[y0:y1, x0:x1] = cv2.inpaint(window, hole.astype(np.uint8) * 255, 3, cv2.INPAINT_TELEA)
+    return out
+
+
+def draft_image(source: np.ndarray, mask: np.ndarray, draft: Draft, plate: str = "flat") -> np.ndarray:
+    """Source outside the mask; inside it the coloured glyph over a background plate: the draft's
+    flat background colour ("flat") or the background inpainted from around the mask ("inpainted")."""
+    if plate == "inpainted":
+        background = background_plate(source, mask, draft)
+    else:
+        background = np.broadcast_to(np.asarray(draft.bg, np.float32), source.shape).copy()
+    inside = draft.paint(background)
     out = source.astype(np.float32).copy()
     out[mask] = inside[mask]
     return out
@@ -248,7 +277,9 @@ def resize_square(arr: np.ndarray, size: int, resample=Image.BILINEAR) -> np.nda
     return np.stack([resize_square(arr[..., c], size, resample) for c in range(arr.shape[2])], -1)
 
 
-def crop_inputs(source: np.ndarray, mask: np.ndarray, draft: Draft, window, size: int) -> dict[str, torch.Tensor]:
+def crop_inputs(
+    source: np.ndarray, mask: np.ndarray, draft: Draft, window, size: int, plate: str = "flat"
+) -> dict[str, torch.Tensor]:
     """Model inputs for one edit: masked source, mask, coloured draft and glyph coverage, in [-1, 1].
 
     The model-resolution mask marks every model pixel that touches a masked image pixel, so the
@@ -256,7 +287,7 @@ def crop_inputs(source: np.ndarray, mask: np.ndarray, draft: Draft, window, size
     """
     src = resize_square(crop_square(source.astype(np.float32), window), size, Image.BOX)
     m = (resize_square(crop_square(mask.astype(np.float32), window), size, Image.BOX) > 0.0).astype(np.float32)
-    dr = resize_square(crop_square(draft_image(source, mask, draft), window), size, Image.BOX)
+    dr = resize_square(crop_square(draft_image(source, mask, draft, plate), window), size, Image.BOX)
     cov = resize_square(crop_square(draft.coverage, window), size, Image.BOX)
 
     def t(a):
@@ -321,7 +352,7 @@ def make_example(
         old_ink[y0:y1, x0:x1] = project_ink(scene.source[y0:y1, x0:x1], fg, bg)
         mask = ink_mask(mask, old_ink, draft.coverage, old_box[3] - old_box[1])
     window = crop_window(mbox, scene.size, cfg.context_scale)
-    inputs = crop_inputs(scene.source, mask, draft, window, cfg.model_size)
+    inputs = crop_inputs(scene.source, mask, draft, window, cfg.model_size, cfg.draft_plate)
     inputs["x0"] = to_model_range(scene.target, window, cfg.model_size)
     return inputs
 

@@ -71,3 +71,22 @@ def test_shipped_weights_put_the_right_character_into_10_fixed_cases(registry, o
         right.append(ok)
     # The target is 10 of 10 (issue 3); case 1 (a serif matched to a sans) still fails with these weights.
     assert sum(right) >= 9, right
+
+
+def test_the_inpainted_draft_plate_takes_the_background_around_the_mask():
+    # A horizontal gradient: the flat plate paints the erased box in one colour, the inpainted plate
+    # continues the gradient under the new glyph; outside the mask both are the source.
+    from models.data import draft_image
+
+    ramp = np.linspace(40, 220, 80, dtype=np.float32)
+    image = np.repeat(np.repeat(ramp[None, :, None], 60, 0), 3, 2).astype(np.uint8)
+    mask = box_to_mask(image.shape[:2], (25, 15, 45, 45))
+    cov = np.zeros((60, 80), np.float32)
+    cov[20:40, 33:36] = 1
+    draft = Draft(cov, (33, 20, 36, 40), (0, 0, 0), (130, 130, 130))
+    flat, plate = draft_image(image, mask, draft, "flat"), draft_image(image, mask, draft, "inpainted")
+    assert np.array_equal(flat[~mask], image[~mask]) and np.array_equal(plate[~mask], image[~mask])
+    row = 17  # above the glyph, inside the mask
+    assert np.all(flat[row, 25:45, 0] == 130)
+    assert np.abs(plate[row, 25:45, 0] - image[row, 25:45, 0]).max() < 25  # the ramp goes on under the glyph
+    assert np.all(plate[20:40, 33:36] == 0)  # the glyph on top

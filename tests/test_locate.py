@@ -187,3 +187,18 @@ def test_line_ink_takes_the_text_colour_of_thin_blurred_strokes(registry):
     ink = line_ink(img, (8, 10, 200, 42), "Harbour 1906", registry)
     assert np.abs(np.array(ink.fg) - (156, 7, 147)).max() <= 25
     assert "Bold" not in match_font(registry, ink.coverage, "Harbour 1906", ink.fg, ink.bg).face
+
+
+def test_a_cut_that_gives_an_italic_letters_stem_to_its_neighbour_falls_back_to_the_layout(registry):
+    # "fqh" in a bold italic: the q's tail and the h's stem interlock, no column cut separates
+    # them, and the cut left the h only its arch. Its box comes from the matched font's layout.
+    from agent.plan import make_plan
+    from agent.schemas import EditRequest
+    from agent.synthetic import make_case
+    from tools.mask import box_iou
+
+    case = make_case(registry, 0, 249)
+    s = case.scene
+    plan = make_plan(registry, s.source, case.gt_line(), 0, EditRequest(image="-", find=s.text, replace=s.new_text))
+    assert box_iou(plan.char_boxes[2], s.boxes[2]) >= 0.8
+    assert box_iou(plan.char_boxes[0], s.boxes[0]) >= 0.8  # a cut that fits is kept

@@ -21,15 +21,8 @@ import numpy as np
 from models.data import DataConfig, make_scene
 from tools.fonts import FontRegistry, match_font
 from tools.locate import char_boxes, line_ink
+from tools.mask import box_iou
 from tools.ocr import OCR
-
-
-def iou(a, b) -> float:
-    ix = max(0, min(a[2], b[2]) - max(a[0], b[0]))
-    iy = max(0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = ix * iy
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union else 0.0
 
 
 def run(n: int, seed: int) -> dict:
@@ -55,7 +48,7 @@ def run(n: int, seed: int) -> dict:
         secs.append(time.perf_counter() - t0)
         for gt, got in zip(scene.boxes, boxes, strict=True):
             if gt is not None:
-                ious.append(iou(gt, got) if got else 0.0)
+                ious.append(box_iou(gt, got) if got else 0.0)
         fam_ok.append(m.category == registry.by_name[scene.face].category)
         size_ok.append(abs(m.size - scene.size) <= 0.1 * scene.size)
     ious = np.array(ious)

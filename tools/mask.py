@@ -33,6 +33,15 @@ def union(a: Box | None, b: Box | None) -> Box | None:
     return min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3])
 
 
+def box_iou(a: Box, b: Box) -> float:
+    """Intersection over union of two boxes."""
+    ix = max(0, min(a[2], b[2]) - max(a[0], b[0]))
+    iy = max(0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = ix * iy
+    both = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / both if both else 0.0
+
+
 def default_pad(char_height: int) -> int:
     """Anti-aliasing and blur halo grow with the glyph: about 8% of its height, at least 2 px."""
     return max(2, round(0.08 * char_height))
