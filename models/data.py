@@ -41,7 +41,6 @@ class DataConfig:
     p_jpeg: float = 0.3  # probability of JPEG compression
     p_effect: float = 0.2  # probability of an outline or a drop shadow
     p_shaped_mask: float = 0.5  # training: the mask follows the old and new ink (as the planner's first try) instead of the box
-    draft_plate: str = "flat"  # what the draft's glyph is drawn over inside the mask: "flat" colour or "inpainted" background
 
 
 @dataclass
@@ -277,9 +276,7 @@ def resize_square(arr: np.ndarray, size: int, resample=Image.BILINEAR) -> np.nda
     return np.stack([resize_square(arr[..., c], size, resample) for c in range(arr.shape[2])], -1)
 
 
-def crop_inputs(
-    source: np.ndarray, mask: np.ndarray, draft: Draft, window, size: int, plate: str = "flat"
-) -> dict[str, torch.Tensor]:
+def crop_inputs(source: np.ndarray, mask: np.ndarray, draft: Draft, window, size: int) -> dict[str, torch.Tensor]:
     """Model inputs for one edit: masked source, mask, coloured draft and glyph coverage, in [-1, 1].
 
     The model-resolution mask marks every model pixel that touches a masked image pixel, so the
@@ -287,7 +284,7 @@ def crop_inputs(
     """
     src = resize_square(crop_square(source.astype(np.float32), window), size, Image.BOX)
     m = (resize_square(crop_square(mask.astype(np.float32), window), size, Image.BOX) > 0.0).astype(np.float32)
-    dr = resize_square(crop_square(draft_image(source, mask, draft, plate), window), size, Image.BOX)
+    dr = resize_square(crop_square(draft_image(source, mask, draft), window), size, Image.BOX)
     cov = resize_square(crop_square(draft.coverage, window), size, Image.BOX)
 
     def t(a):
@@ -352,7 +349,7 @@ def make_example(
         old_ink[y0:y1, x0:x1] = project_ink(scene.source[y0:y1, x0:x1], fg, bg)
         mask = ink_mask(mask, old_ink, draft.coverage, old_box[3] - old_box[1])
     window = crop_window(mbox, scene.size, cfg.context_scale)
-    inputs = crop_inputs(scene.source, mask, draft, window, cfg.model_size, cfg.draft_plate)
+    inputs = crop_inputs(scene.source, mask, draft, window, cfg.model_size)
     inputs["x0"] = to_model_range(scene.target, window, cfg.model_size)
     return inputs
 

@@ -5,12 +5,11 @@ Separate from the network (unet.py) and the noise schedule (schedule.py), as in 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
-from models.data import DataConfig
 from models.schedule import DDIMScheduler, NoiseSchedule, ScheduleConfig
 from models.unet import GlyphUNet, UNetConfig
 
@@ -32,8 +31,7 @@ class GlyphModel:
 
     unet: GlyphUNet
     schedule: NoiseSchedule
-    meta: dict  # training metadata: step, wall time
-    data: DataConfig = field(default_factory=DataConfig)  # the data it was trained on (the tool builds its inputs the same way)
+    meta: dict  # training metadata: step, wall time, data config
 
     @classmethod
     def load(cls, path: Path | str = DEFAULT_WEIGHTS) -> GlyphModel:
@@ -49,8 +47,7 @@ class GlyphModel:
         unet = GlyphUNet(UNetConfig(**cfg))
         unet.load_state_dict({k: v.float() for k, v in ckpt["ema"].items()})
         unet.eval()
-        data = DataConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in ckpt.get("data_config", {}).items()})
-        return cls(unet, NoiseSchedule(ScheduleConfig(**ckpt["schedule_config"])), ckpt.get("meta", {}), data)
+        return cls(unet, NoiseSchedule(ScheduleConfig(**ckpt["schedule_config"])), ckpt.get("meta", {}))
 
 
 @dataclass

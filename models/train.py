@@ -88,21 +88,7 @@ def export_resume(state_path: Path, path: Path = RESUME_FILE) -> None:
                 "step": state["step"], "wall": state["wall"]}, path)
 
 
-def init_from(unet: GlyphUNet, ema: GlyphUNet, path: Path) -> None:
-    """Start a new run from another run's weights (a resume file or shipped weights). A network that
-    adds the draft to its output and starts from one that did not gets a zeroed last layer, so it
-    starts at the pasted draft instead of at twice the image."""
-    ckpt = torch.load(path, map_location="cpu", weights_only=False)
-    src_skip = ckpt.get("unet_config", {}).get("draft_skip", False)
-    for net, key in ((unet, "unet" if "unet" in ckpt else "ema"), (ema, "ema")):
-        net.load_state_dict({k: v.float() for k, v in ckpt[key].items()})
-        if unet.config.draft_skip and not src_skip:
-            last = net.head[-1]
-            torch.nn.init.zeros_(last.weight)
-            torch.nn.init.zeros_(last.bias)
-
-
-def train(cfg: TrainConfig, out: Path, weights: Path, init_from_shipped: bool = True, init: Path | None = None) -> None:
+def train(cfg: TrainConfig, out: Path, weights: Path, init_from_shipped: bool = True) -> None:
     torch.set_num_threads(cfg.threads)
     torch.manual_seed(cfg.seed)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -120,11 +106,6 @@ def train(cfg: TrainConfig, out: Path, weights: Path, init_from_shipped: bool = 
         opt.load_state_dict(state["opt"])
         step, wall = state["step"], state["wall"]
         print(f"resumed from {state_path} at step {step}")
-    elif init is not None:
-        init_from(unet, ema, init)
-        unet.to(device)
-        ema.to(device)
-        print(f"new run initialised from {init}")
     elif RESUME_FILE.exists() and init_from_shipped:
         # A fresh machine: continue from the committed weights (the optimiser's moments restart).
         state = torch.load(RESUME_FILE, map_location=device, weights_only=False)
@@ -200,10 +181,6 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--lr", type=float, default=TrainConfig.lr)
     p.add_argument("--prediction", choices=["sample", "epsilon"], default="sample")
     p.add_argument("--base-channels", type=int, default=UNetConfig.base_channels)
-    p.add_argument("--draft-skip", action=argparse.BooleanOptionalAction, default=UNetConfig.draft_skip,
-                   help="the network's x0 is a correction added to the draft")
-    p.add_argument("--draft-plate", choices=["flat", "inpainted"], default=DataConfig.draft_plate)
-    p.add_argument("--init-from", type=Path, default=None, help="start a new run from these weights (not a resume)")
     p.add_argument("--workers", type=int, default=TrainConfig.workers)
     p.add_argument("--threads", type=int, default=TrainConfig.threads)
     p.add_argument("--ckpt-every", type=int, default=TrainConfig.ckpt_every)
@@ -214,12 +191,9 @@ def main(argv: list[str] | None = None) -> None:
     cfg = TrainConfig(
         steps=a.steps, batch_size=a.batch_size, lr=a.lr, workers=a.workers, threads=a.threads,
         ckpt_every=a.ckpt_every, seed=a.seed,
-        unet=UNetConfig(base_channels=a.base_channels, draft_skip=a.draft_skip),
-        schedule=ScheduleConfig(prediction=a.prediction), data=DataConfig(draft_plate=a.draft_plate),
+        unet=UNetConfig(base_channels=a.base_channels), schedule=ScheduleConfig(prediction=a.prediction),
     )
-    if cfg.unet.draft_skip and cfg.schedule.prediction != "sample":
-        p.error("--draft-skip needs --prediction sample (the draft is an image, not noise)")
-    train(cfg, a.out, a.weights, init=a.init_from)
+    train(cfg, a.out, a.weights)
 
 
 if __name__ == "__main__":

@@ -82,7 +82,8 @@ class GlyphDiffusionInpaint:
         self.context_scale = context_scale
         # "draft": full-resolution detail from the draft plus the model's low-resolution correction
         #   (out = draft + up(model - down(draft))), so edges stay sharp when the crop is larger than
-        #   the model's 32 px; "none": the model's output upsampled as it is.
+        #   the model's 32 px and a small crop is not blurred by the round trip through them;
+        #   "none": the model's output resized as it is.
         self.detail = detail
 
     def __call__(self, image, edits, seed=0, guidance=1.0, steps=20):
@@ -93,7 +94,7 @@ class GlyphDiffusionInpaint:
         for e in edits:
             mask = e.mask((h, w))
             window = crop_window(e.mask_box, e.min_context, self.context_scale)
-            inputs = crop_inputs(image, mask, e.draft, window, self.size, self.model.data.draft_plate)
+            inputs = crop_inputs(image, mask, e.draft, window, self.size)
             conds.append(condition_tensor(inputs))
             knowns.append(to_model_range(image, window, self.size))
             windows.append(window)
@@ -105,8 +106,8 @@ class GlyphDiffusionInpaint:
         for img, window, mask, e in zip(result.images, windows, masks, edits, strict=True):
             x0, y0, side = window
             model_px = (img.permute(1, 2, 0).numpy() + 1) * 127.5
-            if self.detail == "draft" and side > self.size:
-                draft = crop_square(draft_image(image, mask, e.draft, self.model.data.draft_plate), window)
+            if self.detail == "draft":
+                draft = crop_square(draft_image(image, mask, e.draft), window)
                 low = resize_square(draft, self.size, Image.BOX)
                 up = draft + resize_square(model_px - low, side, Image.BICUBIC)
             else:
