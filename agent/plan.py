@@ -51,6 +51,9 @@ def locate(lines: list[TextLine], request: EditRequest) -> tuple[list[TextLine],
     return lines, o.line, o.start
 
 
+POOR_FIT = 0.35  # a font match whose rendering overlaps the observed ink less (IoU) does not fit it
+
+
 def make_plan(registry, image: np.ndarray, line: TextLine, start: int, request: EditRequest) -> EditPlan:
     text = line.text
     end = start + len(request.find)
@@ -78,6 +81,13 @@ def make_plan(registry, image: np.ndarray, line: TextLine, start: int, request: 
     if not drawable:
         raise BadRequest(f"no available font can draw both {text!r} and {request.replace!r}")
     match = match_font(registry, ink.coverage, text, ink.fg, ink.bg, faces=drawable, offset=(rx0, ry0), slant=ink.slant)
+    if match.score < POOR_FIT and two_colour is None:
+        # No face fits the ink: texture cells touching the letters may have stretched it.
+        trimmed = line_ink(image, line.box, text, registry, trim=True)
+        retry = match_font(registry, trimmed.coverage, text, trimmed.fg, trimmed.bg, faces=drawable, offset=(rx0, ry0),
+                           slant=trimmed.slant)
+        if retry.score > match.score + 0.15:
+            ink, match = trimmed, retry
     text, start, end, match = _without_phantoms(registry, ink, text, start, end, match, drawable)
     found = text[start:end]
     match.slant = confirm_slant(registry, match, text, ink.coverage, (rx0, ry0))

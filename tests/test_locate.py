@@ -202,3 +202,20 @@ def test_a_cut_that_gives_an_italic_letters_stem_to_its_neighbour_falls_back_to_
     plan = make_plan(registry, s.source, case.gt_line(), 0, EditRequest(image="-", find=s.text, replace=s.new_text))
     assert box_iou(plan.char_boxes[2], s.boxes[2]) >= 0.8
     assert box_iou(plan.char_boxes[0], s.boxes[0]) >= 0.8  # a cut that fits is kept
+
+
+def test_texture_cells_touching_the_letters_do_not_stretch_the_font_match(registry):
+    # Pink texture cells on purple touch bold italic pink capitals and join their ink: no face
+    # fits it (IoU 0.18), and the best misfit was a thin face a size too large whose J descended
+    # out of the edit. Kept only near the letters' solid cores, the ink fits the true face.
+    from agent.plan import make_plan
+    from agent.schemas import EditRequest
+    from agent.synthetic import make_case
+    from tools.mask import box_iou
+
+    case = make_case(registry, 0, 49)
+    s = case.scene
+    line = TextLine(s.text, 0.9, [], (33, 11, 189, 53))  # easyocr's box for it
+    plan = make_plan(registry, s.source, line, 0, EditRequest(image="-", find=s.text, replace=s.new_text))
+    assert plan.font.face == s.face and abs(plan.font.size - s.size) <= 2
+    assert min(box_iou(a, b) for a, b in zip(plan.char_boxes, s.boxes, strict=True)) >= 0.85

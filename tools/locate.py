@@ -59,13 +59,15 @@ SAME_COLOUR = 25.0  # RGB distance below which two colours count as one (noise, 
 
 
 def line_ink(
-    image: np.ndarray, box: Box, text: str | None = None, registry: FontRegistry | None = None, margin: float = 0.25
+    image: np.ndarray, box: Box, text: str | None = None, registry: FontRegistry | None = None, margin: float = 0.25,
+    trim: bool = False,
 ) -> LineInk:
     """Separate text from background around a detected line box (grown by margin x its height).
 
     Several hypotheses of which colour is text are tried (far from the border colour; each k-means
     cluster; local contrast); with the text known, the one whose line components best match its
     character count, and whose ink best overlaps a rendering of the text (given a registry), wins.
+    trim: each hypothesis's ink is kept only near the letters' solid cores (trim_to_cores).
     """
     h_img, w_img = image.shape[:2]
     x0, y0, x1, y1 = box
@@ -106,6 +108,8 @@ def line_ink(
         if float(np.sqrt(((hfg - bg) ** 2).sum())) < SAME_COLOUR:
             continue  # "text" the colour of the background around the line: the gaps between letters
         cov = _coverage(crop, hbg, hfg) if given is None else given
+        if trim:
+            cov = trim_to_cores(cov, lh)
         keep, n_comp = _line_components(cov > 0.5, y0 - ry0, y1 - ry0, text)
         cov = cov * keep
         score = abs(n_comp - n_chars) / max(1, n_chars) if n_chars else 0.0
@@ -133,8 +137,25 @@ def line_ink(
             inky = (t > 0.5) & (keep > 0)
             if inky.sum() >= 10:
                 fg = np.median(crop[inky & (t >= np.percentile(t[inky], 90))], axis=0)
-                cov = _coverage(crop, hbg, fg) * keep
+                cov = _coverage(crop, hbg, fg)
+                cov = (trim_to_cores(cov, lh) if trim else cov) * keep
     return LineInk((rx0, ry0, rx1, ry1), cov, tuple(int(v) for v in fg), tuple(int(v) for v in hbg), estimate_slant(cov))
+
+
+def trim_to_cores(cov: np.ndarray, line_height: int) -> np.ndarray:
+    """Ink only near the letters' solid cores: a texture's cells in a colour close to the text's
+    touch the letters and join their components, but they stay fainter than the strokes and reach
+    farther from them than a stroke's anti-aliased edge does. (Thin anti-aliased strokes have no
+    solid core either: callers keep this only where a font fits it clearly better.)"""
+    lab, n = ndimage.label(cov > 0.5)
+    if n == 0:
+        return cov
+    peak = np.asarray(ndimage.maximum(cov, lab, index=np.arange(1, n + 1)), np.float32)
+    # A component far fainter than the line's strongest ink (a texture cell) has no core of its own.
+    level = np.maximum(peak, 0.85 * float(peak.max()))
+    core = (lab > 0) & (cov >= 0.9 * np.concatenate([[np.inf], level])[lab])
+    reach = max(2.0, 0.08 * line_height)
+    return cov * (ndimage.distance_transform_edt(~core) <= reach)
 
 
 def _line_components(ink: np.ndarray, top: int, bottom: int, text: str | None = None) -> tuple[np.ndarray, int]:
