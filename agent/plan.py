@@ -51,6 +51,7 @@ def locate(lines: list[TextLine], request: EditRequest) -> tuple[list[TextLine],
     return lines, o.line, o.start
 
 
+GOOD_FIT = 0.5  # a font match whose rendering overlaps the observed ink this well (IoU) lays the text out as it is
 POOR_FIT = 0.35  # a font match whose rendering overlaps the observed ink less (IoU) does not fit it
 
 
@@ -178,9 +179,10 @@ def is_italic(face: str) -> bool:
 
 def _plausible(registry, image: np.ndarray, text: str, boxes: list, match, indices) -> list:
     """A character box far larger than the glyph it should hold (a failed cut that swallowed its
-    neighbours), one that mostly misses it (a cut between interlocking italic letters that gave
-    this one's stem to its neighbour), or none at all for a visible character, is replaced by
-    where the matched font's own layout puts that character."""
+    neighbours), one that mostly misses it when the font fits well (a cut between interlocking
+    italic letters that gave this one's stem to its neighbour; where the font only approximates
+    the text its layout drifts, and a ledger's digits were moved onto their neighbours), or none
+    at all for a visible character, is replaced by where the matched font's own layout puts it."""
     h, w = image.shape[:2]
     layout = render_text(registry.font(match.face, match.size), text, (w, h), (match.x0, match.baseline))
     fixed = list(boxes)
@@ -189,7 +191,7 @@ def _plausible(registry, image: np.ndarray, text: str, boxes: list, match, indic
         if ref is None:
             continue
         if (b is None or (b[2] - b[0]) > 1.8 * (ref[2] - ref[0]) + 2 or (b[3] - b[1]) > 1.8 * (ref[3] - ref[1]) + 2
-                or box_iou(b, ref) < 0.4):
+                or (match.score >= GOOD_FIT and box_iou(b, ref) < 0.4)):
             fixed[i] = ref
     return fixed
 
