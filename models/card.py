@@ -91,8 +91,9 @@ def main() -> None:
                   for name, key, op, target, ok in _targets(bench)]
         if "readback_exact_ground_truth" in bench:
             lines += ["", f"The recogniser reads the ground truth itself right in {bench['readback_exact_ground_truth']:.1%} of these "
-                      "pairs (random letter strings: l/I, O/0, q/g, Z/2 without a word to go by): a perfect model on one seed "
-                      "scores that, so read-back best of 4 >= 95% asks the samples to be more legible than the truth."]
+                      "pairs (random letter strings: l/I, O/0, q/g, Z/2 without a word to go by): a model that reproduced the truth "
+                      "exactly would score that on every seed, so read-back best of 4 >= 95% asks the samples to be more "
+                      "legible than the truth."]
         lines += ["", "Where the model stands: the agent draws the matched glyph first (the naive draft paste, with",
                   "glyphs aligned to the old ink) because it measures both more faithful and at least as legible as",
                   "this model; the model is the agent's retry tool. At 32x32 and a few thousand CPU steps its",
