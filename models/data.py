@@ -11,11 +11,9 @@ from __future__ import annotations
 import string
 from dataclasses import dataclass
 
-import cv2
 import numpy as np
 import torch
 from PIL import Image, ImageFilter
-from scipy import ndimage
 
 from tools.fonts import FontFace, FontRegistry, composite, ink_box, project_ink, render_text, split_colours
 from tools.mask import MaskSpec, box_to_mask, char_mask_box, default_pad, ink_mask, union
@@ -219,35 +217,9 @@ class Draft:
         return composite(background, self.coverage, self.fg)
 
 
-def background_plate(image: np.ndarray, mask: np.ndarray, draft: Draft) -> np.ndarray:
-    """The image (float) with the masked pixels filled from the background around them (OpenCV
-    Telea inpainting). The text's ink (and its outline or shadow) near the mask is left out of the
-    fill's sources: a fill that borrows colour from a neighbouring glyph or from what is left of the
-    old one smears a dark blot into the hole, and OCR reads blots as strokes."""
-    out = image.astype(np.float32)
-    ys, xs = np.nonzero(mask)
-    if len(xs) == 0:
-        return out
-    h, w = image.shape[:2]
-    r = max(4, int(ys.max() - ys.min()) // 2)
-    x0, y0, x1, y1 = max(0, xs.min() - r), max(0, ys.min() - r), min(w, xs.max() + 1 + r), min(h, ys.max() + 1 + r)
-    window = np.ascontiguousarray(image[y0:y1, x0:x1])
-    ink = project_ink(window, draft.fg, draft.bg) > 0.25
-    if draft.effect is not None:
-        ink |= project_ink(window, draft.effect_colour, draft.bg) > 0.25
-    hole = mask[y0:y1, x0:x1] | ndimage.binary_dilation(ink, iterations=1)
-    out[y0:y1, x0:x1] = cv2.inpaint(window, hole.astype(np.uint8) * 255, 3, cv2.INPAINT_TELEA)
-    return out
-
-
-def draft_image(source: np.ndarray, mask: np.ndarray, draft: Draft, plate: str = "flat") -> np.ndarray:
-    """Source outside the mask; inside it the coloured glyph over a background plate: the draft's
-    flat background colour ("flat") or the background inpainted from around the mask ("inpainted")."""
-    if plate == "inpainted":
-        background = background_plate(source, mask, draft)
-    else:
-        background = np.broadcast_to(np.asarray(draft.bg, np.float32), source.shape).copy()
-    inside = draft.paint(background)
+def draft_image(source: np.ndarray, mask: np.ndarray, draft: Draft) -> np.ndarray:
+    """Source outside the mask; inside it a flat background with the coloured glyph on top."""
+    inside = draft.paint(np.broadcast_to(np.asarray(draft.bg, np.float32), source.shape).copy())
     out = source.astype(np.float32).copy()
     out[mask] = inside[mask]
     return out

@@ -73,9 +73,9 @@ def test_shipped_weights_put_the_right_character_into_10_fixed_cases(registry, o
     assert sum(right) >= 9, right
 
 
-def test_the_inpainted_draft_plate_takes_the_background_around_the_mask():
-    # A horizontal gradient: the flat plate paints the erased box in one colour, the inpainted plate
-    # continues the gradient under the new glyph; outside the mask both are the source.
+def test_the_naive_tool_continues_the_background_under_the_glyph():
+    # A horizontal gradient: the model's draft input paints the erased box in one flat colour, the
+    # naive tool continues the gradient under the new glyph; outside the mask both are the source.
     from models.data import draft_image
 
     ramp = np.linspace(40, 220, 80, dtype=np.float32)
@@ -84,7 +84,8 @@ def test_the_inpainted_draft_plate_takes_the_background_around_the_mask():
     cov = np.zeros((60, 80), np.float32)
     cov[20:40, 33:36] = 1
     draft = Draft(cov, (33, 20, 36, 40), (0, 0, 0), (130, 130, 130))
-    flat, plate = draft_image(image, mask, draft, "flat"), draft_image(image, mask, draft, "inpainted")
+    flat = draft_image(image, mask, draft)
+    plate = NaiveInpaint()(image, [GlyphEdit((25, 15, 45, 45), draft, min_context=40)]).astype(np.float32)
     assert np.array_equal(flat[~mask], image[~mask]) and np.array_equal(plate[~mask], image[~mask])
     row = 17  # above the glyph, inside the mask
     assert np.all(flat[row, 25:45, 0] == 130)

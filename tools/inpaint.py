@@ -13,9 +13,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
+import cv2
 import numpy as np
 import torch
 from PIL import Image
+from scipy import ndimage
 
 from models.data import (
     Draft,
@@ -28,6 +30,7 @@ from models.data import (
     to_model_range,
 )
 from models.pipeline import GlyphInpaintPipeline, GlyphModel
+from tools.fonts import project_ink
 from tools.mask import Box, box_to_mask
 
 
@@ -66,8 +69,30 @@ class NaiveInpaint:
         out = image
         for e in edits:
             mask = e.mask(image.shape[:2])
-            out = paste_inside(out, draft_image(out, mask, e.draft, plate="inpainted"), mask)
+            painted = e.draft.paint(background_plate(out, mask, e.draft))
+            out = paste_inside(out, painted, mask)
         return out
+
+
+def background_plate(image: np.ndarray, mask: np.ndarray, draft: Draft) -> np.ndarray:
+    """The image (float) with the masked pixels filled from the background around them (OpenCV
+    Telea inpainting). The text's ink (and its outline or shadow) near the mask is left out of the
+    fill's sources: a fill that borrows colour from a neighbouring glyph or from what is left of the
+    old one smears a dark blot into the hole, and OCR reads blots as strokes."""
+    out = image.astype(np.float32)
+    ys, xs = np.nonzero(mask)
+    if len(xs) == 0:
+        return out
+    h, w = image.shape[:2]
+    r = max(4, int(ys.max() - ys.min()) // 2)
+    x0, y0, x1, y1 = max(0, xs.min() - r), max(0, ys.min() - r), min(w, xs.max() + 1 + r), min(h, ys.max() + 1 + r)
+    window = np.ascontiguousarray(image[y0:y1, x0:x1])
+    ink = project_ink(window, draft.fg, draft.bg) > 0.25
+    if draft.effect is not None:
+        ink |= project_ink(window, draft.effect_colour, draft.bg) > 0.25
+    hole = mask[y0:y1, x0:x1] | ndimage.binary_dilation(ink, iterations=1)
+    out[y0:y1, x0:x1] = cv2.inpaint(window, hole.astype(np.uint8) * 255, 3, cv2.INPAINT_TELEA)
+    return out
 
 
 class GlyphDiffusionInpaint:
