@@ -40,10 +40,11 @@ def run(n: int, seed: int, seeds: int = 4, weights: Path = DEFAULT_WEIGHTS, grid
     glyph_model = GlyphModel.load(weights)
     model = GlyphDiffusionInpaint(glyph_model)
     plain = GlyphDiffusionInpaint(glyph_model, detail="none")  # the same samples, pasted without draft detail
+    unshrunk = GlyphDiffusionInpaint(glyph_model, correction_floor=0.0)  # the same samples, the correction as it is
     naive = NaiveInpaint()
     ok_first, ok_any, ok_naive, ssim_model, ssim_naive, secs, skipped = [], [], [], [], [], [], 0
     ok_truth = []  # the recogniser on the ground truth itself: the ceiling of read-back
-    ssim_plain = []
+    ssim_plain, ssim_unshrunk = [], []
     rows = []
     for i in range(n):
         case = make_case(registry, seed, i)
@@ -66,6 +67,8 @@ def run(n: int, seed: int, seeds: int = 4, weights: Path = DEFAULT_WEIGHTS, grid
                 ssim_model.append(ssim(crop(out, box), gt))
                 first_out = out
                 ssim_plain.append(ssim(crop(plain(s.source, edits, seed=k, guidance=settings.guidance), box), gt))
+                if model.correction_floor:
+                    ssim_unshrunk.append(ssim(crop(unshrunk(s.source, edits, seed=k, guidance=settings.guidance), box), gt))
             reads.append(squeeze(ocr.recognize(verify_crop(out, plan, [e.mask_box for e in edits]))[0]) == s.new_text)
         ok_first.append(reads[0])
         ok_truth.append(squeeze(ocr.recognize(verify_crop(s.target, plan, [e.mask_box for e in edits]))[0]) == s.new_text)
@@ -88,6 +91,7 @@ def run(n: int, seed: int, seeds: int = 4, weights: Path = DEFAULT_WEIGHTS, grid
         "ssim_edit_box_model": float(np.mean(ssim_model)),
         "ssim_edit_box_naive_draft_paste": float(np.mean(ssim_naive)),
         "ssim_edit_box_model_without_draft_detail": float(np.mean(ssim_plain)),
+        **({"ssim_edit_box_model_correction_not_shrunk": float(np.mean(ssim_unshrunk))} if ssim_unshrunk else {}),
         "median_seconds_per_edit": float(np.median(secs)),
     }
 

@@ -11,9 +11,11 @@ from __future__ import annotations
 import string
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 import torch
 from PIL import Image, ImageFilter
+from scipy import ndimage
 
 from tools.fonts import FontFace, FontRegistry, composite, ink_box, project_ink, render_text, split_colours
 from tools.mask import MaskSpec, box_to_mask, char_mask_box, default_pad, ink_mask, union
@@ -32,13 +34,15 @@ class DataConfig:
     font_px: tuple[int, int] = (14, 56)  # font size range of the synthetic words (pixels)
     held_out: bool = False  # draw words in the validation faces (True) or the training faces (False)
     context_scale: float = 1.5  # crop side / longest side of the mask box
-    p_same_face_draft: float = 0.7  # training: the draft uses the true face; else a similar one
+    p_exact_draft: float = 0.0  # training: the draft is the true face at the true size and place (a clean match)
+    p_same_face_draft: float = 0.7  # training, otherwise: the draft uses the true face; else a similar one
     draft_size_jitter: float = 0.04  # training: relative size error of the draft
     draft_shift_jitter: float = 0.02  # training: position error of the draft, as a fraction of size
     p_blur: float = 0.3  # probability of a Gaussian blur on the whole picture
     p_jpeg: float = 0.3  # probability of JPEG compression
     p_effect: float = 0.2  # probability of an outline or a drop shadow
     p_shaped_mask: float = 0.5  # training: the mask follows the old and new ink (as the planner's first try) instead of the box
+    draft_plate: str = "flat"  # what the draft's glyph is drawn over inside the mask: "flat" colour or "inpainted" background
 
 
 @dataclass
@@ -217,9 +221,35 @@ class Draft:
         return composite(background, self.coverage, self.fg)
 
 
-def draft_image(source: np.ndarray, mask: np.ndarray, draft: Draft) -> np.ndarray:
-    """Source outside the mask; inside it a flat background with the coloured glyph on top."""
-    inside = draft.paint(np.broadcast_to(np.asarray(draft.bg, np.float32), source.shape).copy())
+def background_plate(image: np.ndarray, mask: np.ndarray, draft: Draft) -> np.ndarray:
+    """The image (float) with the masked pixels filled from the background around them (OpenCV
+    Telea inpainting). The text's ink (and its outline or shadow) near the mask is left out of the
+    fill's sources: a fill that borrows colour from a neighbouring glyph or from what is left of the
+    old one smears a dark blot into the hole, and OCR reads blots as strokes."""
+    out = image.astype(np.float32)
+    ys, xs = np.nonzero(mask)
+    if len(xs) == 0:
+        return out
+    h, w = image.shape[:2]
+    r = max(4, int(ys.max() - ys.min()) // 2)
+    x0, y0, x1, y1 = max(0, xs.min() - r), max(0, ys.min() - r), min(w, xs.max() + 1 + r), min(h, ys.max() + 1 + r)
+    window = np.ascontiguousarray(image[y0:y1, x0:x1])
+    ink = project_ink(window, draft.fg, draft.bg) > 0.25
+    if draft.effect is not None:
+        ink |= project_ink(window, draft.effect_colour, draft.bg) > 0.25
+    hole = mask[y0:y1, x0:x1] | ndimage.binary_dilation(ink, iterations=1)
+    out[y0:y1, x0:x1] = cv2.inpaint(window, hole.astype(np.uint8) * 255, 3, cv2.INPAINT_TELEA)
+    return out
+
+
+def draft_image(source: np.ndarray, mask: np.ndarray, draft: Draft, plate: str = "flat") -> np.ndarray:
+    """Source outside the mask; inside it the coloured glyph over a background plate: the draft's
+    flat background colour ("flat") or the background inpainted from around the mask ("inpainted")."""
+    if plate == "inpainted":
+        background = background_plate(source, mask, draft)
+    else:
+        background = np.broadcast_to(np.asarray(draft.bg, np.float32), source.shape).copy()
+    inside = draft.paint(background)
     out = source.astype(np.float32).copy()
     out[mask] = inside[mask]
     return out
@@ -244,11 +274,13 @@ def crop_square(arr: np.ndarray, window) -> np.ndarray:
 def resize_square(arr: np.ndarray, size: int, resample=Image.BILINEAR) -> np.ndarray:
     """Resize an HxW or HxWxC float array (any range) to size x size."""
     if arr.ndim == 2:
-        return np.asarray(Image.fromarray(arr.astype(np.float32), mode="F").resize((size, size), resample), np.float32)
+        return np.asarray(Image.fromarray(arr.astype(np.float32)).resize((size, size), resample), np.float32)
     return np.stack([resize_square(arr[..., c], size, resample) for c in range(arr.shape[2])], -1)
 
 
-def crop_inputs(source: np.ndarray, mask: np.ndarray, draft: Draft, window, size: int) -> dict[str, torch.Tensor]:
+def crop_inputs(
+    source: np.ndarray, mask: np.ndarray, draft: Draft, window, size: int, plate: str = "flat"
+) -> dict[str, torch.Tensor]:
     """Model inputs for one edit: masked source, mask, coloured draft and glyph coverage, in [-1, 1].
 
     The model-resolution mask marks every model pixel that touches a masked image pixel, so the
@@ -256,7 +288,7 @@ def crop_inputs(source: np.ndarray, mask: np.ndarray, draft: Draft, window, size
     """
     src = resize_square(crop_square(source.astype(np.float32), window), size, Image.BOX)
     m = (resize_square(crop_square(mask.astype(np.float32), window), size, Image.BOX) > 0.0).astype(np.float32)
-    dr = resize_square(crop_square(draft_image(source, mask, draft), window), size, Image.BOX)
+    dr = resize_square(crop_square(draft_image(source, mask, draft, plate), window), size, Image.BOX)
     cov = resize_square(crop_square(draft.coverage, window), size, Image.BOX)
 
     def t(a):
@@ -307,6 +339,8 @@ def make_example(
         face = scene.face
     size = max(6, int(round(scene.size * (1 + rng.uniform(-1, 1) * cfg.draft_size_jitter))))
     shift = rng.uniform(-1, 1, 2) * cfg.draft_shift_jitter * scene.size
+    if rng.random() < cfg.p_exact_draft:  # the matcher found the face: a model that distrusts every draft blurs exact ones
+        face, size, shift = scene.face, scene.size, np.zeros(2)
     pen = (scene.origin[0] + scene.new_pen + shift[0], scene.origin[1] + shift[1])
     draft = make_draft(registry, face, size, scene.new_text[scene.index], pen, (h, w), fg, bg)
     old_box = scene.boxes[scene.index]
@@ -321,7 +355,7 @@ def make_example(
         old_ink[y0:y1, x0:x1] = project_ink(scene.source[y0:y1, x0:x1], fg, bg)
         mask = ink_mask(mask, old_ink, draft.coverage, old_box[3] - old_box[1])
     window = crop_window(mbox, scene.size, cfg.context_scale)
-    inputs = crop_inputs(scene.source, mask, draft, window, cfg.model_size)
+    inputs = crop_inputs(scene.source, mask, draft, window, cfg.model_size, cfg.draft_plate)
     inputs["x0"] = to_model_range(scene.target, window, cfg.model_size)
     return inputs
 

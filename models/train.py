@@ -41,6 +41,9 @@ class TrainConfig:
     seed: int = 0  # seeds data, initialisation and validation
     workers: int = 1  # data-generating processes
     threads: int = 2  # torch threads for the network
+    reuse: int = 1  # optimisation steps per generated batch, each with fresh noise and timesteps (>1 when the
+    #               accelerator waits on the CPU's data workers: the same pairs at other noise levels)
+    max_minutes: float = 0.0  # stop (with a checkpoint) after this much training wall time; 0: no limit
     unet: UNetConfig = field(default_factory=UNetConfig)
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
     data: DataConfig = field(default_factory=DataConfig)
@@ -68,9 +71,7 @@ def save_weights(path: Path, ema: GlyphUNet, cfg: TrainConfig, meta: dict) -> No
     torch.save(
         {
             "ema": {k: v.half() for k, v in ema.state_dict().items()},
-            "unet_config": asdict(cfg.unet),
-            "schedule_config": asdict(cfg.schedule),
-            "data_config": asdict(cfg.data),
+            **_run_configs(cfg),
             "meta": meta,
         },
         tmp,
@@ -85,36 +86,81 @@ def export_resume(state_path: Path, path: Path = RESUME_FILE) -> None:
     """Keep what a later session needs to continue training, small enough to commit."""
     state = torch.load(state_path, map_location="cpu", weights_only=False)
     torch.save({"unet": {k: v.half() for k, v in state["unet"].items()}, "ema": {k: v.half() for k, v in state["ema"].items()},
-                "step": state["step"], "wall": state["wall"]}, path)
+                "step": state["step"], "wall": state["wall"], **{k: state[k] for k in _RUN_CONFIGS if k in state}}, path)
 
 
-def train(cfg: TrainConfig, out: Path, weights: Path, init_from_shipped: bool = True) -> None:
+_RUN_CONFIGS = ("unet_config", "schedule_config", "data_config")  # what a run is; a resume keeps it
+
+
+def _run_configs(cfg: TrainConfig) -> dict:
+    return {"unet_config": asdict(cfg.unet), "schedule_config": asdict(cfg.schedule), "data_config": asdict(cfg.data)}
+
+
+def adopt_run_configs(cfg: TrainConfig, saved: dict) -> TrainConfig:
+    """A resumed run keeps the network, schedule and data it was started with (a command line that
+    forgot --draft-skip must not load a draft-skip network into a plain one: same shapes, other model)."""
+    def tuples(d: dict) -> dict:
+        return {k: tuple(v) if isinstance(v, list) else v for k, v in d.items()}
+
+    configs = {"unet": (UNetConfig, "unet_config"), "schedule": (ScheduleConfig, "schedule_config"), "data": (DataConfig, "data_config")}
+    changes = {field_name: kind(**tuples(saved[key])) for field_name, (kind, key) in configs.items() if key in saved}
+    for name, value in changes.items():
+        if value != getattr(cfg, name):
+            print(f"resume: {name} config taken from the saved run: {asdict(value)}")
+    return dataclasses.replace(cfg, **changes)
+
+
+def init_from(unet: GlyphUNet, ema: GlyphUNet, path: Path) -> None:
+    """Start a new run from another run's weights (a resume file or shipped weights). A network that
+    adds the draft to its output and starts from one that did not gets a zeroed last layer, so it
+    starts at the pasted draft instead of at twice the image."""
+    ckpt = torch.load(path, map_location="cpu", weights_only=False)
+    src_skip = ckpt.get("unet_config", {}).get("draft_skip", False)
+    for net, key in ((unet, "unet" if "unet" in ckpt else "ema"), (ema, "ema")):
+        net.load_state_dict({k: v.float() for k, v in ckpt[key].items()})
+        if unet.config.draft_skip and not src_skip:
+            last = net.head[-1]
+            torch.nn.init.zeros_(last.weight)
+            torch.nn.init.zeros_(last.bias)
+
+
+def train(cfg: TrainConfig, out: Path, weights: Path, init_from_shipped: bool = True, init: Path | None = None) -> None:
     torch.set_num_threads(cfg.threads)
     torch.manual_seed(cfg.seed)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     out.mkdir(parents=True, exist_ok=True)
     state_path = out / "state.pt"
+    state, source = None, None
+    if state_path.exists():
+        state, source = torch.load(state_path, map_location=device, weights_only=False), "resumed"
+    elif init is None and RESUME_FILE.exists() and init_from_shipped:
+        # A fresh machine: continue from the committed weights (the optimiser's moments restart).
+        state, source = torch.load(RESUME_FILE, map_location=device, weights_only=False), "continuing"
+    if state is not None:
+        cfg = adopt_run_configs(cfg, state)
     unet = GlyphUNet(cfg.unet).to(device)
     ema = copy.deepcopy(unet).eval()
     opt = torch.optim.AdamW(unet.parameters(), lr=cfg.lr, weight_decay=0.0)
     schedule = NoiseSchedule(cfg.schedule)
     step, wall = 0, 0.0
-    if state_path.exists():
-        state = torch.load(state_path, map_location=device, weights_only=False)
+    if source == "resumed":
         unet.load_state_dict(state["unet"])
         ema.load_state_dict(state["ema"])
         opt.load_state_dict(state["opt"])
         step, wall = state["step"], state["wall"]
         print(f"resumed from {state_path} at step {step}")
-    elif RESUME_FILE.exists() and init_from_shipped:
-        # A fresh machine: continue from the committed weights (the optimiser's moments restart).
-        state = torch.load(RESUME_FILE, map_location=device, weights_only=False)
+    elif source == "continuing":
         unet.load_state_dict({k: v.float() for k, v in state["unet"].items()})
         # Its own EMA when it carries one (it may be ahead of the shipped weights), else the shipped EMA.
         ema_state = state.get("ema") or torch.load(weights, map_location=device, weights_only=False)["ema"]
         ema.load_state_dict({k: v.float() for k, v in ema_state.items()})
         step, wall = state["step"], state["wall"]
         print(f"continuing from {RESUME_FILE} at step {step} (fresh optimiser)")
+    elif init is not None:
+        init_from(unet, ema, init)
+        unet.to(device)
+        ema.to(device)
+        print(f"new run initialised from {init}")
     data = EditPairs(cfg.data, seed=cfg.seed * 1000 + step)  # a fresh stream after a resume
     loader = iter(torch.utils.data.DataLoader(data, batch_size=cfg.batch_size, num_workers=cfg.workers,
                                               persistent_workers=cfg.workers > 0))
@@ -122,8 +168,11 @@ def train(cfg: TrainConfig, out: Path, weights: Path, init_from_shipped: bool = 
     log = (out / "log.jsonl").open("a")
     bar = tqdm(total=cfg.steps, initial=step, desc="train", dynamic_ncols=True)
     running, t_last = [], time.time()
-    while step < cfg.steps:
-        cond, x0 = (t.to(device) for t in next(loader))
+    batch = None
+    while step < cfg.steps and not (cfg.max_minutes and wall > 60 * cfg.max_minutes):
+        if batch is None or step % cfg.reuse == 0:
+            batch = [t.to(device) for t in next(loader)]
+        cond, x0 = batch[0].clone(), batch[1]
         drop = torch.rand(cond.shape[0], device=device) < cfg.cond_dropout
         cond[drop, GLYPH_CHANNELS] = 0
         eps = torch.randn_like(x0)
@@ -150,13 +199,14 @@ def train(cfg: TrainConfig, out: Path, weights: Path, init_from_shipped: bool = 
         if step % cfg.log_every == 0:
             log.write(json.dumps({"step": step, "loss": float(np.mean(running[-cfg.log_every:])), "wall_s": round(wall, 1)}) + "\n")
             log.flush()
-        if step % cfg.ckpt_every == 0 or step == cfg.steps:
+        if step % cfg.ckpt_every == 0 or step == cfg.steps or (cfg.max_minutes and wall > 60 * cfg.max_minutes):
             val = validate(ema.cpu(), schedule, val_cond, val_x0)
             ema.to(device)
             log.write(json.dumps({"step": step, "val_mse_in_mask": val, "wall_s": round(wall, 1)}) + "\n")
             log.flush()
             tmp = out / "state.tmp"
-            torch.save({"unet": unet.state_dict(), "ema": ema.state_dict(), "opt": opt.state_dict(), "step": step, "wall": wall}, tmp)
+            torch.save({"unet": unet.state_dict(), "ema": ema.state_dict(), "opt": opt.state_dict(), "step": step, "wall": wall,
+                        **_run_configs(cfg)}, tmp)
             tmp.replace(state_path)
             meta = {"step": step, "wall_s": round(wall, 1), "device": str(device), "threads": cfg.threads,
                     "batch_size": cfg.batch_size, "val_mse_in_mask": val}
@@ -181,19 +231,30 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--lr", type=float, default=TrainConfig.lr)
     p.add_argument("--prediction", choices=["sample", "epsilon"], default="sample")
     p.add_argument("--base-channels", type=int, default=UNetConfig.base_channels)
+    p.add_argument("--draft-skip", action=argparse.BooleanOptionalAction, default=UNetConfig.draft_skip,
+                   help="the network's x0 is a correction added to the draft")
+    p.add_argument("--draft-plate", choices=["flat", "inpainted"], default=DataConfig.draft_plate)
+    p.add_argument("--p-exact-draft", type=float, default=DataConfig.p_exact_draft,
+                   help="share of training drafts in the true face, size and place")
+    p.add_argument("--init-from", type=Path, default=None, help="start a new run from these weights (not a resume)")
     p.add_argument("--workers", type=int, default=TrainConfig.workers)
     p.add_argument("--threads", type=int, default=TrainConfig.threads)
     p.add_argument("--ckpt-every", type=int, default=TrainConfig.ckpt_every)
+    p.add_argument("--reuse", type=int, default=TrainConfig.reuse, help="optimisation steps per generated batch")
+    p.add_argument("--max-minutes", type=float, default=TrainConfig.max_minutes, help="stop after this much training time")
     p.add_argument("--seed", type=int, default=TrainConfig.seed)
     p.add_argument("--out", type=Path, default=Path("runs/main"))
     p.add_argument("--weights", type=Path, default=DEFAULT_WEIGHTS)
     a = p.parse_args(argv)
     cfg = TrainConfig(
         steps=a.steps, batch_size=a.batch_size, lr=a.lr, workers=a.workers, threads=a.threads,
-        ckpt_every=a.ckpt_every, seed=a.seed,
-        unet=UNetConfig(base_channels=a.base_channels), schedule=ScheduleConfig(prediction=a.prediction),
+        ckpt_every=a.ckpt_every, seed=a.seed, reuse=a.reuse, max_minutes=a.max_minutes,
+        unet=UNetConfig(base_channels=a.base_channels, draft_skip=a.draft_skip),
+        schedule=ScheduleConfig(prediction=a.prediction), data=DataConfig(draft_plate=a.draft_plate, p_exact_draft=a.p_exact_draft),
     )
-    train(cfg, a.out, a.weights)
+    if cfg.unet.draft_skip and cfg.schedule.prediction != "sample":
+        p.error("--draft-skip needs --prediction sample (the draft is an image, not noise)")
+    train(cfg, a.out, a.weights, init=a.init_from)
 
 
 if __name__ == "__main__":

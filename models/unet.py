@@ -14,6 +14,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+DRAFT_INPUT = slice(7, 10)  # the draft's channels in the network input
+
 
 @dataclass
 class UNetConfig:
@@ -26,6 +28,7 @@ class UNetConfig:
     attention_levels: tuple[int, ...] = (2,)  # levels (0 = full res) with self-attention
     time_dim: int = 128  # size of the timestep embedding
     groups: int = 8  # GroupNorm groups
+    draft_skip: bool = False  # add the draft's channels to the output: an x0 prediction learnt as a correction to the pasted draft
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -125,4 +128,6 @@ class GlyphUNet(nn.Module):
             if str(level) in self.attn:
                 h = self.attn[str(level)](h)
             h = up(h)
-        return self.head(h)
+        out = self.head(h)
+        # The draft (zeros in guidance's unconditional branch) is already most of x0; learn what it misses.
+        return out + x[:, DRAFT_INPUT] if self.config.draft_skip else out

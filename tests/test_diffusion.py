@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -10,7 +11,7 @@ import torch
 
 from models.pipeline import GlyphInpaintPipeline, GlyphModel
 from models.schedule import DDIMScheduler, NoiseSchedule, ScheduleConfig
-from models.train import export_resume, masked_mse
+from models.train import export_resume, init_from, masked_mse
 from models.unet import GlyphUNet, UNetConfig, timestep_embedding
 
 TINY = UNetConfig(image_size=16, base_channels=8, channel_mults=(1, 2), attention_levels=(), time_dim=16, groups=4)
@@ -151,3 +152,55 @@ def test_resume_file_carries_raw_and_ema_weights_in_half_precision(tmp_path):
     k = next(k for k, v in ema.items() if v.is_floating_point())
     assert saved["ema"][k].dtype == torch.float16
     assert torch.allclose(saved["ema"][k].float(), ema[k], atol=1e-2) and not torch.allclose(saved["unet"][k].float(), ema[k], atol=1e-2)
+
+
+def test_a_draft_skip_network_started_from_a_plain_one_predicts_the_draft_exactly(tmp_path):
+    """A network that adds the draft to its output starts at the pasted draft (its copied last
+    layer zeroed): learning a correction to the draft, never from twice the image."""
+    torch.manual_seed(0)
+    plain = GlyphUNet(TINY)
+    torch.save({"unet": plain.state_dict(), "ema": plain.state_dict(), "step": 7, "wall": 1.0}, tmp_path / "resume.pt")
+    skip, ema = GlyphUNet(dataclasses.replace(TINY, draft_skip=True)), GlyphUNet(dataclasses.replace(TINY, draft_skip=True))
+    init_from(skip, ema, tmp_path / "resume.pt")
+    g = torch.Generator().manual_seed(3)
+    x = torch.randn(2, 11, 16, 16, generator=g)
+    t = torch.full((2,), 400)
+    with torch.no_grad():
+        assert torch.equal(skip(x, t), x[:, 7:10]) and torch.equal(ema(x, t), x[:, 7:10])
+        # every other layer is the plain network's
+        assert torch.equal(skip.stem.weight, plain.stem.weight)
+        assert not torch.equal(plain(x, t), x[:, 7:10])
+
+
+def test_a_resumed_run_keeps_the_network_and_data_it_was_started_with():
+    """A command line that forgot --draft-skip must not continue a draft-skip run as a plain one."""
+    from models.data import DataConfig
+    from models.train import TrainConfig, _run_configs, adopt_run_configs
+
+    started = TrainConfig(unet=dataclasses.replace(TINY, draft_skip=True), data=DataConfig(draft_plate="inpainted"))
+    resumed = adopt_run_configs(TrainConfig(unet=TINY, lr=1e-4), _run_configs(started))
+    assert resumed.unet == started.unet and resumed.data == started.data and resumed.lr == 1e-4
+    assert adopt_run_configs(TrainConfig(lr=2e-4), {}) == TrainConfig(lr=2e-4)
+
+
+def test_exact_drafts_are_the_ground_truth_glyph():
+    """p_exact_draft: the draft in the true face, size and place; on clean flat pictures it then
+    matches the target crop closely, where the usual jittered drafts do not."""
+    from models.data import DataConfig, make_example
+    from tools.fonts import FontRegistry
+
+    registry = FontRegistry.discover()
+    faces = registry.select(held_out=False)
+
+    def draft_error(p_exact: float) -> float:
+        cfg = DataConfig(p_exact_draft=p_exact, p_blur=0, p_jpeg=0, p_effect=0, draft_plate="inpainted")
+        rng = np.random.default_rng(4)
+        errs = []
+        for _ in range(12):
+            ex = make_example(rng, registry, faces, cfg)
+            m = ex["mask"]
+            errs.append(float(((ex["draft"] - ex["x0"]) ** 2 * m).sum() / (m.sum() * 3)))
+        return float(np.mean(errs))
+
+    exact, jittered = draft_error(1.0), draft_error(0.0)
+    assert exact < 0.5 * jittered, (exact, jittered)

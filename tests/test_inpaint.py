@@ -74,8 +74,8 @@ def test_shipped_weights_put_the_right_character_into_10_fixed_cases(registry, o
 
 
 def test_the_naive_tool_continues_the_background_under_the_glyph():
-    # A horizontal gradient: the model's draft input paints the erased box in one flat colour, the
-    # naive tool continues the gradient under the new glyph; outside the mask both are the source.
+    # A horizontal gradient: a flat draft paints the erased box in one flat colour, the
+    # naive tool (and the inpainted draft) continues the gradient under the new glyph; outside the mask both are the source.
     from models.data import draft_image
 
     ramp = np.linspace(40, 220, 80, dtype=np.float32)
@@ -86,8 +86,39 @@ def test_the_naive_tool_continues_the_background_under_the_glyph():
     draft = Draft(cov, (33, 20, 36, 40), (0, 0, 0), (130, 130, 130))
     flat = draft_image(image, mask, draft)
     plate = NaiveInpaint()(image, [GlyphEdit((25, 15, 45, 45), draft, min_context=40)]).astype(np.float32)
+    assert np.abs(draft_image(image, mask, draft, "inpainted") - plate).max() <= 0.5  # the model's other plate
     assert np.array_equal(flat[~mask], image[~mask]) and np.array_equal(plate[~mask], image[~mask])
     row = 17  # above the glyph, inside the mask
     assert np.all(flat[row, 25:45, 0] == 130)
     assert np.abs(plate[row, 25:45, 0] - image[row, 25:45, 0]).max() < 25  # the ramp goes on under the glyph
     assert np.all(plate[20:40, 33:36] == 0)  # the glyph on top
+
+
+def test_a_draft_skip_model_that_adds_nothing_paints_exactly_the_naive_paste():
+    """The model's draft is the naive tool's picture (glyph over the inpainted background) and its
+    output a correction to it: with the correction zero, the tool returns the naive pixels, so what
+    training adds is measured against the paste, not against a flat box."""
+    import dataclasses
+
+    import torch
+
+    from models.data import DataConfig
+    from models.pipeline import GlyphModel
+    from models.schedule import NoiseSchedule, ScheduleConfig
+    from models.unet import GlyphUNet, UNetConfig
+
+    torch.manual_seed(0)
+    cfg = UNetConfig(image_size=16, base_channels=8, channel_mults=(1, 2), attention_levels=(), time_dim=16, groups=4)
+    unet = GlyphUNet(dataclasses.replace(cfg, draft_skip=True)).eval()
+    torch.nn.init.zeros_(unet.head[-1].weight)
+    torch.nn.init.zeros_(unet.head[-1].bias)
+    model = GlyphModel(unet, NoiseSchedule(ScheduleConfig()), {}, DataConfig(draft_plate="inpainted"))
+    ramp = np.linspace(40, 220, 80, dtype=np.float32)
+    image = np.repeat(np.repeat(ramp[None, :, None], 60, 0), 3, 2).astype(np.uint8)
+    cov = np.zeros((60, 80), np.float32)
+    cov[20:40, 33:36] = 1
+    edit = GlyphEdit((25, 15, 45, 45), Draft(cov, (33, 20, 36, 40), (0, 0, 0), (130, 130, 130)), min_context=40)
+    out = GlyphDiffusionInpaint(model)(image, [edit], seed=3, guidance=1.0, steps=4)
+    naive = NaiveInpaint()(image, [edit])
+    assert np.abs(out.astype(int) - naive.astype(int)).max() <= 1
+    assert not np.array_equal(naive, image)

@@ -13,14 +13,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-import cv2
 import numpy as np
 import torch
 from PIL import Image
-from scipy import ndimage
 
 from models.data import (
     Draft,
+    background_plate,
     condition_tensor,
     crop_inputs,
     crop_square,
@@ -30,7 +29,6 @@ from models.data import (
     to_model_range,
 )
 from models.pipeline import GlyphInpaintPipeline, GlyphModel
-from tools.fonts import project_ink
 from tools.mask import Box, box_to_mask
 
 
@@ -74,33 +72,12 @@ class NaiveInpaint:
         return out
 
 
-def background_plate(image: np.ndarray, mask: np.ndarray, draft: Draft) -> np.ndarray:
-    """The image (float) with the masked pixels filled from the background around them (OpenCV
-    Telea inpainting). The text's ink (and its outline or shadow) near the mask is left out of the
-    fill's sources: a fill that borrows colour from a neighbouring glyph or from what is left of the
-    old one smears a dark blot into the hole, and OCR reads blots as strokes."""
-    out = image.astype(np.float32)
-    ys, xs = np.nonzero(mask)
-    if len(xs) == 0:
-        return out
-    h, w = image.shape[:2]
-    r = max(4, int(ys.max() - ys.min()) // 2)
-    x0, y0, x1, y1 = max(0, xs.min() - r), max(0, ys.min() - r), min(w, xs.max() + 1 + r), min(h, ys.max() + 1 + r)
-    window = np.ascontiguousarray(image[y0:y1, x0:x1])
-    ink = project_ink(window, draft.fg, draft.bg) > 0.25
-    if draft.effect is not None:
-        ink |= project_ink(window, draft.effect_colour, draft.bg) > 0.25
-    hole = mask[y0:y1, x0:x1] | ndimage.binary_dilation(ink, iterations=1)
-    out[y0:y1, x0:x1] = cv2.inpaint(window, hole.astype(np.uint8) * 255, 3, cv2.INPAINT_TELEA)
-    return out
-
-
 class GlyphDiffusionInpaint:
     """Crop around each character, run the diffusion model at its resolution, paste back inside the mask."""
 
     name = "glyph-diffusion"
 
-    def __init__(self, model: GlyphModel, context_scale: float = 1.5, detail: str = "draft"):
+    def __init__(self, model: GlyphModel, context_scale: float = 1.5, detail: str = "draft", correction_floor: float | None = None):
         self.model = model
         self.pipeline = GlyphInpaintPipeline(model)
         self.size = model.unet.config.image_size
@@ -110,6 +87,12 @@ class GlyphDiffusionInpaint:
         #   the model's 32 px and a small crop is not blurred by the round trip through them;
         #   "none": the model's output resized as it is.
         self.detail = detail
+        # With "draft": the correction is shrunk toward zero by this many levels (of 255) per pixel
+        # and channel before it is added. The model hedges: it tints pixels where the draft was
+        # already right by a few levels, and on flat ground that costs more structural similarity
+        # than its real fixes (outlines, colour, blur) gain; those are larger than the floor.
+        # None: the floor measured for these weights (their card), 0 for weights that carry none.
+        self.correction_floor = model.meta.get("correction_floor", 0.0) if correction_floor is None else correction_floor
 
     def __call__(self, image, edits, seed=0, guidance=1.0, steps=20):
         if not edits:
@@ -119,7 +102,7 @@ class GlyphDiffusionInpaint:
         for e in edits:
             mask = e.mask((h, w))
             window = crop_window(e.mask_box, e.min_context, self.context_scale)
-            inputs = crop_inputs(image, mask, e.draft, window, self.size)
+            inputs = crop_inputs(image, mask, e.draft, window, self.size, self.model.data.draft_plate)
             conds.append(condition_tensor(inputs))
             knowns.append(to_model_range(image, window, self.size))
             windows.append(window)
@@ -132,9 +115,10 @@ class GlyphDiffusionInpaint:
             x0, y0, side = window
             model_px = (img.permute(1, 2, 0).numpy() + 1) * 127.5
             if self.detail == "draft":
-                draft = crop_square(draft_image(image, mask, e.draft), window)
-                low = resize_square(draft, self.size, Image.BOX)
-                up = draft + resize_square(model_px - low, side, Image.BICUBIC)
+                draft = crop_square(draft_image(image, mask, e.draft, self.model.data.draft_plate), window)
+                correction = model_px - resize_square(draft, self.size, Image.BOX)
+                correction = np.sign(correction) * np.maximum(np.abs(correction) - self.correction_floor, 0)
+                up = draft + resize_square(correction, side, Image.BICUBIC)
             else:
                 up = resize_square(model_px, side, Image.BICUBIC)
             painted = np.zeros((h, w, 3), np.float32)
