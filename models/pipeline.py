@@ -19,7 +19,6 @@ DEFAULT_WEIGHTS = WEIGHTS_DIR / "glyph_unet.pt"
 
 # Channels of the condition tensor (after x_t): masked source 0-2, mask 3, draft 4-6, coverage 7.
 GLYPH_CHANNELS = slice(4, 8)
-DRAFT_CHANNELS = slice(4, 7)
 MASK_CHANNEL = 3
 
 
@@ -82,23 +81,12 @@ class GlyphInpaintPipeline:
         steps: int = 20,
         guidance: float = 1.0,
         generator: torch.Generator | None = None,
-        strength: float = 1.0,
     ) -> InpaintOutput:
-        """cond: B x 8 x S x S condition; known: B x 3 x S x S image whose unmasked pixels are kept.
-
-        strength: the share of the noise schedule that is run. 1 starts from pure noise; below 1 the
-        masked pixels start from the draft noised to that level (SDEdit), so sampling refines the
-        draft instead of redrawing the glyph from nothing."""
+        """cond: B x 8 x S x S condition; known: B x 3 x S x S image whose unmasked pixels are kept."""
         scheduler = DDIMScheduler(self.model.schedule, steps)
-        if strength < 1.0:
-            t_start = strength * self.model.schedule.config.num_train_timesteps
-            scheduler.timesteps = [t for t in scheduler.timesteps if t <= t_start] or scheduler.timesteps[-1:]
         mask = cond[:, MASK_CHANNEL : MASK_CHANNEL + 1]
         noise = torch.randn(known.shape, generator=generator)
         x = noise.clone()
-        if strength < 1.0:
-            draft = cond[:, DRAFT_CHANNELS]
-            x = self.model.schedule.add_noise(draft, noise, torch.tensor([scheduler.timesteps[0]]))
         for t in scheduler.timesteps:
             # Known pixels re-imposed at the current noise level: x_t = sqrt(abar_t) x0 + sqrt(1-abar_t) eps.
             x = mask * x + (1 - mask) * self.model.schedule.add_noise(known, noise, torch.tensor([t]))
