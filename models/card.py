@@ -104,7 +104,7 @@ def main() -> None:
                       "pairs (random letter strings: l/I, O/0, q/g, Z/2 without a word to go by): a model that reproduced the truth "
                       "exactly would score that on every seed, so read-back best of 4 >= 95% asks the samples to be more "
                       "legible than the truth."]
-        lines += ["", *NOTES]
+    lines += ["", *NOTES]
     lines += ["", "Validation samples, each row: source, the draft pasted naively, model output, ground truth:", "",
               "![validation grid](validation_grid.png)", ""]
     (folder / "MODEL_CARD.md").write_text("\n".join(lines))
@@ -147,7 +147,7 @@ def _changed_defaults(data: dict) -> list[str]:
     diff = {k: (data.get(k), v) for k, v in now.items() if data.get(k) != v and not isinstance(v, tuple)}
     if not diff:
         return []
-    return ["  Since then the defaults changed (trained with -> now; a resumed run trains on the new ones): "
+    return ["  A new run's defaults differ (these weights -> default; a run resumed from these weights keeps theirs): "
             + ", ".join(f"{k} {a} -> {b}" for k, (a, b) in diff.items())]
 
 
