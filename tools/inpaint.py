@@ -19,7 +19,6 @@ from PIL import Image
 
 from models.data import (
     Draft,
-    background_plate,
     condition_tensor,
     crop_inputs,
     crop_square,
@@ -67,8 +66,7 @@ class NaiveInpaint:
         out = image
         for e in edits:
             mask = e.mask(image.shape[:2])
-            painted = e.draft.paint(background_plate(out, mask, e.draft))
-            out = paste_inside(out, painted, mask)
+            out = paste_inside(out, draft_image(out, mask, e.draft, "inpainted"), mask)
         return out
 
 
