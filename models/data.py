@@ -279,16 +279,20 @@ def resize_square(arr: np.ndarray, size: int, resample=Image.BILINEAR) -> np.nda
 
 
 def crop_inputs(
-    source: np.ndarray, mask: np.ndarray, draft: Draft, window, size: int, plate: str = "flat"
+    source: np.ndarray, mask: np.ndarray, draft: Draft, window, size: int, plate: str = "flat",
+    drafted: np.ndarray | None = None,
 ) -> dict[str, torch.Tensor]:
     """Model inputs for one edit: masked source, mask, coloured draft and glyph coverage, in [-1, 1].
 
     The model-resolution mask marks every model pixel that touches a masked image pixel, so the
-    model repaints at least what the image mask needs.
+    model repaints at least what the image mask needs. drafted: draft_image(source, mask, draft,
+    plate) when the caller has it already (the tool needs it at full resolution too).
     """
+    if drafted is None:
+        drafted = draft_image(source, mask, draft, plate)
     src = resize_square(crop_square(source.astype(np.float32), window), size, Image.BOX)
     m = (resize_square(crop_square(mask.astype(np.float32), window), size, Image.BOX) > 0.0).astype(np.float32)
-    dr = resize_square(crop_square(draft_image(source, mask, draft, plate), window), size, Image.BOX)
+    dr = resize_square(crop_square(drafted, window), size, Image.BOX)
     cov = resize_square(crop_square(draft.coverage, window), size, Image.BOX)
 
     def t(a):

@@ -43,7 +43,7 @@ class TrainConfig:
     threads: int = 2  # torch threads for the network
     reuse: int = 1  # optimisation steps per generated batch, each with fresh noise and timesteps (>1 when the
     #               accelerator waits on the CPU's data workers: the same pairs at other noise levels)
-    max_minutes: float = 0.0  # stop (with a checkpoint) after this much training wall time; 0: no limit
+    max_minutes: float = 0.0  # stop (with a checkpoint) after this much wall time of this run's own; 0: no limit
     unet: UNetConfig = field(default_factory=UNetConfig)
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
     data: DataConfig = field(default_factory=DataConfig)
@@ -169,7 +169,12 @@ def train(cfg: TrainConfig, out: Path, weights: Path, init_from_shipped: bool = 
     bar = tqdm(total=cfg.steps, initial=step, desc="train", dynamic_ncols=True)
     running, t_last = [], time.time()
     batch = None
-    while step < cfg.steps and not (cfg.max_minutes and wall > 60 * cfg.max_minutes):
+    wall_at_start = wall  # a resumed run's limit counts from now, not from its first step
+
+    def out_of_time() -> bool:
+        return bool(cfg.max_minutes) and wall - wall_at_start > 60 * cfg.max_minutes
+
+    while step < cfg.steps and not out_of_time():
         if batch is None or step % cfg.reuse == 0:
             batch = [t.to(device) for t in next(loader)]
         cond, x0 = batch[0].clone(), batch[1]
@@ -199,7 +204,7 @@ def train(cfg: TrainConfig, out: Path, weights: Path, init_from_shipped: bool = 
         if step % cfg.log_every == 0:
             log.write(json.dumps({"step": step, "loss": float(np.mean(running[-cfg.log_every:])), "wall_s": round(wall, 1)}) + "\n")
             log.flush()
-        if step % cfg.ckpt_every == 0 or step == cfg.steps or (cfg.max_minutes and wall > 60 * cfg.max_minutes):
+        if step % cfg.ckpt_every == 0 or step == cfg.steps or out_of_time():
             val = validate(ema.cpu(), schedule, val_cond, val_x0)
             ema.to(device)
             log.write(json.dumps({"step": step, "val_mse_in_mask": val, "wall_s": round(wall, 1)}) + "\n")
@@ -241,7 +246,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--threads", type=int, default=TrainConfig.threads)
     p.add_argument("--ckpt-every", type=int, default=TrainConfig.ckpt_every)
     p.add_argument("--reuse", type=int, default=TrainConfig.reuse, help="optimisation steps per generated batch")
-    p.add_argument("--max-minutes", type=float, default=TrainConfig.max_minutes, help="stop after this much training time")
+    p.add_argument("--max-minutes", type=float, default=TrainConfig.max_minutes, help="stop after this many minutes of this run (a resume counts afresh)")
     p.add_argument("--seed", type=int, default=TrainConfig.seed)
     p.add_argument("--out", type=Path, default=Path("runs/main"))
     p.add_argument("--weights", type=Path, default=DEFAULT_WEIGHTS)

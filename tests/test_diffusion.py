@@ -204,3 +204,21 @@ def test_exact_drafts_are_the_ground_truth_glyph():
 
     exact, jittered = draft_error(1.0), draft_error(0.0)
     assert exact < 0.5 * jittered, (exact, jittered)
+
+
+def test_a_resumed_runs_time_limit_counts_from_the_resume(tmp_path):
+    """--max-minutes bounds this run: a resumed run whose earlier steps took longer than the limit
+    still trains (it once stopped at once, the saved wall time already past the limit)."""
+    from models.data import DataConfig
+    from models.train import TrainConfig, _run_configs, train
+
+    cfg = TrainConfig(unet=TINY, data=DataConfig(model_size=16), steps=3, batch_size=2, workers=0, threads=1,
+                      max_minutes=5, val_examples=2, ckpt_every=1000, warmup=1)
+    unet = GlyphUNet(TINY)
+    opt = torch.optim.AdamW(unet.parameters(), lr=cfg.lr)
+    (tmp_path / "run").mkdir()
+    torch.save({"unet": unet.state_dict(), "ema": unet.state_dict(), "opt": opt.state_dict(), "step": 1,
+                "wall": 3600.0, **_run_configs(cfg)}, tmp_path / "run" / "state.pt")
+    train(cfg, tmp_path / "run", tmp_path / "weights.pt")
+    state = torch.load(tmp_path / "run" / "state.pt", weights_only=False)
+    assert state["step"] == 3 and state["wall"] > 3600.0

@@ -174,6 +174,23 @@ def test_line_ink_never_takes_the_background_colour_for_the_text(registry):
     assert match_font(registry, ink.coverage, s.text, ink.fg, ink.bg).face == s.face
 
 
+def test_a_thin_first_letter_that_falls_apart_into_pieces_is_kept(registry):
+    # FreeMono's anti-aliased "S" breaks into short pieces at the ink threshold; with a tight line
+    # box they once counted as specks beyond the first letter and the word lost its "S" (every
+    # box after it shifted one letter left).
+    from agent.synthetic import make_case
+    from tools.mask import box_iou
+
+    for index in (21, 246):  # "Sxfb" in FreeMono, "Limit" in FreeMono Italic
+        case = make_case(registry, 1, index)
+        s = case.scene
+        ink = line_ink(s.source, case.gt_line().box, s.text, registry)
+        cols = np.nonzero(ink.coverage.max(0) > 0.5)[0] + ink.region[0]
+        assert abs(int(cols[0]) - s.boxes[0][0]) <= 2, (s.text, int(cols[0]), s.boxes[0])
+        boxes = char_boxes(registry, ink, s.text, s.face)
+        assert all(box_iou(got, want) >= 0.5 for got, want in zip(boxes, s.boxes, strict=True)), (s.text, boxes, s.boxes)
+
+
 def test_line_ink_takes_the_text_colour_of_thin_blurred_strokes(registry):
     # Thin strokes are mostly anti-aliased edge: a colour cluster's mean lies between text and
     # background; the text's colour is that of its most ink-like pixels (and the face stays regular).

@@ -96,24 +96,25 @@ class GlyphDiffusionInpaint:
         if not edits:
             return image.copy()
         h, w = image.shape[:2]
-        conds, knowns, windows, masks = [], [], [], []
+        conds, knowns, windows, masks, drafts = [], [], [], [], []
         for e in edits:
             mask = e.mask((h, w))
             window = crop_window(e.mask_box, e.min_context, self.context_scale)
-            inputs = crop_inputs(image, mask, e.draft, window, self.size, self.model.data.draft_plate)
+            drafted = draft_image(image, mask, e.draft, self.model.data.draft_plate)
+            inputs = crop_inputs(image, mask, e.draft, window, self.size, drafted=drafted)
             conds.append(condition_tensor(inputs))
             knowns.append(to_model_range(image, window, self.size))
             windows.append(window)
             masks.append(mask)
+            drafts.append(crop_square(drafted, window))
         gen = torch.Generator().manual_seed(int(seed))
         with torch.inference_mode():
             result = self.pipeline(torch.stack(conds), torch.stack(knowns), steps=steps, guidance=guidance, generator=gen)
         out = image
-        for img, window, mask, e in zip(result.images, windows, masks, edits, strict=True):
+        for img, window, mask, draft in zip(result.images, windows, masks, drafts, strict=True):
             x0, y0, side = window
             model_px = (img.permute(1, 2, 0).numpy() + 1) * 127.5
             if self.detail == "draft":
-                draft = crop_square(draft_image(image, mask, e.draft, self.model.data.draft_plate), window)
                 correction = model_px - resize_square(draft, self.size, Image.BOX)
                 correction = np.sign(correction) * np.maximum(np.abs(correction) - self.correction_floor, 0)
                 up = draft + resize_square(correction, side, Image.BICUBIC)

@@ -190,8 +190,21 @@ def _line_components(ink: np.ndarray, top: int, bottom: int, text: str | None = 
                 break
             sel = new_sel
         keep = keep & (resid < 0.9 * mh) & (hh < 2.5 * mh)
-    # Specks of texture or noise: tiny components away from the letters' span.
+    # Specks of texture or noise: tiny components away from the letters' span. A thin anti-aliased
+    # letter falls apart into short pieces at this threshold: short pieces that join up across
+    # one-pixel gaps into something letter-sized count as a letter too (else a word's broken first
+    # letter is lost). Half the line's height, not 0.3: specks joined up are not a letter.
     letters = keep & (hh >= 0.3 * lh)
+    pieces = keep & ~letters
+    if pieces.any():
+        joined, _ = ndimage.label(ndimage.binary_dilation(np.isin(lab, np.nonzero(pieces)[0] + 1), np.ones((3, 3), bool)))
+        group = np.array([joined[o][lab[o] == i + 1][0] if pieces[i] else 0 for i, o in enumerate(objs)])
+        y0s, y1s = np.array([o[0].start for o in objs]), np.array([o[0].stop for o in objs])
+        for g in np.unique(group[pieces]):
+            members = group == g
+            tall = y1s[members].max() - y0s[members].min() >= 0.5 * lh
+            if tall and x1s[members].max() - x0s[members].min() <= 1.5 * lh:
+                letters |= members
     if letters.any():
         lo, hi = x0s[letters].min() - 0.3 * lh, x1s[letters].max() + 0.3 * lh
         keep &= (area >= 0.02 * np.median(area[letters])) & (x1s >= lo) & (x0s <= hi)
