@@ -75,7 +75,8 @@ class GlyphDiffusionInpaint:
 
     name = "glyph-diffusion"
 
-    def __init__(self, model: GlyphModel, context_scale: float = 1.5, detail: str = "draft", correction_floor: float | None = None):
+    def __init__(self, model: GlyphModel, context_scale: float = 1.5, detail: str = "draft", correction_floor: float | None = None,
+                 draws: int = 2):
         self.model = model
         self.pipeline = GlyphInpaintPipeline(model)
         self.size = model.unet.config.image_size
@@ -91,6 +92,10 @@ class GlyphDiffusionInpaint:
         # than its real fixes (outlines, colour, blur) gain; those are larger than the floor.
         # None: the floor measured for these weights (their card), 0 for weights that carry none.
         self.correction_floor = model.meta.get("correction_floor", 0.0) if correction_floor is None else correction_floor
+        # Samples drawn from independent noise (one batch) and averaged: an estimate of the posterior
+        # mean, which is what fidelity to the truth asks for; one draw's own guesses (a tint, a stroke
+        # end) partly cancel. Measured on held-out pairs: SSIM +0.001 / +0.004 over one draw (card).
+        self.draws = draws
 
     def __call__(self, image, edits, seed=0, guidance=1.0, steps=20):
         if not edits:
@@ -109,9 +114,11 @@ class GlyphDiffusionInpaint:
             drafts.append(crop_square(drafted, window))
         gen = torch.Generator().manual_seed(int(seed))
         with torch.inference_mode():
-            result = self.pipeline(torch.stack(conds), torch.stack(knowns), steps=steps, guidance=guidance, generator=gen)
+            result = self.pipeline(torch.stack(conds).repeat(self.draws, 1, 1, 1), torch.stack(knowns).repeat(self.draws, 1, 1, 1),
+                                   steps=steps, guidance=guidance, generator=gen)
+        images = result.images.view(self.draws, len(edits), *result.images.shape[1:]).mean(0)
         out = image
-        for img, window, mask, draft in zip(result.images, windows, masks, drafts, strict=True):
+        for img, window, mask, draft in zip(images, windows, masks, drafts, strict=True):
             x0, y0, side = window
             model_px = (img.permute(1, 2, 0).numpy() + 1) * 127.5
             if self.detail == "draft":
