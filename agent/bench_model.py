@@ -36,6 +36,18 @@ from tools.metrics import crop, ssim
 from tools.ocr import OCR
 
 
+def _pairs(registry: FontRegistry, n: int, seed: int):
+    """The benchmark's pairs, each with the planner's plan from the source pixels (None where the
+    planner cannot plan it)."""
+    for i in range(n):
+        case = make_case(registry, seed, i)
+        s = case.scene
+        try:
+            yield case, make_plan(registry, s.source, case.gt_line(), 0, EditRequest(image="-", find=s.text, replace=s.new_text))
+        except ValueError:
+            yield case, None
+
+
 def run(n: int, seed: int, seeds: int = 4, weights: Path = DEFAULT_WEIGHTS, grid: Path | None = None) -> dict:
     torch.set_num_threads(2)
     registry, ocr = FontRegistry.discover(), OCR()
@@ -48,12 +60,9 @@ def run(n: int, seed: int, seeds: int = 4, weights: Path = DEFAULT_WEIGHTS, grid
     ok_truth = []  # the recogniser on the ground truth itself: the ceiling of read-back
     ssim_plain, ssim_unshrunk = [], []
     rows = []
-    for i in range(n):
-        case = make_case(registry, seed, i)
+    for case, plan in _pairs(registry, n, seed):
         s = case.scene
-        try:
-            plan = make_plan(registry, s.source, case.gt_line(), 0, EditRequest(image="-", find=s.text, replace=s.new_text))
-        except ValueError:
+        if plan is None:
             skipped += 1
             continue
         box = case.edit_box()
@@ -107,12 +116,9 @@ def sweep_floors(n: int, seed: int, floors: list[float], weights: Path = DEFAULT
     glyph_model = GlyphModel.load(weights)
     tools = {f: GlyphDiffusionInpaint(glyph_model, correction_floor=f) for f in floors}
     scores: dict[str, list[float]] = {"naive_draft_paste": [], **{f"floor_{f:g}": [] for f in floors}}
-    for i in range(n):
-        case = make_case(registry, seed, i)
+    for case, plan in _pairs(registry, n, seed):
         s = case.scene
-        try:
-            plan = make_plan(registry, s.source, case.gt_line(), 0, EditRequest(image="-", find=s.text, replace=s.new_text))
-        except ValueError:
+        if plan is None:
             continue
         box, gt = case.edit_box(), crop(s.target, case.edit_box())
         settings = AttemptSettings(seed=0)
@@ -131,12 +137,9 @@ def truth_readback(n: int, seed: int) -> dict:
     the one character can lift, unless it changes how the recogniser reads the rest)."""
     registry, ocr = FontRegistry.discover(), OCR()
     exact, untouched_only, pairs = 0, 0, 0
-    for i in range(n):
-        case = make_case(registry, seed, i)
+    for case, plan in _pairs(registry, n, seed):
         s = case.scene
-        try:
-            plan = make_plan(registry, s.source, case.gt_line(), 0, EditRequest(image="-", find=s.text, replace=s.new_text))
-        except ValueError:
+        if plan is None:
             continue
         pairs += 1
         edits = glyph_edits(registry, s.source, plan, AttemptSettings(seed=0))
