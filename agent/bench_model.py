@@ -120,7 +120,8 @@ def sweep_floors(n: int, seed: int, floors: list[float], weights: Path = DEFAULT
         s = case.scene
         if plan is None:
             continue
-        box, gt = case.edit_box(), crop(s.target, case.edit_box())
+        box = case.edit_box()
+        gt = crop(s.target, box)
         settings = AttemptSettings(seed=0)
         edits = glyph_edits(registry, s.source, plan, settings)
         for f, tool in tools.items():

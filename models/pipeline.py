@@ -44,13 +44,16 @@ class GlyphModel:
                 "or are produced by `glyphfix train`"
             )
         ckpt = torch.load(path, map_location="cpu", weights_only=False)
-        cfg = ckpt["unet_config"]
-        cfg["channel_mults"], cfg["attention_levels"] = tuple(cfg["channel_mults"]), tuple(cfg["attention_levels"])
-        unet = GlyphUNet(UNetConfig(**cfg))
+        unet = GlyphUNet(saved_config(UNetConfig, ckpt["unet_config"]))
         unet.load_state_dict({k: v.float() for k, v in ckpt["ema"].items()})
         unet.eval()
-        data = DataConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in ckpt.get("data_config", {}).items()})
-        return cls(unet, NoiseSchedule(ScheduleConfig(**ckpt["schedule_config"])), ckpt.get("meta", {}), data)
+        schedule = NoiseSchedule(saved_config(ScheduleConfig, ckpt["schedule_config"]))
+        return cls(unet, schedule, ckpt.get("meta", {}), saved_config(DataConfig, ckpt.get("data_config", {})))
+
+
+def saved_config(kind, saved: dict):
+    """A config dataclass from the dict saved with a run or its weights (its tuples come back as lists)."""
+    return kind(**{k: tuple(v) if isinstance(v, list) else v for k, v in saved.items()})
 
 
 @dataclass

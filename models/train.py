@@ -21,7 +21,14 @@ import torch
 from tqdm import tqdm
 
 from models.data import DataConfig, EditPairs, condition_tensor, make_example
-from models.pipeline import DEFAULT_WEIGHTS, GLYPH_CHANNELS, MASK_CHANNEL, GlyphInpaintPipeline, GlyphModel
+from models.pipeline import (
+    DEFAULT_WEIGHTS,
+    GLYPH_CHANNELS,
+    MASK_CHANNEL,
+    GlyphInpaintPipeline,
+    GlyphModel,
+    saved_config,
+)
 from models.schedule import NoiseSchedule, ScheduleConfig
 from models.unet import GlyphUNet, UNetConfig
 
@@ -99,11 +106,8 @@ def _run_configs(cfg: TrainConfig) -> dict:
 def adopt_run_configs(cfg: TrainConfig, saved: dict) -> TrainConfig:
     """A resumed run keeps the network, schedule and data it was started with (a command line that
     forgot --draft-skip must not load a draft-skip network into a plain one: same shapes, other model)."""
-    def tuples(d: dict) -> dict:
-        return {k: tuple(v) if isinstance(v, list) else v for k, v in d.items()}
-
     configs = {"unet": (UNetConfig, "unet_config"), "schedule": (ScheduleConfig, "schedule_config"), "data": (DataConfig, "data_config")}
-    changes = {field_name: kind(**tuples(saved[key])) for field_name, (kind, key) in configs.items() if key in saved}
+    changes = {field_name: saved_config(kind, saved[key]) for field_name, (kind, key) in configs.items() if key in saved}
     for name, value in changes.items():
         if value != getattr(cfg, name):
             print(f"resume: {name} config taken from the saved run: {asdict(value)}")

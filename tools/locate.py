@@ -171,12 +171,14 @@ def _line_components(ink: np.ndarray, top: int, bottom: int, text: str | None = 
     objs = ndimage.find_objects(lab)
     x0s = np.array([o[1].start for o in objs])
     x1s = np.array([o[1].stop for o in objs])
+    y0s = np.array([o[0].start for o in objs])
+    y1s = np.array([o[0].stop for o in objs])
     cx = (x0s + x1s) / 2
-    cy = np.array([(o[0].start + o[0].stop) / 2 for o in objs])
-    hh = np.array([o[0].stop - o[0].start for o in objs], np.float32)
+    cy = (y0s + y1s) / 2
+    hh = (y1s - y0s).astype(np.float32)
     area = np.asarray(ndimage.sum(ink, lab, index=np.arange(1, n + 1)), np.float32)
     # Border-touching bands that span much more than a letter are frames or stripes, not text.
-    band = ((np.array([o[0].start for o in objs]) == 0) | (np.array([o[0].stop for o in objs]) == h)) & (x1s - x0s > 3 * lh)
+    band = ((y0s == 0) | (y1s == h)) & (x1s - x0s > 3 * lh)
     keep = (cy >= top) & (cy <= bottom) & ~band & (area >= 2)
     big = keep & (hh >= 0.3 * lh)
     if big.sum() >= 3:
@@ -199,7 +201,6 @@ def _line_components(ink: np.ndarray, top: int, bottom: int, text: str | None = 
     if pieces.any():
         joined, _ = ndimage.label(ndimage.binary_dilation(np.isin(lab, np.nonzero(pieces)[0] + 1), np.ones((3, 3), bool)))
         group = np.array([joined[o][lab[o] == i + 1][0] if pieces[i] else 0 for i, o in enumerate(objs)])
-        y0s, y1s = np.array([o[0].start for o in objs]), np.array([o[0].stop for o in objs])
         for g in np.unique(group[pieces]):
             members = group == g
             tall = y1s[members].max() - y0s[members].min() >= 0.5 * lh
