@@ -22,6 +22,8 @@ from tools.fonts import composite
 OUTLINE_WIDTHS = (1, 2, 3)
 SHADOW_OFFSETS = tuple((d * ux, d * uy) for d in (1, 2, 3, 4) for ux, uy in ((1, 1), (1, 0), (0, 1)))
 SHADOW_BLURS = (0.5, 1.0, 1.5)
+REFITS = 3  # re-measurements of an outlined word's shape from its two fitted colours
+REFIT_GAIN = 0.3  # the error cut a refitted two-colour model must reach (its shape bends to the fit)
 
 
 @dataclass(frozen=True)
@@ -140,10 +142,19 @@ def estimate_fill_outline(
         colours, err = _least_squares(np.stack([(shape - fill)[zone], fill[zone]], 1), target)
         if best is None or err < best[0]:
             best = (err, width, colours, fill)
-    if best is None or best[0] >= gain * one_colour:
+    if best is None:
         return None
+    if not _holds(best, one_colour, gain, (-25, 280)):
+        # The shape was measured against the colour split's contrast; a fill nearer the background
+        # than the outline (cream letters in a thin black ring on a busy ground) differs from the
+        # plate by less, so it came out as half covered and its colour was pushed past white to
+        # make up. Measure the shape again as how much of the two fitted colours each pixel holds,
+        # and fit again. The shape now bends to the fit, so the fit must cut the error further.
+        best = _refit(img, plate, near, zone, best)
+        if not _holds(best, one_colour, REFIT_GAIN, (-40, 295)):
+            return None
     _, width, (outline, fill_colour), fill = best
-    if not ((-25 <= best[2]).all() and (best[2] <= 280).all()) or np.linalg.norm(outline - fill_colour) < min_contrast:
+    if np.linalg.norm(outline - fill_colour) < min_contrast:
         return None
     # A blurred edge is a mix of fill and background: a "ring" colour between the two (on the line
     # from one to the other, short of the fill) is that, not an outline. (A black outline round a
@@ -164,6 +175,28 @@ def estimate_fill_outline(
     fill = np.where(near, _unmix(img, plate, outline, fill_colour)[1], 0).astype(np.float32)
     as_rgb = lambda c: tuple(int(v) for v in np.clip(np.round(c), 0, 255))  # noqa: E731
     return as_rgb(fill_colour), TextEffect("outline", as_rgb(outline), width=width), fill
+
+
+def _holds(fit, one_colour_err: float, gain: float, colour_range: tuple[float, float]) -> bool:
+    """The two-colour fit (err, width, colours, fill) cuts one colour's error by `gain` with colours
+    a real image can hold (least squares strays a little past black and white on thin rings)."""
+    err, _, colours, _ = fit
+    return err < gain * one_colour_err and bool(((colour_range[0] <= colours) & (colours <= colour_range[1])).all())
+
+
+def _refit(img: np.ndarray, plate: np.ndarray, near: np.ndarray, zone: np.ndarray, fit):
+    """The two-colour fit again with the shape unmixed from its colours, while the error falls."""
+    err, width, (outline, fill_colour), fill = fit
+    for _ in range(REFITS):
+        first, second = _unmix(img, plate, np.clip(outline, 0, 255), np.clip(fill_colour, 0, 255))
+        shape = np.where(near, np.clip(first + second, 0, 1), 0).astype(np.float32)
+        fill = ndimage.grey_erosion(shape, size=(2 * width + 1, 2 * width + 1))
+        target = (img - plate * (1 - shape[..., None]))[zone]
+        colours, new_err = _least_squares(np.stack([(shape - fill)[zone], fill[zone]], 1), target)
+        if new_err >= fit[0]:
+            break
+        fit, (outline, fill_colour) = (new_err, width, colours, fill), colours
+    return fit
 
 
 def _unmix(img: np.ndarray, plate: np.ndarray, first, second) -> tuple[np.ndarray, np.ndarray]:
