@@ -9,7 +9,8 @@ pixels only), the model repaints the character, and the easyocr recogniser reads
 Reported: exact read-back on seed 0 and best of 4 seeds (and of the ground truth itself: the
 recogniser's own ceiling on these words), SSIM against the ground-truth render
 inside the edit box (model vs. the plain coloured draft pasted over an OpenCV-inpainted
-background), and seconds per edit.
+background), and seconds per edit. Read-back is reported on all pairs and again on the readable
+pairs: those where the recogniser reads the source word and the ground truth right (see `run`).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import json
 import platform
 import time
 from datetime import date
+from itertools import count, islice
 from pathlib import Path
 
 import numpy as np
@@ -36,10 +38,10 @@ from tools.metrics import crop, ssim
 from tools.ocr import OCR
 
 
-def _pairs(registry: FontRegistry, n: int, seed: int):
-    """The benchmark's pairs, each with the planner's plan from the source pixels (None where the
-    planner cannot plan it)."""
-    for i in range(n):
+def _pairs(registry: FontRegistry, seed: int):
+    """The benchmark's pairs, endlessly in a fixed order, each with the planner's plan from the
+    source pixels (None where the planner cannot plan it)."""
+    for i in count():
         case = make_case(registry, seed, i)
         s = case.scene
         try:
@@ -48,63 +50,95 @@ def _pairs(registry: FontRegistry, n: int, seed: int):
             yield case, None
 
 
+def _read(ocr: OCR, image: np.ndarray, plan, edits) -> str:
+    return squeeze(ocr.recognize(verify_crop(image, plan, [e.mask_box for e in edits]))[0])
+
+
 def run(n: int, seed: int, seeds: int = 4, weights: Path = DEFAULT_WEIGHTS, grid: Path | None = None) -> dict:
+    """Two populations of pairs. All: the first n pairs (those the planner can plan). Readable: the
+    first n pairs where the recogniser reads the source word and the ground-truth edit right (the
+    eval suite's rule for its judge): where it misreads the truth ("OTIM0QZ" as "OTIMOQZ"), a model
+    that paints exactly the truth fails read-back, so those pairs cannot tell a right edit from a
+    wrong one. Readable pairs past the first n are generated until there are n of them."""
     torch.set_num_threads(2)
     registry, ocr = FontRegistry.discover(), OCR()
-    glyph_model = GlyphModel.load(weights)
-    model = GlyphDiffusionInpaint(glyph_model)
-    plain = GlyphDiffusionInpaint(glyph_model, detail="none")  # the same samples, pasted without draft detail
-    unshrunk = GlyphDiffusionInpaint(glyph_model, correction_floor=0.0)  # the same samples, the correction as it is
-    naive = NaiveInpaint()
-    ok_first, ok_any, ok_naive, ssim_model, ssim_naive, secs, skipped = [], [], [], [], [], [], 0
-    ok_truth = []  # the recogniser on the ground truth itself: the ceiling of read-back
-    ssim_plain, ssim_unshrunk = [], []
-    rows = []
-    for case, plan in _pairs(registry, n, seed):
-        s = case.scene
+    model = GlyphDiffusionInpaint(GlyphModel.load(weights))
+    every, readable, skipped, rows = [], [], 0, []
+    for index, (case, plan) in enumerate(_pairs(registry, seed)):
+        if index >= n and len(readable) >= n:
+            break
         if plan is None:
-            skipped += 1
+            skipped += index < n
             continue
-        box = case.edit_box()
-        gt = crop(s.target, box)
-        reads = []
-        for k in range(seeds):
-            t0 = time.perf_counter()
-            settings = AttemptSettings(seed=k)  # the agent's first-attempt defaults (guidance 2, 20 steps)
-            edits = glyph_edits(registry, s.source, plan, settings)
-            out = model(s.source, edits, seed=k, guidance=settings.guidance, steps=settings.steps)
-            if k == 0:
-                secs.append(time.perf_counter() - t0)
-                ssim_model.append(ssim(crop(out, box), gt))
-                first_out = out
-                ssim_plain.append(ssim(crop(plain(s.source, edits, seed=k, guidance=settings.guidance), box), gt))
-                if model.correction_floor:
-                    ssim_unshrunk.append(ssim(crop(unshrunk(s.source, edits, seed=k, guidance=settings.guidance), box), gt))
-            reads.append(squeeze(ocr.recognize(verify_crop(out, plan, [e.mask_box for e in edits]))[0]) == s.new_text)
-        ok_first.append(reads[0])
-        ok_truth.append(squeeze(ocr.recognize(verify_crop(s.target, plan, [e.mask_box for e in edits]))[0]) == s.new_text)
-        ok_any.append(any(reads))
-        edits = glyph_edits(registry, s.source, plan, AttemptSettings(tool="naive"))
-        out_n = naive(s.source, edits)
-        ssim_naive.append(ssim(crop(out_n, box), gt))
-        ok_naive.append(squeeze(ocr.recognize(verify_crop(out_n, plan, [e.mask_box for e in edits]))[0]) == s.new_text)
+        s = case.scene
+        first = glyph_edits(registry, s.source, plan, AttemptSettings(seed=0))
+        truth_read = _read(ocr, s.target, plan, first) == s.new_text
+        is_readable = truth_read and _read(ocr, s.source, plan, first) == s.text
+        if index >= n and not is_readable:
+            continue  # past the first n: only readable pairs are wanted
+        record = _measure(registry, ocr, model, case, plan, seeds)
+        record["truth_read"] = truth_read
+        if index < n:
+            every.append(record)
+        if is_readable and len(readable) < n:
+            readable.append(record)
         if grid is not None and len(rows) < 24:
-            rows.append([crop(a, case.word_box) for a in (s.source, _draft_view(s.source, edits), first_out, s.target)])
+            rows.append(record.pop("grid_row"))
     if grid is not None and rows:
         _save_grid(rows, grid)
     return {
-        "pairs": len(ok_first),
+        "pairs": len(every),
         "skipped_unplannable": skipped,
-        "readback_exact_seed0": float(np.mean(ok_first)),
-        f"readback_exact_best_of_{seeds}": float(np.mean(ok_any)),
-        "readback_exact_naive": float(np.mean(ok_naive)),
-        "readback_exact_ground_truth": float(np.mean(ok_truth)),
-        "ssim_edit_box_model": float(np.mean(ssim_model)),
-        "ssim_edit_box_naive_draft_paste": float(np.mean(ssim_naive)),
-        "ssim_edit_box_model_without_draft_detail": float(np.mean(ssim_plain)),
-        **({"ssim_edit_box_model_correction_not_shrunk": float(np.mean(ssim_unshrunk))} if ssim_unshrunk else {}),
-        "median_seconds_per_edit": float(np.median(secs)),
+        **_summary(every, seeds, ""),
+        "readback_exact_ground_truth": float(np.mean([r["truth_read"] for r in every])),
+        "readable_pairs": len(readable),
+        **{k: v for k, v in _summary(readable, seeds, "_readable").items() if k.startswith("readback")},
     }
+
+
+def _measure(registry, ocr: OCR, model: GlyphDiffusionInpaint, case, plan, seeds: int) -> dict:
+    """One pair: read-back of each seed's edit and of the naive paste; SSIM in the edit box and
+    seconds on seed 0, and SSIM of seed 0's samples pasted without draft detail and with the
+    correction not shrunk."""
+    s = case.scene
+    box = case.edit_box()
+    gt = crop(s.target, box)
+    out: dict = {"reads": []}
+    for k in range(seeds):
+        t0 = time.perf_counter()
+        settings = AttemptSettings(seed=k)  # the agent's first-attempt defaults (guidance 2, 20 steps)
+        edits = glyph_edits(registry, s.source, plan, settings)
+        samples = model.sample(s.source, edits, seed=k, guidance=settings.guidance, steps=settings.steps)
+        edited = model.compose(s.source, samples)
+        if k == 0:
+            out["seconds"] = time.perf_counter() - t0
+            out["ssim_model"] = ssim(crop(edited, box), gt)
+            out["ssim_plain"] = ssim(crop(model.compose(s.source, samples, detail="none"), box), gt)
+            if model.correction_floor:
+                out["ssim_unshrunk"] = ssim(crop(model.compose(s.source, samples, correction_floor=0.0), box), gt)
+            out["grid_row"] = [crop(a, case.word_box) for a in (s.source, _draft_view(s.source, edits), edited, s.target)]
+        out["reads"].append(_read(ocr, edited, plan, edits) == s.new_text)
+    edits = glyph_edits(registry, s.source, plan, AttemptSettings(tool="naive"))
+    pasted = NaiveInpaint()(s.source, edits)
+    out["ssim_naive"] = ssim(crop(pasted, box), gt)
+    out["naive_read"] = _read(ocr, pasted, plan, edits) == s.new_text
+    return out
+
+
+def _summary(records: list[dict], seeds: int, suffix: str) -> dict:
+    mean = lambda values: float(np.mean(values))  # noqa: E731
+    res = {
+        "readback_exact_seed0": mean([r["reads"][0] for r in records]),
+        f"readback_exact_best_of_{seeds}": mean([any(r["reads"]) for r in records]),
+        "readback_exact_naive": mean([r["naive_read"] for r in records]),
+        "ssim_edit_box_model": mean([r["ssim_model"] for r in records]),
+        "ssim_edit_box_naive_draft_paste": mean([r["ssim_naive"] for r in records]),
+        "ssim_edit_box_model_without_draft_detail": mean([r["ssim_plain"] for r in records]),
+    }
+    if "ssim_unshrunk" in records[0]:
+        res["ssim_edit_box_model_correction_not_shrunk"] = mean([r["ssim_unshrunk"] for r in records])
+    res["median_seconds_per_edit"] = float(np.median([r["seconds"] for r in records]))
+    return {f"{k}{suffix}": v for k, v in res.items()}
 
 
 def sweep_floors(n: int, seed: int, floors: list[float], weights: Path = DEFAULT_WEIGHTS) -> dict:
@@ -113,10 +147,9 @@ def sweep_floors(n: int, seed: int, floors: list[float], weights: Path = DEFAULT
     than the benchmark's)."""
     torch.set_num_threads(2)
     registry = FontRegistry.discover()
-    glyph_model = GlyphModel.load(weights)
-    tools = {f: GlyphDiffusionInpaint(glyph_model, correction_floor=f) for f in floors}
+    model = GlyphDiffusionInpaint(GlyphModel.load(weights))
     scores: dict[str, list[float]] = {"naive_draft_paste": [], **{f"floor_{f:g}": [] for f in floors}}
-    for case, plan in _pairs(registry, n, seed):
+    for case, plan in islice(_pairs(registry, seed), n):
         s = case.scene
         if plan is None:
             continue
@@ -124,9 +157,9 @@ def sweep_floors(n: int, seed: int, floors: list[float], weights: Path = DEFAULT
         gt = crop(s.target, box)
         settings = AttemptSettings(seed=0)
         edits = glyph_edits(registry, s.source, plan, settings)
-        for f, tool in tools.items():
-            out = tool(s.source, edits, seed=0, guidance=settings.guidance, steps=settings.steps)
-            scores[f"floor_{f:g}"].append(ssim(crop(out, box), gt))
+        samples = model.sample(s.source, edits, seed=0, guidance=settings.guidance, steps=settings.steps)
+        for f in floors:
+            scores[f"floor_{f:g}"].append(ssim(crop(model.compose(s.source, samples, correction_floor=f), box), gt))
         naive = glyph_edits(registry, s.source, plan, AttemptSettings(tool="naive"))
         scores["naive_draft_paste"].append(ssim(crop(NaiveInpaint()(s.source, naive), box), gt))
     return {"pairs": len(scores["naive_draft_paste"]), **{f"ssim_edit_box_{k}": float(np.mean(v)) for k, v in scores.items()}}
@@ -138,13 +171,13 @@ def truth_readback(n: int, seed: int) -> dict:
     the one character can lift, unless it changes how the recogniser reads the rest)."""
     registry, ocr = FontRegistry.discover(), OCR()
     exact, untouched_only, pairs = 0, 0, 0
-    for case, plan in _pairs(registry, n, seed):
+    for case, plan in islice(_pairs(registry, seed), n):
         s = case.scene
         if plan is None:
             continue
         pairs += 1
         edits = glyph_edits(registry, s.source, plan, AttemptSettings(seed=0))
-        read = squeeze(ocr.recognize(verify_crop(s.target, plan, [e.mask_box for e in edits]))[0])
+        read = _read(ocr, s.target, plan, edits)
         changed = [k for k, (a, b) in enumerate(zip(s.text, s.new_text, strict=True)) if a != b]
         exact += read == s.new_text
         untouched_only += read != s.new_text and len(read) == len(s.new_text) and all(read[k] == s.new_text[k] for k in changed)

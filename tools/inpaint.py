@@ -70,6 +70,16 @@ class NaiveInpaint:
         return out
 
 
+@dataclass
+class ModelSamples:
+    """What the model painted for each edit, before it is pasted back (see GlyphDiffusionInpaint.compose)."""
+
+    pixels: list[np.ndarray]  # side x side x 3 float, 0-255: the model's output at its resolution
+    windows: list[tuple[int, int, int]]  # (x0, y0, side) of each crop in the image
+    masks: list[np.ndarray]  # HxW bool: each edit's mask
+    drafts: list[np.ndarray]  # the inpainted draft cropped to each window, at full resolution
+
+
 class GlyphDiffusionInpaint:
     """Crop around each character, run the diffusion model at its resolution, paste back inside the mask."""
 
@@ -100,6 +110,10 @@ class GlyphDiffusionInpaint:
     def __call__(self, image, edits, seed=0, guidance=1.0, steps=20):
         if not edits:
             return image.copy()
+        return self.compose(image, self.sample(image, edits, seed, guidance, steps))
+
+    def sample(self, image: np.ndarray, edits: list[GlyphEdit], seed: int, guidance: float, steps: int) -> ModelSamples:
+        """Run the model on every edit's crop (one batch, `draws` noise draws each, averaged)."""
         h, w = image.shape[:2]
         conds, knowns, windows, masks, drafts = [], [], [], [], []
         for e in edits:
@@ -117,13 +131,21 @@ class GlyphDiffusionInpaint:
             result = self.pipeline(torch.stack(conds).repeat(self.draws, 1, 1, 1), torch.stack(knowns).repeat(self.draws, 1, 1, 1),
                                    steps=steps, guidance=guidance, generator=gen)
         images = result.images.view(self.draws, len(edits), *result.images.shape[1:]).mean(0)
+        pixels = [(img.permute(1, 2, 0).numpy() + 1) * 127.5 for img in images]
+        return ModelSamples(pixels, windows, masks, drafts)
+
+    def compose(self, image: np.ndarray, samples: ModelSamples, detail: str | None = None,
+                correction_floor: float | None = None) -> np.ndarray:
+        """Paste the samples back inside their masks (detail and floor: the tool's unless given)."""
+        detail = self.detail if detail is None else detail
+        floor = self.correction_floor if correction_floor is None else correction_floor
+        h, w = image.shape[:2]
         out = image
-        for img, window, mask, draft in zip(images, windows, masks, drafts, strict=True):
+        for model_px, window, mask, draft in zip(samples.pixels, samples.windows, samples.masks, samples.drafts, strict=True):
             x0, y0, side = window
-            model_px = (img.permute(1, 2, 0).numpy() + 1) * 127.5
-            if self.detail == "draft":
+            if detail == "draft":
                 correction = model_px - resize_square(draft, self.size, Image.BOX)
-                correction = np.sign(correction) * np.maximum(np.abs(correction) - self.correction_floor, 0)
+                correction = np.sign(correction) * np.maximum(np.abs(correction) - floor, 0)
                 up = draft + resize_square(correction, side, Image.BICUBIC)
             else:
                 up = resize_square(model_px, side, Image.BICUBIC)
