@@ -151,7 +151,14 @@ NOTES = """What was tried (2026-11-26), each measured on held-out faces:
   brightness (luma floor 8-16, chroma 16-32) was worse (0.9285-0.9299 / 0.8993-0.9005). The two seeds
   disagree on model vs paste (+0.004 / -0.007): a few outlined or shadowed letters where the model
   paints a wrong effect (SSIM 0.18-0.80 against the paste's 0.40-0.99) outweigh many small gains on
-  gradients, textures and JPEG.""".splitlines()
+  gradients, textures and JPEG.
+- A planner fix, not the model: cream digits in a 1 px black ring on a texture (benchmark pair 262) were
+  planned as black text in a grey outline, and every seed painted a black "5" in a grey box. The
+  outline's fill is now found there (tools/effects.py); read-back 94.0% -> 94.3% (seed 0) and 94.3% ->
+  94.7% (best of 4), SSIM 0.9312 -> 0.9340 (the paste's 0.9295 -> 0.9326). Of the 16 pairs that still
+  fail on every seed, 14 are read exactly as the recogniser reads their ground truth, misread outside
+  the edit (O/0, l/I, q/g, 5/S), and 2 where the truth's own new character is misread ("TIW" as "TI",
+  "3NR07" as "3NRO7"): the model paints what the truth shows.""".splitlines()
 
 
 def _lineage(meta: dict) -> list[str]:
