@@ -71,7 +71,8 @@ def glyph_edits(registry, image: np.ndarray, plan: EditPlan, s: AttemptSettings)
         reach = pad + 3 + (effect.reach if effect else 0)
         x0, y0, x1, y1 = union(union(e.box, draft_box), old_box)
         window = (max(0, x0 - reach), max(0, y0 - reach), min(w, x1 + reach), min(h, y1 + reach))
-        neighbours = _neighbour_ink(registry, image, plan, k, neighbour_pens, slant, window)
+        replaced = {offset + other.index: other.new for other in plan.edits if other is not e}
+        neighbours = _neighbour_ink(registry, image, plan, k, neighbour_pens, slant, window, replaced)
         mbox = None
         if s.shaped:
             mbox, shape = _shaped_mask(image, plan, e, old_cov, cov, neighbours, effect, window, pad, trusted)
@@ -176,10 +177,12 @@ def _effect(f: FontInfo) -> TextEffect | None:
 
 
 def _neighbour_ink(registry, image: np.ndarray, plan: EditPlan, k: int, pens: dict[int, GlyphPen], slant: float,
-                   window: Box) -> np.ndarray:
+                   window: Box, replaced: dict[int, str]) -> np.ndarray:
     """HxW coverage of the word's other glyphs that reach into the window (zero elsewhere): their
     aligned renderings (exactly their ink, even where boxes overlap), else the observed ink inside
-    their boxes."""
+    their boxes. A neighbour that another edit replaces (`replaced`: index in the word -> new
+    character) is its new glyph: the draft draws the neighbours' outline or shadow, and the old
+    glyph's would be left behind as a stroke beside the new one ("MONDAY" -> "SUNDAY")."""
     h, w = image.shape[:2]
     f = plan.font
     x0, y0, x1, y1 = window
@@ -189,7 +192,7 @@ def _neighbour_ink(registry, image: np.ndarray, plan: EditPlan, k: int, pens: di
         if j == k or b is None or plan.word[j].isspace() or b[2] <= x0 or b[0] >= x1 or b[3] <= y0 or b[1] >= y1:
             continue
         if j in pens:
-            nb, _ = place_glyph(registry, f.face, plan.word[j], plan.word[j], pens[j], (h, w), slant)
+            nb, _ = place_glyph(registry, f.face, plan.word[j], replaced.get(j, plan.word[j]), pens[j], (h, w), slant)
             out[y0:y1, x0:x1] = np.maximum(out[y0:y1, x0:x1], nb[y0:y1, x0:x1])
         else:
             if observed is None:

@@ -295,3 +295,33 @@ def test_small_crisp_text_in_a_face_we_lack_is_not_taken_for_blurred(ocr, regist
     req = EditRequest(image="-", find="Health", replace="Wealth")
     lines, li, start = locate(ocr.read(img), req)
     assert make_plan(registry, img, lines[li], start, req).font.blur == 0.0
+
+
+def test_two_edits_in_a_word_leave_no_outline_of_the_old_neighbour(registry, ocr):
+    # "MONDAY" -> "SUNDAY", white letters in a 3 px black outline: each edit's draft draws its
+    # neighbours' outline, and the neighbour that the other edit replaces is its new glyph. With
+    # the old "M" as the "U"'s neighbour, a 2 px stroke of the M's outline was drawn between the
+    # new S and U, read as a gap.
+    from PIL import Image, ImageDraw
+    from scipy import ndimage
+
+    from agent.plan import locate
+    from tools.inpaint import NaiveInpaint
+
+    picture = Image.new("RGB", (340, 100), (60, 110, 190))
+    ImageDraw.Draw(picture).text((30, 20), "MONDAY", font=registry.font("DejaVuSans-Bold", 52), fill=(255, 255, 255),
+                                 stroke_width=3, stroke_fill=(0, 0, 0))
+    image = np.asarray(picture)
+    request = EditRequest(image="-", find="MONDAY", replace="SUNDAY")
+    lines, li, start = locate(ocr.read(image), request)
+    plan = make_plan(registry, image, lines[li], start, request)
+    assert plan.font.effect is not None and plan.font.effect.kind == "outline"
+    edits = glyph_edits(registry, image, plan, AttemptSettings(tool="naive"))
+    out = NaiveInpaint()(image, edits)
+    masks = np.any([e.mask(image.shape[:2]) for e in edits], axis=0)
+    # The outline may only lie round the new glyphs and the letters the edits keep (white outside the masks).
+    kept = ~masks & (image.astype(int).sum(-1) > 700)
+    letters = (np.max([e.draft.coverage for e in edits], axis=0) > 0.1) | kept
+    outlined = ndimage.binary_dilation(letters, iterations=plan.font.effect.width + 2)
+    stray = masks & ~outlined & (out.astype(int).sum(-1) < 150)
+    assert stray.sum() <= 5, stray.sum()
