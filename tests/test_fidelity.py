@@ -191,9 +191,9 @@ def test_a_light_fill_in_a_thin_dark_ring_on_a_busy_ground_is_the_text(registry)
     # is what the colour split takes for the text, and the fill differs from the ground by half as
     # much; it was planned as black text in a grey outline, and the new "5" came out black in a
     # grey box. Pair 153 (thin magenta strokes smeared dark by JPEG) is one colour and stays so.
-    ring = make_case(registry, 1, 262).scene
-    plan = make_plan(registry, ring.source, make_case(registry, 1, 262).gt_line(), 0,
-                     EditRequest(image="-", find=ring.text, replace=ring.new_text))
+    case = make_case(registry, 1, 262)
+    ring = case.scene
+    plan = make_plan(registry, ring.source, case.gt_line(), 0, EditRequest(image="-", find=ring.text, replace=ring.new_text))
     assert max(abs(a - b) for a, b in zip(plan.font.fg, ring.fg, strict=True)) <= 20
     assert plan.font.effect is not None and plan.font.effect.kind == "outline" and plan.font.effect.width == 1
     assert max(plan.font.effect.colour) <= 30

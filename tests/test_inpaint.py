@@ -44,7 +44,6 @@ def test_same_seed_same_pixels_other_seed_other_pixels(glyph_model):
     assert not np.array_equal(a, c)
 
 
-
 def test_samples_pasted_another_way_equal_a_tool_built_that_way(glyph_model):
     # The model benchmark samples once and pastes the samples with and without draft detail and
     # with the correction unshrunk; each must be what a tool with that setting paints itself.
@@ -56,6 +55,7 @@ def test_samples_pasted_another_way_equal_a_tool_built_that_way(glyph_model):
         other = GlyphDiffusionInpaint(glyph_model, **setting)(image, [_edit_on(image)], seed=2, guidance=2.0)
         assert np.array_equal(paint.compose(image, samples, **setting), other)
     assert not np.array_equal(paint.compose(image, samples, correction_floor=0.0), paint.compose(image, samples))
+
 
 def test_shipped_weights_put_the_right_character_into_10_fixed_cases(registry, ocr, glyph_model):
     """Held-out faces; the planner matches the font from the pixels; the agent's first-attempt settings,

@@ -136,12 +136,9 @@ def estimate_fill_outline(
     _, one_colour = _least_squares(shape[zone][:, None], target)
     best = None
     for width in OUTLINE_WIDTHS:
-        fill = ndimage.grey_erosion(shape, size=(2 * width + 1, 2 * width + 1))
-        if fill.sum() < 0.15 * shape.sum():
-            continue
-        colours, err = _least_squares(np.stack([(shape - fill)[zone], fill[zone]], 1), target)
-        if best is None or err < best[0]:
-            best = (err, width, colours, fill)
+        fit = _ring_fit(img, plate, shape, zone, width)
+        if fit[3].sum() >= 0.15 * shape.sum() and (best is None or fit[0] < best[0]):
+            best = fit
     if best is None:
         return None
     if not _holds(best, one_colour, gain, (-25, 280)):
@@ -184,18 +181,25 @@ def _holds(fit, one_colour_err: float, gain: float, colour_range: tuple[float, f
     return err < gain * one_colour_err and bool(((colour_range[0] <= colours) & (colours <= colour_range[1])).all())
 
 
+def _ring_fit(img: np.ndarray, plate: np.ndarray, shape: np.ndarray, zone: np.ndarray, width: int):
+    """(err, width, (outline, fill) colours, fill coverage): the shape's ring of `width` px in one
+    colour round its eroded fill in another, over the plate, solved by least squares on the zone."""
+    fill = ndimage.grey_erosion(shape, size=(2 * width + 1, 2 * width + 1))
+    target = (img - plate * (1 - shape[..., None]))[zone]
+    colours, err = _least_squares(np.stack([(shape - fill)[zone], fill[zone]], 1), target)
+    return err, width, colours, fill
+
+
 def _refit(img: np.ndarray, plate: np.ndarray, near: np.ndarray, zone: np.ndarray, fit):
     """The two-colour fit again with the shape unmixed from its colours, while the error falls."""
-    err, width, (outline, fill_colour), fill = fit
     for _ in range(REFITS):
+        _, width, (outline, fill_colour), _ = fit
         first, second = _unmix(img, plate, np.clip(outline, 0, 255), np.clip(fill_colour, 0, 255))
         shape = np.where(near, np.clip(first + second, 0, 1), 0).astype(np.float32)
-        fill = ndimage.grey_erosion(shape, size=(2 * width + 1, 2 * width + 1))
-        target = (img - plate * (1 - shape[..., None]))[zone]
-        colours, new_err = _least_squares(np.stack([(shape - fill)[zone], fill[zone]], 1), target)
-        if new_err >= fit[0]:
+        refit = _ring_fit(img, plate, shape, zone, width)
+        if refit[0] >= fit[0]:
             break
-        fit, (outline, fill_colour) = (new_err, width, colours, fill), colours
+        fit = refit
     return fit
 
 
