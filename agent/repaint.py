@@ -14,7 +14,7 @@ from agent.plan import BadRequest, is_italic, observed_ink
 from agent.schemas import EditPlan, FontInfo
 from models.data import Draft
 from tools.effects import TextEffect, ink_on_axis
-from tools.fonts import GlyphPen, glyph_pen, place_glyph, render_text, shear
+from tools.fonts import Anchor, GlyphPen, glyph_pen, place_glyph, render_text, run_anchor, shear
 from tools.inpaint import GlyphEdit
 from tools.mask import Box, MaskSpec, box_to_mask, char_mask_box, default_pad, glyph_mask, union
 
@@ -54,9 +54,10 @@ def glyph_edits(registry, image: np.ndarray, plan: EditPlan, s: AttemptSettings)
     for e in plan.edits:
         k = offset + e.index
         pen, neighbour_pens = _edit_pen(registry, image, plan, k, size, slant, align=s.size_scale == 1.0)
-        cov = _draw(registry, f, e, pen, (h, w), slant, s.shift)
+        anchor = run_anchor(plan.word, k)
+        cov = _draw(registry, f, e, pen, (h, w), slant, s.shift, anchor)
         if s.size_scale == 1.0:
-            cov = _fit_height(registry, image, plan, e, pen, cov, slant, s.shift)
+            cov = _fit_height(registry, image, plan, e, pen, cov, slant, s.shift, anchor)
         draft_box = _box(cov)
         char_h = e.box[3] - e.box[1]
         pad = default_pad(char_h) if s.pad is None else s.pad
@@ -88,8 +89,8 @@ def glyph_edits(registry, image: np.ndarray, plan: EditPlan, s: AttemptSettings)
     return out
 
 
-def _draw(registry, f: FontInfo, e, pen: GlyphPen, shape, slant: float, shift) -> np.ndarray:
-    cov, _ = place_glyph(registry, f.face, e.old, e.new, pen, shape, slant, shift)
+def _draw(registry, f: FontInfo, e, pen: GlyphPen, shape, slant: float, shift, anchor: Anchor) -> np.ndarray:
+    cov, _ = place_glyph(registry, f.face, e.old, e.new, pen, shape, slant, shift, anchor)
     return ndimage.gaussian_filter(cov, f.blur) if f.blur > 0 else cov
 
 
@@ -111,7 +112,7 @@ def _rows(cov: np.ndarray) -> tuple[int, int] | None:
 
 
 def _fit_height(registry, image: np.ndarray, plan: EditPlan, e, pen: GlyphPen, cov: np.ndarray,
-                slant: float, shift) -> np.ndarray:
+                slant: float, shift, anchor: Anchor) -> np.ndarray:
     """The draft re-sized and moved so its ink spans the rows its class spans in this word.
 
     The word's own glyphs of the new character's class (x-height letters for a new "w", capitals
@@ -143,20 +144,20 @@ def _fit_height(registry, image: np.ndarray, plan: EditPlan, e, pen: GlyphPen, c
     if e.new not in OVERSHOOT and abs(drawn_height - height) >= max(2.0, 0.1 * height):
         size = max(4, round(pen.size * height / drawn_height))
         cols = np.nonzero((cov > 0.5).any(0))[0]
-        resized = _draw(registry, plan.font, e, GlyphPen(size, pen.x, pen.baseline), cov.shape, slant, shift)
+        resized = _draw(registry, plan.font, e, GlyphPen(size, pen.x, pen.baseline), cov.shape, slant, shift, anchor)
         new_cols, new_rows = np.nonzero((resized > 0.5).any(0))[0], _rows(resized)
         if new_rows is None or len(cols) == 0 or len(new_cols) == 0:
             return cov
         # keep the draft's horizontal centre; put its rows where the class's are
         dx = (cols[0] + cols[-1] - new_cols[0] - new_cols[-1]) / 2
         dy = (top + bottom - new_rows[0] - new_rows[1]) / 2
-        return _draw(registry, plan.font, e, GlyphPen(size, pen.x + dx, pen.baseline + dy), cov.shape, slant, shift)
+        return _draw(registry, plan.font, e, GlyphPen(size, pen.x + dx, pen.baseline + dy), cov.shape, slant, shift, anchor)
     # The right height a pixel or more off: move it (both ends must say so).
     dy_top, dy_bottom = top - drawn[0], bottom - drawn[1]
     dy = round((dy_top + dy_bottom) / 2)
     if dy == 0 or np.sign(dy_top) != np.sign(dy_bottom):
         return cov
-    return _draw(registry, plan.font, e, GlyphPen(pen.size, pen.x, pen.baseline + dy), cov.shape, slant, shift)
+    return _draw(registry, plan.font, e, GlyphPen(pen.size, pen.x, pen.baseline + dy), cov.shape, slant, shift, anchor)
 
 
 def _explains(image: np.ndarray, f: FontInfo, box: Box, rendering: np.ndarray, share: float = 0.8) -> bool:
@@ -192,7 +193,8 @@ def _neighbour_ink(registry, image: np.ndarray, plan: EditPlan, k: int, pens: di
         if j == k or b is None or plan.word[j].isspace() or b[2] <= x0 or b[0] >= x1 or b[3] <= y0 or b[1] >= y1:
             continue
         if j in pens:
-            nb, _ = place_glyph(registry, f.face, plan.word[j], replaced.get(j, plan.word[j]), pens[j], (h, w), slant)
+            nb, _ = place_glyph(registry, f.face, plan.word[j], replaced.get(j, plan.word[j]), pens[j], (h, w), slant,
+                                anchor=run_anchor(plan.word, j))
             out[y0:y1, x0:x1] = np.maximum(out[y0:y1, x0:x1], nb[y0:y1, x0:x1])
         else:
             if observed is None:

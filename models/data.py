@@ -17,7 +17,17 @@ import torch
 from PIL import Image, ImageFilter
 from scipy import ndimage
 
-from tools.fonts import FontFace, FontRegistry, composite, ink_box, project_ink, render_text, split_colours
+from tools.fonts import (
+    FontFace,
+    FontRegistry,
+    composite,
+    ink_box,
+    project_ink,
+    render_text,
+    replacement_pen,
+    run_anchor,
+    split_colours,
+)
 from tools.mask import MaskSpec, box_to_mask, char_mask_box, default_pad, ink_mask, union
 
 LOWER, UPPER, DIGITS = string.ascii_lowercase, string.ascii_uppercase, string.digits
@@ -170,7 +180,7 @@ def make_scene(rng: np.random.Generator, registry: FontRegistry, faces: list[Fon
     h = int(size * rng.uniform(1.6, 2.2))
     origin = (float(margin), float(round(h * 0.5 + size * 0.35)))
     pens = [font.getlength(text[:i]) for i in range(len(text))]
-    new_pen = pens[index] + (font.getlength(text[index]) - font.getlength(new_char)) / 2
+    new_pen = replacement_pen(font, text[index], new_char, pens[index], run_anchor(text, index))
     new_pens = pens[:index] + [new_pen] + pens[index + 1 :]
     src = render_text(font, text, (w, h), origin, pens)
     dst = render_text(font, new_text, (w, h), origin, new_pens)

@@ -10,7 +10,7 @@ from agent.repaint import AttemptSettings, glyph_edits
 from agent.schemas import EditRequest
 from agent.synthetic import make_case
 from tools.compression import estimate_quality, match_jpeg, reencode
-from tools.fonts import composite, glyph_pen, match_font, place_glyph, render_text
+from tools.fonts import composite, glyph_pen, match_font, place_glyph, render_text, run_anchor
 from tools.mask import box_to_mask, ink_mask
 from tools.metrics import crop, ssim
 
@@ -237,7 +237,7 @@ def test_draft_takes_the_rows_of_its_class_when_the_pen_size_is_off(registry):
     (edit,) = plan.edits
     pen = GlyphPen(38, float(r.origins[4][0]), 48.0)
     big, _ = place_glyph(registry, plan.font.face, "e", "w", pen, img.shape[:2])
-    fitted = _fit_height(registry, img, plan, edit, pen, big, 0.0, (0.0, 0.0))
+    fitted = _fit_height(registry, img, plan, edit, pen, big, 0.0, (0.0, 0.0), "centre")
     rows = np.nonzero((fitted > 0.5).any(1))[0]
     xs = [np.nonzero((r.glyph_alphas[k] > 0.5).any(1))[0] for k in (1, 2, 3)]  # m, v, u
     assert abs(rows[0] - np.median([x[0] for x in xs])) <= 1 and abs(rows[-1] - np.median([x[-1] for x in xs])) <= 1
@@ -247,7 +247,7 @@ def test_draft_takes_the_rows_of_its_class_when_the_pen_size_is_off(registry):
     # a pen that is only a pixel low is moved up onto the class's rows
     low = GlyphPen(30, float(r.origins[4][0]), 49.0)
     drawn, _ = place_glyph(registry, plan.font.face, "e", "w", low, img.shape[:2])
-    moved = np.nonzero((_fit_height(registry, img, plan, edit, low, drawn, 0.0, (0.0, 0.0)) > 0.5).any(1))[0]
+    moved = np.nonzero((_fit_height(registry, img, plan, edit, low, drawn, 0.0, (0.0, 0.0), "centre") > 0.5).any(1))[0]
     assert moved[-1] == np.nonzero((drawn > 0.5).any(1))[0][-1] - 1
 
 
@@ -325,3 +325,45 @@ def test_two_edits_in_a_word_leave_no_outline_of_the_old_neighbour(registry, ocr
     outlined = ndimage.binary_dilation(letters, iterations=plan.font.effect.width + 2)
     stray = masks & ~outlined & (out.astype(int).sum(-1) < 150)
     assert stray.sum() <= 5, stray.sum()
+
+
+
+
+def test_the_edge_a_replacement_keeps_is_decided_by_its_place_in_the_run_of_letters():
+    line = "Total 6,001 (A)"
+    assert [run_anchor(line, i) for i in (0, 2, 4, 6, 10)] == ["right", "centre", "left", "right", "left"]
+    assert run_anchor("A", 0) == run_anchor("x y", 2) == "centre"
+
+
+def test_a_new_first_or_last_letter_keeps_the_fonts_spacing_to_the_letters_that_stay(registry, ocr):
+    # A narrower first letter centred in the old one's advance left a gap before the next letter
+    # ("MONDAY" -> "S ONDAY": half the width difference); a narrower last letter, one after the
+    # letter before it. The first keeps the end of the old advance, the last keeps its pen.
+    from PIL import Image, ImageDraw
+
+    from agent.plan import locate
+
+    font = registry.font("DejaVuSans-Bold", 52)
+
+    def ink(text: str) -> np.ndarray:
+        canvas = Image.new("L", (400, 100), 0)
+        ImageDraw.Draw(canvas).text((30, 20), text, font=font, fill=255)
+        return np.nonzero((np.asarray(canvas) > 127).any(0))[0]
+
+    def gap(pair: str) -> int:  # blank columns between the two letters, drawn afresh
+        left_end = ink(pair[0])[-1]
+        return int(ink(pair)[ink(pair) > left_end][0] - left_end)
+
+    picture = Image.new("RGB", (400, 100), (235, 230, 220))
+    ImageDraw.Draw(picture).text((30, 20), "MONDAY", font=font, fill=(20, 20, 30))
+    image = np.asarray(picture)
+    request = EditRequest(image="-", find="MONDAY", replace="SONDAI")
+    lines, li, start = locate(ocr.read(image), request)
+    plan = make_plan(registry, image, lines[li], start, request)
+    first, last = glyph_edits(registry, image, plan, AttemptSettings(tool="naive"))
+    new_s, new_i = (np.nonzero((e.draft.coverage > 0.5).any(0))[0] for e in (first, last))
+    o_left = ink("MONDAY")[ink("MONDAY") > ink("M")[-1]][0]
+    a_right = ink("MONDA")[-1]
+    assert gap("SO") > 0 and gap("AI") > 0
+    assert abs((o_left - new_s[-1]) - gap("SO")) <= 1
+    assert abs((new_i[0] - a_right) - gap("AI")) <= 1

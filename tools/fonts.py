@@ -12,6 +12,7 @@ import functools
 import importlib.util
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
@@ -462,6 +463,31 @@ def glyph_pen(
     return GlyphPen(size, float(np.floor(pen_x + 0.5)), base_y, err)
 
 
+# Which edge of the old glyph's advance a replacement keeps (see `run_anchor`).
+Anchor = Literal["centre", "left", "right"]
+
+
+def run_anchor(text: str, index: int) -> Anchor:
+    """Where text[index]'s replacement goes in the old glyph's advance, the rest of the line staying.
+
+    The last character of a run (of non-space characters) keeps its pen, as a re-typeset word
+    would; the first keeps the end of its advance, so a narrower or wider first letter still sits
+    at the font's spacing from the next one ("MONDAY" -> "SUNDAY" is not "S UNDAY"); inside a run
+    (and a character on its own) the difference splits between both sides.
+    """
+    first = index == 0 or text[index - 1].isspace()
+    last = index == len(text) - 1 or text[index + 1].isspace()
+    if first == last:
+        return "centre"
+    return "right" if first else "left"
+
+
+def replacement_pen(font: ImageFont.FreeTypeFont, old_char: str, new_char: str, pen_x: float, anchor: Anchor) -> float:
+    """Pen x of new_char replacing old_char (drawn at pen_x), keeping the `anchor` edge of its advance."""
+    spare = font.getlength(old_char) - font.getlength(new_char)
+    return pen_x + {"left": 0.0, "centre": spare / 2, "right": spare}[anchor]
+
+
 def place_glyph(
     registry: FontRegistry,
     face: str,
@@ -471,13 +497,14 @@ def place_glyph(
     shape: tuple[int, int],
     slant: float = 0.0,
     shift: tuple[float, float] = (0.0, 0.0),
+    anchor: Anchor = "centre",
 ) -> tuple[np.ndarray, tuple[float, float]]:
     """Coverage of new_char drawn where old_char stood (its pen), and the new pen (x, baseline y).
 
-    The new glyph takes the same baseline, centred on the old glyph's advance.
+    The new glyph takes the same baseline and keeps the `anchor` edge of the old glyph's advance.
     """
     font = registry.font(face, pen.size)
-    pen_x = pen.x + (font.getlength(old_char) - font.getlength(new_char)) / 2 + shift[0]
+    pen_x = replacement_pen(font, old_char, new_char, pen.x, anchor) + shift[0]
     base_y = pen.baseline + shift[1]
     r = render_text(font, new_char, (shape[1], shape[0]), (pen_x, base_y), [0.0])
     return shear(r.alpha, slant, base_y), (pen_x, base_y)
