@@ -124,8 +124,8 @@ def eval_(
     out: Annotated[Path | None, typer.Option("--out", help="Output folder.")] = None,
     method: Annotated[str | None, typer.Option("--method", help="One method: agent | single-shot | naive.")] = None,
     methods: Annotated[str | None, typer.Option("--methods", help="Comma-separated methods (suites).")] = None,
-    suite: Annotated[str | None, typer.Option("--suite", help="Built-in suite: synthetic | real.")] = None,
-    n: Annotated[int, typer.Option("--n", help="Synthetic suite: number of cases.")] = 50,
+    suite: Annotated[str | None, typer.Option("--suite", help="Built-in suite: synthetic | unseen (faces the registry lacks) | real.")] = None,
+    n: Annotated[int, typer.Option("--n", help="Generated suites (synthetic, unseen): number of cases.")] = 50,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the cases and of the edits.")] = 0,
     workers: Annotated[int, typer.Option("--workers", help="Parallel worker processes.")] = 1,
     judge: Annotated[bool, typer.Option("--judge", help="Score outputs with the independent judge OCR (PP-OCRv4).")] = False,
@@ -142,7 +142,7 @@ def eval_(
     if out is None:
         fail("missing --out DIR")
     if (cases is None) == (suite is None):
-        fail("give either CASES.jsonl or --suite synthetic|real")
+        fail("give either CASES.jsonl or --suite synthetic|unseen|real")
     chosen = [m.strip() for m in (methods or method or "agent").split(",") if m.strip()]
     bad = [m for m in chosen if m not in ("agent", "single-shot", "naive")]
     if bad:
@@ -158,14 +158,15 @@ def eval_(
         dirs = {chosen[0]: out}
         judging = judge
     else:
-        if suite not in ("synthetic", "real"):
-            fail(f"unknown suite {suite!r}: use synthetic or real")
-        from agent.suites import real_suite, synthetic_suite
+        if suite not in ("synthetic", "unseen", "real"):
+            fail(f"unknown suite {suite!r}: use synthetic, unseen or real")
+        from agent.suites import real_suite, synthetic_suite, unseen_suite
 
         judging = True
-        if suite == "synthetic":
-            case_list, dropped = synthetic_suite(out, n, seed, Judge())
-            header.append(f"suite synthetic: {n} cases generated (held-out fonts), {dropped['original']} dropped because "
+        if suite in ("synthetic", "unseen"):
+            make, what = (synthetic_suite, "held-out fonts") if suite == "synthetic" else (unseen_suite, "faces the registry lacks")
+            case_list, dropped = make(out, n, seed, Judge())
+            header.append(f"suite {suite}: {n} cases generated ({what}), {dropped['original']} dropped because "
                           f"the judge could not read the original, {dropped['truth']} because it could not read the "
                           f"ground-truth edit, {len(case_list)} run")
         else:

@@ -13,7 +13,9 @@ from scipy import ndimage
 from agent.schemas import CharEdit, EditPlan, EditRequest, EffectInfo, FontInfo
 from tools.effects import estimate_effect, estimate_fill_outline, ink_on_axis
 from tools.fonts import (
+    MAX_WEIGHT,
     confirm_slant,
+    glyph_outline,
     glyph_pen,
     match_font,
     project_ink,
@@ -142,8 +144,9 @@ def make_plan(registry, image: np.ndarray, line: TextLine, start: int, request: 
         kind=found_effect.kind, colour=found_effect.colour, width=found_effect.width,
         offset=found_effect.offset, blur=found_effect.blur)
     blur = _blur(registry, image, text, boxes[ws:we], ws, match, fg, bg, effect)
+    weight = _weight(registry, image, text, boxes[ws:we], ws, match, fg, bg, effect, blur)
     font = FontInfo(face=match.face, category=match.category, size=match.size, baseline=round(match.baseline, 2), slant=match.slant,
-                    fg=fg, bg=bg, score=round(match.score, 4), blur=blur, effect=effect)
+                    fg=fg, bg=bg, score=round(match.score, 4), blur=blur, weight=weight, effect=effect)
     return EditPlan(
         line_text=text, line_box=line.box, start=start, word=word, new_word=new_word, word_box=word_box,
         word_start=ws, char_boxes=boxes[ws:we], mode=mode, edits=edits, font=font,
@@ -233,6 +236,45 @@ def _blur(registry, image: np.ndarray, text: str, boxes: list, first: int, match
     errs[1:][peaks[1:] < 0.9 * peaks[0]] = np.inf
     j = int(np.argmin(errs))
     return BLURS[j - 1] if j > 0 and errs[j] < gain * errs[0] else 0.0
+
+
+WEIGHT_STEP = 0.25  # px: the candidate stroke weights are multiples of this
+
+
+def _weight(registry, image: np.ndarray, text: str, boxes: list, first: int, match, fg, bg, effect: EffectInfo | None,
+            blur: float, gain: float = 0.8) -> float:
+    """How far (px) the face's outlines must move out (bolder) or in (lighter) for its rendering of
+    the word's glyphs, each aligned to its own ink at the word's size and blurred as the word is, to
+    match the observed ink; 0 unless that beats the face's own weight by a clear margin (1 - gain).
+
+    Faces come in a few weights here, text in many: a light or black face that is not in the
+    registry matches its regular or bold one, whose strokes are a pixel or two off, and a new
+    glyph drawn in it would stand out from its neighbours. Only measured where the face fits well
+    and the letters have no outline or shadow: a wrong face, or an effect's ink, would be paid for
+    in weight.
+    """
+    if effect is not None or match.score < GOOD_FIT:
+        return 0.0
+    h, w = image.shape[:2]
+    steps = int(min(MAX_WEIGHT, max(2 * WEIGHT_STEP, 0.03 * match.size)) / WEIGHT_STEP)
+    weights = WEIGHT_STEP * np.arange(-steps, steps + 1)
+    errs = np.zeros(len(weights))
+    for k, b in enumerate(boxes):
+        char = text[first + k]
+        if b is None or char.isspace():
+            continue
+        m = 4
+        x0, y0, x1, y1 = max(0, b[0] - m), max(0, b[1] - m), min(w, b[2] + m), min(h, b[3] + m)
+        observed = observed_ink(image[y0:y1, x0:x1], fg, bg, effect)
+        pen = glyph_pen(registry, match.face, match.size, char, b, 0.0, match.baseline, (observed, (x0, y0)), fixed_size=True)
+        outline = glyph_outline(registry, match.face, match.size, char, (y1 - y0, x1 - x0), (pen.x - x0, pen.baseline - y0))
+        for i, weight in enumerate(weights):
+            drawn = outline.coverage(weight)
+            if blur:
+                drawn = ndimage.gaussian_filter(drawn, blur)
+            errs[i] += float(((drawn - observed) ** 2).sum())
+    zero, best = steps, int(np.argmin(errs))
+    return float(weights[best]) if errs[best] < gain * errs[zero] else 0.0
 
 
 def visual_word(text: str, boxes: list, start: int, end: int) -> tuple[int, int]:

@@ -61,7 +61,7 @@ def glyph_edits(registry, image: np.ndarray, plan: EditPlan, s: AttemptSettings)
         draft_box = _box(cov)
         char_h = e.box[3] - e.box[1]
         pad = default_pad(char_h) if s.pad is None else s.pad
-        old_cov, _ = place_glyph(registry, f.face, e.old, e.old, pen, (h, w), slant)
+        old_cov, _ = place_glyph(registry, f.face, e.old, e.old, pen, (h, w), slant, weight=f.weight)
         old_box = _box(old_cov)
         # Where the edit may repaint: near the old glyph (its aligned rendering when that explains
         # its ink, else also its cut box) and the new one. Retries may grow masks, never past this.
@@ -90,7 +90,7 @@ def glyph_edits(registry, image: np.ndarray, plan: EditPlan, s: AttemptSettings)
 
 
 def _draw(registry, f: FontInfo, e, pen: GlyphPen, shape, slant: float, shift, anchor: Anchor) -> np.ndarray:
-    cov, _ = place_glyph(registry, f.face, e.old, e.new, pen, shape, slant, shift, anchor)
+    cov, _ = place_glyph(registry, f.face, e.old, e.new, pen, shape, slant, shift, anchor, f.weight)
     return ndimage.gaussian_filter(cov, f.blur) if f.blur > 0 else cov
 
 
@@ -194,7 +194,7 @@ def _neighbour_ink(registry, image: np.ndarray, plan: EditPlan, k: int, pens: di
             continue
         if j in pens:
             nb, _ = place_glyph(registry, f.face, plan.word[j], replaced.get(j, plan.word[j]), pens[j], (h, w), slant,
-                                anchor=run_anchor(plan.word, j))
+                                anchor=run_anchor(plan.word, j), weight=f.weight)
             out[y0:y1, x0:x1] = np.maximum(out[y0:y1, x0:x1], nb[y0:y1, x0:x1])
         else:
             if observed is None:

@@ -59,6 +59,7 @@ class FontInfo(BaseModel):
     bg: tuple[int, int, int] = Field(description="Background colour.")
     score: float = Field(description="IoU of the matched rendering with the observed ink.")
     blur: float = Field(default=0.0, description="Gaussian sigma (px) that makes the crisp rendering look like the observed ink.")
+    weight: float = Field(default=0.0, description="Pixels the face's outlines move out (bolder) or in (lighter) to match the ink's strokes.")
     effect: EffectInfo | None = Field(default=None, description="Outline or drop shadow drawn under the letters, if any.")
 
 

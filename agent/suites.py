@@ -7,8 +7,9 @@ from pathlib import Path
 
 from agent.evaluate import Case, Judge
 from agent.synthetic import make_case
+from agent.unseen import make_unseen_case
 from tools.fonts import FontRegistry
-from tools.images import save_image
+from tools.images import load_image, save_image
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
@@ -36,31 +37,45 @@ def real_suite() -> list[Case]:
 
 def synthetic_suite(out: Path, n: int, seed: int, judge: Judge | None) -> tuple[list[Case], dict[str, int]]:
     """Generate n cases (held-out fonts) into out/cases; drop those the judge cannot read.
+    The same (n, seed) gives the same cases."""
+    registry = FontRegistry.discover()
+    cases = (make_case(registry, seed, i) for i in range(n))
+    return _judged(out, judge, ((c.id, c.scene.source, c.scene.target, c.find, c.replace, c.edit_box(), c.word_box,
+                                 c.scene.face, c.scene.conditions) for c in cases))
+
+
+def unseen_suite(out: Path, n: int, seed: int, judge: Judge | None) -> tuple[list[Case], dict[str, int]]:
+    """Generate n cases in faces the registry does not hold (agent/unseen.py) into out/cases; drop
+    those the judge cannot read. The same (n, seed) gives the same cases."""
+    photos = [load_image(p) for p in sorted(EXAMPLES.glob("*.png"))]
+    cases = (make_unseen_case(seed, i, photos) for i in range(n))
+    return _judged(out, judge, ((c.id, c.source, c.target, c.find, c.replace, c.edit_box, c.word_box, c.face,
+                                 c.conditions) for c in cases))
+
+
+def _judged(out: Path, judge: Judge | None, generated) -> tuple[list[Case], dict[str, int]]:
+    """Write each generated case (id, source, target, find, replace, edit box, word box, face,
+    conditions) into out/cases and the index out/cases.jsonl; keep those the judge reads right.
 
     A case is judged by reading the output where the word is, so it only measures the method when
     the judge reads the word right in the original and in the ground-truth edit: a judge that reads
     the true edit "chnl" as "chn1" would call every correct output wrong. Returns the kept cases
-    and how many were dropped for each reason. The same (n, seed) gives the same cases.
+    and how many were dropped for each reason.
     """
-    registry = FontRegistry.discover()
     folder = out / "cases"
     folder.mkdir(parents=True, exist_ok=True)
-    kept, dropped = [], {"original": 0, "truth": 0}
-    index_file = out / "cases.jsonl"
-    rows = []
-    for i in range(n):
-        c = make_case(registry, seed, i)
-        src, gt = folder / f"{c.id}.png", folder / f"{c.id}_gt.png"
+    kept, dropped, rows = [], {"original": 0, "truth": 0}, []
+    for cid, source, target, find, replace, edit_box, word_box, face, conditions in generated:
+        src, gt = folder / f"{cid}.png", folder / f"{cid}_gt.png"
         if not src.exists():
-            save_image(src, c.scene.source)
-            save_image(gt, c.scene.target)
-        case = Case(id=c.id, image=str(src), find=c.find, replace=c.replace, expected=c.replace, gt=str(gt),
-                    edit_box=list(c.edit_box()), word_box=list(c.word_box), face=c.scene.face,
-                    conditions=list(c.scene.conditions))
+            save_image(src, source)
+            save_image(gt, target)
+        case = Case(id=cid, image=str(src), find=find, replace=replace, expected=replace, gt=str(gt),
+                    edit_box=list(edit_box), word_box=list(word_box), face=face, conditions=list(conditions))
         readable = {"original": True, "truth": True}
         if judge is not None:
-            for key, image, word in (("original", c.scene.source, c.find), ("truth", c.scene.target, c.replace)):
-                readable[key] = "".join(judge.read(image, c.word_box)[0].split()) == word
+            for key, image, word in (("original", source, find), ("truth", target, replace)):
+                readable[key] = "".join(judge.read(image, word_box)[0].split()) == word
                 if not readable[key]:
                     dropped[key] += 1
                     break
@@ -68,5 +83,5 @@ def synthetic_suite(out: Path, n: int, seed: int, judge: Judge | None) -> tuple[
                      "judge_can_read_truth": readable["truth"]})
         if all(readable.values()):
             kept.append(case)
-    index_file.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    (out / "cases.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
     return kept, dropped

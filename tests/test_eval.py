@@ -166,3 +166,24 @@ def test_cases_the_judge_cannot_read_right_are_dropped_and_counted(tmp_path):
     assert kept == [] and dropped == {"original": 0, "truth": 3}
     rows = [json.loads(line) for line in (tmp_path / "judged" / "cases.jsonl").read_text().splitlines()]
     assert [r["judge_can_read_truth"] for r in rows] == [False] * 3 and all(r["judge_can_read_original"] for r in rows)
+
+
+def test_unseen_cases_use_faces_no_registry_face_is_drawn_from_and_change_only_their_edit_box(registry):
+    from agent.unseen import UNSEEN_FACES, make_unseen_case
+    from tools.fonts import packaged_font
+
+    registry_files = {f.path.resolve() for f in registry.faces}
+    assert not {packaged_font(*f).resolve() for f in UNSEEN_FACES} & registry_files
+    photos = [np.full((80, 120, 3), 90, np.uint8)]
+    for i in range(8):
+        case, again = make_unseen_case(0, i, photos), make_unseen_case(0, i, photos)
+        assert np.array_equal(case.source, again.source) and np.array_equal(case.target, again.target)
+        assert len(case.find) == len(case.replace) and sum(a != b for a, b in zip(case.find, case.replace)) == 1
+        x0, y0, x1, y1 = case.edit_box
+        changed = np.abs(case.source.astype(int) - case.target.astype(int)).sum(-1) > 0
+        outside = changed.copy()
+        outside[y0:y1, x0:x1] = False
+        if "jpeg" not in case.conditions:  # JPEG blocks spread a change by up to 8 px
+            assert changed.any() and not outside.any()
+        wx0, wy0, wx1, wy1 = case.word_box
+        assert wx0 <= x0 + 3 and x1 - 3 <= wx1  # the edit lies in the word the judge reads

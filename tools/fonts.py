@@ -16,6 +16,7 @@ from typing import Literal
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
+from scipy import ndimage
 
 CATEGORIES = ("sans", "serif", "mono")
 
@@ -97,6 +98,15 @@ def _find_file(folder: Path, file_name: str) -> Path | None:
         return direct
     hits = sorted(folder.rglob(file_name)) if folder.exists() else []
     return hits[0] if hits else None
+
+
+def packaged_font(where: str, file_name: str) -> Path:
+    """A font file shipped by a package (as in the catalogue: a python package, "matplotlib" or a folder)."""
+    folder = _package_dir(where)
+    path = _find_file(folder, file_name) if folder else None
+    if path is None:
+        raise FontsMissingError(f"{file_name} not found in {where}: run `make setup`")
+    return path
 
 
 class FontRegistry:
@@ -488,6 +498,62 @@ def replacement_pen(font: ImageFont.FreeTypeFont, old_char: str, new_char: str, 
     return pen_x + {"left": 0.0, "centre": spare / 2, "right": spare}[anchor]
 
 
+SUPERSAMPLE = 4  # a glyph drawn bolder or lighter has its outline moved at this many times the image's resolution
+MAX_WEIGHT = 2.0  # the most (px) a glyph's outline is moved out or in
+
+
+@dataclass
+class GlyphOutline:
+    """One glyph at its pen, ready to be drawn bolder or lighter than its face draws it.
+
+    Faces come in a few weights here (regular, bold), text in many (light, medium, black): a
+    light face matched to a regular one would be repainted a stroke too heavy. The outline moves
+    by `weight` pixels along its normal (out is bolder), measured on a supersampled copy; the
+    change is added to the renderer's own (hinted) coverage, so weight 0 is exactly that.
+    """
+
+    alpha: np.ndarray  # HxW coverage as render_text draws the glyph
+    window: tuple[int, int, int, int] | None  # (x0, y0, x1, y1): where a weight change can land (None: no ink)
+    distance: np.ndarray | None  # supersampled signed distance to the outline in image px, negative inside
+
+    def coverage(self, weight: float) -> np.ndarray:
+        """HxW coverage with the outline moved out by weight pixels (in, when negative)."""
+        if self.window is None or abs(weight) < 1e-3:
+            return self.alpha
+        weight = float(np.clip(weight, -MAX_WEIGHT, MAX_WEIGHT))
+        s = SUPERSAMPLE
+        x0, y0, x1, y1 = self.window
+
+        def down(hi: np.ndarray) -> np.ndarray:
+            return hi.reshape(y1 - y0, s, x1 - x0, s).mean((1, 3))
+
+        # anti-aliased at the supersampled resolution: a sample half a sample past the edge is half covered
+        moved = down(np.clip((weight - self.distance) * s + 0.5, 0, 1))
+        plain = down(np.clip(-self.distance * s + 0.5, 0, 1))
+        out = self.alpha.copy()
+        out[y0:y1, x0:x1] = np.clip(out[y0:y1, x0:x1] + moved - plain, 0, 1)
+        return out
+
+
+def glyph_outline(registry: FontRegistry, face: str, size: int, char: str, shape: tuple[int, int],
+                  pen: tuple[float, float]) -> GlyphOutline:
+    """The glyph drawn at pen (x, baseline y) on an HxW canvas, and its outline (see GlyphOutline)."""
+    h, w = shape
+    alpha = render_text(registry.font(face, size), char, (w, h), pen, [0.0]).alpha
+    box = ink_box(alpha, 0.0)
+    if box is None:
+        return GlyphOutline(alpha, None, None)
+    m = int(np.ceil(MAX_WEIGHT)) + 2
+    x0, y0, x1, y1 = max(0, box[0] - m), max(0, box[1] - m), min(w, box[2] + m), min(h, box[3] + m)
+    s = SUPERSAMPLE
+    # The renderer puts the pen on a whole pixel: x rounds half up, the baseline half down.
+    px, py = np.floor(pen[0] + 0.5), np.ceil(pen[1] - 0.5)
+    hi = render_alpha(registry.font(face, size * s), char, ((x1 - x0) * s, (y1 - y0) * s), ((px - x0) * s, (py - y0) * s))
+    inside = hi > 0.5
+    distance = np.where(inside, 0.5 - ndimage.distance_transform_edt(inside), ndimage.distance_transform_edt(~inside) - 0.5) / s
+    return GlyphOutline(alpha, (x0, y0, x1, y1), distance.astype(np.float32))
+
+
 def place_glyph(
     registry: FontRegistry,
     face: str,
@@ -498,16 +564,21 @@ def place_glyph(
     slant: float = 0.0,
     shift: tuple[float, float] = (0.0, 0.0),
     anchor: Anchor = "centre",
+    weight: float = 0.0,
 ) -> tuple[np.ndarray, tuple[float, float]]:
     """Coverage of new_char drawn where old_char stood (its pen), and the new pen (x, baseline y).
 
-    The new glyph takes the same baseline and keeps the `anchor` edge of the old glyph's advance.
+    The new glyph takes the same baseline and keeps the `anchor` edge of the old glyph's advance;
+    `weight` moves its outline out (bolder) or in by that many pixels (see GlyphOutline).
     """
     font = registry.font(face, pen.size)
     pen_x = replacement_pen(font, old_char, new_char, pen.x, anchor) + shift[0]
     base_y = pen.baseline + shift[1]
-    r = render_text(font, new_char, (shape[1], shape[0]), (pen_x, base_y), [0.0])
-    return shear(r.alpha, slant, base_y), (pen_x, base_y)
+    if abs(weight) >= 1e-3:
+        alpha = glyph_outline(registry, face, pen.size, new_char, shape, (pen_x, base_y)).coverage(weight)
+    else:
+        alpha = render_text(font, new_char, (shape[1], shape[0]), (pen_x, base_y), [0.0]).alpha
+    return shear(alpha, slant, base_y), (pen_x, base_y)
 
 
 @functools.cache
