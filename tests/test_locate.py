@@ -250,3 +250,24 @@ def test_a_loosely_fitting_fonts_layout_does_not_move_the_cut_boxes(ocr, registr
     plan = make_plan(registry, image, lines[occ.line], occ.start, EditRequest(image="-", find="271.61", replace="271.67"))
     (edit,) = plan.edits
     assert edit.old == "1" and 123 <= edit.box[0] and edit.box[2] <= 129, edit.box
+
+
+def test_a_neighbouring_words_letter_inside_the_detected_box_is_not_cut_as_a_character(registry):
+    # "$45 Monday" in a light serif: easyocr's box for "$45" reaches 4 px into the M, and the
+    # crop's margin took the M's stem as a fourth column of ink, so the cut put the "5" on it and
+    # the edit to "$40" erased the stem. The stem is cut by the crop's side and lies past the box.
+    from agent.plan import make_plan
+    from agent.schemas import EditRequest
+    from agent.unseen import make_unseen_case
+
+    case = make_unseen_case(0, 11, [])
+    assert (case.find, case.replace) == ("$45", "$40")
+    five_right = case.edit_box[2]  # the 5's ink ends 5 px before this
+    ink = line_ink(case.source, (24, 34, 74, 64), "$45")
+    assert np.nonzero((ink.coverage > 0.5).any(0))[0].max() + ink.region[0] < five_right
+    monday = line_ink(case.source, (68, 24, 183, 73), "Monday")  # that box reaches into the 5
+    assert np.nonzero((monday.coverage > 0.5).any(0))[0].min() + monday.region[0] >= five_right - 3
+    plan = make_plan(registry, case.source, TextLine("$45", 0.9, [], (24, 34, 74, 64)), 0,
+                     EditRequest(image="-", find="$45", replace="$40"))
+    (edit,) = plan.edits
+    assert edit.box[0] >= case.edit_box[0] and edit.box[2] <= five_right
