@@ -158,7 +158,15 @@ NOTES = """What was tried (2026-11-26), each measured on held-out faces:
   94.7% (best of 4), SSIM 0.9312 -> 0.9340 (the paste's 0.9295 -> 0.9326). Of the 16 pairs that still
   fail on every seed, 14 are read exactly as the recogniser reads their ground truth, misread outside
   the edit (O/0, l/I, q/g, 5/S), and 2 where the truth's own new character is misread ("TIW" as "TI",
-  "3NR07" as "3NRO7"): the model paints what the truth shows.""".splitlines()
+  "3NR07" as "3NRO7"): the model paints what the truth shows.
+- Not the model either (session 9): a new first letter now keeps the end of the old one's advance and
+  a last one its pen (centred, a narrower first letter opened a gap before the next), in the drafts and
+  the synthetic ground truth alike; light or black faces get a stroke weight; a neighbouring word's
+  letter is no longer cut as the word's. These weights were trained with centred replacements; the
+  draft carries the placement either way. On the benchmark (its first/last-letter pairs changed with
+  the ground truth): read-back 94.3% -> 94.7% (seed 0) and 94.7% -> 95.3% (best of 4: 286 of 300 pairs,
+  one more than the target needs), the recogniser on the ground truth 92.3% -> 93.3%, SSIM 0.9334
+  against the paste's 0.9317.""".splitlines()
 
 
 def _lineage(meta: dict) -> list[str]:
