@@ -202,6 +202,18 @@ def _plausible(registry, image: np.ndarray, text: str, boxes: list, match, indic
 BLURS = (0.5, 0.8, 1.1, 1.5)  # candidate Gaussian sigmas of an out-of-focus or resampled text
 
 
+def _glyph_ink(image: np.ndarray, text: str, boxes: list, first: int, fg, bg, effect: EffectInfo | None, margin: int = 4):
+    """(character, its box, the window around it, the observed ink there) for each inked character."""
+    h, w = image.shape[:2]
+    for k, b in enumerate(boxes):
+        char = text[first + k]
+        if b is None or char.isspace():
+            continue
+        window = (max(0, b[0] - margin), max(0, b[1] - margin), min(w, b[2] + margin), min(h, b[3] + margin))
+        x0, y0, x1, y1 = window
+        yield char, b, window, observed_ink(image[y0:y1, x0:x1], fg, bg, effect)
+
+
 def _blur(registry, image: np.ndarray, text: str, boxes: list, first: int, match, fg, bg, effect: EffectInfo | None,
           gain: float = 0.9) -> float:
     """The blur of the word: the sigma whose blurred rendering of its glyphs (each aligned to its
@@ -212,17 +224,10 @@ def _blur(registry, image: np.ndarray, text: str, boxes: list, first: int, match
     stroke), but blurred text has lost its peak: a sigma whose rendering peaks well below the
     observed ink's peak is that, and is not taken.
     """
-    h, w = image.shape[:2]
     font = registry.font(match.face, match.size)
     errs = np.zeros(len(BLURS) + 1)
     peaks = np.zeros(len(BLURS) + 1)  # summed 99th percentiles: [0] observed, [j] rendered at BLURS[j - 1]
-    for k, b in enumerate(boxes):
-        char = text[first + k]
-        if b is None or char.isspace():
-            continue
-        m = 4
-        x0, y0, x1, y1 = max(0, b[0] - m), max(0, b[1] - m), min(w, b[2] + m), min(h, b[3] + m)
-        observed = observed_ink(image[y0:y1, x0:x1], fg, bg, effect)
+    for char, b, (x0, y0, x1, y1), observed in _glyph_ink(image, text, boxes, first, fg, bg, effect):
         pen = glyph_pen(registry, match.face, match.size, char, b, 0.0, match.baseline, (observed, (x0, y0)))
         if pen.size != match.size:
             continue
@@ -255,17 +260,10 @@ def _weight(registry, image: np.ndarray, text: str, boxes: list, first: int, mat
     """
     if effect is not None or match.score < GOOD_FIT:
         return 0.0
-    h, w = image.shape[:2]
     steps = int(min(MAX_WEIGHT, max(2 * WEIGHT_STEP, 0.03 * match.size)) / WEIGHT_STEP)
     weights = WEIGHT_STEP * np.arange(-steps, steps + 1)
     errs = np.zeros(len(weights))
-    for k, b in enumerate(boxes):
-        char = text[first + k]
-        if b is None or char.isspace():
-            continue
-        m = 4
-        x0, y0, x1, y1 = max(0, b[0] - m), max(0, b[1] - m), min(w, b[2] + m), min(h, b[3] + m)
-        observed = observed_ink(image[y0:y1, x0:x1], fg, bg, effect)
+    for char, b, (x0, y0, x1, y1), observed in _glyph_ink(image, text, boxes, first, fg, bg, effect):
         pen = glyph_pen(registry, match.face, match.size, char, b, 0.0, match.baseline, (observed, (x0, y0)), fixed_size=True)
         outline = glyph_outline(registry, match.face, match.size, char, (y1 - y0, x1 - x0), (pen.x - x0, pen.baseline - y0))
         for i, weight in enumerate(weights):

@@ -178,7 +178,7 @@ def test_unseen_cases_use_faces_no_registry_face_is_drawn_from_and_change_only_t
     for i in range(8):
         case, again = make_unseen_case(0, i, photos), make_unseen_case(0, i, photos)
         assert np.array_equal(case.source, again.source) and np.array_equal(case.target, again.target)
-        assert len(case.find) == len(case.replace) and sum(a != b for a, b in zip(case.find, case.replace)) == 1
+        assert len(case.find) == len(case.replace) and sum(a != b for a, b in zip(case.find, case.replace, strict=True)) == 1
         x0, y0, x1, y1 = case.edit_box
         changed = np.abs(case.source.astype(int) - case.target.astype(int)).sum(-1) > 0
         outside = changed.copy()
