@@ -516,22 +516,25 @@ class GlyphOutline:
     window: tuple[int, int, int, int] | None  # (x0, y0, x1, y1): where a weight change can land (None: no ink)
     distance: np.ndarray | None  # supersampled signed distance to the outline in image px, negative inside
 
+    def _supersampled(self, weight: float) -> np.ndarray:
+        """The window's coverage, outline moved by weight px, drawn supersampled and averaged down
+        (anti-aliased at the supersampled resolution: a sample half a sample past the edge is half covered)."""
+        s = SUPERSAMPLE
+        x0, y0, x1, y1 = self.window
+        return np.clip((weight - self.distance) * s + 0.5, 0, 1).reshape(y1 - y0, s, x1 - x0, s).mean((1, 3))
+
+    @functools.cached_property
+    def _unmoved(self) -> np.ndarray:  # the same at weight 0: what a moved outline's change is measured from
+        return self._supersampled(0.0)
+
     def coverage(self, weight: float) -> np.ndarray:
         """HxW coverage with the outline moved out by weight pixels (in, when negative)."""
         if self.window is None or abs(weight) < 1e-3:
             return self.alpha
-        weight = float(np.clip(weight, -MAX_WEIGHT, MAX_WEIGHT))
-        s = SUPERSAMPLE
+        moved = self._supersampled(float(np.clip(weight, -MAX_WEIGHT, MAX_WEIGHT)))
         x0, y0, x1, y1 = self.window
-
-        def down(hi: np.ndarray) -> np.ndarray:
-            return hi.reshape(y1 - y0, s, x1 - x0, s).mean((1, 3))
-
-        # anti-aliased at the supersampled resolution: a sample half a sample past the edge is half covered
-        moved = down(np.clip((weight - self.distance) * s + 0.5, 0, 1))
-        plain = down(np.clip(-self.distance * s + 0.5, 0, 1))
         out = self.alpha.copy()
-        out[y0:y1, x0:x1] = np.clip(out[y0:y1, x0:x1] + moved - plain, 0, 1)
+        out[y0:y1, x0:x1] = np.clip(out[y0:y1, x0:x1] + moved - self._unmoved, 0, 1)
         return out
 
 

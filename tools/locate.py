@@ -153,7 +153,7 @@ def _without_cut_neighbours(cov: np.ndarray, left: int | None, right: int | None
     line leaves that letter's ink inside the box, and stays."""
     if left is None and right is None:
         return cov
-    h, w = cov.shape
+    w = cov.shape[1]
     lab, n = ndimage.label(cov > 0.5)
     if n == 0:
         return cov
