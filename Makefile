@@ -1,4 +1,4 @@
-# glyphfix: `make demo` edits a bundled real photo; `make test` runs the test suite.
+# glyphfix: `make demo` edits a bundled real photo; `make test` runs the test suite (`make test-fast`: its fast tier).
 # Both create .venv if missing and install what they need (idempotent).
 PY ?= python3
 VENV := .venv
@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 FONT_DIRS := /usr/share/fonts/truetype/liberation /usr/share/fonts/truetype/freefont
 
-.PHONY: setup fonts demo test lint clean report-shot
+.PHONY: setup fonts demo test test-fast lint clean report-shot
 
 setup: $(STAMP) fonts
 
@@ -32,11 +32,17 @@ demo: setup
 	$(BIN)/glyphfix edit examples/poster_who_handwashing.png --find hands --replace bands \
 	  -o out/poster_bands.png --sheet out/poster_bands_sheet.png
 
+# Both tiers: the fast one (in-process, one shared toolbox) and the slow one (real processes,
+# the shipped weights' quality gates, eval CLI runs).
 test: setup
 	$(BIN)/python -m pytest -q
 
+test-fast: setup
+	$(BIN)/python -m pytest -q -m "not slow"
+
 lint: setup
 	$(BIN)/ruff check agent tools models tests
+	$(BIN)/mypy agent tools models
 
 clean:
 	rm -rf out .pytest_cache

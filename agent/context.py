@@ -5,10 +5,22 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from models.inpaint_tool import GlyphDiffusionInpaint
 from models.pipeline import DEFAULT_WEIGHTS, GlyphModel
 from tools.fonts import FontRegistry
-from tools.inpaint import GlyphDiffusionInpaint, InpaintTool, NaiveInpaint
+from tools.inpaint import InpaintTool, NaiveInpaint
 from tools.ocr import OCR
+
+# Torch threads per process: this runs on 2-core machines, where more threads than cores only
+# contend (and an eval's worker processes take one core each).
+MAX_TORCH_THREADS = 2
+
+
+def set_torch_threads(threads: int | None = None) -> None:
+    """Set torch's thread count, once, when a program starts (the CLI, a benchmark, an eval worker)."""
+    import torch
+
+    torch.set_num_threads(threads or max(1, min(MAX_TORCH_THREADS, torch.get_num_threads())))
 
 
 @dataclass
@@ -19,9 +31,6 @@ class Toolbox:
 
     @classmethod
     def load(cls, weights: Path | str = DEFAULT_WEIGHTS, diffusion: bool = True) -> Toolbox:
-        import torch
-
-        torch.set_num_threads(max(1, min(2, torch.get_num_threads())))
         tools: dict[str, InpaintTool] = {"naive": NaiveInpaint()}
         if diffusion:
             tools["glyph-diffusion"] = GlyphDiffusionInpaint(GlyphModel.load(weights))

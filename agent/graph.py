@@ -12,6 +12,7 @@ from dataclasses import replace
 from typing import Any, Literal, TypedDict
 
 import numpy as np
+from langchain_core.runnables import RunnableConfig
 from langgraph.graph import END, START, StateGraph
 
 from agent.context import Toolbox
@@ -41,7 +42,24 @@ class EditState(TypedDict, total=False):
     status: Literal["verified", "failed", "error"]
     message: str
     bad_request: bool  # the error was the request's fault (exit 2), not a tool's
-    progress: Callable[[str], None] | None  # optional live progress callback
+
+
+# The nodes, in the order one edit runs them: SETUP once, ATTEMPT per attempt (refine only between
+# attempts), then finish. The graph is built from these names, and its recursion limit from them.
+SETUP_NODES = ("locate", "plan")
+ATTEMPT_NODES = ("inpaint", "verify", "refine")
+
+
+def recursion_limit(max_attempts: int) -> int:
+    """The number of node runs an edit with this attempt budget can take (langgraph's recursion
+    limit counts them): setup, every attempt's nodes, and finish."""
+    return len(SETUP_NODES) + len(ATTEMPT_NODES) * max_attempts + 1
+
+
+def run_config(max_attempts: int, progress: Callable[[str], None] | None = None) -> RunnableConfig:
+    """The config of one invocation: its recursion limit and the optional live progress callback
+    (a callable is configuration, not state: the state is data that a checkpointer could keep)."""
+    return {"recursion_limit": recursion_limit(max_attempts), "configurable": {"progress": progress}}
 
 
 def _first_settings(request: EditRequest, plan: EditPlan, tools: dict) -> AttemptSettings:
@@ -55,9 +73,9 @@ def _first_settings(request: EditRequest, plan: EditPlan, tools: dict) -> Attemp
 def _guard(fn):
     """A node that raises becomes status=error with a one-line message (no traceback escapes)."""
 
-    def node(state: EditState) -> dict[str, Any]:
+    def node(state: EditState, config: RunnableConfig) -> dict[str, Any]:
         try:
-            return fn(state)
+            return fn(state, config)
         except BadRequest as e:
             return {"status": "error", "message": str(e), "bad_request": True}
         except Exception as e:  # noqa: BLE001 - reported as the result's error message
@@ -68,16 +86,17 @@ def _guard(fn):
 
 
 def build_graph(toolbox: Toolbox):
-    def say(state: EditState, text: str) -> None:
-        if state.get("progress"):
-            state["progress"](text)
+    def say(config: RunnableConfig, text: str) -> None:
+        progress = config.get("configurable", {}).get("progress")
+        if progress:
+            progress(text)
 
-    def locate_(state: EditState) -> dict:
-        say(state, "reading the image")
+    def locate_(state: EditState, config: RunnableConfig) -> dict:
+        say(config, "reading the image")
         lines, li, start = locate(toolbox.ocr.read(state["image"]), state["request"])
         return {"lines": lines, "line_index": li, "start": start}
 
-    def plan(state: EditState) -> dict:
+    def plan(state: EditState, config: RunnableConfig) -> dict:
         line = state["lines"][state["line_index"]]
         p = make_plan(toolbox.registry, state["image"], line, state["start"], state["request"])
         # How the recogniser reads the untouched word on the verifier's crop: the reference for
@@ -85,13 +104,13 @@ def build_graph(toolbox: Toolbox):
         p = p.model_copy(update={"original_read": toolbox.ocr.recognize(verify_crop(state["image"], p, []))[0],
                                  "jpeg_quality": estimate_quality(state["image"], p.word_box)})
         settings = _first_settings(state["request"], p, toolbox.tools)
-        say(state, f"plan: {p.mode}, font {p.font.face} {p.font.size}px, {len(p.edits)} character(s) to repaint")
+        say(config, f"plan: {p.mode}, font {p.font.face} {p.font.size}px, {len(p.edits)} character(s) to repaint")
         return {"plan": p, "settings": settings, "attempts": [], "best": None}
 
-    def inpaint(state: EditState) -> dict:
+    def inpaint(state: EditState, config: RunnableConfig) -> dict:
         s = state["settings"]
         n = len(state["attempts"]) + 1
-        say(state, f"attempt {n} of {_budget(state)}: {s.tool}, seed {s.seed}, guidance {s.guidance}, steps {s.steps}")
+        say(config, f"attempt {n} of {_budget(state)}: {s.tool}, seed {s.seed}, guidance {s.guidance}, steps {s.steps}")
         t0 = time.perf_counter()
         image, plan = state["image"], state["plan"]
         edits = glyph_edits(toolbox.registry, image, plan, s)
@@ -104,7 +123,7 @@ def build_graph(toolbox: Toolbox):
             out = match_jpeg(out, mask, plan.jpeg_quality)
         return {"candidate": out, "mask_boxes": [e.mask_box for e in edits], "attempt_started": t0}
 
-    def verify(state: EditState) -> dict:
+    def verify(state: EditState, config: RunnableConfig) -> dict:
         p, s = state["plan"], state["settings"]
         edits_boxes = state["mask_boxes"]
         crop = verify_crop(state["candidate"], p, edits_boxes)
@@ -129,16 +148,16 @@ def build_graph(toolbox: Toolbox):
         best = state.get("best")
         if best is None or score > best[0]:
             best = (score, state["candidate"])
-        say(state, f"attempt {attempt.number}: read {read!r} ({conf:.2f}) -> {'verified' if why is None else why}")
+        say(config, f"attempt {attempt.number}: read {read!r} ({conf:.2f}) -> {'verified' if why is None else why}")
         return {"attempts": state["attempts"] + [attempt], "best": best,
                 "attempt_images": state.get("attempt_images", []) + [state["candidate"]]}
 
-    def refine_(state: EditState) -> dict:
+    def refine_(state: EditState, config: RunnableConfig) -> dict:
         last = state["attempts"][-1]
         settings, reason = refine(state["settings"], last.why_failed or "wrong-glyph")
         if settings.tool not in toolbox.tools or state["plan"].mode != "chars":
             settings = replace(settings, tool="naive")
-        say(state, f"refine: {reason}")
+        say(config, f"refine: {reason}")
         return {"settings": settings}
 
     def finish(state: EditState) -> dict:
@@ -163,8 +182,10 @@ def build_graph(toolbox: Toolbox):
         return "refine"
 
     g = StateGraph(EditState)
-    for name, fn in [("locate", locate_), ("plan", plan), ("inpaint", inpaint), ("verify", verify), ("refine", refine_)]:
-        g.add_node(name, _guard(fn))
+    nodes = {"locate": locate_, "plan": plan, "inpaint": inpaint, "verify": verify, "refine": refine_}
+    for name in SETUP_NODES + ATTEMPT_NODES:
+        g.add_node(name, _guard(nodes.pop(name)))
+    assert not nodes, f"nodes missing from SETUP_NODES/ATTEMPT_NODES: {sorted(nodes)}"
     g.add_node("finish", finish)
     g.add_edge(START, "locate")
     g.add_conditional_edges("locate", after_step, {"ok": "plan", "error": "finish"})

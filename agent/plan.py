@@ -25,14 +25,11 @@ from tools.fonts import (
 from tools.locate import char_boxes, find_occurrences, line_ink
 from tools.mask import box_iou, union
 from tools.ocr import TextLine
+from tools.text import squeeze
 
 
 class BadRequest(ValueError):
     """The request cannot be carried out on this image (exit 2, one-line reason)."""
-
-
-def squeeze(text: str) -> str:
-    return "".join(text.split())
 
 
 def locate(lines: list[TextLine], request: EditRequest) -> tuple[list[TextLine], int, int]:

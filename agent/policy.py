@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from agent.plan import squeeze
 from agent.repaint import AttemptSettings
 from tools.mask import MaskSpec, grow, grow_toward_gaps, tighten
+from tools.text import look_alike, squeeze
 
 
 def diagnose(
@@ -51,15 +51,10 @@ def diagnose(
     return "wrong-glyph"
 
 
-# Characters the recogniser confuses (shapes that are the same up to case or nearly so). A reading
-# that differs from the requested word only by these is a near miss that likelihoods can settle.
-LOOK_ALIKES = ("0OoQD", "1Il|", "5Ss", "2Zz", "8B", "9gq", "6b", "Cc", "Uu", "Vv", "Ww", "Xx", "Kk", "Pp")
+# A reading that differs from the requested word only by look-alikes (tools/text.LOOK_ALIKES) is
+# a near miss that the recogniser's likelihoods can settle.
 LIKELIHOOD_SLACK = 5.0  # nats per look-alike miss the requested word may score below the reading
 LIKELIHOOD_MARGIN = 3.0  # nats the requested word must score above the old word (and the original reading)
-
-
-def look_alike(a: str, b: str) -> bool:
-    return a != b and any(a in g and b in g for g in LOOK_ALIKES)
 
 
 def look_alike_misses(

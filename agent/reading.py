@@ -38,7 +38,7 @@ def read_text(ocr: OCR, registry: FontRegistry, image: np.ndarray) -> TextReadin
 def draw_boxes(image: np.ndarray, doc: TextReading) -> np.ndarray:
     """The image with word boxes (blue) and character boxes (red, alternating shades) drawn on it."""
     scale = max(1, 600 // max(1, max(image.shape[:2])))
-    pil = Image.fromarray(image).resize((image.shape[1] * scale, image.shape[0] * scale), Image.NEAREST)
+    pil = Image.fromarray(image).resize((image.shape[1] * scale, image.shape[0] * scale), Image.Resampling.NEAREST)
     d = ImageDraw.Draw(pil)
     for line in doc.lines:
         for word in line.words:

@@ -11,17 +11,16 @@ import numpy as np
 from scipy import ndimage
 
 from agent.plan import BadRequest, is_italic, observed_ink
-from agent.schemas import EditPlan, FontInfo
-from models.data import Draft
+from agent.schemas import EditPlan, FontInfo, Tool
 from tools.effects import TextEffect, ink_on_axis
-from tools.fonts import Anchor, GlyphPen, glyph_pen, place_glyph, render_text, run_anchor, shear
-from tools.inpaint import GlyphEdit
+from tools.fonts import Anchor, GlyphPen, glyph_pen, ink_box, place_glyph, render_text, run_anchor, shear
+from tools.inpaint import Draft, GlyphEdit
 from tools.mask import Box, MaskSpec, box_to_mask, char_mask_box, default_pad, glyph_mask, union
 
 
 @dataclass(frozen=True)
 class AttemptSettings:
-    tool: str = "glyph-diffusion"  # inpainting backend
+    tool: Tool = "glyph-diffusion"  # inpainting backend
     seed: int = 0  # sampler seed
     guidance: float = 2.0  # classifier-free guidance weight on the glyph condition (2 measured better than 1)
     steps: int = 20  # DDIM steps
@@ -58,11 +57,11 @@ def glyph_edits(registry, image: np.ndarray, plan: EditPlan, s: AttemptSettings)
         cov = _draw(registry, f, e, pen, (h, w), slant, s.shift, anchor)
         if s.size_scale == 1.0:
             cov = _fit_height(registry, image, plan, e, pen, cov, slant, s.shift, anchor)
-        draft_box = _box(cov)
+        draft_box = ink_box(cov)
         char_h = e.box[3] - e.box[1]
         pad = default_pad(char_h) if s.pad is None else s.pad
         old_cov, _ = place_glyph(registry, f.face, e.old, e.old, pen, (h, w), slant, weight=f.weight)
-        old_box = _box(old_cov)
+        old_box = ink_box(old_cov)
         # Where the edit may repaint: near the old glyph (its aligned rendering when that explains
         # its ink, else also its cut box) and the new one. Retries may grow masks, never past this.
         trusted = _explains(image, f, e.box, old_cov)
@@ -81,7 +80,7 @@ def glyph_edits(registry, image: np.ndarray, plan: EditPlan, s: AttemptSettings)
             left, right = _neighbours(plan, k)
             mbox, shape = char_mask_box((h, w), e.box, draft_box, left, right, MaskSpec(pad=pad, grow_x=s.grow_x)), None
             if effect is not None:  # the old glyph's outline or shadow goes too
-                mbox = union(mbox, _box(effect.layer(old_cov)))
+                mbox = union(mbox, ink_box(effect.layer(old_cov)))
         mbox = (max(mbox[0], zone[0]), max(mbox[1], zone[1]), min(mbox[2], zone[2]), min(mbox[3], zone[3]))
         layer = effect.layer(np.maximum(cov, neighbours)) if effect else None
         draft = Draft(cov, draft_box, f.fg, f.bg, layer, effect.colour if effect else (0, 0, 0))
@@ -220,9 +219,9 @@ def _shaped_mask(image: np.ndarray, plan: EditPlan, e, old_cov: np.ndarray, new_
         observed = np.maximum(observed, ink_on_axis(image[win].astype(np.float32), effect.colour, f.bg))
     local = glyph_mask(observed, old, new, neighbours[win], cut, halo)
     # No farther than a halo from the glyphs' boxes (faint blur tails and noise specks stay).
-    bx0, by0, bx1, by1 = union(union(cut, _box(new)), _box(old))
+    bx0, by0, bx1, by1 = union(union(cut, ink_box(new)), ink_box(old))
     local &= box_to_mask(local.shape, (bx0 - halo, by0 - halo, bx1 + halo, by1 + halo))
-    box = _box(local.astype(np.float32))
+    box = ink_box(local.astype(np.float32))
     if box is None:
         return None, None
     shape = np.zeros((h, w), bool)
@@ -308,13 +307,6 @@ def _ink_around(image: np.ndarray, box, f: FontInfo, margin: int = 6):
     return observed_ink(image[y0:y1, x0:x1], f.fg, f.bg, f.effect), (x0, y0)
 
 
-def _box(cov: np.ndarray):
-    ys, xs = np.nonzero(cov > 0.2)
-    if len(xs) == 0:
-        return None
-    return int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1
-
-
 def _relayout_edit(registry, image, plan: EditPlan, size: int, slant: float, s: AttemptSettings) -> GlyphEdit:
     """Different length: the new word in the matched font over the old word's box, background filled."""
     h, w = image.shape[:2]
@@ -329,7 +321,7 @@ def _relayout_edit(registry, image, plan: EditPlan, size: int, slant: float, s: 
     pen_x = float(start_x)
     for _ in range(2):
         cov = shear(render_text(font, plan.new_word, (w, h), (pen_x, base_y)).alpha, slant, base_y)
-        new_box = _box(cov)
+        new_box = ink_box(cov)
         if new_box is None or new_box[0] == start_x:
             break
         pen_x += start_x - new_box[0]

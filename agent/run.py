@@ -10,7 +10,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from agent.context import Toolbox
-from agent.graph import build_graph
+from agent.graph import build_graph, run_config
 from agent.schemas import EditRequest, EditResult
 from tools.images import ImageError, load_image, same_file, save_image
 
@@ -25,7 +25,7 @@ class Editor:
     def run(self, request: EditRequest, image: np.ndarray, progress: Callable[[str], None] | None = None) -> tuple[EditResult, np.ndarray | None, dict]:
         """Edit an in-memory image. Returns the result, the output image (None on error) and the final state."""
         t0 = time.perf_counter()
-        state = self.graph.invoke({"request": request, "image": image, "progress": progress}, {"recursion_limit": 10 + 4 * request.max_attempts})
+        state = self.graph.invoke({"request": request, "image": image}, run_config(request.max_attempts, progress))
         best = state.get("best")
         result = EditResult(
             status=state.get("status", "error"), request=request, plan=state.get("plan"), attempts=state.get("attempts", []),
@@ -83,7 +83,7 @@ def contact_sheet(image: np.ndarray, state: dict) -> np.ndarray:
     n = len(state["attempts"])
     sheet = Image.new("RGB", (2 * cw + 360, (ch + 8) * (n + 1)), "white")
     draw = ImageDraw.Draw(sheet)
-    orig = Image.fromarray(image[y0:y1, x0:x1]).resize((cw, ch), Image.NEAREST)
+    orig = Image.fromarray(image[y0:y1, x0:x1]).resize((cw, ch), Image.Resampling.NEAREST)
     sheet.paste(orig, (0, 0))
     draw.text((2 * cw + 10, 4), f"input: {plan.word!r} -> {plan.new_word!r}", fill="black")
     for i, a in enumerate(state["attempts"]):
@@ -94,7 +94,7 @@ def contact_sheet(image: np.ndarray, state: dict) -> np.ndarray:
             d.rectangle([(b[0] - x0) * scale, (b[1] - y0) * scale, (b[2] - x0) * scale - 1, (b[3] - y0) * scale - 1], outline=(255, 0, 0))
         sheet.paste(src, (0, y))
         if i < len(rows):
-            sheet.paste(Image.fromarray(rows[i][y0:y1, x0:x1]).resize((cw, ch), Image.NEAREST), (cw, y))
+            sheet.paste(Image.fromarray(rows[i][y0:y1, x0:x1]).resize((cw, ch), Image.Resampling.NEAREST), (cw, y))
         verdict = "PASS" if a.passed else f"fail: {a.why_failed}"
         draw.text((2 * cw + 10, y + 4), f"#{a.number} {a.tool} seed={a.seed} g={a.guidance} steps={a.steps}", fill="black")
         draw.text((2 * cw + 10, y + 20), f"read {a.ocr_text!r} ({a.ocr_confidence:.2f}) {verdict}", fill="black")

@@ -7,7 +7,10 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 
+from tools.fonts import Category
+
 Method = Literal["agent", "single-shot", "naive"]
+Tool = Literal["glyph-diffusion", "naive"]  # inpainting backends (tools/inpaint.py, models/inpaint_tool.py)
 Status = Literal["verified", "failed", "error"]
 Box = tuple[int, int, int, int]
 
@@ -51,7 +54,7 @@ class EffectInfo(BaseModel):
 
 class FontInfo(BaseModel):
     face: str = Field(description="Registry face the text is matched to.")
-    category: str = Field(description="sans, serif or mono.")
+    category: Category = Field(description="sans, serif or mono.")
     size: int = Field(description="Font size in pixels.")
     baseline: float = Field(default=0.0, description="y of the line's baseline in the image (fallback for placing glyphs).")
     slant: float = Field(description="Shear of the strokes (dx per dy).")
@@ -89,7 +92,7 @@ class EditPlan(BaseModel):
 
 class Attempt(BaseModel):
     number: int
-    tool: str = Field(description="glyph-diffusion or naive.")
+    tool: Tool = Field(description="glyph-diffusion or naive.")
     seed: int
     guidance: float
     steps: int

@@ -1,22 +1,19 @@
-"""Seeded synthetic edit pairs and the crop that turns an image edit into model inputs.
+"""Seeded synthetic edit pairs: the training scenes (model inputs are built by models/inputs.py).
 
 A scene is a word drawn on a background; its pair is the same picture with one glyph replaced in
 place (every other glyph where it was). Source and target share the background, the effects and
-the degradations, so they differ only where the glyph changed. The same `crop_inputs` serves
-training and the inpainting tool, so the model sees at run time exactly what it was trained on.
-"""
+the degradations, so they differ only where the glyph changed. """
 
 from __future__ import annotations
 
 import string
 from dataclasses import dataclass
 
-import cv2
 import numpy as np
 import torch
 from PIL import Image, ImageFilter
-from scipy import ndimage
 
+from models.inputs import DataConfig, condition_tensor, crop_inputs, crop_window, to_model_range
 from tools.fonts import (
     FontFace,
     FontRegistry,
@@ -28,6 +25,7 @@ from tools.fonts import (
     run_anchor,
     split_colours,
 )
+from tools.inpaint import Draft, draft_image
 from tools.mask import MaskSpec, box_to_mask, char_mask_box, default_pad, ink_mask, union
 
 LOWER, UPPER, DIGITS = string.ascii_lowercase, string.ascii_uppercase, string.digits
@@ -36,23 +34,6 @@ WORDS = (
     "north south east west total price sale hotel bank exit entry table light green paper ledger "
     "number bridge harbour castle museum school office centre public library parking station"
 ).split()
-
-
-@dataclass
-class DataConfig:
-    model_size: int = 32  # side of the square crop the model sees
-    font_px: tuple[int, int] = (14, 56)  # font size range of the synthetic words (pixels)
-    held_out: bool = False  # draw words in the validation faces (True) or the training faces (False)
-    context_scale: float = 1.5  # crop side / longest side of the mask box
-    p_exact_draft: float = 0.0  # training: the draft is the true face at the true size and place (a clean match)
-    p_same_face_draft: float = 0.7  # training, otherwise: the draft uses the true face; else a similar one
-    draft_size_jitter: float = 0.04  # training: relative size error of the draft
-    draft_shift_jitter: float = 0.02  # training: position error of the draft, as a fraction of size
-    p_blur: float = 0.3  # probability of a Gaussian blur on the whole picture
-    p_jpeg: float = 0.3  # probability of JPEG compression
-    p_effect: float = 0.2  # probability of an outline or a drop shadow
-    p_shaped_mask: float = 0.5  # training: the mask follows the old and new ink (as the planner's first try) instead of the box
-    draft_plate: str = "flat"  # what the draft's glyph is drawn over inside the mask: "flat" colour or "inpainted" background
 
 
 @dataclass
@@ -111,7 +92,7 @@ def _background(rng: np.random.Generator, h: int, w: int) -> tuple[np.ndarray, s
         img = c1 * (1 - t[..., None]) + c2 * t[..., None]
     elif kind == "texture":
         cells = rng.normal(0, 1, (max(2, h // 8), max(2, w // 8), 3)).astype(np.float32)
-        tex = np.asarray(Image.fromarray(((cells * 40) + 128).clip(0, 255).astype(np.uint8)).resize((w, h), Image.BICUBIC), np.float32) - 128
+        tex = np.asarray(Image.fromarray(((cells * 40) + 128).clip(0, 255).astype(np.uint8)).resize((w, h), Image.Resampling.BICUBIC), np.float32) - 128
         img = img + tex * rng.uniform(0.3, 0.8)
     elif kind == "noise":
         img = img + rng.normal(0, rng.uniform(4, 14), (h, w, 1)).astype(np.float32)
@@ -139,7 +120,7 @@ def _draw(bg: np.ndarray, alpha: np.ndarray, fg, effect: dict | None) -> np.ndar
         a = Image.fromarray((alpha * 255).astype(np.uint8))
         if effect["kind"] == "shadow":
             dx, dy = effect["offset"]
-            a = a.filter(ImageFilter.GaussianBlur(effect["radius"])).transform(a.size, Image.AFFINE, (1, 0, -dx, 0, 1, -dy))
+            a = a.filter(ImageFilter.GaussianBlur(effect["radius"])).transform(a.size, Image.Transform.AFFINE, (1, 0, -dx, 0, 1, -dy))
         else:
             a = a.filter(ImageFilter.MaxFilter(effect["width"] * 2 + 1))
         img = composite(img, np.asarray(a, np.float32) / 255.0, effect["colour"])
@@ -210,121 +191,6 @@ def make_scene(rng: np.random.Generator, registry: FontRegistry, faces: list[Fon
     )
 
 
-# ----------------------------------------------------------------------------- model inputs
-
-
-@dataclass
-class Draft:
-    """The target glyph rendered where it should go, in the matched font and colours."""
-
-    coverage: np.ndarray  # float32 HxW glyph coverage in image coordinates
-    box: tuple[int, int, int, int] | None  # its ink box
-    fg: tuple[int, int, int]  # colour to draw it in
-    bg: tuple[int, int, int]  # colour to fill the erased area with
-    effect: np.ndarray | None = None  # HxW coverage of an outline or shadow layer under the ink (None: none)
-    effect_colour: tuple[int, int, int] = (0, 0, 0)  # its colour
-
-    def paint(self, background: np.ndarray) -> np.ndarray:
-        """The glyph (over its outline or shadow, if any) composited on an HxWx3 float background."""
-        if self.effect is not None:
-            background = composite(background, self.effect, self.effect_colour)
-        return composite(background, self.coverage, self.fg)
-
-
-def background_plate(image: np.ndarray, mask: np.ndarray, draft: Draft) -> np.ndarray:
-    """The image (float) with the masked pixels filled from the background around them (OpenCV
-    Telea inpainting). The text's ink (and its outline or shadow) near the mask is left out of the
-    fill's sources: a fill that borrows colour from a neighbouring glyph or from what is left of the
-    old one smears a dark blot into the hole, and OCR reads blots as strokes."""
-    out = image.astype(np.float32)
-    ys, xs = np.nonzero(mask)
-    if len(xs) == 0:
-        return out
-    h, w = image.shape[:2]
-    r = max(4, int(ys.max() - ys.min()) // 2)
-    x0, y0, x1, y1 = max(0, xs.min() - r), max(0, ys.min() - r), min(w, xs.max() + 1 + r), min(h, ys.max() + 1 + r)
-    window = np.ascontiguousarray(image[y0:y1, x0:x1])
-    ink = project_ink(window, draft.fg, draft.bg) > 0.25
-    if draft.effect is not None:
-        ink |= project_ink(window, draft.effect_colour, draft.bg) > 0.25
-    hole = mask[y0:y1, x0:x1] | ndimage.binary_dilation(ink, iterations=1)
-    out[y0:y1, x0:x1] = cv2.inpaint(window, hole.astype(np.uint8) * 255, 3, cv2.INPAINT_TELEA)
-    return out
-
-
-def draft_image(source: np.ndarray, mask: np.ndarray, draft: Draft, plate: str = "flat") -> np.ndarray:
-    """Source outside the mask; inside it the coloured glyph over a background plate: the draft's
-    flat background colour ("flat") or the background inpainted from around the mask ("inpainted")."""
-    if plate == "inpainted":
-        background = background_plate(source, mask, draft)
-    else:
-        background = np.broadcast_to(np.asarray(draft.bg, np.float32), source.shape).copy()
-    inside = draft.paint(background)
-    out = source.astype(np.float32).copy()
-    out[mask] = inside[mask]
-    return out
-
-
-def crop_window(mask_box, min_side: int, context_scale: float) -> tuple[int, int, int]:
-    """A square window (x0, y0, side) centred on the mask box, with context around it."""
-    x0, y0, x1, y1 = mask_box
-    side = int(round(max(context_scale * max(x1 - x0, y1 - y0), min_side, 8)))
-    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
-    return int(round(cx - side / 2)), int(round(cy - side / 2)), side
-
-
-def crop_square(arr: np.ndarray, window) -> np.ndarray:
-    x0, y0, side = window
-    h, w = arr.shape[:2]
-    pad = [(max(0, -y0), max(0, y0 + side - h)), (max(0, -x0), max(0, x0 + side - w))] + [(0, 0)] * (arr.ndim - 2)
-    padded = np.pad(arr, pad, mode="edge")
-    return padded[y0 + pad[0][0] : y0 + pad[0][0] + side, x0 + pad[1][0] : x0 + pad[1][0] + side]
-
-
-def resize_square(arr: np.ndarray, size: int, resample=Image.BILINEAR) -> np.ndarray:
-    """Resize an HxW or HxWxC float array (any range) to size x size."""
-    if arr.ndim == 2:
-        return np.asarray(Image.fromarray(arr.astype(np.float32)).resize((size, size), resample), np.float32)
-    return np.stack([resize_square(arr[..., c], size, resample) for c in range(arr.shape[2])], -1)
-
-
-def crop_inputs(
-    source: np.ndarray, mask: np.ndarray, draft: Draft, window, size: int, plate: str = "flat",
-    drafted: np.ndarray | None = None,
-) -> dict[str, torch.Tensor]:
-    """Model inputs for one edit: masked source, mask, coloured draft and glyph coverage, in [-1, 1].
-
-    The model-resolution mask marks every model pixel that touches a masked image pixel, so the
-    model repaints at least what the image mask needs. drafted: draft_image(source, mask, draft,
-    plate) when the caller has it already (the tool needs it at full resolution too).
-    """
-    if drafted is None:
-        drafted = draft_image(source, mask, draft, plate)
-    src = resize_square(crop_square(source.astype(np.float32), window), size, Image.BOX)
-    m = (resize_square(crop_square(mask.astype(np.float32), window), size, Image.BOX) > 0.0).astype(np.float32)
-    dr = resize_square(crop_square(drafted, window), size, Image.BOX)
-    cov = resize_square(crop_square(draft.coverage, window), size, Image.BOX)
-
-    def t(a):
-        return torch.from_numpy(np.ascontiguousarray(a)).permute(2, 0, 1).float() / 127.5 - 1
-
-    return {
-        "masked": t(src) * (1 - torch.from_numpy(m)[None]),
-        "mask": torch.from_numpy(m)[None],
-        "draft": t(dr),
-        "coverage": torch.from_numpy(cov.copy())[None] * 2 - 1,
-    }
-
-
-def condition_tensor(inputs: dict[str, torch.Tensor]) -> torch.Tensor:
-    """Channels after x_t: masked source 3, mask 1, draft 3, coverage 1."""
-    return torch.cat([inputs["masked"], inputs["mask"], inputs["draft"], inputs["coverage"]], dim=0)
-
-
-def to_model_range(img: np.ndarray, window, size: int) -> torch.Tensor:
-    return torch.from_numpy(resize_square(crop_square(img.astype(np.float32), window), size, Image.BOX)).permute(2, 0, 1) / 127.5 - 1
-
-
 def make_draft(
     registry: FontRegistry, face: str, size: int, char: str, pen: tuple[float, float], shape, fg, bg
 ) -> Draft:
@@ -369,7 +235,8 @@ def make_example(
         old_ink[y0:y1, x0:x1] = project_ink(scene.source[y0:y1, x0:x1], fg, bg)
         mask = ink_mask(mask, old_ink, draft.coverage, old_box[3] - old_box[1])
     window = crop_window(mbox, scene.size, cfg.context_scale)
-    inputs = crop_inputs(scene.source, mask, draft, window, cfg.model_size, cfg.draft_plate)
+    drafted = draft_image(scene.source, mask, draft, cfg.draft_plate)
+    inputs = crop_inputs(scene.source, mask, draft, window, cfg.model_size, drafted)
     inputs["x0"] = to_model_range(scene.target, window, cfg.model_size)
     return inputs
 

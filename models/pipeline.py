@@ -10,16 +10,13 @@ from pathlib import Path
 
 import torch
 
-from models.data import DataConfig
+from models.inputs import CONDITION, GLYPH, DataConfig
 from models.schedule import DDIMScheduler, NoiseSchedule, ScheduleConfig
 from models.unet import GlyphUNet, UNetConfig
 
 WEIGHTS_DIR = Path(__file__).parent / "weights"
 DEFAULT_WEIGHTS = WEIGHTS_DIR / "glyph_unet.pt"
 
-# Channels of the condition tensor (after x_t): masked source 0-2, mask 3, draft 4-6, coverage 7.
-GLYPH_CHANNELS = slice(4, 8)
-MASK_CHANNEL = 3
 
 
 class WeightsMissingError(FileNotFoundError):
@@ -71,7 +68,7 @@ class GlyphInpaintPipeline:
         if guidance == 1.0:
             return self.model.unet(torch.cat([x_t, cond], 1), tt)
         uncond = cond.clone()
-        uncond[:, GLYPH_CHANNELS] = 0
+        uncond[:, GLYPH] = 0
         both = self.model.unet(torch.cat([torch.cat([x_t, cond], 1), torch.cat([x_t, uncond], 1)]), tt.repeat(2))
         c, u = both.chunk(2)
         return u + guidance * (c - u)
@@ -87,7 +84,7 @@ class GlyphInpaintPipeline:
     ) -> InpaintOutput:
         """cond: B x 8 x S x S condition; known: B x 3 x S x S image whose unmasked pixels are kept."""
         scheduler = DDIMScheduler(self.model.schedule, steps)
-        mask = cond[:, MASK_CHANNEL : MASK_CHANNEL + 1]
+        mask = cond[:, CONDITION["mask"]]
         noise = torch.randn(known.shape, generator=generator)
         x = noise.clone()
         for t in scheduler.timesteps:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Literal
 
 import torch
 
@@ -16,10 +17,10 @@ import torch
 @dataclass
 class ScheduleConfig:
     num_train_timesteps: int = 1000  # T
-    kind: str = "cosine"  # "linear" (Ho et al.) or "cosine" (Nichol & Dhariwal)
+    kind: Literal["linear", "cosine"] = "cosine"  # Ho et al.'s linear betas or Nichol & Dhariwal's cosine abar
     beta_start: float = 1e-4  # linear schedule only
     beta_end: float = 0.02  # linear schedule only
-    prediction: str = "sample"  # "epsilon": network predicts eps; "sample": network predicts x0
+    prediction: Literal["epsilon", "sample"] = "sample"  # what the network predicts: eps or x0
 
 
 class NoiseSchedule:
@@ -88,14 +89,27 @@ class DDIMScheduler:
         return self.timesteps[i + 1] if i + 1 < len(self.timesteps) else -1
 
     def step(self, model_output: torch.Tensor, t: int, x_t: torch.Tensor) -> DDIMStepOutput:
-        # x0_hat from the network;  eps_hat = (x_t - sqrt(abar_t) x0_hat) / sqrt(1 - abar_t)
+        """One reverse step t -> t_prev, Song et al. 2021 ("DDIM"), eq. (12) with sigma_t = 0.
+
+        Notation (the paper writes alpha_t for what Ho et al. and this file call abar_t):
+          abar_t        alphas_cumprod[t], the product of (1 - beta_s) for s <= t
+          x0_hat        the predicted clean sample ("predicted x_0" in eq. 12)
+          eps_hat       the predicted noise, epsilon_theta(x_t)
+          t_prev        the next timestep of the inference subset (-1 after the last: abar = 1)
+        """
+        # 1. The network's output as (x0_hat, eps_hat), whichever it predicts; from eq. (4) of Ho et al.:
+        #    x_t = sqrt(abar_t) x0 + sqrt(1 - abar_t) eps  <=>  eps = (x_t - sqrt(abar_t) x0) / sqrt(1 - abar_t)
         x0, eps = self.schedule.split(model_output, x_t, t)
-        if self.clip_sample:  # keep x0_hat in the data range, then re-derive the eps it implies
+        # 2. Keep x0_hat in the data range [-1, 1] and re-derive the eps_hat it implies (same relation as 1.),
+        #    so the step stays on the line through x_t.
+        if self.clip_sample:
             x0 = x0.clamp(-1, 1)
             abar_t = self.schedule.alphas_cumprod[t]
             eps = (x_t - abar_t.sqrt() * x0) / (1 - abar_t).sqrt()
+        # 3. abar at the previous timestep of the subset.
         t_prev = self.prev_timestep(t)
         abar_prev = self.schedule.alphas_cumprod[t_prev] if t_prev >= 0 else torch.tensor(1.0)
-        # x_{t-1} = sqrt(abar_{t-1}) x0_hat + sqrt(1 - abar_{t-1}) eps_hat        (DDIM, eta = 0)
+        # 4. Eq. (12), sigma_t = 0: x_{t_prev} = sqrt(abar_prev) x0_hat + sqrt(1 - abar_prev) eps_hat
+        #    ("predicted x_0" plus the "direction pointing to x_t"; no random noise term).
         prev = abar_prev.sqrt() * x0 + (1 - abar_prev).sqrt() * eps
         return DDIMStepOutput(prev_sample=prev, pred_original_sample=x0)

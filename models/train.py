@@ -20,15 +20,9 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from models.data import DataConfig, EditPairs, condition_tensor, make_example
-from models.pipeline import (
-    DEFAULT_WEIGHTS,
-    GLYPH_CHANNELS,
-    MASK_CHANNEL,
-    GlyphInpaintPipeline,
-    GlyphModel,
-    saved_config,
-)
+from models.data import EditPairs, make_example
+from models.inputs import CONDITION, GLYPH, DataConfig, condition_tensor
+from models.pipeline import DEFAULT_WEIGHTS, GlyphInpaintPipeline, GlyphModel, saved_config
 from models.schedule import NoiseSchedule, ScheduleConfig
 from models.unet import GlyphUNet, UNetConfig
 
@@ -183,12 +177,12 @@ def train(cfg: TrainConfig, out: Path, weights: Path, init_from_shipped: bool = 
             batch = [t.to(device) for t in next(loader)]
         cond, x0 = batch[0].clone(), batch[1]
         drop = torch.rand(cond.shape[0], device=device) < cfg.cond_dropout
-        cond[drop, GLYPH_CHANNELS] = 0
+        cond[drop, GLYPH] = 0
         eps = torch.randn_like(x0)
         t = torch.randint(0, schedule.config.num_train_timesteps, (x0.shape[0],), device=device)
         x_t = schedule.add_noise(x0, eps, t)
         pred = unet(torch.cat([x_t, cond], 1), t)
-        loss = masked_mse(pred, schedule.training_target(x0, eps), cond[:, MASK_CHANNEL : MASK_CHANNEL + 1], cfg.outside_weight)
+        loss = masked_mse(pred, schedule.training_target(x0, eps), cond[:, CONDITION["mask"]], cfg.outside_weight)
         for g in opt.param_groups:
             g["lr"] = cfg.lr * min(1.0, (step + 1) / cfg.warmup)
         opt.zero_grad(set_to_none=True)
@@ -229,7 +223,7 @@ def train(cfg: TrainConfig, out: Path, weights: Path, init_from_shipped: bool = 
 def validate(ema: GlyphUNet, schedule: NoiseSchedule, cond: torch.Tensor, x0: torch.Tensor, steps: int = 20) -> float:
     pipe = GlyphInpaintPipeline(GlyphModel(ema, schedule, {}))
     out = pipe(cond, x0, steps=steps, generator=torch.Generator().manual_seed(0)).images
-    m = cond[:, MASK_CHANNEL : MASK_CHANNEL + 1]
+    m = cond[:, CONDITION["mask"]]
     return float(((out - x0) ** 2 * m).sum() / (m.sum() * 3))
 
 

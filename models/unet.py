@@ -14,13 +14,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-DRAFT_INPUT = slice(7, 10)  # the draft's channels in the network input
+from models.inputs import CONDITION, CONDITION_CHANNELS, NOISY, in_network_input
 
 
 @dataclass
 class UNetConfig:
     image_size: int = 32  # side of the square crops the model sees
-    in_channels: int = 11  # x_t 3 + masked source 3 + mask 1 + draft 3 + glyph coverage 1
+    in_channels: int = NOISY.stop + CONDITION_CHANNELS  # x_t, then the condition (models/inputs.py)
     out_channels: int = 3  # eps or x0, RGB
     base_channels: int = 48  # width at full resolution
     channel_mults: tuple[int, ...] = (1, 2, 2)  # width multiplier per resolution level
@@ -130,4 +130,4 @@ class GlyphUNet(nn.Module):
             h = up(h)
         out = self.head(h)
         # The draft (zeros in guidance's unconditional branch) is already most of x0; learn what it misses.
-        return out + x[:, DRAFT_INPUT] if self.config.draft_skip else out
+        return out + x[:, in_network_input(CONDITION["draft"])] if self.config.draft_skip else out

@@ -51,7 +51,8 @@ def glyph_model():
 @pytest.fixture(scope="session")
 def toolbox(registry, ocr, glyph_model):
     from agent.context import Toolbox
-    from tools.inpaint import GlyphDiffusionInpaint, NaiveInpaint
+    from models.inpaint_tool import GlyphDiffusionInpaint
+    from tools.inpaint import NaiveInpaint
 
     return Toolbox(registry, ocr, {"glyph-diffusion": GlyphDiffusionInpaint(glyph_model), "naive": NaiveInpaint()})
 

@@ -174,7 +174,7 @@ def test_a_draft_skip_network_started_from_a_plain_one_predicts_the_draft_exactl
 
 def test_a_resumed_run_keeps_the_network_and_data_it_was_started_with():
     """A command line that forgot --draft-skip must not continue a draft-skip run as a plain one."""
-    from models.data import DataConfig
+    from models.inputs import DataConfig
     from models.train import TrainConfig, _run_configs, adopt_run_configs
 
     started = TrainConfig(unet=dataclasses.replace(TINY, draft_skip=True), data=DataConfig(draft_plate="inpainted"))
@@ -186,7 +186,8 @@ def test_a_resumed_run_keeps_the_network_and_data_it_was_started_with():
 def test_exact_drafts_are_the_ground_truth_glyph():
     """p_exact_draft: the draft in the true face, size and place; on clean flat pictures it then
     matches the target crop closely, where the usual jittered drafts do not."""
-    from models.data import DataConfig, make_example
+    from models.data import make_example
+    from models.inputs import DataConfig
     from tools.fonts import FontRegistry
 
     registry = FontRegistry.discover()
@@ -209,7 +210,7 @@ def test_exact_drafts_are_the_ground_truth_glyph():
 def test_a_resumed_runs_time_limit_counts_from_the_resume(tmp_path):
     """--max-minutes bounds this run: a resumed run whose earlier steps took longer than the limit
     still trains (it once stopped at once, the saved wall time already past the limit)."""
-    from models.data import DataConfig
+    from models.inputs import DataConfig
     from models.train import TrainConfig, _run_configs, train
 
     cfg = TrainConfig(unet=TINY, data=DataConfig(model_size=16), steps=3, batch_size=2, workers=0, threads=1,

@@ -4,18 +4,15 @@ and a synthetic run is reproducible bit for bit."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 
-from agent.evaluate import Case, Judge, done_ids, read_cases
-from agent.report import by_condition, summarise
+from agent.evals.judge import Judge
+from agent.evals.report import by_condition, summarise
+from agent.evals.runner import Case, done_ids, read_cases
 from tests.conftest import EXAMPLES
 from tools.metrics import changed_outside, edit_distance, normalised_edit_distance, psnr, ssim
-
-REPO = EXAMPLES.parent
 
 
 def test_judge_is_pp_ocr_not_easyocr():
@@ -100,17 +97,22 @@ def test_resume_skips_finished_ids(tmp_path):
     assert Case.from_row({"id": 3, "image": "x", "find": "a", "replace": "b", "zzz": 1}).id == "3"
 
 
-def test_eval_cli_end_to_end_resume_and_reproducible(tmp_path):
-    """Tiny synthetic suite, single-shot: rerunning regenerates the same cases and the same pixels."""
-    def run(out):
-        return subprocess.run([sys.executable, "-m", "agent.cli", "eval", "--suite", "synthetic", "--n", "2", "--seed", "5",
-                               "--methods", "single-shot", "--out", str(out)], capture_output=True, text=True,
-                              timeout=900, cwd=REPO)
+def eval_in_process(toolbox, out, *extra: str):
+    """`glyphfix eval --suite synthetic --n 2 --seed 5 --methods single-shot --out OUT` on the session's toolbox."""
+    from typer.testing import CliRunner
 
-    r1 = run(tmp_path / "a")
-    assert r1.returncode == 0, r1.stderr[-2000:]
-    r2 = run(tmp_path / "b")
-    assert r2.returncode == 0
+    from agent.frontends.cli import app
+
+    return CliRunner().invoke(app, ["eval", "--suite", "synthetic", "--n", "2", "--seed", "5", "--methods", "single-shot",
+                                    "--out", str(out), *extra], obj=toolbox)
+
+
+def test_eval_cli_end_to_end_resume_and_reproducible(tmp_path, toolbox):
+    """Tiny synthetic suite, single-shot: rerunning regenerates the same cases and the same pixels."""
+    r1 = eval_in_process(toolbox, tmp_path / "a")
+    assert r1.exit_code == 0, r1.output[-2000:]
+    r2 = eval_in_process(toolbox, tmp_path / "b")
+    assert r2.exit_code == 0
     rows = [json.loads(x) for x in (tmp_path / "a" / "single-shot" / "results.jsonl").read_text().splitlines()]
     assert rows and all("judge_text" in r or r["status"] == "error" for r in rows)
     for name in ["cases.jsonl"]:
@@ -124,8 +126,8 @@ def test_eval_cli_end_to_end_resume_and_reproducible(tmp_path):
             assert pa.read_bytes() == pb.read_bytes()
     # resume: a third run in the same folder does no new work
     before = (tmp_path / "a" / "single-shot" / "results.jsonl").read_text()
-    r3 = run(tmp_path / "a")
-    assert r3.returncode == 0 and (tmp_path / "a" / "single-shot" / "results.jsonl").read_text() == before
+    r3 = eval_in_process(toolbox, tmp_path / "a")
+    assert r3.exit_code == 0 and (tmp_path / "a" / "single-shot" / "results.jsonl").read_text() == before
     html = (tmp_path / "a" / "report.html").read_text()
     assert html.count("<img") >= 2
     assert (tmp_path / "a" / "summary.md").exists()
@@ -134,7 +136,7 @@ def test_eval_cli_end_to_end_resume_and_reproducible(tmp_path):
 def test_edit_box_holds_every_pixel_the_true_edit_changes(registry):
     """The edit box is where a correct edit may change pixels: the true edit, outline or drop
     shadow included, never changes one outside it (JPEG aside: it spreads changes over blocks)."""
-    from agent.synthetic import make_case
+    from agent.evals.synthetic import make_case
 
     effects = 0
     for i in range(80):
@@ -149,7 +151,7 @@ def test_edit_box_holds_every_pixel_the_true_edit_changes(registry):
 
 def test_cases_the_judge_cannot_read_right_are_dropped_and_counted(tmp_path):
     """A case measures the method only if the judge reads both the original and the true edit."""
-    from agent.suites import synthetic_suite
+    from agent.evals.suites import synthetic_suite
     from tools.images import load_image
 
     kept, dropped = synthetic_suite(tmp_path / "none", 3, 0, None)
@@ -169,7 +171,7 @@ def test_cases_the_judge_cannot_read_right_are_dropped_and_counted(tmp_path):
 
 
 def test_unseen_cases_use_faces_no_registry_face_is_drawn_from_and_change_only_their_edit_box(registry):
-    from agent.unseen import UNSEEN_FACES, make_unseen_case
+    from agent.evals.unseen import UNSEEN_FACES, make_unseen_case
     from tools.fonts import packaged_font
 
     registry_files = {f.path.resolve() for f in registry.faces}

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from agent.evals.synthetic import make_case
 from agent.plan import make_plan
 from agent.repaint import AttemptSettings, glyph_edits
 from agent.schemas import EditRequest
-from agent.synthetic import make_case
 from tools.compression import estimate_quality, match_jpeg, reencode
 from tools.fonts import composite, glyph_pen, match_font, place_glyph, render_text, run_anchor
 from tools.mask import box_to_mask, ink_mask
@@ -143,8 +143,8 @@ def test_mask_follows_slanted_and_wider_glyphs(registry):
 
 
 def test_outline_and_shadow_are_recognised_and_plain_text_has_none(registry):
-    from models.data import Draft
     from tools.effects import TextEffect, estimate_effect
+    from tools.inpaint import Draft
 
     r, _ = _word(registry, face="FreeSans-Bold", size=34, text="Harbour")
     bg = np.full((70, 260, 3), (40, 110, 200), np.float32)
@@ -164,9 +164,9 @@ def test_outlined_letters_are_told_from_their_fill_when_the_outline_looks_like_t
     # and blurred one-colour text have no outline of this kind.
     from scipy import ndimage
 
-    from models.data import Draft
     from tools.effects import TextEffect, estimate_fill_outline
     from tools.fonts import split_colours
+    from tools.inpaint import Draft
 
     r, _ = _word(registry, face="FreeSans-Bold", size=40, text="harbour")
     for bg_colour, fill, outline, width in (((165, 106, 232), (90, 45, 55), (5, 0, 15), 2),

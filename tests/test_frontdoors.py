@@ -1,41 +1,46 @@
-"""The three front doors on a real photo: `glyphfix edit`, `glyphfix chat` (piped), MCP over stdio,
-and the LangChain StructuredTool inside a minimal langgraph graph."""
+"""The front doors in-process, over one shared toolbox: `glyphfix edit`, `ocr`, `chat` (CliRunner),
+MCP (an in-memory client session) and the LangChain StructuredTool inside a minimal langgraph graph.
+The same doors as real processes (stdio MCP, piped chat, exit codes) are in test_processes.py."""
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
 import json
-import subprocess
-import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
+from typer.testing import CliRunner
 
+from agent.frontends.cli import app
 from tests.conftest import EXAMPLES
-
-REPO = EXAMPLES.parent
 
 
 def sha(p: Path) -> str:
     return hashlib.sha256(p.read_bytes()).hexdigest()
 
 
-def glyphfix(*args: str, stdin: str | None = None, cwd: Path = REPO) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "agent.cli", *args], capture_output=True, text=True, input=stdin,
-                          timeout=900, cwd=cwd)
+@pytest.fixture(scope="module")
+def glyphfix(toolbox):
+    """`glyphfix ARGS` in this process, on the session's toolbox (no model loading per call)."""
+
+    def run(*args: str, stdin: str | None = None):
+        return CliRunner().invoke(app, list(args), obj=toolbox, input=stdin)
+
+    return run
 
 
-@pytest.mark.parametrize(("name", "find", "replace"), [("poster_who_handwashing.png", "hands", "bands"),
-                                                       ("word_available.png", "Available", "Avoilable")])
-def test_edit_real_photo_verified_and_local(tmp_path, name, find, replace):
+@pytest.mark.parametrize(("name", "find", "replace"), [("word_available.png", "Available", "Avoilable"),
+                                                       ("word_underground.png", "underground", "undergrouNd")])
+def test_edit_real_photo_verified_and_local(tmp_path, glyphfix, name, find, replace):
     src = EXAMPLES / name
     before = sha(src)
     out = tmp_path / "out.png"
     r = glyphfix("edit", str(src), "--find", find, "--replace", replace, "-o", str(out), "--json")
-    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
+    assert r.exit_code == 0, r.output[-2000:]
     res = json.loads(r.stdout)
     assert res["status"] == "verified"
     assert sha(src) == before
@@ -49,56 +54,72 @@ def test_edit_real_photo_verified_and_local(tmp_path, name, find, replace):
 
 @pytest.mark.parametrize(("args", "hint"), [
     (["--find", "giraffe", "--replace", "gazelle"], "not found"),
-    (["--find", "hands", "--replace", "bands", "--occurrence", "5"], "occurs"),
-    (["--find", "hands", "--replace", "hands"], "same"),
-    (["--find", "hands", "--replace", "\u6f22\u5b57\u6f22\u5b57\u6f22"], "can draw"),
+    (["--find", "Available", "--replace", "Avoilable", "--occurrence", "5"], "occurs"),
+    (["--find", "Available", "--replace", "Available"], "same"),
+    (["--find", "Available", "--replace", "\u6f22\u5b57\u6f22\u5b57\u6f22\u5b57\u6f22\u5b57\u6f22"], "can draw"),
     (["--find", "", "--replace", "bands"], "empty"),
+    (["--find", "Available", "--replace", "Avoilable", "--method", "best"], "method"),
 ])
-def test_edit_bad_requests_exit_2(tmp_path, args, hint):
-    r = glyphfix("edit", str(EXAMPLES / "poster_who_handwashing.png"), *args, "-o", str(tmp_path / "o.png"))
-    assert r.returncode == 2, (r.returncode, r.stderr)
+def test_edit_bad_requests_exit_2(tmp_path, glyphfix, args, hint):
+    r = glyphfix("edit", str(EXAMPLES / "word_available.png"), *args, "-o", str(tmp_path / "o.png"))
+    assert r.exit_code == 2, (r.exit_code, r.output)
     assert hint in r.stderr and len(r.stderr.strip().splitlines()) == 1 and "Traceback" not in r.stderr
     assert not (tmp_path / "o.png").exists()
 
 
-def test_edit_refuses_to_overwrite_the_input(tmp_path):
+def test_edit_refuses_to_overwrite_the_input(tmp_path, glyphfix):
     src = tmp_path / "in.png"
     src.write_bytes((EXAMPLES / "word_available.png").read_bytes())
-    r = glyphfix("edit", str(src), "--find", "Available", "--replace", "Avoilable", "-o", str(src))
-    assert r.returncode == 2 and "input" in r.stderr
-
-
-def test_chat_piped(tmp_path):
-    src = EXAMPLES / "word_available.png"
     before = sha(src)
+    r = glyphfix("edit", str(src), "--find", "Available", "--replace", "Avoilable", "-o", str(src))
+    assert r.exit_code == 2 and "input" in r.stderr and sha(src) == before
+
+
+def test_ocr_json_and_boxes(tmp_path, glyphfix):
+    r = glyphfix("ocr", str(EXAMPLES / "word_available.png"), "--json", "--boxes", str(tmp_path / "b.png"))
+    assert r.exit_code == 0, r.output
+    words = [w for line in json.loads(r.stdout)["lines"] for w in line["words"]]
+    assert [w["text"] for w in words] == ["Available"] and len(words[0]["chars"]) == 9
+    assert (tmp_path / "b.png").stat().st_size > 0
+
+
+def _previews() -> set[str]:
+    return {p.name for p in Path(tempfile.gettempdir()).glob("glyphfix-*")}
+
+
+def test_chat_piped_edits_saves_and_leaves_no_temporary_folder(tmp_path, glyphfix):
+    src = EXAMPLES / "word_available.png"
+    before, previews = sha(src), _previews()
     out = tmp_path / "chat.png"
-    r = glyphfix("chat", str(src), stdin=f"change Available to Avoilable\nsave {out}\nquit\n")
-    assert r.returncode == 0, r.stderr[-2000:]
+    r = glyphfix("chat", str(src), stdin=f"change Available to Avoilable\nundo\nredo\nsave {out}\nquit\n")
+    assert r.exit_code == 0, r.output[-2000:]
     assert "verified" in r.stdout and "NOT verified" not in r.stdout
+    assert "undone" in r.stdout and "redone" in r.stdout
     assert f"saved {out}" in r.stdout and out.exists()
     assert "glyphfix>" not in r.stdout  # no prompt noise on a pipe
     assert sha(src) == before
+    assert _previews() == previews  # the preview folder went with the session
 
 
-def test_chat_unknown_request_gets_a_suggestion(tmp_path):
+def test_chat_unknown_request_gets_a_suggestion(glyphfix):
     r = glyphfix("chat", str(EXAMPLES / "word_available.png"), stdin="make it pretty\nundo\nquit\n")
-    assert r.returncode == 0 and "try:" in r.stdout and "nothing to undo" in r.stdout and "Traceback" not in r.stderr
+    assert r.exit_code == 0 and "try:" in r.stdout and "nothing to undo" in r.stdout
 
 
-def test_mcp_over_stdio(tmp_path):
-    from mcp import ClientSession, StdioServerParameters
-    from mcp.client.stdio import stdio_client
+def test_mcp_in_memory_session(tmp_path, editor):
+    from mcp.shared.memory import create_connected_server_and_client_session
+
+    from agent.frontends.mcp_server import build_server
+    from agent.frontends.service import GlyphfixService
 
     work = tmp_path / "root"
     work.mkdir()
     (work / "word.png").write_bytes((EXAMPLES / "word_available.png").read_bytes())
     (work / "link.png").symlink_to("/etc/passwd")
-    params = StdioServerParameters(command=sys.executable, args=["-m", "agent.cli", "serve", "--root", str(work)],
-                                   cwd=str(REPO))
+    server = build_server(GlyphfixService(editor, work))
 
     async def scenario():
-        async with stdio_client(params) as (read, write), ClientSession(read, write) as session:
-            await session.initialize()
+        async with create_connected_server_and_client_session(server._mcp_server) as session:
             tools = {t.name: t for t in (await session.list_tools()).tools}
             assert set(tools) >= {"read_text", "edit_text"}
             assert "case-sensitive" in json.dumps(tools["edit_text"].inputSchema)
@@ -128,7 +149,7 @@ def test_structured_tool_in_a_langgraph_graph(tmp_path, editor):
     from langgraph.graph import END, START, MessagesState, StateGraph
     from langgraph.prebuilt import ToolNode
 
-    from agent.service import GlyphfixService, langchain_tools
+    from agent.frontends.service import GlyphfixService, langchain_tools
 
     (tmp_path / "word.png").write_bytes((EXAMPLES / "word_available.png").read_bytes())
     tools = langchain_tools(GlyphfixService(editor, tmp_path))

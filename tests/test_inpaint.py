@@ -5,14 +5,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from agent.plan import make_plan, squeeze, verify_crop
+from agent.evals.synthetic import make_case
+from agent.plan import make_plan, verify_crop
 from agent.repaint import AttemptSettings, glyph_edits
 from agent.schemas import EditRequest
-from agent.synthetic import make_case
-from models.data import Draft
+from models.inpaint_tool import GlyphDiffusionInpaint
 from tests.conftest import load
-from tools.inpaint import GlyphDiffusionInpaint, GlyphEdit, NaiveInpaint
+from tools.inpaint import Draft, GlyphEdit, NaiveInpaint
 from tools.mask import box_to_mask
+from tools.text import squeeze
 
 
 def _edit_on(image):
@@ -57,6 +58,7 @@ def test_samples_pasted_another_way_equal_a_tool_built_that_way(glyph_model):
     assert not np.array_equal(paint.compose(image, samples, correction_floor=0.0), paint.compose(image, samples))
 
 
+@pytest.mark.slow
 def test_shipped_weights_put_the_right_character_into_10_fixed_cases(registry, ocr, glyph_model):
     """Held-out faces; the planner matches the font from the pixels; the agent's first-attempt settings,
     up to 3 seeds per case (what the agent's retry tries first). A case passes when the recogniser reads
@@ -89,7 +91,7 @@ def test_shipped_weights_put_the_right_character_into_10_fixed_cases(registry, o
 def test_the_naive_tool_continues_the_background_under_the_glyph():
     # A horizontal gradient: a flat draft paints the erased box in one flat colour, the
     # naive tool (and the inpainted draft) continues the gradient under the new glyph; outside the mask both are the source.
-    from models.data import draft_image
+    from tools.inpaint import draft_image
 
     ramp = np.linspace(40, 220, 80, dtype=np.float32)
     image = np.repeat(np.repeat(ramp[None, :, None], 60, 0), 3, 2).astype(np.uint8)
@@ -115,7 +117,7 @@ def test_a_draft_skip_model_that_adds_nothing_paints_exactly_the_naive_paste():
 
     import torch
 
-    from models.data import DataConfig
+    from models.inputs import DataConfig
     from models.pipeline import GlyphModel
     from models.schedule import NoiseSchedule, ScheduleConfig
     from models.unet import GlyphUNet, UNetConfig
@@ -142,7 +144,7 @@ def test_averaged_draws_vary_less_from_seed_to_seed_than_one_draw():
     output moves less between seeds than a single draw's, and it is still deterministic per seed."""
     import torch
 
-    from models.data import DataConfig
+    from models.inputs import DataConfig
     from models.pipeline import GlyphModel
     from models.schedule import NoiseSchedule, ScheduleConfig
     from models.unet import GlyphUNet, UNetConfig

@@ -116,7 +116,7 @@ def test_find_tolerates_an_ocr_misreading_and_corrects_the_line():
 
 
 def test_line_ink_takes_the_text_not_the_shading_of_a_gradient(registry):
-    from agent.synthetic import make_case
+    from agent.evals.synthetic import make_case
 
     # syn-0-0128 and syn-0-0276: a k-means split of the gradient's two halves made as good a
     # "line of letters" as the text (bold italic letters merge, so counts do not tell them apart).
@@ -165,7 +165,7 @@ def test_line_ink_never_takes_the_background_colour_for_the_text(registry):
     # Thin italic text on a noisy background: the "lighter than its surroundings" hypothesis
     # finds the gaps between the letters (four of them, like the four letters); they have the
     # background's colour and are not the text.
-    from agent.synthetic import make_case
+    from agent.evals.synthetic import make_case
 
     case = make_case(registry, 0, 189)
     s = case.scene
@@ -178,7 +178,7 @@ def test_a_thin_first_letter_that_falls_apart_into_pieces_is_kept(registry):
     # FreeMono's anti-aliased "S" breaks into short pieces at the ink threshold; with a tight line
     # box they once counted as specks beyond the first letter and the word lost its "S" (every
     # box after it shifted one letter left).
-    from agent.synthetic import make_case
+    from agent.evals.synthetic import make_case
     from tools.mask import box_iou
 
     for index in (21, 246):  # "Sxfb" in FreeMono, "Limit" in FreeMono Italic
@@ -209,9 +209,9 @@ def test_line_ink_takes_the_text_colour_of_thin_blurred_strokes(registry):
 def test_a_cut_that_gives_an_italic_letters_stem_to_its_neighbour_falls_back_to_the_layout(registry):
     # "fqh" in a bold italic: the q's tail and the h's stem interlock, no column cut separates
     # them, and the cut left the h only its arch. Its box comes from the matched font's layout.
+    from agent.evals.synthetic import make_case
     from agent.plan import make_plan
     from agent.schemas import EditRequest
-    from agent.synthetic import make_case
     from tools.mask import box_iou
 
     case = make_case(registry, 0, 249)
@@ -225,9 +225,9 @@ def test_texture_cells_touching_the_letters_do_not_stretch_the_font_match(regist
     # Pink texture cells on purple touch bold italic pink capitals and join their ink: no face
     # fits it (IoU 0.18), and the best misfit was a thin face a size too large whose J descended
     # out of the edit. Kept only near the letters' solid cores, the ink fits the true face.
+    from agent.evals.synthetic import make_case
     from agent.plan import make_plan
     from agent.schemas import EditRequest
-    from agent.synthetic import make_case
     from tools.mask import box_iou
 
     case = make_case(registry, 0, 49)
@@ -256,9 +256,9 @@ def test_a_neighbouring_words_letter_inside_the_detected_box_is_not_cut_as_a_cha
     # "$45 Monday" in a light serif: easyocr's box for "$45" reaches 4 px into the M, and the
     # crop's margin took the M's stem as a fourth column of ink, so the cut put the "5" on it and
     # the edit to "$40" erased the stem. The stem is cut by the crop's side and lies past the box.
+    from agent.evals.unseen import make_unseen_case
     from agent.plan import make_plan
     from agent.schemas import EditRequest
-    from agent.unseen import make_unseen_case
 
     case = make_unseen_case(0, 11, [])
     assert (case.find, case.replace) == ("$45", "$40")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from agent.parse import ParseError, parse_request
+from agent.frontends.parse import ParseError, parse_request
 
 CASES = [
     ("replace hands with bands", "hands", "bands", None),

@@ -18,14 +18,15 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 from scipy import ndimage
 
-CATEGORIES = ("sans", "serif", "mono")
+Category = Literal["sans", "serif", "mono"]
+CATEGORIES: tuple[Category, ...] = ("sans", "serif", "mono")
 
 
 @dataclass(frozen=True)
 class FontFace:
     name: str  # unique face name, e.g. "Lato-Bold"
     family: str  # family name, e.g. "Lato"
-    category: str  # "sans" | "serif" | "mono"
+    category: Category
     bold: bool
     italic: bool
     held_out: bool  # True: never used to train the diffusion model (validation faces)
@@ -222,7 +223,7 @@ def composite(background: np.ndarray, alpha: np.ndarray, colour) -> np.ndarray:
 @dataclass
 class FontMatch:
     face: str  # registry face name
-    category: str
+    category: Category
     size: int  # font size in pixels (PIL's em size)
     baseline: float  # y of the baseline in image coordinates
     x0: float  # pen x of the first character in image coordinates
@@ -259,14 +260,24 @@ def split_colours(crop: np.ndarray):
     border = np.concatenate([lab[0], lab[-1], lab[:, 0], lab[:, -1]])
     fg_k = int(np.argmin([(border == k).mean() for k in range(2)]))
     fg, bg = centres[fg_k], centres[1 - fg_k]
-    # Thin strokes are mostly anti-aliased edge: their cluster's mean is pulled toward the
-    # background. The text's own colour is that of its most ink-like pixels.
-    axis = fg - bg
-    t = ((px - bg) @ axis) / (float((axis**2).sum()) or 1.0)
-    inky = t > 0.5
-    if inky.sum() >= 10:
-        fg = np.median(px[inky & (t >= np.percentile(t[inky], 90))], axis=0)
+    refined = ink_colour(px, fg, bg)
+    if refined is not None:
+        fg = refined
     return project_ink(crop, fg, bg), tuple(int(v) for v in fg), tuple(int(v) for v in bg)
+
+
+def ink_colour(pixels: np.ndarray, fg: np.ndarray, bg: np.ndarray, where: np.ndarray | None = None) -> np.ndarray | None:
+    """The text's own colour: the median of its most ink-like pixels (the top tenth along the
+    bg -> fg axis, among those past halfway; only pixels in `where` if given), or None with fewer
+    than 10 such pixels. A colour cluster's mean is pulled toward the background by the
+    anti-aliased edges of thin or blurred strokes, and coverage measured against it saturates
+    early: every face looks bold."""
+    axis = fg - bg
+    t = ((pixels - bg) @ axis) / (float(axis @ axis) or 1.0)
+    inky = t > 0.5 if where is None else (t > 0.5) & where
+    if inky.sum() < 10:
+        return None
+    return np.median(pixels[inky & (t >= np.percentile(t[inky], 90))], axis=0)
 
 
 def project_ink(crop: np.ndarray, fg, bg) -> np.ndarray:
@@ -411,7 +422,7 @@ def shear(coverage: np.ndarray, slant: float, baseline: float) -> np.ndarray:
         return coverage
     img = Image.fromarray((coverage * 255).astype(np.uint8))
     # out(x, y) = in(x + slant * (y - baseline), y)
-    img = img.transform(img.size, Image.AFFINE, (1, slant, -slant * baseline, 0, 1, 0), resample=Image.BILINEAR)
+    img = img.transform(img.size, Image.Transform.AFFINE, (1, slant, -slant * baseline, 0, 1, 0), resample=Image.Resampling.BILINEAR)
     return np.asarray(img, np.float32) / 255.0
 
 

@@ -13,10 +13,11 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
-from tools.fonts import FontRegistry, fit_face, kmeans, render_text
+from tools.fonts import FontRegistry, fit_face, ink_colour, kmeans, render_text
 from tools.mask import Box
 from tools.metrics import edit_distance
 from tools.ocr import TextLine
+from tools.text import confusable, squeeze_indexed
 
 
 @dataclass
@@ -128,17 +129,10 @@ def line_ink(
         hbg = bg
     else:
         _, cov, fg, hbg, keep = best
-        if keep is not None:
-            # A colour cluster's mean is pulled toward the background by the anti-aliased edges of
-            # thin or blurred strokes, and coverage measured against it saturates early: every
-            # face looks bold. The text's colour is that of its most ink-like pixels.
-            axis = fg - hbg
-            t = ((crop - hbg) @ axis) / (float(axis @ axis) or 1.0)
-            inky = (t > 0.5) & (keep > 0)
-            if inky.sum() >= 10:
-                fg = np.median(crop[inky & (t >= np.percentile(t[inky], 90))], axis=0)
-                cov = _coverage(crop, hbg, fg)
-                cov = (trim_to_cores(cov, lh) if trim else cov) * keep
+        if keep is not None and (refined := ink_colour(crop, fg, hbg, keep > 0)) is not None:
+            fg = refined
+            cov = _coverage(crop, hbg, fg)
+            cov = (trim_to_cores(cov, lh) if trim else cov) * keep
     # A neighbour's letter that the crop's side cuts through (where that side is inside the image)
     # is not this line's: the margin is there for letters the detector's box cut short.
     cov = _without_cut_neighbours(cov, x0 - rx0 if rx0 > 0 else None, x1 - rx0 if rx1 < w_img else None)
@@ -390,12 +384,6 @@ class Occurrence:
     approximate: bool = False  # the line's text there differs from find by an OCR misreading or two (I for 1, ...)
 
 
-def _squeeze(text: str) -> tuple[str, list[int]]:
-    """Text without spaces, and for each kept character its index in the original."""
-    kept = [(c, i) for i, c in enumerate(text) if not c.isspace()]
-    return "".join(c for c, _ in kept), [i for _, i in kept]
-
-
 def find_occurrences(lines: list[TextLine], find: str) -> list[Occurrence]:
     """Every place find occurs, in reading order. Exact (case-sensitive) matches; OCR often inserts
     or drops spaces ("6, 001 , 271"), so a match that ignores spaces counts when no exact one exists."""
@@ -407,10 +395,10 @@ def find_occurrences(lines: list[TextLine], find: str) -> list[Occurrence]:
             start = line.text.find(find, start + 1)
     if found:
         return found
-    for canon, misread in ((lambda t: t, False), (_confusable, True)):
-        target = canon(_squeeze(find)[0])
+    for canon, misread in ((lambda t: t, False), (confusable, True)):
+        target = canon(squeeze_indexed(find)[0])
         for li, line in enumerate(lines):
-            squeezed, where = _squeeze(line.text)
+            squeezed, where = squeeze_indexed(line.text)
             squeezed = canon(squeezed)
             start = squeezed.find(target)
             while start >= 0 and target:
@@ -425,16 +413,16 @@ def _approximate(lines: list[TextLine], find: str) -> list[Occurrence]:
     """Last resort: the whole words whose reading is within an edit distance of 1 (find up to 5
     characters) or 2 (longer) of find, confusable characters counting as equal. OCR drops,
     merges and misreads characters ("Harbour" read "Eabour"); the user knows what the text says."""
-    plain = _squeeze(find)[0]
-    target = _confusable(plain)
+    plain = squeeze_indexed(find)[0]
+    target = confusable(plain)
     n = len(target)
     if n < 3:
         return []
     allowed = 1 if n <= 5 else 2
     found = []
     for li, line in enumerate(lines):
-        raw, where = _squeeze(line.text)
-        squeezed = _confusable(raw)
+        raw, where = squeeze_indexed(line.text)
+        squeezed = confusable(raw)
         spans = []
         for i in range(len(squeezed)):
             for j in range(i + max(1, n - allowed), min(len(squeezed), i + n + allowed) + 1):
@@ -455,13 +443,3 @@ def _approximate(lines: list[TextLine], find: str) -> list[Occurrence]:
         return []
     best = min(f[0] for f in found)
     return [Occurrence(li, a, b, approximate=True) for d, li, a, b in sorted(found, key=lambda f: (f[1], f[2])) if d == best]
-
-
-# Characters OCR confuses with each other, mapped to one representative. Only a last resort: used
-# when neither an exact nor a space-insensitive match exists (verification stays exact).
-_CONFUSABLE = str.maketrans({"O": "0", "o": "0", "Q": "0", "D": "0", "I": "1", "l": "1", "|": "1", "i": "1",
-                             "S": "5", "s": "5", "Z": "7", "z": "7", "2": "7", "B": "8", "g": "q", "E": "F"})
-
-
-def _confusable(text: str) -> str:
-    return text.translate(_CONFUSABLE)

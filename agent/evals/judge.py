@@ -1,0 +1,54 @@
+"""The independent judge: PP-OCRv4 (rapidocr-onnxruntime), never the easyocr the agent verifies
+with, so the agent does not grade its own homework; and the verdict on one edited case."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from agent.schemas import EditResult
+from tools.images import load_image
+from tools.metrics import changed_outside, crop, normalised_edit_distance, psnr, ssim
+from tools.text import squeeze
+
+if TYPE_CHECKING:  # only a type: the runner imports the judge
+    from agent.evals.runner import Case
+
+
+class Judge:
+    """PP-OCRv4 recognition (rapidocr-onnxruntime). Deliberately not easyocr."""
+
+    def __init__(self):
+        from rapidocr_onnxruntime import RapidOCR
+
+        self.engine = RapidOCR()
+
+    def read(self, image: np.ndarray, box) -> tuple[str, float]:
+        x0, y0, x1, y1 = box
+        h, w = image.shape[:2]
+        m = max(2, round(0.15 * (y1 - y0)))
+        c = image[max(0, y0 - m) : min(h, y1 + m), max(0, x0 - m) : min(w, x1 + m)]
+        result, _ = self.engine(np.ascontiguousarray(c[..., ::-1]), use_det=False, use_cls=False, use_rec=True)
+        if not result:
+            return "", 0.0
+        return str(result[0][0]), float(result[0][1])
+
+
+def judge_output(judge: Judge, case: Case, result: EditResult) -> dict:
+    out = load_image(result.output)
+    box = case.word_box or (list(result.plan.word_box) if result.plan else None)
+    verdict: dict = {}
+    expected = case.expected or case.replace
+    if box is not None:
+        read, conf = judge.read(out, box)
+        verdict.update(judge_text=read, judge_confidence=round(conf, 4), exact=squeeze(read) == squeeze(expected),
+                       ned=round(normalised_edit_distance(squeeze(read), squeeze(expected)), 4))
+    if case.gt and case.edit_box:
+        gt, src = load_image(case.gt), load_image(case.image)
+        eb = tuple(case.edit_box)
+        verdict.update(ssim=round(ssim(crop(out, eb), crop(gt, eb)), 4), psnr=round(min(99.0, psnr(crop(out, eb), crop(gt, eb))), 2),
+                       changed_outside=changed_outside(src, out, eb))
+        verdict["strict"] = bool(verdict.get("exact") and verdict["ssim"] >= 0.75 and verdict["changed_outside"] == 0)
+    verdict["false_verified"] = bool(result.status == "verified" and verdict.get("exact") is False)
+    return verdict

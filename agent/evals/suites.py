@@ -1,0 +1,88 @@
+"""Built-in eval suites: synthetic cases with exact ground truth, and curated edits on real photos."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from agent.evals.judge import Judge
+from agent.evals.runner import Case
+from agent.evals.synthetic import make_case
+from agent.evals.unseen import make_unseen_case
+from tools.fonts import FontRegistry
+from tools.images import load_image, save_image
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+REAL = [
+    ("real-poster-hands", "poster_who_handwashing.png", "hands", "bands", None),
+    ("real-poster-soap", "poster_who_handwashing.png", "soap", "soup", None),
+    ("real-available", "word_available.png", "Available", "Avoilable", None),
+    ("real-underground", "word_underground.png", "underground", "undergrouNd", None),
+    ("real-greenstead", "word_greenstead.png", "Greenstead", "Greenstaad", None),
+    ("real-ledger-6001", "numbers_ledger.png", "6,001", "6,007", None),
+    ("real-sign-speed", "sign_speed_limit.png", "SPEED", "SPEND", 2),
+    ("real-sign-market", "sign_speed_limit.png", "MARKET", "MARKED", None),
+    ("real-poster-water", "poster_who_handwashing.png", "water", "wafer", None),
+    ("real-poster-mouth", "poster_who_handwashing.png", "mouth", "month", None),
+    ("real-poster-cook", "poster_who_handwashing.png", "cook", "look", None),
+    ("real-sign-market-2", "sign_speed_limit.png", "MARKET", "MARKEX", 2),
+    ("real-ledger-271", "numbers_ledger.png", "271.61", "271.67", None),
+    ("real-greenstead-2", "word_greenstead.png", "Greenstead", "Greenstand", None),
+]
+
+
+def real_suite() -> list[Case]:
+    return [Case(id=i, image=str(EXAMPLES / f), find=a, replace=b, occurrence=o, expected=b) for i, f, a, b, o in REAL]
+
+
+def synthetic_suite(out: Path, n: int, seed: int, judge: Judge | None) -> tuple[list[Case], dict[str, int]]:
+    """Generate n cases (held-out fonts) into out/cases; drop those the judge cannot read.
+    The same (n, seed) gives the same cases."""
+    registry = FontRegistry.discover()
+    cases = (make_case(registry, seed, i) for i in range(n))
+    return _judged(out, judge, ((c.id, c.scene.source, c.scene.target, c.find, c.replace, c.edit_box(), c.word_box,
+                                 c.scene.face, c.scene.conditions) for c in cases))
+
+
+def unseen_suite(out: Path, n: int, seed: int, judge: Judge | None) -> tuple[list[Case], dict[str, int]]:
+    """Generate n cases in faces the registry does not hold (agent/evals/unseen.py) into out/cases; drop
+    those the judge cannot read. The same (n, seed) gives the same cases."""
+    photos = [load_image(p) for p in sorted(EXAMPLES.glob("*.png"))]
+    cases = (make_unseen_case(seed, i, photos) for i in range(n))
+    return _judged(out, judge, ((c.id, c.source, c.target, c.find, c.replace, c.edit_box, c.word_box, c.face,
+                                 c.conditions) for c in cases))
+
+
+def _judged(out: Path, judge: Judge | None, generated) -> tuple[list[Case], dict[str, int]]:
+    """Write each generated case (id, source, target, find, replace, edit box, word box, face,
+    conditions) into out/cases and the index out/cases.jsonl; keep those the judge reads right.
+
+    A case is judged by reading the output where the word is, so it only measures the method when
+    the judge reads the word right in the original and in the ground-truth edit: a judge that reads
+    the true edit "chnl" as "chn1" would call every correct output wrong. Returns the kept cases
+    and how many were dropped for each reason.
+    """
+    folder = out / "cases"
+    folder.mkdir(parents=True, exist_ok=True)
+    kept, dropped, rows = [], {"original": 0, "truth": 0}, []
+    for cid, source, target, find, replace, edit_box, word_box, face, conditions in generated:
+        src, gt = folder / f"{cid}.png", folder / f"{cid}_gt.png"
+        if not src.exists():
+            save_image(src, source)
+            save_image(gt, target)
+        case = Case(id=cid, image=str(src), find=find, replace=replace, expected=replace, gt=str(gt),
+                    edit_box=list(edit_box), word_box=list(word_box), face=face, conditions=list(conditions))
+        readable = {"original": True, "truth": True}
+        if judge is not None:
+            for key, image, word in (("original", source, find), ("truth", target, replace)):
+                readable[key] = "".join(judge.read(image, word_box)[0].split()) == word
+                if not readable[key]:
+                    dropped[key] += 1
+                    break
+        rows.append({**case.__dict__, "judge_can_read_original": readable["original"],
+                     "judge_can_read_truth": readable["truth"]})
+        if all(readable.values()):
+            kept.append(case)
+    (out / "cases.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return kept, dropped

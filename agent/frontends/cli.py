@@ -1,0 +1,283 @@
+"""glyphfix: change text inside images exactly.
+
+Finds the characters, draws the new ones in the matched face (on retries, repaints them with a
+glyph-conditioned diffusion model), reads the result back with OCR and retries until it reads
+exactly right, or says honestly that it does not.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__, pretty_exceptions_enable=False)
+
+
+def _toolbox(ctx: typer.Context, diffusion: bool = True):
+    """The models: the Toolbox a caller passed in (`CliRunner().invoke(app, args, obj=toolbox)`, so
+    tests and embedding programs load them once), else loaded now."""
+    from agent.context import Toolbox
+
+    return ctx.obj if isinstance(ctx.obj, Toolbox) else Toolbox.load(diffusion=diffusion)
+
+
+def fail(message: str, code: int = 2) -> None:
+    """One line on stderr, no traceback."""
+    typer.echo(f"glyphfix: {message}", err=True)
+    raise typer.Exit(code)
+
+
+@app.command()
+def ocr(
+    ctx: typer.Context,
+    image: Annotated[Path, typer.Argument(help="Image to read.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")] = False,
+    boxes_png: Annotated[Path | None, typer.Option("--boxes", help="Also write a PNG with the character boxes drawn.")] = None,
+) -> None:
+    """Read the text in IMAGE: lines, words, and one box per character."""
+    from tools.images import ImageError, load_image, save_image
+
+    try:
+        img = load_image(image)
+    except ImageError as e:
+        fail(str(e))
+    from agent.context import Toolbox
+    from agent.reading import draw_boxes, read_text
+
+    if isinstance(ctx.obj, Toolbox):
+        doc = read_text(ctx.obj.ocr, ctx.obj.registry, img)
+    else:
+        from tools.fonts import FontRegistry
+        from tools.ocr import OCR
+
+        doc = read_text(OCR(), FontRegistry.discover(), img)
+    if boxes_png:
+        save_image(boxes_png, draw_boxes(img, doc))
+    if as_json:
+        typer.echo(json.dumps(doc.model_dump(), indent=1))
+        return
+    for i, line in enumerate(doc.lines, 1):
+        typer.echo(f"{i:>3}. {line.text}   (confidence {line.confidence:.2f}, box {list(line.box)})")
+
+
+@app.command()
+def edit(
+    ctx: typer.Context,
+    image: Annotated[Path, typer.Argument(help="Input image (never modified).")],
+    request_text: Annotated[str | None, typer.Argument(metavar="REQUEST", help='A request such as "replace hands with bands".')] = None,
+    find: Annotated[str | None, typer.Option("--find", help="Text to change.")] = None,
+    replace: Annotated[str | None, typer.Option("--replace", help="What it should read instead.")] = None,
+    occurrence: Annotated[int | None, typer.Option("--occurrence", help="Which occurrence, 1-based in reading order.")] = None,
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="Where to write the edited image.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the EditResult as JSON.")] = False,
+    max_attempts: Annotated[int, typer.Option("--max-attempts", help="Budget of repaint attempts.")] = 6,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed (same seed, same pixels).")] = 0,
+    method: Annotated[str, typer.Option("--method", help="agent | single-shot | naive")] = "agent",
+    sheet: Annotated[Path | None, typer.Option("--sheet", help="Write a contact sheet of every attempt (PNG).")] = None,
+) -> None:
+    """Change text in IMAGE. Exit 0 verified, 1 not verified (OUT holds the best attempt), 2 bad input."""
+    from pydantic import ValidationError
+
+    from agent.frontends.parse import ParseError, parse_request
+    from agent.schemas import EditRequest
+
+    if output is None:
+        fail("missing -o OUT: where to write the edited image")
+    if method not in ("agent", "single-shot", "naive"):
+        fail(f"unknown --method {method!r}: use agent, single-shot or naive")
+    if request_text is not None and (find is not None or replace is not None):
+        fail("give either a REQUEST or --find/--replace, not both")
+    if request_text is not None:
+        try:
+            parsed = parse_request(request_text)
+        except ParseError as e:
+            fail(str(e))
+        find, replace = parsed.find, parsed.replace
+        occurrence = occurrence or parsed.occurrence
+    if find is None or replace is None:
+        fail('say what to change: --find X --replace Y, or a REQUEST like "replace X with Y"')
+    try:
+        req = EditRequest(image=str(image), find=find, replace=replace, occurrence=occurrence, seed=seed,
+                          max_attempts=max_attempts, method=method)
+    except ValidationError as e:
+        err = e.errors()[0]
+        where = ".".join(str(x) for x in err["loc"])
+        fail(f"bad request: {where + ': ' if where else ''}{err['msg'].removeprefix('Value error, ')}")
+    from tools.images import ImageError, load_image
+
+    try:
+        load_image(image)  # fail fast, before loading models
+    except ImageError as e:
+        fail(str(e))
+    from agent.run import Editor
+
+    editor = Editor(_toolbox(ctx, diffusion=method != "naive"))
+    progress = None if as_json else (lambda s: typer.echo(f"  {s}"))
+    result, bad_input = editor.edit_file(req, output, sheet=sheet, progress=progress)
+    if as_json:
+        typer.echo(result.model_dump_json(indent=1))
+    if result.status == "error":
+        if not as_json:
+            typer.echo(f"glyphfix: {result.message}", err=True)
+        raise typer.Exit(2 if bad_input else 1)
+    if not as_json:
+        typer.echo(f"{result.status}: {result.message}")
+        if result.output:
+            typer.echo(f"wrote {result.output}")
+        if sheet:
+            typer.echo(f"attempt sheet: {sheet}")
+    raise typer.Exit(0 if result.status == "verified" else 1)
+
+
+@app.command("eval")
+def eval_(
+    ctx: typer.Context,
+    cases: Annotated[Path | None, typer.Argument(help="JSON lines: id, image, find, replace, optional occurrence, expected.")] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Output folder.")] = None,
+    method: Annotated[str | None, typer.Option("--method", help="One method: agent | single-shot | naive.")] = None,
+    methods: Annotated[str | None, typer.Option("--methods", help="Comma-separated methods (suites).")] = None,
+    suite: Annotated[str | None, typer.Option("--suite", help="Built-in suite: synthetic | unseen (faces the registry lacks) | real.")] = None,
+    n: Annotated[int, typer.Option("--n", help="Generated suites (synthetic, unseen): number of cases.")] = 50,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the cases and of the edits.")] = 0,
+    workers: Annotated[int, typer.Option("--workers", help="Parallel worker processes.")] = 1,
+    judge: Annotated[bool, typer.Option("--judge", help="Score outputs with the independent judge OCR (PP-OCRv4).")] = False,
+) -> None:
+    """Run many edits: a CASES.jsonl file, or a built-in --suite. Resumes: ids already done are skipped."""
+    import datetime
+    import platform
+
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+    from agent.evals.judge import Judge
+    from agent.evals.report import by_condition, summarise, write_report, write_summary
+    from agent.evals.runner import load_rows, read_cases, run_cases
+
+    if out is None:
+        fail("missing --out DIR")
+    if (cases is None) == (suite is None):
+        fail("give either CASES.jsonl or --suite synthetic|unseen|real")
+    chosen = [m.strip() for m in (methods or method or "agent").split(",") if m.strip()]
+    bad = [m for m in chosen if m not in ("agent", "single-shot", "naive")]
+    if bad:
+        fail(f"unknown method(s) {', '.join(bad)}: use agent, single-shot, naive")
+    out.mkdir(parents=True, exist_ok=True)
+    header = [f"{datetime.date.today()} on {platform.node()} ({platform.machine()}, {__import__('os').cpu_count()} CPU cores)"]
+    error_rows: list[dict] = []
+    if cases is not None:
+        if not cases.exists() or cases.is_dir():
+            fail(f"{cases}: no such case file")
+        case_list, error_rows = read_cases(cases)
+        header.append(f"`glyphfix eval {cases} --out {out} --method {chosen[0]}{' --judge' if judge else ''}`")
+        dirs = {chosen[0]: out}
+        judging = judge
+    else:
+        if suite not in ("synthetic", "unseen", "real"):
+            fail(f"unknown suite {suite!r}: use synthetic, unseen or real")
+        from agent.evals.suites import real_suite, synthetic_suite, unseen_suite
+
+        judging = True
+        if suite in ("synthetic", "unseen"):
+            make, what = (synthetic_suite, "held-out fonts") if suite == "synthetic" else (unseen_suite, "faces the registry lacks")
+            case_list, dropped = make(out, n, seed, Judge())
+            header.append(f"suite {suite}: {n} cases generated ({what}), {dropped['original']} dropped because "
+                          f"the judge could not read the original, {dropped['truth']} because it could not read the "
+                          f"ground-truth edit, {len(case_list)} run")
+        else:
+            case_list = real_suite()
+            header.append(f"suite real: {len(case_list)} curated edits on the bundled photos, judged by OCR only")
+        header.append(f"`glyphfix eval --suite {suite} --n {n} --seed {seed} --methods {','.join(chosen)} --out {out} --workers {workers}`")
+        dirs = {m: out / m for m in chosen}
+    results_file = {m: d / "results.jsonl" for m, d in dirs.items()}
+    if error_rows:
+        done = {r["id"] for r in load_rows(results_file[chosen[0]])}
+        dirs[chosen[0]].mkdir(parents=True, exist_ok=True)
+        with results_file[chosen[0]].open("a") as f:
+            for r in error_rows:
+                if r["id"] not in done:
+                    f.write(json.dumps(r) + "\n")
+    columns = [TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+               TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn()]
+    runner = None
+    with Progress(*columns, transient=False, disable=not sys.stderr.isatty()) as bar:
+        for m in chosen:
+            done = {r["id"] for r in load_rows(results_file[m])}
+            task = bar.add_task(m, total=len(case_list), completed=len([c for c in case_list if c.id in done]))
+            if workers <= 1 and runner is None and any(c.id not in done for c in case_list):
+                from agent.evals.runner import Runner
+
+                runner = Runner(judging, toolbox=ctx.obj)
+            run_cases(case_list, m, dirs[m], judging, workers=workers, seed=seed, runner=runner,
+                      progress=lambda row, t=task: bar.advance(t))
+    per_method = {m: summarise(load_rows(results_file[m])) for m in chosen}
+    if suite is not None or judge:
+        case_dicts = {c.id: c.__dict__ for c in case_list}
+        conditions = {m: by_condition(load_rows(results_file[m]), case_dicts) for m in chosen}
+        write_summary(out, per_method, header, conditions if any(conditions.values()) else None)
+        write_report(out, case_dicts, {m: load_rows(results_file[m]) for m in chosen}, f"glyphfix eval: {out.name}")
+    for m, s in per_method.items():
+        typer.echo(f"{m}: {json.dumps({k: v for k, v in s.items() if k != 'failure_reasons'})}")
+    typer.echo(f"results: {', '.join(str(p) for p in results_file.values())}")
+
+
+@app.command()
+def serve(
+    root: Annotated[Path | None, typer.Option("--root", help="Every path read or written must be inside this folder (default: the current one).")] = None,
+) -> None:
+    """Run the MCP server over stdio: tools read_text and edit_text."""
+    if root is not None and not root.is_dir():
+        fail(f"--root {root}: not a directory")
+    from agent.frontends.mcp_server import serve as run_server
+
+    run_server(root)
+
+
+@app.command()
+def chat(
+    ctx: typer.Context,
+    image: Annotated[Path, typer.Argument(help="Image to work on (never modified; use `save PATH`).")],
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the first edit.")] = 0,
+    max_attempts: Annotated[int, typer.Option("--max-attempts", help="Budget of repaint attempts per edit.")] = 6,
+) -> None:
+    """Talk to glyphfix: type requests like `replace hands with bands`; `help` lists the commands."""
+    from tools.images import ImageError, load_image
+
+    try:
+        img = load_image(image)
+    except ImageError as e:
+        fail(str(e))
+    from agent.frontends.chat import ChatSession
+    from agent.run import Editor
+
+    typer.echo("loading models ...", err=True)
+    session = ChatSession(Editor(_toolbox(ctx)), image, [img], seed, max_attempts)
+    raise typer.Exit(session.loop())
+
+
+@app.command()
+def train(
+    steps: Annotated[int, typer.Option(help="Total optimisation steps (resumes from runs/<name>).")] = 4000,
+    out: Annotated[Path, typer.Option(help="Run folder: state, log.")] = Path("runs/main"),
+) -> None:
+    """Train the glyph diffusion model on synthetic edit pairs (CPU by default, GPU when present)."""
+    from models.train import main
+
+    main(["--steps", str(steps), "--out", str(out)])
+
+
+def main() -> None:
+    from agent.context import set_torch_threads
+
+    set_torch_threads()
+    try:
+        app()
+    except KeyboardInterrupt:
+        typer.echo("glyphfix: interrupted", err=True)
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,55 @@
+"""Text helpers shared by finding, planning, verifying and judging: one home for each.
+
+- `squeeze`: text without spaces (OCR inserts and drops them: "6, 001 , 271").
+- `LOOK_ALIKES`: characters the recogniser confuses, in groups of shapes that are the same up to
+  case or nearly so. Verification lets only these stand for each other, and only when the
+  recogniser's own likelihoods say so (agent/policy.py).
+- `confusable`: a looser canonical form for *finding* a word the user typed in what OCR read
+  (tools/locate.py, a last resort): the look-alike groups, plus confusions too loose to verify
+  with. Finding may err toward a candidate; verifying may not.
+"""
+
+from __future__ import annotations
+
+LOOK_ALIKES = ("0OoQD", "1Il|", "5Ss", "2Zz", "8B", "9gq", "6b", "Cc", "Uu", "Vv", "Ww", "Xx", "Kk", "Pp")
+
+# Confusions that finding accepts on top of LOOK_ALIKES: a 7 read as Z or 2 in a condensed face, an
+# i without its dot read as l or 1, an E whose bottom bar is lost read as F.
+FIND_ALSO = ("7Z", "1i", "EF")
+
+
+def squeeze(text: str) -> str:
+    """Text without whitespace."""
+    return "".join(text.split())
+
+
+def squeeze_indexed(text: str) -> tuple[str, list[int]]:
+    """Text without whitespace, and for each kept character its index in the original."""
+    kept = [(c, i) for i, c in enumerate(text) if not c.isspace()]
+    return "".join(c for c, _ in kept), [i for _, i in kept]
+
+
+def look_alike(a: str, b: str) -> bool:
+    """Two different characters the recogniser may read for each other."""
+    return a != b and any(a in g and b in g for g in LOOK_ALIKES)
+
+
+def _find_classes() -> dict[str, str]:
+    """Each character of a find group mapped to one representative (groups that share a
+    character are merged: "2Zz" and "7Z" are one class)."""
+    classes: list[set[str]] = []
+    for group in LOOK_ALIKES + FIND_ALSO:
+        merged = set(group)
+        for c in [c for c in classes if c & merged]:
+            merged |= c
+            classes.remove(c)
+        classes.append(merged)
+    return {ch: min(c) for c in classes for ch in c}
+
+
+_FIND_TABLE = str.maketrans(_find_classes())
+
+
+def confusable(text: str) -> str:
+    """The canonical form for finding: every character of a confusable class as one representative."""
+    return text.translate(_FIND_TABLE)
