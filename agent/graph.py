@@ -20,7 +20,9 @@ from agent.plan import BadRequest, locate, make_plan, verify_crop
 from agent.policy import diagnose, likely_enough, look_alike_misses, refine, similarity
 from agent.repaint import AttemptSettings, glyph_edits
 from agent.schemas import Attempt, EditPlan, EditRequest
+from agent.verify import line_crop, line_verdict, pixels_outside_word
 from tools.compression import estimate_quality, match_jpeg
+from tools.mask import default_pad
 
 MIN_CONFIDENCE = 0.2  # recogniser confidence below this is not trusted as a pass
 
@@ -31,6 +33,7 @@ class EditState(TypedDict, total=False):
     lines: list  # OCR lines in reading order
     line_index: int
     start: int
+    occurrences: int  # how many times the requested text occurs (the request's occurrence, or the first, is edited)
     plan: EditPlan
     settings: AttemptSettings
     candidate: np.ndarray  # the latest attempt's image
@@ -93,8 +96,8 @@ def build_graph(toolbox: Toolbox):
 
     def locate_(state: EditState, config: RunnableConfig) -> dict:
         say(config, "reading the image")
-        lines, li, start = locate(toolbox.ocr.read(state["image"]), state["request"])
-        return {"lines": lines, "line_index": li, "start": start}
+        lines, li, start, occurrences = locate(toolbox.ocr.read(state["image"]), state["request"])
+        return {"lines": lines, "line_index": li, "start": start, "occurrences": occurrences}
 
     def plan(state: EditState, config: RunnableConfig) -> dict:
         line = state["lines"][state["line_index"]]
@@ -130,7 +133,7 @@ def build_graph(toolbox: Toolbox):
         read, conf = toolbox.ocr.recognize(crop)
         edited = _edited_positions(p)
         why = diagnose(read, conf, p.word, p.new_word, edited, MIN_CONFIDENCE, p.original_read)
-        confirmed_by = "reading" if why is None else None
+        confirmed_by: Literal["reading", "likelihood"] | None = "reading" if why is None else None
         if why not in (None, "low-confidence") and (misses := look_alike_misses(read, p.word, p.new_word, edited, p.original_read)):
             # A near miss ("S0F" for "50F"): ask the recogniser how likely the requested word is.
             rivals = [p.word] + ([p.original_read] if p.original_read else [])
@@ -138,11 +141,21 @@ def build_graph(toolbox: Toolbox):
             scores = dict(zip(texts, toolbox.ocr.likelihoods(crop, texts), strict=True))
             if likely_enough(scores, read, p.new_word, rivals, misses):
                 why, confirmed_by = None, "likelihood"
+        # What the user asked, not what the plan intended (agent/verify.py): pixels only in the
+        # word, and the whole line, read from scratch, changed only there and as requested.
+        outside = pixels_outside_word(state["image"], state["candidate"], p)
+        line_before = toolbox.ocr.recognize(line_crop(state["image"], p, edits_boxes))[0]
+        line_read = toolbox.ocr.recognize(line_crop(state["candidate"], p, edits_boxes))[0]
+        if why is None and outside:
+            why, confirmed_by = "changed-outside-word", None
+        if why is None and (line_why := line_verdict(line_before, line_read, p, edited, read)):
+            why, confirmed_by = line_why, None
         attempt = Attempt(
             number=len(state["attempts"]) + 1, tool=s.tool, seed=s.seed, guidance=s.guidance, steps=s.steps,
             mask_pad=-1 if s.pad is None else s.pad, mask_grow_x=s.grow_x, mask_shaped=s.shaped, size_scale=s.size_scale,
-            mask_boxes=[tuple(int(v) for v in b) for b in edits_boxes], ocr_text=read, ocr_confidence=round(conf, 4),
-            passed=why is None, confirmed_by=confirmed_by, seconds=round(time.perf_counter() - state["attempt_started"], 3), why_failed=why,
+            mask_boxes=[(int(b[0]), int(b[1]), int(b[2]), int(b[3])) for b in edits_boxes], ocr_text=read, ocr_confidence=round(conf, 4),
+            passed=why is None, confirmed_by=confirmed_by, line_before=line_before, line_read=line_read,
+            changed_outside_word=outside, seconds=round(time.perf_counter() - state["attempt_started"], 3), why_failed=why,
         )
         score = (1.0 if why is None else 0.0) + similarity(read, p.new_word) * 0.5 + conf * 0.1
         best = state.get("best")
@@ -154,7 +167,7 @@ def build_graph(toolbox: Toolbox):
 
     def refine_(state: EditState, config: RunnableConfig) -> dict:
         last = state["attempts"][-1]
-        settings, reason = refine(state["settings"], last.why_failed or "wrong-glyph")
+        settings, reason = refine(state["settings"], last.why_failed or "wrong-glyph", _first_pad(state["plan"]))
         if settings.tool not in toolbox.tools or state["plan"].mode != "chars":
             settings = replace(settings, tool="naive")
         say(config, f"refine: {reason}")
@@ -215,3 +228,11 @@ def _edited_positions(p: EditPlan) -> list[int]:
     if p.mode == "relayout":
         return list(range(base, base + len("".join(p.new_word.split())) - len("".join(p.word.split())) + len(p.edits)))
     return [base + len("".join(p.line_text[p.start : p.start + e.index].split())) for e in p.edits]
+
+
+def _first_pad(p: EditPlan) -> int:
+    """The mask padding of an attempt with the default padding: that of the tallest repainted glyph
+    (a retry that grows the mask starts from it; from a fixed 2 px, a grown retry padded glyphs
+    57 px and taller less than the first attempt had)."""
+    heights = [e.box[3] - e.box[1] for e in p.edits if e.box is not None] if p.mode == "chars" else []
+    return default_pad(max(heights, default=p.word_box[3] - p.word_box[1]))

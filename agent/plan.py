@@ -6,6 +6,7 @@ agent/repaint.py turns a plan plus the current attempt's settings into masks and
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Literal
 
 import numpy as np
 from scipy import ndimage
@@ -23,7 +24,7 @@ from tools.fonts import (
     split_colours,
 )
 from tools.locate import char_boxes, find_occurrences, line_ink
-from tools.mask import box_iou, union
+from tools.mask import Box, box_iou, union
 from tools.ocr import TextLine
 from tools.text import squeeze
 
@@ -32,8 +33,9 @@ class BadRequest(ValueError):
     """The request cannot be carried out on this image (exit 2, one-line reason)."""
 
 
-def locate(lines: list[TextLine], request: EditRequest) -> tuple[list[TextLine], int, int]:
-    """(lines, line index, start index) of the requested occurrence, or BadRequest. When the text
+def locate(lines: list[TextLine], request: EditRequest) -> tuple[list[TextLine], int, int, int]:
+    """(lines, line index, start index, number of occurrences) of the requested occurrence, or
+    BadRequest. When the text
     was found only approximately (OCR misread a character or two), the line's reading is corrected
     to the user's spelling there, so the characters are cut and verified as the user named them."""
     occ = find_occurrences(lines, request.find)
@@ -47,7 +49,7 @@ def locate(lines: list[TextLine], request: EditRequest) -> tuple[list[TextLine],
     if o.approximate:
         line = lines[o.line]
         lines = [*lines[: o.line], replace(line, text=line.text[: o.start] + request.find + line.text[o.end :]), *lines[o.line + 1 :]]
-    return lines, o.line, o.start
+    return lines, o.line, o.start, len(occ)
 
 
 GOOD_FIT = 0.5  # a font match whose rendering overlaps the observed ink this well (IoU) lays the text out as it is
@@ -100,7 +102,7 @@ def make_plan(registry, image: np.ndarray, line: TextLine, start: int, request: 
     find_chars, new_chars = squeeze(request.find), squeeze(request.replace)
     same_spacing = request.find.count(" ") == request.replace.count(" ")
     edits = []
-    mode = "chars" if len(found_chars) == len(new_chars) == len(find_chars) and same_spacing else "relayout"
+    mode: Literal["chars", "relayout"] = "chars" if len(found_chars) == len(new_chars) == len(find_chars) and same_spacing else "relayout"
     if mode == "chars":
         # Compare what the user asked (not what OCR read: it may have read a 7 as Z).
         for i, a, b in zip(found_chars, find_chars, new_chars, strict=True):
@@ -122,9 +124,9 @@ def make_plan(registry, image: np.ndarray, line: TextLine, start: int, request: 
     old_found = spell(find_chars)
     new_found = spell(new_chars) if mode == "chars" else request.replace
     word, new_word = text[ws:start] + old_found + text[end:we], text[ws:start] + new_found + text[end:we]
-    word_box = None
-    for b in boxes[ws:we]:
-        word_box = union(word_box, b)
+    word_box: Box | None = None
+    for char_box in boxes[ws:we]:
+        word_box = union(word_box, char_box)
     if word_box is None:
         raise BadRequest(f'could not find the ink of "{found}" in the image')
     # Draft colours exactly as the model saw them in training: 2-means on the word crop.

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from agent.repaint import AttemptSettings
+from agent.schemas import Tool
 from tools.mask import MaskSpec, grow, grow_toward_gaps, tighten
 from tools.text import look_alike, squeeze
 
@@ -20,19 +21,16 @@ def diagnose(
 ) -> str | None:
     """None when the reading passes; otherwise a short reason the policy acts on.
 
-    The edited characters must read exactly as requested. A character that was not edited passes
-    when it reads as the user wrote it or as the recogniser read it in the original image: it
-    "still reads the same" (a recogniser that reads this font's 1 as I does so before and after).
+    The edited characters must read exactly as requested, case included: a look-alike reading of
+    an edited character never passes (not even the recogniser's own alias for it in this font, an
+    unedited 7 it reads as Z: a reading "Z" cannot tell a new 7 from a new Z). A character that was
+    not edited passes when it reads as the user wrote it or as the recogniser read it in the
+    original image: it "still reads the same" (a recogniser that reads this font's 1 as I does so
+    before and after).
     """
     r, new, old, before, edited = _readings(read, old_word, new_word, original_read, edited)
-    # The recogniser's own aliases in this font, learnt from unedited characters it read the same
-    # way before and after (it reads this font's 7 as Z: a new 7 reading Z is as good as the old).
-    alias = {new[i]: before[i] for i in range(min(len(new), len(before), len(r)))
-             if i not in edited and new[i] != before[i] and r[i] == before[i]}
     if len(r) == len(new) and all(
         a == b
-        # (never when the alias is the old character: an untouched image must not pass)
-        or (i in edited and alias.get(b) == a and a != (old[i] if i < len(old) else None))
         or (i not in edited and i < len(before) and a == before[i])
         for i, (a, b) in enumerate(zip(r, new, strict=True))
     ):
@@ -61,22 +59,23 @@ def look_alike_misses(
     read: str, old_word: str, new_word: str, edited: list[int], original_read: str | None = None,
 ) -> int:
     """How many characters of the reading miss the requested word by a look-alike, or by one
-    unedited character not read at all (0 when the reading is not such a near miss). An edited
-    character may read as a look-alike of the new one, never as the old one or when old and new
-    look alike themselves (then nothing but the exact reading tells them apart); an unedited one as
-    a look-alike of itself or of its original reading. The recogniser's CTC decoding drops a narrow
-    letter now and then ("hvbour" for "hvrbour"): one such drop is a miss, never an edited one's."""
+    unedited character not read at all (0 when the reading is not such a near miss). Only unedited
+    characters may miss: as a look-alike of themselves or of their original reading. An edited
+    character must read exactly as requested (on a photo not in the repository, an edit whose
+    edited letter itself was read as a look-alike was verified, and was wrong). The recogniser's
+    CTC decoding drops a narrow letter now and then ("hvbour" for "hvrbour"): one such drop is a
+    miss, never an edited one's."""
     r, new, old, before, edited = _readings(read, old_word, new_word, original_read, edited)
     if len(r) == len(new):
-        return max(0, _substitutions(r, list(range(len(new))), new, old, before, edited))
+        return max(0, _substitutions(r, list(range(len(new))), new, before, edited))
     if len(r) != len(new) - 1:
         return 0
-    dropped = [_substitutions(r, [i for i in range(len(new)) if i != j], new, old, before, edited)
+    dropped = [_substitutions(r, [i for i in range(len(new)) if i != j], new, before, edited)
                for j in range(len(new)) if j not in edited]
     return 1 + min(m for m in dropped if m >= 0) if any(m >= 0 for m in dropped) else 0
 
 
-def _substitutions(r: str, places: list[int], new: str, old: str, before: str, edited: list[int]) -> int:
+def _substitutions(r: str, places: list[int], new: str, before: str, edited: list[int]) -> int:
     """Look-alike substitutions reading r[k] for new[places[k]] (-1 when some character is plainly wrong)."""
     misses = 0
     for a, i in zip(r, places, strict=True):
@@ -84,10 +83,8 @@ def _substitutions(r: str, places: list[int], new: str, old: str, before: str, e
         if a == b:
             continue
         if i in edited:
-            o = old[i] if len(old) == len(new) else ""
-            if not look_alike(a, b) or a == o or (o and (o == b or look_alike(o, b))):
-                return -1
-        elif not (look_alike(a, b) or (i < len(before) and (a == before[i] or look_alike(a, before[i])))):
+            return -1
+        if not (look_alike(a, b) or (i < len(before) and (a == before[i] or look_alike(a, before[i])))):
             return -1
         misses += 1
     return misses
@@ -159,15 +156,22 @@ def similarity(read: str, new_word: str) -> float:
     return same / max(len(r), len(n))
 
 
-def refine(prev: AttemptSettings, why: str) -> tuple[AttemptSettings, str]:
+# The line and pixel checks' reasons (agent/verify.py) as the diagnoses the policy acts on.
+_AS_DIAGNOSIS = {"changed-outside-word": "neighbour-changed", "line-neighbour-changed": "neighbour-changed"}
+
+
+def refine(prev: AttemptSettings, why: str, first_pad: int) -> tuple[AttemptSettings, str]:
     """The settings for the next attempt and a one-line reason.
 
     The geometry follows the diagnosis; the tool alternates between the drawn glyph (deterministic,
     so repeating it unchanged is pointless) and the diffusion model (a new seed each time).
+    first_pad: the mask padding an attempt with the default padding used (tools.mask.default_pad
+    of the glyph height), from which a retry grows or tightens.
     """
-    tool = "glyph-diffusion" if prev.tool == "naive" else "naive"
+    why = _AS_DIAGNOSIS.get(why, why.removeprefix("line-"))
+    tool: Tool = "glyph-diffusion" if prev.tool == "naive" else "naive"
     nxt = replace(prev, tool=tool, seed=prev.seed + 1)
-    spec = MaskSpec(pad=2 if prev.pad is None else prev.pad, grow_x=prev.grow_x)
+    spec = MaskSpec(pad=first_pad if prev.pad is None else prev.pad, grow_x=prev.grow_x)
     if why == "old-glyph-remains":
         spec = grow_toward_gaps(grow(spec, 2), 2)
         nxt = replace(nxt, pad=spec.pad, grow_x=spec.grow_x, guidance=min(4.0, prev.guidance + 0.5), shaped=False)

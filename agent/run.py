@@ -30,7 +30,11 @@ class Editor:
         result = EditResult(
             status=state.get("status", "error"), request=request, plan=state.get("plan"), attempts=state.get("attempts", []),
             seconds=round(time.perf_counter() - t0, 3), message=state.get("message", ""),
+            occurrences=state.get("occurrences"), edited_occurrence=(request.occurrence or 1) if state.get("occurrences") else None,
         )
+        if result.occurrences and result.occurrences > 1 and result.plan is not None:
+            result.message += (f' ("{request.find}" occurs {result.occurrences} times; occurrence {result.edited_occurrence} '
+                               f"in reading order was edited, at {list(result.plan.word_box)}: choose another with --occurrence N)")
         out = None
         if result.status == "verified":
             out = state["candidate"]

@@ -106,7 +106,14 @@ class Attempt(BaseModel):
     passed: bool
     confirmed_by: Literal["reading", "likelihood"] | None = Field(
         default=None, description="reading: read exactly as requested; likelihood: read with look-alike characters "
-        "(5/S, 1/l, x/X) and the recogniser scores the requested word near its reading and far above the old word.")
+        "(5/S, 1/l, x/X) in unedited characters only, and the recogniser scores the requested word near its reading "
+        "and far above the old word.")
+    line_before: str | None = Field(default=None, description="The whole line read from scratch in the original "
+                                    "(no character boxes): the reference of the line check.")
+    line_read: str | None = Field(default=None, description="The whole line read from scratch after the edit: it must "
+                                  "read as line_before with only the requested word changed.")
+    changed_outside_word: int | None = Field(default=None, description="Changed pixels outside the word's box plus a "
+                                             "margin, or on its neighbours' ink (must be 0).")
     seconds: float
     why_failed: str | None = None
 
@@ -119,6 +126,9 @@ class EditResult(BaseModel):
     attempts: list[Attempt] = Field(default_factory=list)
     seconds: float = 0.0
     message: str = ""
+    occurrences: int | None = Field(default=None, description="How many times find occurs in the image; when more than "
+                                    "once, `occurrence` (or the first, in reading order) was edited: its box is plan.word_box.")
+    edited_occurrence: int | None = Field(default=None, description="Which occurrence was edited (1-based, reading order).")
 
 
 class CharBox(BaseModel):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import string
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -25,6 +26,7 @@ from tools.fonts import (
     run_anchor,
     split_colours,
 )
+from tools.images import rgb
 from tools.inpaint import Draft, draft_image
 from tools.mask import MaskSpec, box_to_mask, char_mask_box, default_pad, ink_mask, union
 
@@ -167,7 +169,7 @@ def make_scene(rng: np.random.Generator, registry: FontRegistry, faces: list[Fon
     dst = render_text(font, new_text, (w, h), origin, new_pens)
     bg, bg_kind, bg_mean = _background(rng, h, w)
     fg = _text_colour(rng, bg_mean)
-    effect = None
+    effect: dict[str, Any] | None = None
     if rng.random() < cfg.p_effect:
         eff_colour = _text_colour(rng, fg) if rng.random() < 0.5 else np.zeros(3, np.float32)
         if rng.random() < 0.5:
@@ -187,7 +189,7 @@ def make_scene(rng: np.random.Generator, registry: FontRegistry, faces: list[Fon
                                       effect["offset"][0] + int(np.ceil(2 * effect["radius"])))
     return Scene(
         source, target, text, new_text, index, face.name, size, origin, pens, new_pen, src.boxes,
-        dst.boxes[index], tuple(int(v) for v in fg), bg_kind, conditions, reach,
+        dst.boxes[index], rgb(fg), bg_kind, conditions, reach,
     )
 
 

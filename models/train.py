@@ -118,6 +118,7 @@ def init_from(unet: GlyphUNet, ema: GlyphUNet, path: Path) -> None:
         net.load_state_dict({k: v.float() for k, v in ckpt[key].items()})
         if unet.config.draft_skip and not src_skip:
             last = net.head[-1]
+            assert isinstance(last, torch.nn.Conv2d)
             torch.nn.init.zeros_(last.weight)
             torch.nn.init.zeros_(last.bias)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
+from typing import cast
 
 import torch
 import torch.nn.functional as F
@@ -113,7 +114,7 @@ class GlyphUNet(nn.Module):
         h = self.stem(x)
         hs = [h]
         for blocks, down in zip(self.down, self.downsample, strict=True):
-            for block in blocks:
+            for block in cast(nn.ModuleList, blocks):
                 h = block(h, temb)
                 hs.append(h)
             if not isinstance(down, nn.Identity):
@@ -123,7 +124,7 @@ class GlyphUNet(nn.Module):
         n_levels = len(self.config.channel_mults)
         for i, (blocks, up) in enumerate(zip(self.up, self.upsample, strict=True)):
             level = n_levels - 1 - i
-            for block in blocks:
+            for block in cast(nn.ModuleList, blocks):
                 h = block(torch.cat([h, hs.pop()], dim=1), temb)
             if str(level) in self.attn:
                 h = self.attn[str(level)](h)

@@ -189,3 +189,15 @@ def test_unseen_cases_use_faces_no_registry_face_is_drawn_from_and_change_only_t
             assert changed.any() and not outside.any()
         wx0, wy0, wx1, wy1 = case.word_box
         assert wx0 <= x0 + 3 and x1 - 3 <= wx1  # the edit lies in the word the judge reads
+
+
+def test_the_built_in_real_suites_find_their_images():
+    from pathlib import Path
+
+    from agent.evals.suites import heldout_suite, real_suite
+
+    held_out = heldout_suite("all")
+    assert len(real_suite()) == 14 and len(held_out) >= 80 and len({c.image for c in held_out}) >= 30
+    assert all(Path(c.image).is_file() for c in real_suite() + held_out)
+    dev, test = heldout_suite("dev"), heldout_suite("test")
+    assert dev and test and not {c.image for c in dev} & {c.image for c in test}  # split by image

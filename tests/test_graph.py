@@ -23,11 +23,14 @@ def _word_image(registry, text="HARBOUR"):
 
 class FakeOCR:
     """Reads the fixed line, then answers recognitions from a script: first the untouched word
-    (the planner's reference reading), then one verification per attempt."""
+    (the planner's reference reading), then one verification per attempt. The line is this one
+    word, so each attempt's line check (the verify node's next two recognitions: the line before,
+    then after) reads what the word read: the original reading, then the attempt's."""
 
     def __init__(self, text, box, readings, scores=None):
         self.text, self.box, self.readings, self.calls = text, box, list(readings), 0
         self.scores = scores or {}  # log-likelihood per text; unlisted texts score -50
+        self.original, self.last = None, None
 
     def read(self, image):
         x0, y0, x1, y1 = self.box
@@ -35,7 +38,14 @@ class FakeOCR:
 
     def recognize(self, crop, allowlist=None):
         self.calls += 1
-        return self.readings.pop(0) if self.readings else ("???", 0.0)
+        if self.calls == 1:
+            self.original = self.readings.pop(0) if self.readings else ("???", 0.0)
+            return self.original
+        phase = (self.calls - 2) % 3  # per attempt: the word, the line before, the line after
+        if phase == 0:
+            self.last = self.readings.pop(0) if self.readings else ("???", 0.0)
+            return self.last
+        return self.original if phase == 1 else self.last
 
     def likelihoods(self, crop, texts):
         return [self.scores.get(t, -50.0) for t in texts]
@@ -99,7 +109,7 @@ def test_budget_exhausted_is_failed_with_every_attempt(registry):
     assert result.status == "failed"
     assert [a.number for a in result.attempts] == [1, 2, 3, 4] and not any(a.passed for a in result.attempts)
     assert out is not None  # the best attempt is still returned
-    assert ocr.calls == 1 + 4 and "not verified" in result.message
+    assert ocr.calls == 1 + 3 * 4 and "not verified" in result.message  # the plan's reading; word, line before, line after
     # the drawn glyph is deterministic: retries alternate it with the diffusion model
     assert [a.tool for a in result.attempts] == ["naive", "glyph-diffusion", "naive", "glyph-diffusion"]
 
@@ -137,30 +147,36 @@ def test_bad_requests_are_errors(registry, find, occ, msg):
     assert result.status == "error" and msg in result.message and state["bad_request"]
 
 
-def test_recogniser_alias_learnt_from_an_unedited_twin(registry):
-    # HARBOUR -> HARBOUB: the recogniser read the untouched B as 8 before and after, so a new B
-    # reading 8 is accepted; but 8 at the edited place is not accepted when the twin read right.
-    editor, img, _, _ = _editor(registry, [("HAR8OU8", 0.9)], original=("HAR8OUR", 0.9))
-    req = EditRequest(image="x.png", find="HARBOUR", replace="HARBOUB")
-    assert editor.run(req, img)[0].status == "verified"
-    editor, img, _, _ = _editor(registry, [("HARBOU8", 0.9)])
-    assert editor.run(req.model_copy(update={"method": "single-shot"}), img)[0].status == "failed"
+def test_an_edited_character_read_as_a_look_alike_is_never_verified(registry):
+    # HARBOUR -> HARBOUB: the recogniser read the untouched B as 8 before and after; the new B
+    # reading 8 is still not verified (a reading "8" cannot tell a new B from a new 8), not even
+    # when the recogniser scores the requested word close.
+    req = EditRequest(image="x.png", find="HARBOUR", replace="HARBOUB", method="single-shot")
+    close = {"HAR8OU8": -0.3, "HARBOUB": -1.0, "HARBOUR": -15.0}
+    for original, scores in ((("HAR8OUR", 0.9), None), (("HARBOUR", 0.9), None), (("HAR8OUR", 0.9), close)):
+        editor, img, _, _ = _editor(registry, [("HAR8OU8", 0.9)], original=original, scores=scores)
+        assert editor.run(req, img)[0].status == "failed"
+    editor, img, _, _ = _editor(registry, [("HAR8OUB", 0.9)], original=("HAR8OUR", 0.9))
+    assert editor.run(req, img)[0].status == "verified"  # the unedited B still reads as before
 
 
 def test_look_alike_reading_passes_only_when_the_recogniser_scores_the_word_close(registry):
-    # HARBOUR -> HARBOUS read "HARBOU5": a look-alike of the new S. Verified only when the
-    # recogniser scores "HARBOUS" near its reading and well above the old word.
+    # HARBOUR -> HARBOUS read "HARB0US": the edited S reads exactly, the unedited O as a look-alike
+    # 0. Verified only when the recogniser scores "HARBOUS" near its reading and well above the old word.
     req = EditRequest(image="x.png", find="HARBOUR", replace="HARBOUS", method="single-shot")
-    close = {"HARBOU5": -0.3, "HARBOUS": -2.0, "HARBOUR": -15.0}
-    editor, img, _, _ = _editor(registry, [("HARBOU5", 0.8)], scores=close)
+    close = {"HARB0US": -0.3, "HARBOUS": -2.0, "HARBOUR": -15.0}
+    editor, img, _, _ = _editor(registry, [("HARB0US", 0.8)], scores=close)
     result = editor.run(req, img)[0]
     assert result.status == "verified" and result.attempts[0].confirmed_by == "likelihood"
-    assert '"HARBOU5"' in result.message and "look-alikes" in result.message
+    assert '"HARB0US"' in result.message and "look-alikes" in result.message
     far = {**close, "HARBOUS": -0.3 - 5.5}  # more than 5 nats below the one-miss reading
-    editor, img, _, _ = _editor(registry, [("HARBOU5", 0.8)], scores=far)
+    editor, img, _, _ = _editor(registry, [("HARB0US", 0.8)], scores=far)
     assert editor.run(req, img)[0].status == "failed"
     old_close = {**close, "HARBOUR": -4.0}  # the old word is nearly as likely: not confirmed
-    editor, img, _, _ = _editor(registry, [("HARBOU5", 0.8)], scores=old_close)
+    editor, img, _, _ = _editor(registry, [("HARB0US", 0.8)], scores=old_close)
+    assert editor.run(req, img)[0].status == "failed"
+    # the edited S itself read as a look-alike 5 is never verified, however close its score
+    editor, img, _, _ = _editor(registry, [("HARBOU5", 0.8)], scores={"HARBOU5": -0.3, "HARBOUS": -0.5, "HARBOUR": -15.0})
     assert editor.run(req, img)[0].status == "failed"
     # an exact reading is confirmed by the reading itself
     editor, img, _, _ = _editor(registry, [("HARBOUS", 0.8)])
@@ -170,15 +186,16 @@ def test_look_alike_reading_passes_only_when_the_recogniser_scores_the_word_clos
 def test_look_alike_misses_rules():
     from agent.policy import look_alike_misses
 
-    # unedited 1 read I, edited 5 read S: two look-alike misses
-    assert look_alike_misses("SIF", "61F", "51F", [0]) == 2
+    # unedited 1 read I: one look-alike miss; the edited 5 read S as well: no near miss at all
+    assert look_alike_misses("5IF", "61F", "51F", [0]) == 1
+    assert look_alike_misses("SIF", "61F", "51F", [0]) == 0
     # the edited character reading as the old one, or a plain wrong letter, is no near miss
     assert look_alike_misses("61F", "61F", "51F", [0]) == 0
     assert look_alike_misses("51E", "61F", "51F", [0]) == 0
     # old and new look alike (O -> 0): only the exact reading can tell them apart
     assert look_alike_misses("O", "O", "0", [0]) == 0
-    # case of a shape-identical letter, at an edited place
-    assert look_alike_misses("Xgw", "ogw", "xgw", [0]) == 1
+    # case of a shape-identical letter, at an edited place: the case the user typed is required
+    assert look_alike_misses("Xgw", "ogw", "xgw", [0]) == 0
     assert look_alike_misses("xgw", "ogw", "xgw", [0]) == 0  # exact: nothing to settle
     # one unedited letter not read at all is a miss; the edited one not read is no near miss
     assert look_alike_misses("hvbour", "harbour", "hvrbour", [1]) == 1
@@ -205,3 +222,25 @@ def test_punctuation_at_the_words_ends_that_the_edit_does_not_touch_is_not_judge
     assert diagnose("35,499,", 0.9, "35,498_", "35,499_", [5], 0.2, "35, 498,") is None
     assert diagnose("35,498,", 0.9, "35,498_", "35,499_", [5], 0.2, "35, 498,") == "old-glyph-remains"
     assert diagnose("5.", 0.9, "5.", "5!", [1], 0.2, "5.") is not None
+
+
+def test_an_all_caps_word_read_in_mixed_case_is_found_and_spelt_as_the_user_typed(registry):
+    # The image says HARBOUR; the recogniser reads "HARbOUR". The user's word names the target.
+    img, box = _word_image(registry)
+    paint = FakePaint()
+    ocr = FakeOCR("HARbOUR", box, [("HARbOUR", 0.9), ("HARbOUP", 0.9)])
+    editor = Editor(Toolbox(registry, ocr, {"glyph-diffusion": paint, "naive": paint}))
+    result = editor.run(_request(method="single-shot"), img)[0]
+    assert result.status == "verified" and result.plan.word == "HARBOUR" and result.plan.new_word == "HARBOUP"
+    assert [e.index for e in result.plan.edits] == [6]
+
+
+def test_the_result_says_how_many_occurrences_there_are_and_which_was_edited(registry):
+    img, box = _word_image(registry)
+    paint = FakePaint()
+    ocr = FakeOCR("HARBOUR", box, [("HARBOUR", 0.9), ("HARBOUP", 0.9)])
+    ocr.read = lambda image: [TextLine("HARBOUR", 0.99, [], box), TextLine("HARBOUR", 0.99, [], (box[0], 200, box[2], 234))]
+    editor = Editor(Toolbox(registry, ocr, {"glyph-diffusion": paint, "naive": paint}))
+    result = editor.run(_request(method="single-shot"), img)[0]
+    assert result.occurrences == 2 and result.edited_occurrence == 1
+    assert "occurs 2 times" in result.message and "--occurrence" in result.message

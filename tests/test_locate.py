@@ -54,7 +54,10 @@ def test_find_occurrences_in_reading_order_and_across_ocr_spaces():
     assert [(o.line, o.start) for o in occ] == [(0, 6), (2, 5)]
     occ = find_occurrences(lines, "6,001")
     assert [(o.line, o.start, o.end) for o in occ] == [(1, 0, 6)]
-    assert find_occurrences(lines, "Hands") == []
+    # case ignored only when nothing matches exactly, and marked approximate: the user's spelling wins
+    occ = find_occurrences(lines, "Hands")
+    assert [(o.line, o.start, o.end, o.approximate) for o in occ] == [(0, 6, 11, True), (2, 5, 10, True)]
+    assert [o.approximate for o in find_occurrences(lines, "hands")] == [False, False]
 
 
 def test_font_matcher_finds_category_and_size(registry):
@@ -102,12 +105,12 @@ def test_find_tolerates_an_ocr_misreading_and_corrects_the_line():
     # A dropped and a misread character, and a misreading of a non-confusable pair.
     assert [(o.line, o.start, o.end, o.approximate) for o in find_occurrences(lines, "Harbour")] == [(0, 0, 6, True)]
     assert [(o.line, o.start, o.end) for o in find_occurrences(lines, "PG9F8H")] == [(1, 0, 6)]
-    fixed, li, start = locate(lines, EditRequest(image="x.png", find="Harbour", replace="Harbours"))
+    fixed, li, start, _ = locate(lines, EditRequest(image="x.png", find="Harbour", replace="Harbours"))
     assert (li, start, fixed[0].text, lines[0].text) == (0, 0, "Harbour view", "Eabour view")  # the caller's lines untouched
     # A confusable misreading (I for 1) is corrected too: the font is matched on the user's glyphs.
-    fixed, li, start = locate(lines, EditRequest(image="x.png", find="PG9F8H", replace="PG9F8K"))
+    fixed, li, start, _ = locate(lines, EditRequest(image="x.png", find="PG9F8H", replace="PG9F8K"))
     assert (li, start, fixed[1].text) == (1, 0, "PG9F8H")
-    fixed, _, _ = locate([TextLine("INIUG", 0.9, [], (0, 0, 50, 9))], EditRequest(image="x.png", find="IN1UG", replace="IN1MG"))
+    fixed, _, _, _ = locate([TextLine("INIUG", 0.9, [], (0, 0, 50, 9))], EditRequest(image="x.png", find="IN1UG", replace="IN1MG"))
     assert fixed[0].text == "IN1UG"
     # Too far from anything the image says: still refused.
     for far in ("green", "giraffe"):

@@ -12,12 +12,14 @@ their shadow.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, Literal
 
 import cv2
 import numpy as np
 from scipy import ndimage
 
 from tools.fonts import composite
+from tools.images import rgb
 
 OUTLINE_WIDTHS = (1, 2, 3)
 SHADOW_OFFSETS = tuple((d * ux, d * uy) for d in (1, 2, 3, 4) for ux, uy in ((1, 1), (1, 0), (0, 1)))
@@ -28,7 +30,7 @@ REFIT_GAIN = 0.3  # the error cut a refitted two-colour model must reach (its sh
 
 @dataclass(frozen=True)
 class TextEffect:
-    kind: str  # "outline" (the ink grown by width px) or "shadow" (the ink blurred and shifted)
+    kind: EffectKind  # the ink grown by width px, or the ink blurred and shifted
     colour: tuple[int, int, int]  # colour of the effect layer
     width: int = 0  # outline: radius of the growth in pixels
     offset: tuple[int, int] = (0, 0)  # shadow: (dx, dy) in pixels, positive right and down
@@ -60,8 +62,11 @@ def ink_on_axis(img: np.ndarray, fg, bg, tolerance: float = 0.25) -> np.ndarray:
     return np.where(off < tolerance * np.sqrt(norm2), t, 0).astype(np.float32)
 
 
-def candidates() -> list[tuple[str, dict]]:
-    out = [("outline", {"width": w}) for w in OUTLINE_WIDTHS]
+EffectKind = Literal["outline", "shadow"]
+
+
+def candidates() -> list[tuple[EffectKind, dict[str, Any]]]:
+    out: list[tuple[EffectKind, dict[str, Any]]] = [("outline", {"width": w}) for w in OUTLINE_WIDTHS]
     out += [("shadow", {"offset": o, "blur": b}) for o in SHADOW_OFFSETS for b in SHADOW_BLURS]
     return out
 
@@ -101,7 +106,7 @@ def estimate_effect(crop: np.ndarray, fg, bg, gain: float = 0.6, min_contrast: f
         model = composite(composite(background, layer, colour), coverage, fg)
         err = float(((model - img)[near] ** 2).sum())
         if best is None or err < best[0]:
-            best = (err, TextEffect(kind, tuple(int(round(v)) for v in colour), **params), zone)
+            best = (err, TextEffect(kind, rgb(np.round(colour)), **params), zone)
     if best is None or best[0] >= gain * base_err:
         return None
     _, effect, zone = best
@@ -170,8 +175,8 @@ def estimate_fill_outline(
     if core.sum() >= max(10, 0.25 * solid.sum()):
         fill_colour = np.median(img[core], axis=0)
     fill = np.where(near, _unmix(img, plate, outline, fill_colour)[1], 0).astype(np.float32)
-    as_rgb = lambda c: tuple(int(v) for v in np.clip(np.round(c), 0, 255))  # noqa: E731
-    return as_rgb(fill_colour), TextEffect("outline", as_rgb(outline), width=width), fill
+    return (rgb(np.clip(np.round(fill_colour), 0, 255)), TextEffect("outline", rgb(np.clip(np.round(outline), 0, 255)), width=width),
+            fill)
 
 
 def _holds(fit, one_colour_err: float, gain: float, colour_range: tuple[float, float]) -> bool:

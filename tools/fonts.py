@@ -18,6 +18,8 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 from scipy import ndimage
 
+from tools.images import rgb
+
 Category = Literal["sans", "serif", "mono"]
 CATEGORIES: tuple[Category, ...] = ("sans", "serif", "mono")
 
@@ -36,7 +38,7 @@ class FontFace:
 # (family, category, held_out, where, {style: file name}); where is a python package that ships the
 # files, "matplotlib" for its bundled DejaVu, or an absolute folder for Debian font packages.
 _STYLES = ("regular", "bold", "italic", "bolditalic")
-_CATALOGUE: list[tuple[str, str, bool, str, dict[str, str]]] = [
+_CATALOGUE: list[tuple[str, Category, bool, str, dict[str, str]]] = [
     ("DejaVu Sans", "sans", False, "matplotlib",
      dict(zip(_STYLES, ["DejaVuSans.ttf", "DejaVuSans-Bold.ttf", "DejaVuSans-Oblique.ttf", "DejaVuSans-BoldOblique.ttf"], strict=True))),
     ("DejaVu Serif", "serif", False, "matplotlib",
@@ -376,7 +378,7 @@ def match_font(
         best = scored[0]
     _, size, baseline, x0, iou, face = best
     return FontMatch(face.name, face.category, int(size), baseline + offset[1], x0 + offset[0], slant,
-                     tuple(fg), tuple(bg), iou)
+                     rgb(fg), rgb(bg), iou)
 
 
 def _soft_fit(registry: FontRegistry, face: FontFace, text: str, ink: np.ndarray, size: int, baseline: float, x0: float):

@@ -16,6 +16,16 @@ class ImageError(ValueError):
     """A one-line, user-facing reason an image cannot be used."""
 
 
+RGB = tuple[int, int, int]
+
+
+def rgb(colour) -> RGB:
+    """A colour (three numbers of any type) as three Python ints, truncated as int() does (round
+    first where rounding is meant)."""
+    r, g, b = (int(v) for v in colour)
+    return r, g, b
+
+
 def load_image(path: str | Path) -> np.ndarray:
     """RGB uint8 array of an image file, or ImageError with a one-line reason."""
     p = Path(path)

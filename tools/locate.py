@@ -14,10 +14,11 @@ import numpy as np
 from scipy import ndimage
 
 from tools.fonts import FontRegistry, fit_face, ink_colour, kmeans, render_text
+from tools.images import rgb
 from tools.mask import Box
 from tools.metrics import edit_distance
 from tools.ocr import TextLine
-from tools.text import confusable, squeeze_indexed
+from tools.text import confusable, lower, squeeze_indexed
 
 
 @dataclass
@@ -136,7 +137,7 @@ def line_ink(
     # A neighbour's letter that the crop's side cuts through (where that side is inside the image)
     # is not this line's: the margin is there for letters the detector's box cut short.
     cov = _without_cut_neighbours(cov, x0 - rx0 if rx0 > 0 else None, x1 - rx0 if rx1 < w_img else None)
-    return LineInk((rx0, ry0, rx1, ry1), cov, tuple(int(v) for v in fg), tuple(int(v) for v in hbg), estimate_slant(cov))
+    return LineInk((rx0, ry0, rx1, ry1), cov, rgb(fg), rgb(hbg), estimate_slant(cov))
 
 
 def _without_cut_neighbours(cov: np.ndarray, left: int | None, right: int | None) -> np.ndarray:
@@ -386,7 +387,10 @@ class Occurrence:
 
 def find_occurrences(lines: list[TextLine], find: str) -> list[Occurrence]:
     """Every place find occurs, in reading order. Exact (case-sensitive) matches; OCR often inserts
-    or drops spaces ("6, 001 , 271"), so a match that ignores spaces counts when no exact one exists."""
+    or drops spaces ("6, 001 , 271"), so a match that ignores spaces counts when no exact one exists;
+    then one that ignores case (an all-caps sign read "SpEED"), then confusable characters, then
+    a near miss (_approximate). Only exact matches are not `approximate`: for the others the user's
+    spelling names the characters."""
     found = []
     for li, line in enumerate(lines):
         start = line.text.find(find)
@@ -395,7 +399,7 @@ def find_occurrences(lines: list[TextLine], find: str) -> list[Occurrence]:
             start = line.text.find(find, start + 1)
     if found:
         return found
-    for canon, misread in ((lambda t: t, False), (confusable, True)):
+    for canon, misread in ((lambda t: t, False), (lower, True), (lambda t: confusable(lower(t)), True)):
         target = canon(squeeze_indexed(find)[0])
         for li, line in enumerate(lines):
             squeezed, where = squeeze_indexed(line.text)

@@ -145,8 +145,8 @@ def reading_order(lines: list[TextLine]) -> list[TextLine]:
         h = line.box[3] - line.box[1]
         if rows:
             last = rows[-1]
-            rcy = np.mean([(t.box[1] + t.box[3]) / 2 for t in last])
-            rh = np.mean([t.box[3] - t.box[1] for t in last])
+            rcy = float(np.mean([(t.box[1] + t.box[3]) / 2 for t in last]))
+            rh = float(np.mean([t.box[3] - t.box[1] for t in last]))
             if abs(cy - rcy) < 0.5 * min(h, rh):
                 last.append(line)
                 continue

@@ -34,6 +34,12 @@ def look_alike(a: str, b: str) -> bool:
     return a != b and any(a in g and b in g for g in LOOK_ALIKES)
 
 
+def lower(text: str) -> str:
+    """Lower case, character for character (a character whose lower case is longer, such as "İ",
+    stays as it is), so indices into the text still hold."""
+    return "".join(c.lower() if len(c.lower()) == 1 else c for c in text)
+
+
 def _find_classes() -> dict[str, str]:
     """Each character of a find group mapped to one representative (groups that share a
     character are merged: "2Zz" and "7Z" are one class)."""

@@ -52,13 +52,13 @@ def run(n: int, seed: int) -> dict:
                 ious.append(box_iou(gt, got) if got else 0.0)
         fam_ok.append(m.category == registry.by_name[scene.face].category)
         size_ok.append(abs(m.size - scene.size) <= 0.1 * scene.size)
-    ious = np.array(ious)
+    iou = np.array(ious)
     return {
         "words": n,
-        "characters": int(len(ious)),
+        "characters": int(len(iou)),
         "detected_by_easyocr": detected,
-        "char_iou_ge_0.7": float((ious >= 0.7).mean()),
-        "char_iou_mean": float(ious.mean()),
+        "char_iou_ge_0.7": float((iou >= 0.7).mean()),
+        "char_iou_mean": float(iou.mean()),
         "font_category_correct": float(np.mean(fam_ok)),
         "font_size_within_10pct": float(np.mean(size_ok)),
         "median_seconds_per_word": float(np.median(secs)),

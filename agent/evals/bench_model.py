@@ -64,7 +64,10 @@ def run(n: int, seed: int, seeds: int = 4, weights: Path = DEFAULT_WEIGHTS, grid
     wrong one. Readable pairs past the first n are generated until there are n of them."""
     registry, ocr = FontRegistry.discover(), OCR()
     model = GlyphDiffusionInpaint(GlyphModel.load(weights))
-    every, readable, skipped, rows = [], [], 0, []
+    every: list = []
+    readable: list = []
+    rows: list = []
+    skipped = 0
     for index, (case, plan) in enumerate(_pairs(registry, seed)):
         if index >= n and len(readable) >= n:
             break

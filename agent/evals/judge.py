@@ -44,11 +44,13 @@ def judge_output(judge: Judge, case: Case, result: EditResult) -> dict:
         read, conf = judge.read(out, box)
         verdict.update(judge_text=read, judge_confidence=round(conf, 4), exact=squeeze(read) == squeeze(expected),
                        ned=round(normalised_edit_distance(squeeze(read), squeeze(expected)), 4))
+    if case.edit_box:
+        x0, y0, x1, y1 = case.edit_box
+        eb = (x0, y0, x1, y1)
+        verdict["changed_outside"] = changed_outside(load_image(case.image), out, eb)
     if case.gt and case.edit_box:
-        gt, src = load_image(case.gt), load_image(case.image)
-        eb = tuple(case.edit_box)
-        verdict.update(ssim=round(ssim(crop(out, eb), crop(gt, eb)), 4), psnr=round(min(99.0, psnr(crop(out, eb), crop(gt, eb))), 2),
-                       changed_outside=changed_outside(src, out, eb))
+        gt = load_image(case.gt)
+        verdict.update(ssim=round(ssim(crop(out, eb), crop(gt, eb)), 4), psnr=round(min(99.0, psnr(crop(out, eb), crop(gt, eb))), 2))
         verdict["strict"] = bool(verdict.get("exact") and verdict["ssim"] >= 0.75 and verdict["changed_outside"] == 0)
     verdict["false_verified"] = bool(result.status == "verified" and verdict.get("exact") is False)
     return verdict

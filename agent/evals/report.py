@@ -25,7 +25,7 @@ def summarise(rows: list[dict]) -> dict:
         return round(float(np.mean(vals)), 4) if vals else None
 
     secs = [r["seconds"] for r in rows if r.get("status") != "error" or r.get("attempts")]
-    reasons = Counter()
+    reasons: Counter[str] = Counter()
     for r in rows:
         if r.get("status") == "error":
             reasons["error: " + (r.get("message") or "")[:60]] += 1
@@ -43,6 +43,8 @@ def summarise(rows: list[dict]) -> dict:
         "ssim": mean("ssim"),
         "psnr": mean("psnr"),
         "cases_changed_outside": sum(1 for r in rows if r.get("changed_outside", 0) > 0),
+        "verified_changed_outside": sum(1 for r in rows if r.get("status") == "verified" and r.get("changed_outside", 0) > 0),
+        "not_found": sum(1 for r in rows if r.get("status") == "error" and "not found" in (r.get("message") or "")),
         "false_verified": sum(1 for r in rows if r.get("false_verified")),
         "false_verified_rate": round(sum(1 for r in rows if r.get("false_verified")) / n, 4),
         "attempts_mean": round(float(np.mean([len(r.get("attempts") or []) for r in rows])), 3),
@@ -54,7 +56,7 @@ def summarise(rows: list[dict]) -> dict:
 
 
 COLUMNS = ["cases", "exact", "strict", "verified", "verified_and_correct", "false_verified", "ssim", "psnr", "ned", "cases_changed_outside",
-           "attempts_mean", "seconds_median", "seconds_p90", "errors"]
+           "verified_changed_outside", "not_found", "attempts_mean", "seconds_median", "seconds_p90", "errors"]
 
 
 def by_condition(rows: list[dict], cases: dict[str, dict]) -> dict[str, dict]:

@@ -77,8 +77,9 @@ def run_case(runner: Runner, case: Case, method: Method, out_dir: Path, seed: in
         traceback.print_exc()
     row.update(json.loads(result.model_dump_json(include={"status", "output", "seconds", "attempts", "message", "plan"})))
     row["seconds"] = round(time.perf_counter() - t0, 3)
-    if runner.judge is not None and result.output and (case.expected or case.gt):
-        row.update(judge_output(runner.judge, case, result))
+    if runner.judge is not None and (case.expected or case.gt):
+        # No output (an error, "not found") is judged not exact: the edit the case asks for was not made.
+        row.update(judge_output(runner.judge, case, result) if result.output else {"exact": False, "false_verified": False})
     return row
 
 

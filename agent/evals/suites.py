@@ -12,7 +12,7 @@ from agent.evals.unseen import make_unseen_case
 from tools.fonts import FontRegistry
 from tools.images import load_image, save_image
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"  # the repository's examples/
 
 REAL = [
     ("real-poster-hands", "poster_who_handwashing.png", "hands", "bands", None),
@@ -34,6 +34,38 @@ REAL = [
 
 def real_suite() -> list[Case]:
     return [Case(id=i, image=str(EXAMPLES / f), find=a, replace=b, occurrence=o, expected=b) for i, f, a, b, o in REAL]
+
+
+HELDOUT = EXAMPLES / "heldout" / "cases.jsonl"
+SPLITS = ("dev", "test", "all")
+
+
+def heldout_box(word_box: list[int], find: str, replace: str, shape: tuple[int, int]) -> list[int]:
+    """Where a correct edit of a held-out case may change pixels: the hand-set word box plus a
+    margin of a fifth of its height (at least 3 px: anti-aliasing, blur, JPEG), and for a longer
+    replacement the extra characters' width (the word's mean advance each) to the right."""
+    x0, y0, x1, y1 = word_box
+    m = max(3, round(0.2 * (y1 - y0)))
+    extra = max(0, len(replace) - len(find)) * (x1 - x0) / max(1, len(find))
+    h, w = shape
+    return [max(0, x0 - m), max(0, y0 - m), min(w, round(x1 + m + extra)), min(h, y1 + m)]
+
+
+def heldout_suite(split: str) -> list[Case]:
+    """The held-out real benchmark (examples/heldout: public photos, scans and screenshots the code
+    was not tuned on, hand-set expectations); the test half is only run to report."""
+    cases = []
+    for line in HELDOUT.read_text().splitlines():
+        row = json.loads(line)
+        if split != "all" and row["split"] != split:
+            continue
+        image = str(EXAMPLES.parent / row["image"])
+        shape = load_image(image).shape[:2]
+        cases.append(Case(id=row["id"], image=image, find=row["find"], replace=row["replace"], occurrence=row["occurrence"],
+                          expected=row["expected"], word_box=row["word_box"],
+                          edit_box=heldout_box(row["word_box"], row["find"], row["replace"], shape),
+                          conditions=[row["kind"]]))
+    return cases
 
 
 def synthetic_suite(out: Path, n: int, seed: int, judge: Judge | None) -> tuple[list[Case], dict[str, int]]:

@@ -32,7 +32,6 @@ UNSEEN_FACES = (
 WORDS = ("price total open closed market garden station coffee bakery pharmacy sale hotel exit parking Monday "
          "Friday London Paris Street Avenue NORTH SOUTH ENTRANCE DANGER STOP 2024 1999 4815 $45 12:30").split()
 CLASSES = ("abcdefghijklmnopqrstuvwxyz", "ABCDEFGHIJKLMNOPQRSTUVWXYZ", "0123456789")
-PHOTOS = Path(__file__).resolve().parent.parent / "examples"
 
 
 @dataclass

@@ -10,9 +10,12 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, cast
 
 import typer
+
+if TYPE_CHECKING:
+    from agent.schemas import Method
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__, pretty_exceptions_enable=False)
 
@@ -76,7 +79,9 @@ def edit(
     as_json: Annotated[bool, typer.Option("--json", help="Print the EditResult as JSON.")] = False,
     max_attempts: Annotated[int, typer.Option("--max-attempts", help="Budget of repaint attempts.")] = 6,
     seed: Annotated[int, typer.Option("--seed", help="Random seed (same seed, same pixels).")] = 0,
-    method: Annotated[str, typer.Option("--method", help="agent | single-shot | naive")] = "agent",
+    # A plain string checked here, not an Enum: typer's own error for a bad choice is a usage block,
+    # and bad input gets one line.
+    method: Annotated[str, typer.Option("--method", help="agent (verify and retry) | single-shot | naive")] = "agent",
     sheet: Annotated[Path | None, typer.Option("--sheet", help="Write a contact sheet of every attempt (PNG).")] = None,
 ) -> None:
     """Change text in IMAGE. Exit 0 verified, 1 not verified (OUT holds the best attempt), 2 bad input."""
@@ -102,7 +107,7 @@ def edit(
         fail('say what to change: --find X --replace Y, or a REQUEST like "replace X with Y"')
     try:
         req = EditRequest(image=str(image), find=find, replace=replace, occurrence=occurrence, seed=seed,
-                          max_attempts=max_attempts, method=method)
+                          max_attempts=max_attempts, method=cast("Method", method))
     except ValidationError as e:
         err = e.errors()[0]
         where = ".".join(str(x) for x in err["loc"])
@@ -140,7 +145,8 @@ def eval_(
     out: Annotated[Path | None, typer.Option("--out", help="Output folder.")] = None,
     method: Annotated[str | None, typer.Option("--method", help="One method: agent | single-shot | naive.")] = None,
     methods: Annotated[str | None, typer.Option("--methods", help="Comma-separated methods (suites).")] = None,
-    suite: Annotated[str | None, typer.Option("--suite", help="Built-in suite: synthetic | unseen (faces the registry lacks) | real.")] = None,
+    suite: Annotated[str | None, typer.Option("--suite", help="Built-in suite: synthetic | unseen (faces the registry lacks) | real | real-heldout (public photos the code was not tuned on).")] = None,
+    split: Annotated[str, typer.Option("--split", help="real-heldout: dev (tune on it) | test (only run to report) | all.")] = "dev",
     n: Annotated[int, typer.Option("--n", help="Generated suites (synthetic, unseen): number of cases.")] = 50,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the cases and of the edits.")] = 0,
     workers: Annotated[int, typer.Option("--workers", help="Parallel worker processes.")] = 1,
@@ -159,7 +165,7 @@ def eval_(
     if out is None:
         fail("missing --out DIR")
     if (cases is None) == (suite is None):
-        fail("give either CASES.jsonl or --suite synthetic|unseen|real")
+        fail("give either CASES.jsonl or --suite synthetic|unseen|real|real-heldout")
     chosen = [m.strip() for m in (methods or method or "agent").split(",") if m.strip()]
     bad = [m for m in chosen if m not in ("agent", "single-shot", "naive")]
     if bad:
@@ -175,10 +181,12 @@ def eval_(
         dirs = {chosen[0]: out}
         judging = judge
     else:
-        if suite not in ("synthetic", "unseen", "real"):
-            fail(f"unknown suite {suite!r}: use synthetic, unseen or real")
-        from agent.evals.suites import real_suite, synthetic_suite, unseen_suite
+        if suite not in ("synthetic", "unseen", "real", "real-heldout"):
+            fail(f"unknown suite {suite!r}: use synthetic, unseen, real or real-heldout")
+        from agent.evals.suites import SPLITS, heldout_suite, real_suite, synthetic_suite, unseen_suite
 
+        if split not in SPLITS:
+            fail(f"unknown --split {split!r}: use {', '.join(SPLITS)}")
         judging = True
         if suite in ("synthetic", "unseen"):
             make, what = (synthetic_suite, "held-out fonts") if suite == "synthetic" else (unseen_suite, "faces the registry lacks")
@@ -186,10 +194,16 @@ def eval_(
             header.append(f"suite {suite}: {n} cases generated ({what}), {dropped['original']} dropped because "
                           f"the judge could not read the original, {dropped['truth']} because it could not read the "
                           f"ground-truth edit, {len(case_list)} run")
-        else:
+        elif suite == "real":
             case_list = real_suite()
             header.append(f"suite real: {len(case_list)} curated edits on the bundled photos, judged by OCR only")
-        header.append(f"`glyphfix eval --suite {suite} --n {n} --seed {seed} --methods {','.join(chosen)} --out {out} --workers {workers}`")
+        else:
+            case_list = heldout_suite(split)
+            header.append(f"suite real-heldout, {split} split: {len(case_list)} edits on {len({c.image for c in case_list})} public "
+                          "photos, scans and screenshots (examples/heldout), judged by OCR; changed_outside counts pixels "
+                          "outside the hand-set word box plus a margin")
+        header.append(f"`glyphfix eval --suite {suite}{' --split ' + split if suite == 'real-heldout' else ''} --n {n} --seed {seed} "
+                      f"--methods {','.join(chosen)} --out {out} --workers {workers}`")
         dirs = {m: out / m for m in chosen}
     results_file = {m: d / "results.jsonl" for m, d in dirs.items()}
     if error_rows:
@@ -210,7 +224,7 @@ def eval_(
                 from agent.evals.runner import Runner
 
                 runner = Runner(judging, toolbox=ctx.obj)
-            run_cases(case_list, m, dirs[m], judging, workers=workers, seed=seed, runner=runner,
+            run_cases(case_list, cast("Method", m), dirs[m], judging, workers=workers, seed=seed, runner=runner,
                       progress=lambda row, t=task: bar.advance(t))
     per_method = {m: summarise(load_rows(results_file[m])) for m in chosen}
     if suite is not None or judge:

@@ -75,7 +75,7 @@ class GlyphfixService:
             raise ToolInputError(f"{output_path}: is a symlink; refusing to write through it")
         try:
             req = EditRequest(image=str(src), find=find, replace=replace, occurrence=occurrence,
-                              **({"max_attempts": max_attempts} if max_attempts else {}))
+                              max_attempts=max_attempts or EditRequest.model_fields["max_attempts"].default)
         except ValueError as e:
             raise ToolInputError(f"bad request: {str(e).splitlines()[-1].strip()}") from None
         with self.lock:

@@ -1,0 +1,107 @@
+"""Verify what the user asked, not what the plan intended.
+
+The word-level check (agent/graph.py's verify node) reads the crop at the planned word box. When
+the plan is wrong, that crop is wrong too, and the check agrees with the plan: on photos the
+project had never seen, character boxes shifted onto the word before the target had a letter of
+*that* word changed, a longer replacement overwrote the next word, and a full stop after the word
+was erased, and each was verified. Two checks that do not trust the plan's boxes:
+
+- `line_verdict`: the whole line, read again from scratch on the original and on the candidate
+  (one crop round the line, no character boxes), must read the same except for the requested
+  word, which must read as requested (edited characters exact and case-sensitive).
+- `pixels_outside_word`: every changed pixel lies inside the target word's box plus a margin, and
+  none on the ink of the neighbouring words.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from agent.policy import diagnose
+from agent.schemas import EditPlan
+from tools.metrics import edit_distance
+from tools.text import squeeze
+
+LINE_MARGIN = 0.15  # vertical margin of the line crop, x line height (the judge's crop uses the same)
+WORD_MARGIN = 0.2  # how far (x word height) changed pixels may reach past the word's box: halo, anti-aliasing
+MIN_WORD_MARGIN = 3  # ... and at least this many pixels (a blur's reach on small text)
+
+
+def line_crop(image: np.ndarray, plan: EditPlan, mask_boxes: list) -> np.ndarray:
+    """The line round the word: the detector's line box joined with the word and every mask, with a
+    margin. The same geometry is read on the original and on the candidate."""
+    x0, y0, x1, y1 = plan.line_box
+    for b in [plan.word_box, *mask_boxes]:
+        x0, y0, x1, y1 = min(x0, b[0]), min(y0, b[1]), max(x1, b[2]), max(y1, b[3])
+    h, w = image.shape[:2]
+    m = max(2, round(LINE_MARGIN * (y1 - y0)))
+    return image[max(0, y0 - m) : min(h, y1 + m), max(0, x0 - m) : min(w, x1 + m)]
+
+
+def _word_span(line: str, plan: EditPlan) -> tuple[int, int] | None:
+    """Where the untouched word sits in a squeezed reading of the line: an exact occurrence of the
+    word (as the user spelt it, or as the recogniser read its crop), else the closest window within
+    a quarter of its length in edits; the one nearest the word's place in the planned line."""
+    words = [w for w in {squeeze(plan.word), squeeze(plan.original_read or "")} if w]
+    planned_line = squeeze(plan.line_text)
+    where = len(squeeze(plan.line_text[: plan.word_start])) * len(line) / max(1, len(planned_line))
+    spans = [(i, i + len(w)) for w in words for i in range(len(line) - len(w) + 1) if line[i : i + len(w)] == w]
+    if not spans:
+        word = squeeze(plan.word)
+        allowed = max(1, len(word) // 4)
+        scored = [(edit_distance(line[i:j], word), i, j) for i in range(len(line))
+                  for j in range(i + max(1, len(word) - allowed), min(len(line), i + len(word) + allowed) + 1)]
+        best = min((d for d, _, _ in scored), default=allowed + 1)
+        if best > allowed:
+            return None
+        spans = [(i, j) for d, i, j in scored if d == best]
+    return min(spans, key=lambda s: (abs(s[0] - where), s[1] - s[0]))
+
+
+def line_verdict(before: str, after: str, plan: EditPlan, edited: list[int], word_read: str | None = None) -> str | None:
+    """None when the line reads `before` with only the word changed, and the word as requested (or
+    exactly as `word_read`, the word crop's reading that the word check accepted: a look-alike of
+    an unedited character that the recogniser's likelihoods confirmed); otherwise why not: "line-unreadable" (the word cannot be found in the line's reading of the
+    original), "line-neighbour-changed" (text outside the word reads differently), or the word's
+    diagnosis on the line's reading ("line-" + policy.diagnose's reason)."""
+    pre, post = squeeze(before), squeeze(after)
+    span = _word_span(pre, plan)
+    if span is None:
+        return "line-unreadable"
+    a, b = span
+    tail = len(pre) - b
+    if len(post) < a + tail or post[:a] != pre[:a] or post[len(post) - tail :] != pre[b:]:
+        return "line-neighbour-changed"
+    word = post[a : len(post) - tail]
+    if word_read is not None and word == squeeze(word_read):
+        return None
+    why = diagnose(word, 1.0, plan.word, plan.new_word, edited, 0.0, pre[a:b])
+    return None if why is None else f"line-{why}"
+
+
+def allowed_box(plan: EditPlan, shape: tuple[int, int]) -> tuple[int, int, int, int]:
+    """Where an edit of the word may change pixels: its box plus a margin (and an outline's or a
+    shadow's reach), stopping short of the neighbours' ink; a re-laid-out word may take the gaps up
+    to its neighbours (it may be longer), never their ink."""
+    x0, y0, x1, y1 = plan.word_box
+    h, w = shape
+    m = max(MIN_WORD_MARGIN, round(WORD_MARGIN * (y1 - y0)))
+    effect = plan.font.effect
+    if effect is not None:
+        m += effect.width + max(abs(effect.offset[0]), abs(effect.offset[1])) + int(np.ceil(2 * effect.blur))
+    left, right = plan.outside
+    if plan.mode == "relayout":
+        ax0 = left[2] if left is not None else 0
+        ax1 = right[0] if right is not None else w
+    else:
+        ax0 = max(x0 - m, left[2]) if left is not None and left[2] <= x0 else x0 - m
+        ax1 = min(x1 + m, right[0]) if right is not None and right[0] >= x1 else x1 + m
+    return max(0, ax0), max(0, y0 - m), min(w, ax1), min(h, y1 + m)
+
+
+def pixels_outside_word(before: np.ndarray, after: np.ndarray, plan: EditPlan) -> int:
+    """How many changed pixels lie outside allowed_box (0 for an edit that kept to its word)."""
+    changed = (before != after).any(-1)
+    x0, y0, x1, y1 = allowed_box(plan, before.shape[:2])
+    changed[y0:y1, x0:x1] = False
+    return int(changed.sum())

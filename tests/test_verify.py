@@ -1,0 +1,85 @@
+"""Verify what the user asked, not what the plan intended (agent/verify.py): with the real
+recogniser, edits that the word-crop check alone accepted are refused."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from agent.context import Toolbox
+from agent.run import Editor
+from agent.schemas import EditRequest
+from tools.fonts import composite, render_text
+
+FACE, SIZE, INK, GROUND = "LiberationSans-Bold", 32, (20, 30, 120), 235
+
+
+def _line(registry, text: str, width: int = 420) -> np.ndarray:
+    r = render_text(registry.font(FACE, SIZE), text, (width, 70), (20, 50))
+    return composite(np.full((70, width, 3), GROUND, np.float32), r.alpha, INK).astype(np.uint8)
+
+
+class Paints:
+    """An inpainting tool that ignores its edits and returns a fixed picture: a plan gone wrong."""
+
+    name = "fake"
+
+    def __init__(self, picture: np.ndarray):
+        self.picture = picture
+
+    def __call__(self, image, edits, seed=0, guidance=1.0, steps=20):
+        return self.picture.copy()
+
+
+def _run(registry, ocr, source, picture, find, replace):
+    paint = Paints(picture)
+    editor = Editor(Toolbox(registry, ocr, {"naive": paint, "glyph-diffusion": paint}))
+    return editor.run(EditRequest(image="x.png", find=find, replace=replace, max_attempts=2), source)[0]
+
+
+def test_an_edit_that_also_changed_the_neighbouring_word_is_not_verified(registry, ocr):
+    # HARBOUR -> HARBOUP, and the H of NORTH became a P too (character boxes shifted onto the
+    # word before): the word's own crop reads "HARBOUP", as requested.
+    source, picture = _line(registry, "NORTH HARBOUR"), _line(registry, "NORTP HARBOUP")
+    result = _run(registry, ocr, source, picture, "HARBOUR", "HARBOUP")
+    assert result.status == "failed"
+    assert {a.why_failed for a in result.attempts} <= {"changed-outside-word", "line-neighbour-changed"}
+    assert all(a.changed_outside_word > 0 for a in result.attempts)
+
+
+def test_a_longer_word_written_over_the_next_word_is_not_verified(registry, ocr):
+    # SALE -> SALES drawn in place: the new S lands on the T of TODAY, which did not move.
+    source = _line(registry, "SALE TODAY")
+    r = render_text(registry.font(FACE, SIZE), "SALES", (420, 70), (20, 50))
+    picture = source.astype(np.float32)
+    x1 = max(b[2] for b in render_text(registry.font(FACE, SIZE), "SALE", (420, 70), (20, 50)).boxes if b)
+    picture[10:60, 18 : x1 + 2] = GROUND  # the old word erased, then the new one drawn
+    picture = composite(picture, r.alpha, INK).astype(np.uint8)
+    assert (picture != source).any()
+    result = _run(registry, ocr, source, picture, "SALE", "SALES")
+    assert result.status == "failed"
+    assert all(a.changed_outside_word > 0 or (a.why_failed or "").startswith("line-") for a in result.attempts)
+
+
+def test_a_clean_edit_passes_the_line_check(registry, ocr):
+    source, picture = _line(registry, "NORTH HARBOUR"), _line(registry, "NORTH HARBOUP")
+    result = _run(registry, ocr, source, picture, "HARBOUR", "HARBOUP")
+    assert result.status == "verified", [(a.ocr_text, a.line_before, a.line_read, a.why_failed) for a in result.attempts]
+    a = result.attempts[0]
+    assert a.changed_outside_word == 0 and a.line_read.replace(" ", "") == "NORTHHARBOUP"
+
+
+def test_line_verdict_rules():
+    from agent.schemas import EditPlan, FontInfo
+    from agent.verify import line_verdict
+
+    font = FontInfo(face=FACE, category="sans", size=SIZE, baseline=50, slant=0, fg=INK, bg=(GROUND,) * 3, score=1.0)
+    plan = EditPlan(line_text="6,001 units sold.", line_box=(0, 0, 200, 20), start=0, word_start=0, word="6,001",
+                    new_word="6,007", word_box=(0, 0, 50, 20), char_boxes=[], mode="chars", edits=[], font=font,
+                    original_read="6,001")
+    edited = [4]
+    assert line_verdict("6,001 units sold.", "6,007 units sold.", plan, edited) is None
+    assert line_verdict("6,001 units sold.", "6,007 units sold", plan, edited) == "line-neighbour-changed"  # lost "."
+    assert line_verdict("6,001 units sold.", "6,007 unit5 sold.", plan, edited) == "line-neighbour-changed"
+    assert line_verdict("6,001 units sold.", "6,00l units sold.", plan, edited) is not None  # look-alike of the 7? no: wrong
+    assert line_verdict("6,001 units sold.", "6,001 units sold.", plan, edited) == "line-old-glyph-remains"
+    assert line_verdict("nothing like it", "6,007 units sold.", plan, edited) == "line-unreadable"
