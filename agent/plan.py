@@ -43,6 +43,8 @@ def locate(lines: list[TextLine], request: EditRequest) -> tuple[list[TextLine],
         seen = "; ".join(f'"{ln.text}"' for ln in lines[:8]) or "no text at all"
         raise BadRequest(f'"{request.find}" not found in the image (it reads: {seen})')
     n = request.occurrence or 1
+    if n == -1:  # the last one
+        n = len(occ)
     if n > len(occ):
         raise BadRequest(f'occurrence {n} requested but "{request.find}" occurs {len(occ)} time(s)')
     o = occ[n - 1]

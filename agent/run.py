@@ -30,7 +30,9 @@ class Editor:
         result = EditResult(
             status=state.get("status", "error"), request=request, plan=state.get("plan"), attempts=state.get("attempts", []),
             seconds=round(time.perf_counter() - t0, 3), message=state.get("message", ""),
-            occurrences=state.get("occurrences"), edited_occurrence=(request.occurrence or 1) if state.get("occurrences") else None,
+            occurrences=state.get("occurrences"),
+            edited_occurrence=({None: 1, -1: state.get("occurrences")}.get(request.occurrence, request.occurrence)
+                               if state.get("occurrences") else None),
         )
         if result.occurrences and result.occurrences > 1 and result.plan is not None:
             result.message += (f' ("{request.find}" occurs {result.occurrences} times; occurrence {result.edited_occurrence} '
@@ -42,6 +44,73 @@ class Editor:
             out = best[1]
         return result, out, state
 
+    def run_many(self, requests: list[EditRequest], image: np.ndarray,
+                 progress: Callable[[str], None] | None = None) -> tuple[EditResult, np.ndarray | None, bool]:
+        """Several edits on one image, in order, each on the image the one before it left. Returns
+        one EditResult (its `edits` hold each edit's), the output image (None on error) and whether
+        an error was the request's fault. Edits whose words overlap are refused: the later one would
+        repaint (or find) what the earlier one wrote."""
+        t0 = time.perf_counter()
+        results: list[EditResult] = []
+        current, done_boxes = image, []
+        for k, request in enumerate(requests, 1):
+            if progress and len(requests) > 1:
+                progress(f'edit {k} of {len(requests)}: "{request.find}" -> "{request.replace}"')
+            result, out, state = self.run(request, current, progress)
+            results.append(result)
+            if result.status == "error":
+                return self._combined(results, t0, f"edit {k}: {result.message}"), None, bool(state.get("bad_request"))
+            box = _edited_box(result)
+            clash = next((j for j, b in enumerate(done_boxes, 1) if overlapping(box, b)), None)
+            if clash is not None:
+                message = (f'edits {clash} and {k} overlap ("{requests[clash - 1].find}" and "{request.find}"): '
+                           "give them as one edit, or one at a time")
+                return self._combined(results, t0, message, status="error"), None, True
+            done_boxes.append(box)
+            current = out
+        return self._combined(results, t0), current, False
+
+    @staticmethod
+    def _combined(results: list[EditResult], t0: float, message: str | None = None, status=None) -> EditResult:
+        if len(results) == 1 and message is None:
+            return results[0]
+        if status is None:
+            statuses = [r.status for r in results]
+            status = "error" if "error" in statuses else "verified" if set(statuses) == {"verified"} else "failed"
+        if message is None:
+            message = "; ".join(f'edit {k} ("{r.request.find}" -> "{r.request.replace}"): {r.status}'
+                                for k, r in enumerate(results, 1))
+        return EditResult(status=status, request=results[0].request, edits=results, message=message,
+                          seconds=round(time.perf_counter() - t0, 3))
+
+    def edit_file_many(self, requests: list[EditRequest], output: str | Path,
+                       progress: Callable[[str], None] | None = None) -> tuple[EditResult, bool]:
+        """Several edits of requests[0].image into output (atomically): one EditResult, and whether
+        the request was bad input. One edit is edit_file's result."""
+        first = requests[0]
+        refused = self._refused_output(first, output)
+        if refused is not None:
+            return refused, True
+        try:
+            image = load_image(first.image)
+        except ImageError as e:
+            return EditResult(status="error", request=first, message=str(e)), True
+        result, out, bad = self.run_many(requests, image, progress)
+        if out is not None:
+            save_image(output, out)
+            result.output = str(output)
+            if result.status == "failed":
+                result.message += f" ({output}: best attempts, unverified)"
+        return result, bad
+
+    @staticmethod
+    def _refused_output(request: EditRequest, output: str | Path) -> EditResult | None:
+        if same_file(request.image, output):
+            return EditResult(status="error", request=request, message="output path is the input image; refusing to overwrite it")
+        if Path(output).suffix.lower() not in Image.registered_extensions():
+            return EditResult(status="error", request=request, message=f"{output}: unknown image extension (use .png or .jpg)")
+        return None
+
     def edit_file(
         self,
         request: EditRequest,
@@ -51,10 +120,9 @@ class Editor:
     ) -> tuple[EditResult, bool]:
         """Edit request.image into output (atomically). Returns the result and whether the request was bad input."""
         t0 = time.perf_counter()
-        if same_file(request.image, output):
-            return EditResult(status="error", request=request, message="output path is the input image; refusing to overwrite it"), True
-        if Path(output).suffix.lower() not in Image.registered_extensions():
-            return EditResult(status="error", request=request, message=f"{output}: unknown image extension (use .png or .jpg)"), True
+        refused = self._refused_output(request, output)
+        if refused is not None:
+            return refused, True
         try:
             image = load_image(request.image)
         except ImageError as e:
@@ -69,6 +137,19 @@ class Editor:
             save_image(sheet, contact_sheet(image, state))
         result.seconds = round(time.perf_counter() - t0, 3)
         return result, bool(state.get("bad_request"))
+
+
+def overlapping(a, b) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+def _edited_box(result: EditResult):
+    """Where an edit worked: its word and every mask it painted."""
+    box = tuple(result.plan.word_box)
+    for a in result.attempts:
+        for b in a.mask_boxes:
+            box = (min(box[0], b[0]), min(box[1], b[1]), max(box[2], b[2]), max(box[3], b[3]))
+    return box
 
 
 def contact_sheet(image: np.ndarray, state: dict) -> np.ndarray:

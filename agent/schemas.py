@@ -22,7 +22,7 @@ class EditRequest(BaseModel):
     find: str = Field(description="Text in the image to change: a word, part of a line, or a substring such as '001'.")
     replace: str = Field(description="What it should read instead (case-sensitive).")
     occurrence: int | None = Field(
-        default=None, ge=1, description="Which occurrence of find, 1-based in reading order; default: the only one or the first."
+        default=None, ge=-1, description="Which occurrence of find, 1-based in reading order (-1: the last); default: the only one or the first."
     )
     seed: int = Field(default=0, description="Random seed; the same request and seed give the same pixels.")
     max_attempts: int = Field(default=6, ge=1, le=50, description="Budget of repaint attempts (agent method).")
@@ -35,6 +35,13 @@ class EditRequest(BaseModel):
             raise ValueError("must not be empty")
         if "\n" in v:
             raise ValueError("must be a single line")
+        return v
+
+    @field_validator("occurrence")
+    @classmethod
+    def _counted(cls, v: int | None) -> int | None:
+        if v == 0:
+            raise ValueError("occurrences count from 1 (or -1 for the last)")
         return v
 
     @model_validator(mode="after")
@@ -129,6 +136,17 @@ class EditResult(BaseModel):
     occurrences: int | None = Field(default=None, description="How many times find occurs in the image; when more than "
                                     "once, `occurrence` (or the first, in reading order) was edited: its box is plan.word_box.")
     edited_occurrence: int | None = Field(default=None, description="Which occurrence was edited (1-based, reading order).")
+    edits: list[EditResult] = Field(default_factory=list, description="A request with several edits: each edit's own "
+                                    "result, in order (each ran on the image the one before it left); the status is "
+                                    "verified only when every edit is.")
+
+
+class EditSpec(BaseModel):
+    """One edit of a request with several (the image, seed, budget and method are the request's)."""
+
+    find: str = Field(description="Text in the image to change.")
+    replace: str = Field(description="What it should read instead (case-sensitive).")
+    occurrence: int | None = Field(default=None, ge=-1, description="Which occurrence of find, 1-based in reading order (-1: the last).")
 
 
 class CharBox(BaseModel):

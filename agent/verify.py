@@ -22,20 +22,43 @@ from agent.schemas import EditPlan
 from tools.metrics import edit_distance
 from tools.text import squeeze
 
-LINE_MARGIN = 0.15  # vertical margin of the line crop, x line height (the judge's crop uses the same)
-WORD_MARGIN = 0.2  # how far (x word height) changed pixels may reach past the word's box: halo, anti-aliasing
+LINE_MARGIN = 0.15  # vertical margin of the line crop, x line height (the judge's crop uses the same); none
+# sideways: the detector's box already pads the text, and a wider crop took in the ledger's red table
+# border, read "]" or "/" before the edit and not after
+BORDERS = "|[]/\\(){}"  # what a box or table line at the line's end is read as; never a full stop or comma
+# How far (x the word's height) changed pixels may reach past the old word's box: a new glyph wider
+# than the old (a ledger's 1 -> 7 reached 4 px past a 14 px word), its halo and anti-aliasing.
+WORD_MARGIN = 0.35
 MIN_WORD_MARGIN = 3  # ... and at least this many pixels (a blur's reach on small text)
+
+
+def word_margin(word_box) -> int:
+    """The margin of `WORD_MARGIN` round a word's box, in pixels (also the held-out judge's)."""
+    return max(MIN_WORD_MARGIN, round(WORD_MARGIN * (word_box[3] - word_box[1])))
 
 
 def line_crop(image: np.ndarray, plan: EditPlan, mask_boxes: list) -> np.ndarray:
     """The line round the word: the detector's line box joined with the word and every mask, with a
-    margin. The same geometry is read on the original and on the candidate."""
+    vertical margin. The same geometry is read on the original and on the candidate."""
     x0, y0, x1, y1 = plan.line_box
     for b in [plan.word_box, *mask_boxes]:
         x0, y0, x1, y1 = min(x0, b[0]), min(y0, b[1]), max(x1, b[2]), max(y1, b[3])
     h, w = image.shape[:2]
     m = max(2, round(LINE_MARGIN * (y1 - y0)))
-    return image[max(0, y0 - m) : min(h, y1 + m), max(0, x0 - m) : min(w, x1 + m)]
+    return image[max(0, y0 - m) : min(h, y1 + m), max(0, x0) : min(w, x1)]
+
+
+def _without_border_marks(text: str, keep: tuple[int, int] | None = None) -> tuple[str, int]:
+    """text without the box or table lines (BORDERS) read at its two ends, outside keep (a span to
+    keep whole); returns it and how many characters went from the front."""
+    a, b = keep if keep is not None else (len(text), 0)
+    lead = 0
+    while lead < min(a, len(text)) and text[lead] in BORDERS:
+        lead += 1
+    end = len(text)
+    while end > max(b, lead) and text[end - 1] in BORDERS:
+        end -= 1
+    return text[lead:end], lead
 
 
 def _word_span(line: str, plan: EditPlan) -> tuple[int, int] | None:
@@ -68,7 +91,11 @@ def line_verdict(before: str, after: str, plan: EditPlan, edited: list[int], wor
     span = _word_span(pre, plan)
     if span is None:
         return "line-unreadable"
-    a, b = span
+    # A box or table line at the line's ends is read as a bracket or a slash in one reading and not
+    # in the other, as the recogniser's context shifts; it is not text the edit changed.
+    pre, lead = _without_border_marks(pre, span)
+    a, b = span[0] - lead, span[1] - lead
+    post, _ = _without_border_marks(post)
     tail = len(pre) - b
     if len(post) < a + tail or post[:a] != pre[:a] or post[len(post) - tail :] != pre[b:]:
         return "line-neighbour-changed"
@@ -80,28 +107,30 @@ def line_verdict(before: str, after: str, plan: EditPlan, edited: list[int], wor
 
 
 def allowed_box(plan: EditPlan, shape: tuple[int, int]) -> tuple[int, int, int, int]:
-    """Where an edit of the word may change pixels: its box plus a margin (and an outline's or a
-    shadow's reach), stopping short of the neighbours' ink; a re-laid-out word may take the gaps up
-    to its neighbours (it may be longer), never their ink."""
+    """Where an edit of the word may change pixels: its box plus word_margin (and an outline's or a
+    shadow's reach); a re-laid-out word (it may be longer) also the gaps up to its neighbours."""
     x0, y0, x1, y1 = plan.word_box
     h, w = shape
-    m = max(MIN_WORD_MARGIN, round(WORD_MARGIN * (y1 - y0)))
+    m = word_margin(plan.word_box)
     effect = plan.font.effect
     if effect is not None:
         m += effect.width + max(abs(effect.offset[0]), abs(effect.offset[1])) + int(np.ceil(2 * effect.blur))
     left, right = plan.outside
+    ax0, ax1 = x0 - m, x1 + m
     if plan.mode == "relayout":
-        ax0 = left[2] if left is not None else 0
-        ax1 = right[0] if right is not None else w
-    else:
-        ax0 = max(x0 - m, left[2]) if left is not None and left[2] <= x0 else x0 - m
-        ax1 = min(x1 + m, right[0]) if right is not None and right[0] >= x1 else x1 + m
+        ax0 = min(ax0, left[2]) if left is not None and left[2] <= x0 else 0
+        ax1 = max(ax1, right[0]) if right is not None and right[0] >= x1 else w
     return max(0, ax0), max(0, y0 - m), min(w, ax1), min(h, y1 + m)
 
 
 def pixels_outside_word(before: np.ndarray, after: np.ndarray, plan: EditPlan) -> int:
-    """How many changed pixels lie outside allowed_box (0 for an edit that kept to its word)."""
+    """How many changed pixels lie outside allowed_box or on the ink box of a neighbouring
+    character outside the word (0 for an edit that kept to its word)."""
     changed = (before != after).any(-1)
+    allowed = np.zeros_like(changed)
     x0, y0, x1, y1 = allowed_box(plan, before.shape[:2])
-    changed[y0:y1, x0:x1] = False
-    return int(changed.sum())
+    allowed[y0:y1, x0:x1] = True
+    for b in plan.outside:
+        if b is not None:
+            allowed[b[1] : b[3], b[0] : b[2]] = False
+    return int((changed & ~allowed).sum())

@@ -168,3 +168,50 @@ def test_structured_tool_in_a_langgraph_graph(tmp_path, editor):
     final = g.compile().invoke({"messages": [HumanMessage(content="fix the word")]})
     result = json.loads(final["messages"][-1].content)
     assert result["status"] == "verified" and (tmp_path / "out.png").exists()
+
+
+LEDGER = EXAMPLES / "numbers_ledger.png"
+TWO_EDITS = "change 6,001 to 6,007 and 271.61 to 271.67"
+
+
+def test_several_edits_in_one_request_give_one_result_with_an_entry_each(tmp_path, glyphfix):
+    out = tmp_path / "two.png"
+    r = glyphfix("edit", str(LEDGER), TWO_EDITS, "-o", str(out), "--json")
+    assert r.exit_code == 0, r.output[-3000:]
+    res = json.loads(r.stdout)
+    assert res["status"] == "verified" and [e["status"] for e in res["edits"]] == ["verified", "verified"]
+    assert [(e["request"]["find"], e["request"]["replace"]) for e in res["edits"]] == [("6,001", "6,007"), ("271.61", "271.67")]
+    a, b = (np.asarray(Image.open(p).convert("RGB")) for p in (LEDGER, out))
+    changed = (a != b).any(-1)
+    for e in res["edits"]:  # every changed pixel belongs to one of the two words
+        x0, y0, x1, y1 = e["plan"]["word_box"]
+        changed[max(0, y0 - 8) : y1 + 8, max(0, x0 - 8) : x1 + 8] = False
+    assert not changed.any()
+
+
+def test_edits_that_overlap_are_refused_with_one_line(tmp_path, glyphfix):
+    r = glyphfix("edit", str(LEDGER), "change 6,001 to 6,007 and 6,007 to 6,009", "-o", str(tmp_path / "o.png"))
+    assert r.exit_code == 2 and "overlap" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "o.png").exists()
+
+
+def test_several_edits_in_chat_and_over_mcp(tmp_path, glyphfix, editor):
+    from mcp.shared.memory import create_connected_server_and_client_session
+
+    from agent.frontends.mcp_server import build_server
+    from agent.frontends.service import GlyphfixService
+
+    r = glyphfix("chat", str(LEDGER), stdin=f"{TWO_EDITS}\nquit\n")
+    assert r.exit_code == 0 and r.stdout.count("editing") == 2 and "NOT verified" not in r.stdout
+    assert "verified" in r.stdout
+    (tmp_path / "ledger.png").write_bytes(LEDGER.read_bytes())
+    server = build_server(GlyphfixService(editor, tmp_path))
+
+    async def scenario():
+        async with create_connected_server_and_client_session(server._mcp_server) as session:
+            res = await session.call_tool("edit_text", {"image_path": "ledger.png", "output_path": "out.png", "edits": [
+                {"find": "6,001", "replace": "6,007"}, {"find": "271.61", "replace": "271.67"}]})
+            assert not res.isError, res.content
+            assert res.structuredContent["status"] == "verified" and len(res.structuredContent["edits"]) == 2
+
+    asyncio.run(asyncio.wait_for(scenario(), timeout=600))

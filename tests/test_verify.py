@@ -83,3 +83,9 @@ def test_line_verdict_rules():
     assert line_verdict("6,001 units sold.", "6,00l units sold.", plan, edited) is not None  # look-alike of the 7? no: wrong
     assert line_verdict("6,001 units sold.", "6,001 units sold.", plan, edited) == "line-old-glyph-remains"
     assert line_verdict("nothing like it", "6,007 units sold.", plan, edited) == "line-unreadable"
+    # a table's border at the line's end, read "]" before the edit and not after, is not text; a
+    # full stop is
+    at_end = plan.model_copy(update={"line_text": "6,001"})
+    assert line_verdict("6,001]", "6,007", at_end, edited) is None
+    assert line_verdict("|6,001", "6,007|", at_end, edited) is None
+    assert line_verdict("6,001.", "6,007", at_end, edited) == "line-neighbour-changed"

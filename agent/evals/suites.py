@@ -9,6 +9,7 @@ from agent.evals.judge import Judge
 from agent.evals.runner import Case
 from agent.evals.synthetic import make_case
 from agent.evals.unseen import make_unseen_case
+from agent.verify import word_margin
 from tools.fonts import FontRegistry
 from tools.images import load_image, save_image
 
@@ -41,11 +42,11 @@ SPLITS = ("dev", "test", "all")
 
 
 def heldout_box(word_box: list[int], find: str, replace: str, shape: tuple[int, int]) -> list[int]:
-    """Where a correct edit of a held-out case may change pixels: the hand-set word box plus a
-    margin of a fifth of its height (at least 3 px: anti-aliasing, blur, JPEG), and for a longer
-    replacement the extra characters' width (the word's mean advance each) to the right."""
+    """Where a correct edit of a held-out case may change pixels: the hand-set word box plus the
+    margin the verifier allows (agent/verify.word_margin: a wider new glyph, halo, JPEG), and for
+    a longer replacement the extra characters' width (the word's mean advance each) to the right."""
     x0, y0, x1, y1 = word_box
-    m = max(3, round(0.2 * (y1 - y0)))
+    m = word_margin(word_box)
     extra = max(0, len(replace) - len(find)) * (x1 - x0) / max(1, len(find))
     h, w = shape
     return [max(0, x0 - m), max(0, y0 - m), min(w, round(x1 + m + extra)), min(h, y1 + m)]

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from agent.frontends.parse import ParseError, parse_request
+from agent.frontends.parse import ParseError, parse_requests
 from agent.run import Editor
 from agent.schemas import EditRequest
 from tools.images import ImageError, same_file, save_image
@@ -134,18 +134,19 @@ class ChatSession:
 
     def edit(self, text: str) -> None:
         try:
-            p = parse_request(text)
+            parsed = parse_requests(text)
         except ParseError as e:
             self.say(str(e))
             return
         try:
-            req = EditRequest(image=str(self.source), find=p.find, replace=p.replace, occurrence=p.occurrence,
-                              seed=self.seed, max_attempts=self.max_attempts)
+            reqs = [EditRequest(image=str(self.source), find=p.find, replace=p.replace, occurrence=p.occurrence,
+                                seed=self.seed, max_attempts=self.max_attempts) for p in parsed]
         except ValueError as e:
             self.say(f"bad request: {str(e).splitlines()[-1].strip()}")
             return
-        self.say(f'editing "{p.find}" -> "{p.replace}"' + (f" (occurrence {p.occurrence})" if p.occurrence else ""))
-        result, out, _ = self.editor.run(req, self.current, progress=lambda s: self.say(f"  {s}"))
+        for p in parsed:
+            self.say(f'editing "{p.find}" -> "{p.replace}"' + (f" (occurrence {p.occurrence})" if p.occurrence else ""))
+        result, out, _ = self.editor.run_many(reqs, self.current, progress=lambda s: self.say(f"  {s}"))
         self.seed += 1
         if result.status == "error":
             self.say(f"could not edit: {result.message}")

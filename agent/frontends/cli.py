@@ -71,7 +71,8 @@ def ocr(
 def edit(
     ctx: typer.Context,
     image: Annotated[Path, typer.Argument(help="Input image (never modified).")],
-    request_text: Annotated[str | None, typer.Argument(metavar="REQUEST", help='A request such as "replace hands with bands".')] = None,
+    request_text: Annotated[str | None, typer.Argument(metavar="REQUEST", help='A request such as "replace hands with bands" '
+                                                       '(several edits: "change 2024 to 2025 and Monday to Tuesday").')] = None,
     find: Annotated[str | None, typer.Option("--find", help="Text to change.")] = None,
     replace: Annotated[str | None, typer.Option("--replace", help="What it should read instead.")] = None,
     occurrence: Annotated[int | None, typer.Option("--occurrence", help="Which occurrence, 1-based in reading order.")] = None,
@@ -87,7 +88,7 @@ def edit(
     """Change text in IMAGE. Exit 0 verified, 1 not verified (OUT holds the best attempt), 2 bad input."""
     from pydantic import ValidationError
 
-    from agent.frontends.parse import ParseError, parse_request
+    from agent.frontends.parse import ParseError, parse_requests
     from agent.schemas import EditRequest
 
     if output is None:
@@ -96,18 +97,24 @@ def edit(
         fail(f"unknown --method {method!r}: use agent, single-shot or naive")
     if request_text is not None and (find is not None or replace is not None):
         fail("give either a REQUEST or --find/--replace, not both")
+    specs: list[tuple[str, str, int | None]] = []
     if request_text is not None:
         try:
-            parsed = parse_request(request_text)
+            parsed = parse_requests(request_text)
         except ParseError as e:
             fail(str(e))
-        find, replace = parsed.find, parsed.replace
-        occurrence = occurrence or parsed.occurrence
-    if find is None or replace is None:
+        specs = [(p.find, p.replace, p.occurrence) for p in parsed]
+        if occurrence is not None:
+            if len(specs) > 1:
+                fail("--occurrence applies to a single edit; say which occurrence inside the request (the second X)")
+            specs[0] = (specs[0][0], specs[0][1], occurrence)
+    elif find is not None and replace is not None:
+        specs = [(find, replace, occurrence)]
+    else:
         fail('say what to change: --find X --replace Y, or a REQUEST like "replace X with Y"')
     try:
-        req = EditRequest(image=str(image), find=find, replace=replace, occurrence=occurrence, seed=seed,
-                          max_attempts=max_attempts, method=cast("Method", method))
+        reqs = [EditRequest(image=str(image), find=f, replace=r, occurrence=o, seed=seed, max_attempts=max_attempts,
+                            method=cast("Method", method)) for f, r, o in specs]
     except ValidationError as e:
         err = e.errors()[0]
         where = ".".join(str(x) for x in err["loc"])
@@ -122,7 +129,10 @@ def edit(
 
     editor = Editor(_toolbox(ctx, diffusion=method != "naive"))
     progress = None if as_json else (lambda s: typer.echo(f"  {s}"))
-    result, bad_input = editor.edit_file(req, output, sheet=sheet, progress=progress)
+    if len(reqs) == 1:
+        result, bad_input = editor.edit_file(reqs[0], output, sheet=sheet, progress=progress)
+    else:
+        result, bad_input = editor.edit_file_many(reqs, output, progress=progress)
     if as_json:
         typer.echo(result.model_dump_json(indent=1))
     if result.status == "error":

@@ -16,7 +16,7 @@ from mcp.server.fastmcp.exceptions import ToolError
 from pydantic import Field
 
 from agent.frontends.service import EditTextArgs, GlyphfixService, ReadTextArgs, ToolInputError
-from agent.schemas import EditResult, TextReading
+from agent.schemas import EditResult, EditSpec, TextReading
 
 _E = EditTextArgs.model_fields
 
@@ -40,15 +40,17 @@ def build_server(service: GlyphfixService) -> FastMCP:
     @mcp.tool()
     async def edit_text(
         image_path: Annotated[str, Field(description=_E["image_path"].description)],
-        find: Annotated[str, Field(description=_E["find"].description)],
-        replace: Annotated[str, Field(description=_E["replace"].description)],
-        output_path: Annotated[str, Field(description=_E["output_path"].description)],
+        find: Annotated[str | None, Field(description=_E["find"].description)] = None,
+        replace: Annotated[str | None, Field(description=_E["replace"].description)] = None,
+        output_path: Annotated[str | None, Field(description=_E["output_path"].description)] = None,
         occurrence: Annotated[int | None, Field(description=_E["occurrence"].description)] = None,
         max_attempts: Annotated[int | None, Field(description=_E["max_attempts"].description)] = None,
+        edits: Annotated[list[EditSpec] | None, Field(description=_E["edits"].description)] = None,
     ) -> EditResult:
-        """Change `find` to `replace` in an image and write output_path. status is 'verified' only when
-        OCR read back exactly the requested text; 'failed' leaves the best attempt in output_path."""
-        return await call(service.edit_text, image_path, find, replace, output_path, occurrence, max_attempts)
+        """Change `find` to `replace` (or each of `edits`) in an image and write output_path. status is
+        'verified' only when OCR read back exactly the requested text, the line changed nowhere else
+        and no pixel changed outside the word; 'failed' leaves the best attempt in output_path."""
+        return await call(service.edit_text, image_path, find, replace, output_path, occurrence, max_attempts, edits)
 
     return mcp
 

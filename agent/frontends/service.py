@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field
 
 from agent.reading import read_text
 from agent.run import Editor
-from agent.schemas import EditRequest, EditResult, TextReading
+from agent.schemas import EditRequest, EditResult, EditSpec, TextReading
 from tools.images import ImageError, load_image
 
 _F = EditRequest.model_fields
@@ -31,11 +31,14 @@ class ReadTextArgs(BaseModel):
 
 class EditTextArgs(BaseModel):
     image_path: str = Field(description="Path of the input image (inside the server's root); never modified.")
-    find: Annotated[str, Field(description=_F["find"].description)]
-    replace: Annotated[str, Field(description=_F["replace"].description)]
-    output_path: str = Field(description="Where to write the edited image (inside the root; .png or .jpg).")
+    find: Annotated[str | None, Field(description=_F["find"].description + " (or give `edits`)")] = None
+    replace: Annotated[str | None, Field(description=_F["replace"].description)] = None
+    output_path: str | None = Field(default=None, description="Where to write the edited image (inside the root; .png or .jpg). Required.")
     occurrence: int | None = Field(default=None, description=_F["occurrence"].description)
     max_attempts: int | None = Field(default=None, description=_F["max_attempts"].description)
+    edits: list[EditSpec] | None = Field(default=None, description="Several edits in one call, run in order on the "
+                                         "same image (after find/replace if that is given too); one result with an "
+                                         "entry per edit.")
 
 
 class GlyphfixService:
@@ -67,19 +70,30 @@ class GlyphfixService:
         with self.lock:
             return read_text(self.editor.toolbox.ocr, self.editor.toolbox.registry, image)
 
-    def edit_text(self, image_path: str, find: str, replace: str, output_path: str,
-                  occurrence: int | None = None, max_attempts: int | None = None) -> EditResult:
+    def edit_text(self, image_path: str, find: str | None = None, replace: str | None = None, output_path: str | None = None,
+                  occurrence: int | None = None, max_attempts: int | None = None,
+                  edits: list[EditSpec] | None = None) -> EditResult:
+        if not output_path:
+            raise ToolInputError("output_path is required: where to write the edited image")
         src, _ = self._image(image_path)
         out = self._inside(output_path, must_exist=False)
         if out.exists() and out.is_symlink():
             raise ToolInputError(f"{output_path}: is a symlink; refusing to write through it")
+        specs = [EditSpec.model_validate(e) for e in edits or []]
+        if find is not None or replace is not None:
+            if find is None or replace is None:
+                raise ToolInputError("give both find and replace (or a list of edits)")
+            specs.insert(0, EditSpec(find=find, replace=replace, occurrence=occurrence))
+        if not specs:
+            raise ToolInputError("nothing to edit: give find and replace, or edits")
+        budget = max_attempts or EditRequest.model_fields["max_attempts"].default
         try:
-            req = EditRequest(image=str(src), find=find, replace=replace, occurrence=occurrence,
-                              max_attempts=max_attempts or EditRequest.model_fields["max_attempts"].default)
+            reqs = [EditRequest(image=str(src), find=s.find, replace=s.replace, occurrence=s.occurrence, max_attempts=budget)
+                    for s in specs]
         except ValueError as e:
             raise ToolInputError(f"bad request: {str(e).splitlines()[-1].strip()}") from None
         with self.lock:
-            result, bad = self.editor.edit_file(req, out)
+            result, bad = self.editor.edit_file(reqs[0], out) if len(reqs) == 1 else self.editor.edit_file_many(reqs, out)
         if result.status == "error" and bad:
             raise ToolInputError(result.message)
         return result
@@ -92,9 +106,9 @@ def langchain_tools(service: GlyphfixService):
     def _read(image_path: str) -> dict:
         return service.read_text(image_path).model_dump()
 
-    def _edit(image_path: str, find: str, replace: str, output_path: str, occurrence: int | None = None,
-              max_attempts: int | None = None) -> dict:
-        return service.edit_text(image_path, find, replace, output_path, occurrence, max_attempts).model_dump(mode="json")
+    def _edit(image_path: str, find: str | None = None, replace: str | None = None, output_path: str | None = None,
+              occurrence: int | None = None, max_attempts: int | None = None, edits: list | None = None) -> dict:
+        return service.edit_text(image_path, find, replace, output_path, occurrence, max_attempts, edits).model_dump(mode="json")
 
     return [
         StructuredTool.from_function(_read, name="read_text", args_schema=ReadTextArgs,
