@@ -26,7 +26,7 @@ from tools.fonts import (
 from tools.locate import char_boxes, find_occurrences, line_ink
 from tools.mask import Box, box_iou, union
 from tools.ocr import TextLine
-from tools.text import squeeze
+from tools.text import lower, squeeze
 
 
 class BadRequest(ValueError):
@@ -40,6 +40,11 @@ def locate(lines: list[TextLine], request: EditRequest) -> tuple[list[TextLine],
     to the user's spelling there, so the characters are cut and verified as the user named them."""
     occ = find_occurrences(lines, request.find)
     if not occ:
+        # The detector split the word (or the phrase) into neighbouring boxes: join them and look again.
+        joined = joined_neighbours(lines)
+        if (occ := find_occurrences(joined, request.find)):
+            lines = joined
+    if not occ:
         seen = "; ".join(f'"{ln.text}"' for ln in lines[:8]) or "no text at all"
         raise BadRequest(f'"{request.find}" not found in the image (it reads: {seen})')
     n = request.occurrence or 1
@@ -48,10 +53,39 @@ def locate(lines: list[TextLine], request: EditRequest) -> tuple[list[TextLine],
     if n > len(occ):
         raise BadRequest(f'occurrence {n} requested but "{request.find}" occurs {len(occ)} time(s)')
     o = occ[n - 1]
+    read_there = lines[o.line].text[o.start : o.end]
+    if o.approximate and lower(read_there) == lower(request.find) and lower(request.find) == lower(request.replace):
+        # Found only ignoring case, and the edit changes only case: which letters to change cannot be
+        # told from the user's spelling (the sign reads SPEED; "speed" -> "Speed" would verify as is).
+        raise BadRequest(f'"{request.find}" was found only ignoring case (the image reads "{read_there}"): '
+                         f'give the text as it reads, e.g. --find "{read_there}"')
     if o.approximate:
         line = lines[o.line]
         lines = [*lines[: o.line], replace(line, text=line.text[: o.start] + request.find + line.text[o.end :]), *lines[o.line + 1 :]]
     return lines, o.line, o.start, len(occ)
+
+
+JOIN_GAP = 1.0  # boxes on one row closer than this x their height may be one word or phrase the detector split
+
+
+def joined_neighbours(lines: list[TextLine]) -> list[TextLine]:
+    """The lines with each run of boxes on one row (vertical centres within half a height, gaps
+    under JOIN_GAP heights) joined into one line, its text joined with spaces, in reading order."""
+    out: list[TextLine] = []
+    for line in lines:
+        prev = out[-1] if out else None
+        if prev is not None:
+            h = min(prev.box[3] - prev.box[1], line.box[3] - line.box[1])
+            same_row = abs((prev.box[1] + prev.box[3]) - (line.box[1] + line.box[3])) / 2 < 0.5 * h
+            gap = line.box[0] - prev.box[2]
+            if same_row and -0.2 * h <= gap < JOIN_GAP * h:
+                box = (min(prev.box[0], line.box[0]), min(prev.box[1], line.box[1]),
+                       max(prev.box[2], line.box[2]), max(prev.box[3], line.box[3]))
+                quad = [(box[0], box[1]), (box[2], box[1]), (box[2], box[3]), (box[0], box[3])]
+                out[-1] = TextLine(f"{prev.text} {line.text}", min(prev.confidence, line.confidence), quad, box)
+                continue
+        out.append(line)
+    return out
 
 
 GOOD_FIT = 0.5  # a font match whose rendering overlaps the observed ink this well (IoU) lays the text out as it is

@@ -20,7 +20,7 @@ import numpy as np
 from agent.policy import diagnose
 from agent.schemas import EditPlan
 from tools.metrics import edit_distance
-from tools.text import squeeze
+from tools.text import confusable, look_alike, lower, squeeze
 
 LINE_MARGIN = 0.15  # vertical margin of the line crop, x line height (the judge's crop uses the same); none
 # sideways: the detector's box already pads the text, and a wider crop took in the ledger's red table
@@ -30,6 +30,7 @@ BORDERS = "|[]/\\(){}"  # what a box or table line at the line's end is read as;
 # than the old (a ledger's 1 -> 7 reached 4 px past a 14 px word), its halo and anti-aliasing.
 WORD_MARGIN = 0.35
 MIN_WORD_MARGIN = 3  # ... and at least this many pixels (a blur's reach on small text)
+NEAR = 2  # characters this close to the word are compared exactly; farther ones may read as look-alikes
 
 
 def word_margin(word_box) -> int:
@@ -48,29 +49,30 @@ def line_crop(image: np.ndarray, plan: EditPlan, mask_boxes: list) -> np.ndarray
     return image[max(0, y0 - m) : min(h, y1 + m), max(0, x0) : min(w, x1)]
 
 
-def _without_border_marks(text: str, keep: tuple[int, int] | None = None) -> tuple[str, int]:
-    """text without the box or table lines (BORDERS) read at its two ends, outside keep (a span to
-    keep whole); returns it and how many characters went from the front."""
-    a, b = keep if keep is not None else (len(text), 0)
-    lead = 0
-    while lead < min(a, len(text)) and text[lead] in BORDERS:
-        lead += 1
-    end = len(text)
-    while end > max(b, lead) and text[end - 1] in BORDERS:
-        end -= 1
-    return text[lead:end], lead
+def _occurrences(line: str, word: str) -> list[int]:
+    return [i for i in range(len(line) - len(word) + 1) if word and line[i : i + len(word)] == word]
 
 
 def _word_span(line: str, plan: EditPlan) -> tuple[int, int] | None:
-    """Where the untouched word sits in a squeezed reading of the line: an exact occurrence of the
-    word (as the user spelt it, or as the recogniser read its crop), else the closest window within
-    a quarter of its length in edits; the one nearest the word's place in the planned line."""
-    words = [w for w in {squeeze(plan.word), squeeze(plan.original_read or "")} if w]
+    """Where the untouched word sits in a squeezed reading of the line. When the word occurs in the
+    reading exactly as often as in the planned line, the same occurrence (counted in reading order,
+    not placed by character boxes); else the occurrence of the word (as the user spelt it, or as
+    the recogniser read its crop) nearest its place in the planned line; else the same through
+    confusable characters and case; else the closest window within a quarter of its length in
+    edits (of about its length)."""
+    word = squeeze(plan.word)
     planned_line = squeeze(plan.line_text)
-    where = len(squeeze(plan.line_text[: plan.word_start])) * len(line) / max(1, len(planned_line))
-    spans = [(i, i + len(w)) for w in words for i in range(len(line) - len(w) + 1) if line[i : i + len(w)] == w]
+    before = len(squeeze(plan.line_text[: plan.word_start]))
+    where = before * len(line) / max(1, len(planned_line))
+    found, planned = _occurrences(line, word), _occurrences(planned_line, word)
+    if found and len(found) == len(planned) and before in planned:
+        i = found[planned.index(before)]
+        return i, i + len(word)
+    spans = [(i, i + len(w)) for w in {word, squeeze(plan.original_read or "")} for i in _occurrences(line, w)]
     if not spans:
-        word = squeeze(plan.word)
+        loose = confusable(lower(line))
+        spans = [(i, i + len(word)) for i in _occurrences(loose, confusable(lower(word)))]
+    if not spans:
         allowed = max(1, len(word) // 4)
         scored = [(edit_distance(line[i:j], word), i, j) for i in range(len(line))
                   for j in range(i + max(1, len(word) - allowed), min(len(line), i + len(word) + allowed) + 1)]
@@ -78,37 +80,99 @@ def _word_span(line: str, plan: EditPlan) -> tuple[int, int] | None:
         if best > allowed:
             return None
         spans = [(i, j) for d, i, j in scored if d == best]
-    return min(spans, key=lambda s: (abs(s[0] - where), s[1] - s[0]))
+    return min(spans, key=lambda s: (abs(s[0] - where), abs(s[1] - s[0] - len(word))))
+
+
+def _shared_edges(old: str, new: str) -> tuple[int, int]:
+    """How many non-alphanumeric characters the old and the new word share at their start and at
+    their end (the full stop of "sold." -> "sole.")."""
+    n = min(len(old), len(new))
+    lead = 0
+    while lead < n and not old[lead].isalnum() and old[lead] == new[lead]:
+        lead += 1
+    trail = 0
+    while trail < n - lead and not old[-1 - trail].isalnum() and old[-1 - trail] == new[-1 - trail]:
+        trail += 1
+    return lead, trail
+
+
+def _droppable(c: str, distance: int) -> bool:
+    """A character at a line's end, this far from the word, that may come and go between two
+    readings of unchanged pixels: a box or table line anywhere, other punctuation (noise read as
+    '-', "'", '.') farther than NEAR from the word."""
+    return c in BORDERS or (not c.isalnum() and distance > NEAR)
+
+
+def _trim_ends(text: str, a: int, tail: int) -> tuple[str, int, int]:
+    """text without droppable characters at its two ends, never reaching into text[a : len-tail]
+    (the word); returns it and how many went from the front and from the back."""
+    lead = 0
+    while lead < a and _droppable(text[lead], a - lead):
+        lead += 1
+    back = 0
+    while back < tail and _droppable(text[len(text) - 1 - back], tail - back):
+        back += 1
+    return text[lead : len(text) - back], lead, back
+
+
+def _context_matches(pre: str, post: str, word_at_end: bool) -> bool:
+    """The text on one side of the word reads the same: exactly within NEAR characters of the
+    word, farther a look-alike may stand for a character (its pixels did not change:
+    pixels_outside_word)."""
+    if len(pre) != len(post):
+        return False
+    n = len(pre)
+    return all(x == y or ((n - i if word_at_end else i + 1) > NEAR and look_alike(x, y))
+               for i, (x, y) in enumerate(zip(pre, post, strict=True)))
 
 
 def line_verdict(before: str, after: str, plan: EditPlan, edited: list[int], word_read: str | None = None) -> str | None:
     """None when the line reads `before` with only the word changed, and the word as requested (or
     exactly as `word_read`, the word crop's reading that the word check accepted: a look-alike of
-    an unedited character that the recogniser's likelihoods confirmed); otherwise why not: "line-unreadable" (the word cannot be found in the line's reading of the
-    original), "line-neighbour-changed" (text outside the word reads differently), or the word's
-    diagnosis on the line's reading ("line-" + policy.diagnose's reason)."""
+    an unedited character that the recogniser's likelihoods confirmed); otherwise why not:
+    "line-unreadable" (the word cannot be found in the line's reading of the original),
+    "line-neighbour-changed" (text outside the word reads differently, or punctuation came or went
+    at the word's ends), or the word's diagnosis on the line's reading ("line-" + policy.diagnose's
+    reason)."""
     pre, post = squeeze(before), squeeze(after)
     span = _word_span(pre, plan)
     if span is None:
         return "line-unreadable"
-    # A box or table line at the line's ends is read as a bracket or a slash in one reading and not
-    # in the other, as the recogniser's context shifts; it is not text the edit changed.
-    pre, lead = _without_border_marks(pre, span)
-    a, b = span[0] - lead, span[1] - lead
-    post, _ = _without_border_marks(post)
+    a, b = span
+    old, new = squeeze(plan.word), squeeze(plan.new_word)
+    # 1. Punctuation at the word's ends that the edit keeps ("sold." -> "sole.") belongs to the
+    #    text around the word here: it is compared exactly, so an erased full stop is seen.
+    lead, trail = _shared_edges(old, new)
+    lead = lead if pre[a : a + lead] == old[:lead] else 0
+    trail = trail if trail and pre[b - trail : b] == old[len(old) - trail :] else 0
+    a, b, old, new = a + lead, b - trail, old[lead : len(old) - trail], new[lead : len(new) - trail]
+    edited = [i - lead for i in edited if i >= lead]
+    # 2. A box or table line at the line's ends is read as a bracket or a slash in one reading and
+    #    not in the other, and far from the word noise may be read as punctuation: neither is text
+    #    the edit changed (pixels_outside_word sees any change there).
+    #    (Never the word's own punctuation of step 1.)
     tail = len(pre) - b
-    if len(post) < a + tail or post[:a] != pre[:a] or post[len(post) - tail :] != pre[b:]:
+    pre, cut, back = _trim_ends(pre, a - lead, tail - trail)
+    a, b, tail = a - cut, b - cut, tail - back
+    post, _, _ = _trim_ends(post, a + cut - lead, tail + back - trail)
+    # 3. Outside the word, the line reads as before.
+    if len(post) < a + tail or not _context_matches(pre[:a], post[:a], True) \
+            or not _context_matches(pre[b:], post[len(post) - tail :], False):
         return "line-neighbour-changed"
     word = post[a : len(post) - tail]
+    # 4. No punctuation came at the word's ends, and the word reads as requested.
+    if word and ((not word[0].isalnum() and word[:1] != new[:1]) or (not word[-1].isalnum() and word[-1:] != new[-1:])):
+        return "line-neighbour-changed"
     if word_read is not None and word == squeeze(word_read):
         return None
-    why = diagnose(word, 1.0, plan.word, plan.new_word, edited, 0.0, pre[a:b])
+    why = diagnose(word, 1.0, old, new, edited, 0.0, pre[a:b])
     return None if why is None else f"line-{why}"
 
 
 def allowed_box(plan: EditPlan, shape: tuple[int, int]) -> tuple[int, int, int, int]:
     """Where an edit of the word may change pixels: its box plus word_margin (and an outline's or a
-    shadow's reach); a re-laid-out word (it may be longer) also the gaps up to its neighbours."""
+    shadow's reach); a re-laid-out word (it may be longer) also the gaps up to its neighbours, and
+    where a side has none (or one that overlaps the word), an em per extra character."""
     x0, y0, x1, y1 = plan.word_box
     h, w = shape
     m = word_margin(plan.word_box)
@@ -118,14 +182,16 @@ def allowed_box(plan: EditPlan, shape: tuple[int, int]) -> tuple[int, int, int, 
     left, right = plan.outside
     ax0, ax1 = x0 - m, x1 + m
     if plan.mode == "relayout":
-        ax0 = min(ax0, left[2]) if left is not None and left[2] <= x0 else 0
-        ax1 = max(ax1, right[0]) if right is not None and right[0] >= x1 else w
+        extra = max(0, len(squeeze(plan.new_word)) - len(squeeze(plan.word))) * plan.font.size
+        ax0 = min(ax0, left[2]) if left is not None and left[2] <= x0 else ax0 - extra
+        ax1 = max(ax1, right[0]) if right is not None and right[0] >= x1 else ax1 + extra
     return max(0, ax0), max(0, y0 - m), min(w, ax1), min(h, y1 + m)
 
 
 def pixels_outside_word(before: np.ndarray, after: np.ndarray, plan: EditPlan) -> int:
     """How many changed pixels lie outside allowed_box or on the ink box of a neighbouring
-    character outside the word (0 for an edit that kept to its word)."""
+    character outside the word (where that box is not also the word's: kerned letters overlap)
+    (0 for an edit that kept to its word)."""
     changed = (before != after).any(-1)
     allowed = np.zeros_like(changed)
     x0, y0, x1, y1 = allowed_box(plan, before.shape[:2])
@@ -133,4 +199,6 @@ def pixels_outside_word(before: np.ndarray, after: np.ndarray, plan: EditPlan) -
     for b in plan.outside:
         if b is not None:
             allowed[b[1] : b[3], b[0] : b[2]] = False
+    wx0, wy0, wx1, wy1 = plan.word_box
+    allowed[wy0:wy1, wx0:wx1] = True
     return int((changed & ~allowed).sum())

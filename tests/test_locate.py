@@ -274,3 +274,16 @@ def test_a_neighbouring_words_letter_inside_the_detected_box_is_not_cut_as_a_cha
                      EditRequest(image="-", find="$45", replace="$40"))
     (edit,) = plan.edits
     assert edit.box[0] >= case.edit_box[0] and edit.box[2] <= five_right
+
+
+def test_a_word_the_detector_split_in_two_is_found_in_the_joined_boxes():
+    from agent.plan import joined_neighbours, locate
+    from agent.schemas import EditRequest
+
+    lines = [TextLine("SPE", 0.9, [], (10, 10, 60, 40)), TextLine("ED", 0.9, [], (66, 11, 100, 40)),
+             TextLine("LIMIT", 0.9, [], (10, 60, 100, 90))]
+    assert [ln.text for ln in joined_neighbours(lines)] == ["SPE ED", "LIMIT"]
+    fixed, li, start, n = locate(lines, EditRequest(image="x.png", find="SPEED", replace="SPEND"))
+    assert (fixed[li].text, fixed[li].box, start, n) == ("SPE ED", (10, 10, 100, 40), 0, 1)
+    far = [TextLine("SPE", 0.9, [], (10, 10, 60, 40)), TextLine("ED", 0.9, [], (200, 10, 240, 40))]
+    assert [ln.text for ln in joined_neighbours(far)] == ["SPE", "ED"]  # a column apart: not one word

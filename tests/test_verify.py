@@ -78,8 +78,13 @@ def test_line_verdict_rules():
                     original_read="6,001")
     edited = [4]
     assert line_verdict("6,001 units sold.", "6,007 units sold.", plan, edited) is None
-    assert line_verdict("6,001 units sold.", "6,007 units sold", plan, edited) == "line-neighbour-changed"  # lost "."
-    assert line_verdict("6,001 units sold.", "6,007 unit5 sold.", plan, edited) == "line-neighbour-changed"
+    # a full stop far from the word that the reading drops is noise to the line check (the pixel
+    # check guards those pixels); one next to the word is not
+    assert line_verdict("6,001 units sold.", "6,007 units sold", plan, edited) is None
+    assert line_verdict("6,001 units sold.", "6,007 anits sold.", plan, edited) == "line-neighbour-changed"
+    # far from the word a look-alike may flip (its pixels did not change), next to it nothing may
+    assert line_verdict("6,001 units sold.", "6,007 units 5old.", plan, edited) is None
+    assert line_verdict("6,001 Sold.", "6,007 5old.", plan, edited) == "line-neighbour-changed"
     assert line_verdict("6,001 units sold.", "6,00l units sold.", plan, edited) is not None  # look-alike of the 7? no: wrong
     assert line_verdict("6,001 units sold.", "6,001 units sold.", plan, edited) == "line-old-glyph-remains"
     assert line_verdict("nothing like it", "6,007 units sold.", plan, edited) == "line-unreadable"
@@ -87,5 +92,5 @@ def test_line_verdict_rules():
     # full stop is
     at_end = plan.model_copy(update={"line_text": "6,001"})
     assert line_verdict("6,001]", "6,007", at_end, edited) is None
-    assert line_verdict("|6,001", "6,007|", at_end, edited) is None
+    assert line_verdict("|6,001", "6,007", at_end, edited) is None
     assert line_verdict("6,001.", "6,007", at_end, edited) == "line-neighbour-changed"
