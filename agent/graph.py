@@ -157,6 +157,8 @@ def build_graph(toolbox: Toolbox):
             passed=why is None, confirmed_by=confirmed_by, line_before=line_before, line_read=line_read,
             changed_outside_word=outside, seconds=round(time.perf_counter() - state["attempt_started"], 3), why_failed=why,
         )
+        # Which attempt to keep when none passes: a pass outranks everything, then characters read
+        # right (a half weight: at most just under a pass), then the recogniser's confidence (a tie-break).
         score = (1.0 if why is None else 0.0) + similarity(read, p.new_word) * 0.5 + conf * 0.1
         best = state.get("best")
         if best is None or score > best[0]:

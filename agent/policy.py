@@ -156,6 +156,17 @@ def similarity(read: str, new_word: str) -> float:
     return same / max(len(r), len(n))
 
 
+# The retries' steps. Set by hand when the loop was built, not swept; each retry changes
+# one thing by about this much, so six attempts cover a useful range of each.
+MAX_GUIDANCE = 4.0  # the most weight a retry puts on the glyph condition (the first attempt uses 2, the card's best)
+REMNANT_GUIDANCE_STEP = 0.5  # remnants of the old glyph: a little more weight; the grown mask does most of the work
+WRONG_GLYPH_GUIDANCE_STEP = 1.0  # a wrong glyph: a full step more weight on the condition
+MAX_STEPS = 50  # an unclear result doubles the DDIM steps (20 -> 40), up to this
+GROW_PX = 2  # remnants at the mask's edge: grow it about a stroke's anti-aliased fringe each way
+TIGHTEN_PX = 1  # a neighbour changed: pull the mask in a pixel at a time
+FIT_SCALES = (0.9, 1.1)  # glyph count off: redraw the draft a tenth smaller (or, after a smaller one, larger)
+REFIT_SCALES = (1.08, 0.93)  # a wrong glyph at full guidance: a smaller size nudge, the other way each time
+
 # The line and pixel checks' reasons (agent/verify.py) as the diagnoses the policy acts on.
 _AS_DIAGNOSIS = {"changed-outside-word": "neighbour-changed", "line-neighbour-changed": "neighbour-changed"}
 
@@ -173,25 +184,26 @@ def refine(prev: AttemptSettings, why: str, first_pad: int) -> tuple[AttemptSett
     nxt = replace(prev, tool=tool, seed=prev.seed + 1)
     spec = MaskSpec(pad=first_pad if prev.pad is None else prev.pad, grow_x=prev.grow_x)
     if why == "old-glyph-remains":
-        spec = grow_toward_gaps(grow(spec, 2), 2)
-        nxt = replace(nxt, pad=spec.pad, grow_x=spec.grow_x, guidance=min(4.0, prev.guidance + 0.5), shaped=False)
+        spec = grow_toward_gaps(grow(spec, GROW_PX), GROW_PX)
+        nxt = replace(nxt, pad=spec.pad, grow_x=spec.grow_x, guidance=min(MAX_GUIDANCE, prev.guidance + REMNANT_GUIDANCE_STEP),
+                      shaped=False)
         change = f"remnants of the old glyph: repaint the whole box, grown (pad {spec.pad}), raise guidance"
     elif why == "neighbour-changed":
-        spec = tighten(MaskSpec(pad=spec.pad, grow_x=0), 1)
+        spec = tighten(MaskSpec(pad=spec.pad, grow_x=0), TIGHTEN_PX)
         nxt = replace(nxt, pad=spec.pad, grow_x=spec.grow_x)
         change = f"a neighbour changed: tighten the mask (pad {spec.pad})"
     elif why in ("unreadable", "low-confidence"):
-        nxt = replace(nxt, steps=min(50, prev.steps * 2))
+        nxt = replace(nxt, steps=min(MAX_STEPS, prev.steps * 2))
         change = "unclear result: more steps"
     elif why == "wrong-length":
-        scale = 0.9 if prev.size_scale >= 1.0 else 1.1
+        scale = FIT_SCALES[0] if prev.size_scale >= 1.0 else FIT_SCALES[1]
         nxt = replace(nxt, size_scale=scale)
         change = f"glyph count off: re-fit the draft size (x{scale})"
-    elif prev.guidance < 4.0:
-        nxt = replace(nxt, guidance=min(4.0, prev.guidance + 1.0))
+    elif prev.guidance < MAX_GUIDANCE:
+        nxt = replace(nxt, guidance=min(MAX_GUIDANCE, prev.guidance + WRONG_GLYPH_GUIDANCE_STEP))
         change = f"wrong glyph: raise guidance to {nxt.guidance}"
     else:
-        scale = 1.08 if prev.size_scale <= 1.0 else 0.93
+        scale = REFIT_SCALES[0] if prev.size_scale <= 1.0 else REFIT_SCALES[1]
         nxt = replace(nxt, size_scale=scale)
         change = f"wrong glyph again: re-fit the draft size (x{scale})"
     return nxt, f"{change}; tool {tool}"
