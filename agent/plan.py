@@ -184,6 +184,7 @@ def make_plan(registry, image: np.ndarray, line: TextLine, start: int, request: 
                     fg=fg, bg=bg, score=round(match.score, 4), blur=blur, weight=weight, effect=effect)
     return EditPlan(
         line_text=text, line_box=line.box, start=start, word=word, new_word=new_word, word_box=word_box,
+        target=(start - ws, end - ws),
         word_start=ws, char_boxes=boxes[ws:we], mode=mode, edits=edits, font=font,
         outside=(next((b for b in reversed(boxes[:ws]) if b), None), next((b for b in boxes[we:] if b), None)),
     )

@@ -88,6 +88,9 @@ class EditPlan(BaseModel):
     word: str = Field(description="The whole word around the found text (as the image spaces it), before the edit.")
     new_word: str = Field(description="That word after the edit: what verification must read.")
     word_box: Box = Field(description="Box of the word; verification reads this crop.")
+    target: tuple[int, int] | None = Field(default=None, description="The characters the user named, as indices into "
+                                           "word/char_boxes (the word as the image shows it may take in more: OCR "
+                                           "spaces, punctuation, a neighbour set close).")
     char_boxes: list[Box | None] = Field(description="Per-character boxes of the word.")
     outside: tuple[Box | None, Box | None] = Field(default=(None, None), description="Nearest ink boxes left and right of the word.")
     mode: Literal["chars", "relayout"] = Field(description="chars: same length, repaint differing characters; relayout: redraw the word.")

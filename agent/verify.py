@@ -169,17 +169,40 @@ def line_verdict(before: str, after: str, plan: EditPlan, edited: list[int], wor
     return None if why is None else f"line-{why}"
 
 
+def _named(plan: EditPlan) -> tuple[tuple[int, int, int, int], list]:
+    """The box of the characters the user named, and the ink boxes of the characters round them
+    that must keep their pixels: the word's other space-separated tokens (OCR put a space there:
+    "markers are" set close is two words) and the nearest ink outside the word."""
+    boxes = plan.char_boxes
+    a, b = plan.target if plan.target is not None else (0, len(boxes))
+    word = plan.word
+    # The named span grows over characters joined to it without a space (the "." of "sold.").
+    while a > 0 and not word[a - 1].isspace():
+        a -= 1
+    while b < len(word) and not word[b].isspace():
+        b += 1
+    box = None
+    for cb in boxes[a:b]:
+        if cb is not None:
+            box = cb if box is None else (min(box[0], cb[0]), min(box[1], cb[1]), max(box[2], cb[2]), max(box[3], cb[3]))
+    others = [cb for cb in boxes[:a] + boxes[b:] if cb is not None] + [cb for cb in plan.outside if cb is not None]
+    return (box or plan.word_box), others
+
+
 def allowed_box(plan: EditPlan, shape: tuple[int, int]) -> tuple[int, int, int, int]:
-    """Where an edit of the word may change pixels: its box plus word_margin (and an outline's or a
-    shadow's reach); a re-laid-out word (it may be longer) also the gaps up to its neighbours, and
-    where a side has none (or one that overlaps the word), an em per extra character."""
-    x0, y0, x1, y1 = plan.word_box
+    """Where an edit of the word may change pixels: the box of what the user named plus
+    word_margin (and an outline's or a shadow's reach); a re-laid-out word (it may be longer) also
+    the gaps up to the characters round it, and where a side has none (or one that overlaps), an
+    em per extra character."""
+    named, others = _named(plan)
+    x0, y0, x1, y1 = named
     h, w = shape
-    m = word_margin(plan.word_box)
+    m = word_margin(named)
     effect = plan.font.effect
     if effect is not None:
         m += effect.width + max(abs(effect.offset[0]), abs(effect.offset[1])) + int(np.ceil(2 * effect.blur))
-    left, right = plan.outside
+    left = max((o for o in others if o[2] <= x0), key=lambda o: o[2], default=None)
+    right = min((o for o in others if o[0] >= x1), key=lambda o: o[0], default=None)
     ax0, ax1 = x0 - m, x1 + m
     if plan.mode == "relayout":
         extra = max(0, len(squeeze(plan.new_word)) - len(squeeze(plan.word))) * plan.font.size
@@ -196,9 +219,8 @@ def pixels_outside_word(before: np.ndarray, after: np.ndarray, plan: EditPlan) -
     allowed = np.zeros_like(changed)
     x0, y0, x1, y1 = allowed_box(plan, before.shape[:2])
     allowed[y0:y1, x0:x1] = True
-    for b in plan.outside:
-        if b is not None:
-            allowed[b[1] : b[3], b[0] : b[2]] = False
-    wx0, wy0, wx1, wy1 = plan.word_box
-    allowed[wy0:wy1, wx0:wx1] = True
+    named, others = _named(plan)
+    for b in others:
+        allowed[b[1] : b[3], b[0] : b[2]] = False
+    allowed[named[1] : named[3], named[0] : named[2]] = True
     return int((changed & ~allowed).sum())

@@ -201,3 +201,13 @@ def test_the_built_in_real_suites_find_their_images():
     assert all(Path(c.image).is_file() for c in real_suite() + held_out)
     dev, test = heldout_suite("dev"), heldout_suite("test")
     assert dev and test and not {c.image for c in dev} & {c.image for c in test}  # split by image
+
+
+def test_the_judge_ignores_only_punctuation_at_the_ends_that_the_expected_word_lacks():
+    from agent.evals.judge import without_foreign_edges
+
+    assert without_foreign_edges("angel?", "angel") == "angel"
+    assert without_foreign_edges("_reports.", "reports") == "reports"
+    assert without_foreign_edges("angel?", "angel?") == "angel?"
+    assert without_foreign_edges("angels", "angel") == "angels"  # a letter too many is judged
+    assert without_foreign_edges("6,007,", "6,007") == "6,007"

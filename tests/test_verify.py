@@ -94,3 +94,22 @@ def test_line_verdict_rules():
     assert line_verdict("6,001]", "6,007", at_end, edited) is None
     assert line_verdict("|6,001", "6,007", at_end, edited) is None
     assert line_verdict("6,001.", "6,007", at_end, edited) == "line-neighbour-changed"
+
+
+def test_only_the_named_word_may_change_when_the_visual_word_takes_in_a_neighbour():
+    # OCR read "markers are" set close as one visual word; the user named "markers": a re-laid-out
+    # "makers" that redraws "are" changes pixels the user did not name.
+    from agent.schemas import EditPlan, FontInfo
+    from agent.verify import pixels_outside_word
+
+    font = FontInfo(face=FACE, category="sans", size=20, baseline=30, slant=0, fg=INK, bg=(GROUND,) * 3, score=1.0)
+    boxes = [(10 + 10 * i, 10, 18 + 10 * i, 30) for i in range(7)] + [None] + [(86 + 10 * i, 10, 94 + 10 * i, 30) for i in range(3)]
+    plan = EditPlan(line_text="markers are", line_box=(8, 8, 120, 32), start=0, word_start=0, word="markers are",
+                    new_word="makers are", word_box=(10, 10, 114, 30), target=(0, 7), char_boxes=boxes,
+                    mode="relayout", edits=[], font=font)
+    before = np.full((40, 140, 3), GROUND, np.uint8)
+    inside, over_are = before.copy(), before.copy()
+    inside[12:28, 12:70] = 0  # within "markers"
+    over_are[12:28, 88:110] = 0  # on "are"
+    assert pixels_outside_word(before, inside, plan) == 0
+    assert pixels_outside_word(before, over_are, plan) > 0

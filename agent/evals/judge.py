@@ -35,6 +35,17 @@ class Judge:
         return str(result[0][0]), float(result[0][1])
 
 
+def without_foreign_edges(read: str, expected: str) -> str:
+    """The judge's reading without punctuation at its ends that the expected text does not have
+    there: a real photo's word box takes in the "?" of "anvil?" or a cursor "_" after the word,
+    which the case's expected word leaves out. Letters and digits are always judged."""
+    while read and not read[0].isalnum() and not expected.startswith(read[0]):
+        read = read[1:]
+    while read and not read[-1].isalnum() and not expected.endswith(read[-1]):
+        read = read[:-1]
+    return read
+
+
 def judge_output(judge: Judge, case: Case, result: EditResult) -> dict:
     out = load_image(result.output)
     box = case.word_box or (list(result.plan.word_box) if result.plan else None)
@@ -42,8 +53,9 @@ def judge_output(judge: Judge, case: Case, result: EditResult) -> dict:
     expected = case.expected or case.replace
     if box is not None:
         read, conf = judge.read(out, box)
-        verdict.update(judge_text=read, judge_confidence=round(conf, 4), exact=squeeze(read) == squeeze(expected),
-                       ned=round(normalised_edit_distance(squeeze(read), squeeze(expected)), 4))
+        judged = without_foreign_edges(squeeze(read), squeeze(expected))
+        verdict.update(judge_text=read, judge_confidence=round(conf, 4), exact=judged == squeeze(expected),
+                       ned=round(normalised_edit_distance(judged, squeeze(expected)), 4))
     if case.edit_box:
         x0, y0, x1, y1 = case.edit_box
         eb = (x0, y0, x1, y1)
