@@ -31,6 +31,9 @@ BORDERS = "|[]/\\(){}"  # what a box or table line at the line's end is read as;
 WORD_MARGIN = 0.35
 MIN_WORD_MARGIN = 3  # ... and at least this many pixels (a blur's reach on small text)
 NEAR = 2  # characters this close to the word are compared exactly; farther ones may read as look-alikes
+# Tick marks the recogniser reads for one another at a word's end, from the same few pixels (the
+# sign's MARKET read "MARKET'" before an edit and "MARKEX\"" after); one may stand for another anywhere.
+TICKS = "'\"`\u2018\u2019\u201c\u201d"
 
 
 def word_margin(word_box) -> int:
@@ -122,7 +125,7 @@ def _context_matches(pre: str, post: str, word_at_end: bool) -> bool:
     if len(pre) != len(post):
         return False
     n = len(pre)
-    return all(x == y or ((n - i if word_at_end else i + 1) > NEAR and look_alike(x, y))
+    return all(x == y or (x in TICKS and y in TICKS) or ((n - i if word_at_end else i + 1) > NEAR and look_alike(x, y))
                for i, (x, y) in enumerate(zip(pre, post, strict=True)))
 
 

@@ -85,6 +85,7 @@ def test_line_verdict_rules():
     # far from the word a look-alike may flip (its pixels did not change), next to it nothing may
     assert line_verdict("6,001 units sold.", "6,007 units 5old.", plan, edited) is None
     assert line_verdict("6,001 Sold.", "6,007 5old.", plan, edited) == "line-neighbour-changed"
+    assert line_verdict("6,001' units", '6,007" units', plan, edited) is None  # tick marks from the same pixels
     assert line_verdict("6,001 units sold.", "6,00l units sold.", plan, edited) is not None  # look-alike of the 7? no: wrong
     assert line_verdict("6,001 units sold.", "6,001 units sold.", plan, edited) == "line-old-glyph-remains"
     assert line_verdict("nothing like it", "6,007 units sold.", plan, edited) == "line-unreadable"
