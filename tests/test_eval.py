@@ -107,6 +107,7 @@ def eval_in_process(toolbox, out, *extra: str):
                                     "--out", str(out), *extra], obj=toolbox)
 
 
+@pytest.mark.slow
 def test_eval_cli_end_to_end_resume_and_reproducible(tmp_path, toolbox):
     """Tiny synthetic suite, single-shot: rerunning regenerates the same cases and the same pixels."""
     r1 = eval_in_process(toolbox, tmp_path / "a")

@@ -195,6 +195,7 @@ def test_edits_that_overlap_are_refused_with_one_line(tmp_path, glyphfix):
     assert not (tmp_path / "o.png").exists()
 
 
+@pytest.mark.slow
 def test_several_edits_in_chat_and_over_mcp(tmp_path, glyphfix, editor):
     from mcp.shared.memory import create_connected_server_and_client_session
 

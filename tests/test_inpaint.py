@@ -45,6 +45,7 @@ def test_same_seed_same_pixels_other_seed_other_pixels(glyph_model):
     assert not np.array_equal(a, c)
 
 
+@pytest.mark.slow
 def test_samples_pasted_another_way_equal_a_tool_built_that_way(glyph_model):
     # The model benchmark samples once and pastes the samples with and without draft detail and
     # with the correction unshrunk; each must be what a tool with that setting paints itself.
