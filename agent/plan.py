@@ -81,7 +81,8 @@ def joined_neighbours(lines: list[TextLine]) -> list[TextLine]:
             if same_row and -0.2 * h <= gap < JOIN_GAP * h:
                 box = (min(prev.box[0], line.box[0]), min(prev.box[1], line.box[1]),
                        max(prev.box[2], line.box[2]), max(prev.box[3], line.box[3]))
-                quad = [(box[0], box[1]), (box[2], box[1]), (box[2], box[3]), (box[0], box[3])]
+                quad = [(float(box[0]), float(box[1])), (float(box[2]), float(box[1])), (float(box[2]), float(box[3])),
+                        (float(box[0]), float(box[3]))]
                 out[-1] = TextLine(f"{prev.text} {line.text}", min(prev.confidence, line.confidence), quad, box)
                 continue
         out.append(line)

@@ -52,7 +52,8 @@ class Editor:
         repaint (or find) what the earlier one wrote."""
         t0 = time.perf_counter()
         results: list[EditResult] = []
-        current, done_boxes = image, []
+        current: np.ndarray = image
+        done_boxes: list[tuple] = []
         for k, request in enumerate(requests, 1):
             if progress and len(requests) > 1:
                 progress(f'edit {k} of {len(requests)}: "{request.find}" -> "{request.replace}"')
@@ -83,10 +84,17 @@ class Editor:
         return EditResult(status=status, request=results[0].request, edits=results, message=message,
                           seconds=round(time.perf_counter() - t0, 3))
 
-    def edit_file_many(self, requests: list[EditRequest], output: str | Path,
+    def edit_file(self, request: EditRequest, output: str | Path, sheet: str | Path | None = None,
+                  progress: Callable[[str], None] | None = None) -> tuple[EditResult, bool]:
+        """Edit request.image into output (atomically). Returns the result and whether the request was bad input."""
+        return self.edit_file_many([request], output, sheet, progress)
+
+    def edit_file_many(self, requests: list[EditRequest], output: str | Path, sheet: str | Path | None = None,
                        progress: Callable[[str], None] | None = None) -> tuple[EditResult, bool]:
-        """Several edits of requests[0].image into output (atomically): one EditResult, and whether
-        the request was bad input. One edit is edit_file's result."""
+        """One or several edits of requests[0].image into output (atomically): one EditResult (one
+        edit's own; several: run_many's), and whether the request was bad input. The contact sheet
+        is drawn for a single edit."""
+        t0 = time.perf_counter()
         first = requests[0]
         refused = self._refused_output(first, output)
         if refused is not None:
@@ -95,12 +103,20 @@ class Editor:
             image = load_image(first.image)
         except ImageError as e:
             return EditResult(status="error", request=first, message=str(e)), True
-        result, out, bad = self.run_many(requests, image, progress)
+        state: dict = {}
+        if len(requests) == 1:
+            result, out, state = self.run(first, image, progress)
+            bad = bool(state.get("bad_request"))
+        else:
+            result, out, bad = self.run_many(requests, image, progress)
         if out is not None:
             save_image(output, out)
             result.output = str(output)
             if result.status == "failed":
-                result.message += f" ({output}: best attempts, unverified)"
+                result.message += f" ({output}: best attempt{'s' if len(requests) > 1 else ''}, unverified)"
+        if sheet and state.get("attempts"):
+            save_image(sheet, contact_sheet(image, state))
+        result.seconds = round(time.perf_counter() - t0, 3)
         return result, bad
 
     @staticmethod
@@ -110,33 +126,6 @@ class Editor:
         if Path(output).suffix.lower() not in Image.registered_extensions():
             return EditResult(status="error", request=request, message=f"{output}: unknown image extension (use .png or .jpg)")
         return None
-
-    def edit_file(
-        self,
-        request: EditRequest,
-        output: str | Path,
-        sheet: str | Path | None = None,
-        progress: Callable[[str], None] | None = None,
-    ) -> tuple[EditResult, bool]:
-        """Edit request.image into output (atomically). Returns the result and whether the request was bad input."""
-        t0 = time.perf_counter()
-        refused = self._refused_output(request, output)
-        if refused is not None:
-            return refused, True
-        try:
-            image = load_image(request.image)
-        except ImageError as e:
-            return EditResult(status="error", request=request, message=str(e)), True
-        result, out, state = self.run(request, image, progress)
-        if out is not None:
-            save_image(output, out)
-            result.output = str(output)
-            if result.status == "failed":
-                result.message += f" ({output}: best attempt, unverified)"
-        if sheet and state.get("attempts"):
-            save_image(sheet, contact_sheet(image, state))
-        result.seconds = round(time.perf_counter() - t0, 3)
-        return result, bool(state.get("bad_request"))
 
 
 def overlapping(a, b) -> bool:

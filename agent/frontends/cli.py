@@ -129,10 +129,7 @@ def edit(
 
     editor = Editor(_toolbox(ctx, diffusion=method != "naive"))
     progress = None if as_json else (lambda s: typer.echo(f"  {s}"))
-    if len(reqs) == 1:
-        result, bad_input = editor.edit_file(reqs[0], output, sheet=sheet, progress=progress)
-    else:
-        result, bad_input = editor.edit_file_many(reqs, output, progress=progress)
+    result, bad_input = editor.edit_file_many(reqs, output, sheet=sheet, progress=progress)
     if as_json:
         typer.echo(result.model_dump_json(indent=1))
     if result.status == "error":

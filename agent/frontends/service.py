@@ -93,7 +93,7 @@ class GlyphfixService:
         except ValueError as e:
             raise ToolInputError(f"bad request: {str(e).splitlines()[-1].strip()}") from None
         with self.lock:
-            result, bad = self.editor.edit_file(reqs[0], out) if len(reqs) == 1 else self.editor.edit_file_many(reqs, out)
+            result, bad = self.editor.edit_file_many(reqs, out)
         if result.status == "error" and bad:
             raise ToolInputError(result.message)
         return result
