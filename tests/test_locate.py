@@ -287,3 +287,9 @@ def test_a_word_the_detector_split_in_two_is_found_in_the_joined_boxes():
     assert (fixed[li].text, fixed[li].box, start, n) == ("SPE ED", (10, 10, 100, 40), 0, 1)
     far = [TextLine("SPE", 0.9, [], (10, 10, 60, 40)), TextLine("ED", 0.9, [], (200, 10, 240, 40))]
     assert [ln.text for ln in joined_neighbours(far)] == ["SPE", "ED"]  # a column apart: not one word
+
+
+def test_a_case_insensitive_match_must_mostly_keep_the_users_case():
+    lines = [TextLine("la grande histoire", 1.0, [], (0, 0, 100, 10)), TextLine("SpEED LIMIT", 1.0, [], (0, 20, 100, 30))]
+    assert find_occurrences(lines, "HISTOIRE") == []  # running text, not the title the user named
+    assert [(o.line, o.start) for o in find_occurrences(lines, "SPEED")] == [(1, 0)]

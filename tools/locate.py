@@ -385,6 +385,18 @@ class Occurrence:
     approximate: bool = False  # the line's text there differs from find by an OCR misreading or two (I for 1, ...)
 
 
+def exact(text: str) -> str:
+    return text
+
+
+def same_case_mostly(read: str, find: str) -> bool:
+    """Whether at least half the letters of a case-insensitive match have the case the user typed:
+    an all-caps word read in mixed case ("SpEED" for SPEED) is the user's word; an all-lowercase
+    word elsewhere is another word (a scan's running text "histoire" is not its title HISTOIRE)."""
+    pairs = [(r, f) for r, f in zip(squeeze_indexed(read)[0], squeeze_indexed(find)[0], strict=False) if r.isalpha()]
+    return not pairs or 2 * sum(r.isupper() == f.isupper() for r, f in pairs) >= len(pairs)
+
+
 def find_occurrences(lines: list[TextLine], find: str) -> list[Occurrence]:
     """Every place find occurs, in reading order. Exact (case-sensitive) matches; OCR often inserts
     or drops spaces ("6, 001 , 271"), so a match that ignores spaces counts when no exact one exists;
@@ -399,14 +411,18 @@ def find_occurrences(lines: list[TextLine], find: str) -> list[Occurrence]:
             start = line.text.find(find, start + 1)
     if found:
         return found
-    for canon, misread in ((lambda t: t, False), (lower, True), (lambda t: confusable(lower(t)), True)):
+    for canon, misread in ((exact, False), (lower, True), (lambda t: confusable(lower(t)), True)):
         target = canon(squeeze_indexed(find)[0])
         for li, line in enumerate(lines):
             squeezed, where = squeeze_indexed(line.text)
             squeezed = canon(squeezed)
             start = squeezed.find(target)
             while start >= 0 and target:
-                found.append(Occurrence(li, where[start], where[start + len(target) - 1] + 1, approximate=misread))
+                a, b = where[start], where[start + len(target) - 1] + 1
+                if canon is not exact and not same_case_mostly(line.text[a:b], find):
+                    start = squeezed.find(target, start + 1)
+                    continue
+                found.append(Occurrence(li, a, b, approximate=misread))
                 start = squeezed.find(target, start + 1)
         if found:
             return found
