@@ -11,8 +11,9 @@ from PIL import Image, ImageDraw
 
 from agent.context import Toolbox
 from agent.graph import build_graph, run_config
-from agent.schemas import EditRequest, EditResult
+from agent.schemas import Attempt, Box, EditPlan, EditRequest, EditResult
 from tools.images import ImageError, load_image, same_file, save_image
+from tools.mask import union
 
 
 class Editor:
@@ -61,7 +62,7 @@ class Editor:
             results.append(result)
             if result.status == "error":
                 return self._combined(results, t0, f"edit {k}: {result.message}"), None, bool(state.get("bad_request"))
-            box = _edited_box(result)
+            box = worked_box(result.plan, result.attempts)
             clash = next((j for j, b in enumerate(done_boxes, 1) if overlapping(box, b)), None)
             if clash is not None:
                 message = (f'edits {clash} and {k} overlap ("{requests[clash - 1].find}" and "{request.find}"): '
@@ -132,22 +133,19 @@ def overlapping(a, b) -> bool:
     return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
 
 
-def _edited_box(result: EditResult):
-    """Where an edit worked: its word and every mask it painted."""
-    box = tuple(result.plan.word_box)
-    for a in result.attempts:
+def worked_box(plan: EditPlan, attempts: list[Attempt]) -> Box:
+    """Where an edit worked: its word and every mask its attempts painted."""
+    box: Box = plan.word_box
+    for a in attempts:
         for b in a.mask_boxes:
-            box = (min(box[0], b[0]), min(box[1], b[1]), max(box[2], b[2]), max(box[3], b[3]))
+            box = union(box, b)
     return box
 
 
 def contact_sheet(image: np.ndarray, state: dict) -> np.ndarray:
     """One row per attempt: the word region with its masks outlined, the result, and what OCR read."""
     plan = state["plan"]
-    x0, y0, x1, y1 = plan.word_box
-    for a in state["attempts"]:
-        for b in a.mask_boxes:
-            x0, y0, x1, y1 = min(x0, b[0]), min(y0, b[1]), max(x1, b[2]), max(y1, b[3])
+    x0, y0, x1, y1 = worked_box(plan, state["attempts"])
     h, w = image.shape[:2]
     m = max(6, (y1 - y0) // 2)
     x0, y0, x1, y1 = max(0, x0 - m), max(0, y0 - m), min(w, x1 + m), min(h, y1 + m)

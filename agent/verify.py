@@ -19,6 +19,7 @@ import numpy as np
 
 from agent.policy import diagnose
 from agent.schemas import EditPlan
+from tools.mask import union
 from tools.metrics import edit_distance
 from tools.text import confusable, look_alike, lower, squeeze
 
@@ -44,9 +45,10 @@ def word_margin(word_box) -> int:
 def line_crop(image: np.ndarray, plan: EditPlan, mask_boxes: list) -> np.ndarray:
     """The line round the word: the detector's line box joined with the word and every mask, with a
     vertical margin. The same geometry is read on the original and on the candidate."""
-    x0, y0, x1, y1 = plan.line_box
+    box = plan.line_box
     for b in [plan.word_box, *mask_boxes]:
-        x0, y0, x1, y1 = min(x0, b[0]), min(y0, b[1]), max(x1, b[2]), max(y1, b[3])
+        box = union(box, tuple(b))
+    x0, y0, x1, y1 = box
     h, w = image.shape[:2]
     m = max(2, round(LINE_MARGIN * (y1 - y0)))
     return image[max(0, y0 - m) : min(h, y1 + m), max(0, x0) : min(w, x1)]
@@ -186,8 +188,7 @@ def _named(plan: EditPlan) -> tuple[tuple[int, int, int, int], list]:
         b += 1
     box = None
     for cb in boxes[a:b]:
-        if cb is not None:
-            box = cb if box is None else (min(box[0], cb[0]), min(box[1], cb[1]), max(box[2], cb[2]), max(box[3], cb[3]))
+        box = union(box, cb)
     others = [cb for cb in boxes[:a] + boxes[b:] if cb is not None] + [cb for cb in plan.outside if cb is not None]
     return (box or plan.word_box), others
 
