@@ -18,11 +18,13 @@ from langgraph.graph import END, START, StateGraph
 from agent.context import Toolbox
 from agent.plan import BadRequest, locate, make_plan, verify_crop
 from agent.policy import diagnose, likely_enough, look_alike_misses, refine, similarity
+from agent.reflow import kept_intact, paint_reflow, plan_reflow
 from agent.repaint import AttemptSettings, glyph_edits
-from agent.schemas import Attempt, EditPlan, EditRequest
-from agent.verify import line_crop, line_verdict, pixels_outside_word
+from agent.schemas import Attempt, Confirmation, EditPlan, EditRequest
+from agent.verify import line_crop, line_verdict, marks_free, pixels_outside_word
 from tools.compression import estimate_quality, match_jpeg
 from tools.mask import default_pad
+from tools.text import squeeze, without_marks
 
 MIN_CONFIDENCE = 0.2  # recogniser confidence below this is not trusted as a pass
 
@@ -37,7 +39,8 @@ class EditState(TypedDict, total=False):
     plan: EditPlan
     settings: AttemptSettings
     candidate: np.ndarray  # the latest attempt's image
-    mask_boxes: list
+    mask_boxes: list  # the latest attempt's: the boxes of the pixels it changed
+    word_boxes: list  # ... and where the edited word now lies (the word check reads them)
     attempt_started: float
     attempts: list[Attempt]
     attempt_images: list[np.ndarray]  # every attempt's output, for the contact sheet
@@ -106,8 +109,11 @@ def build_graph(toolbox: Toolbox):
         # "the characters that were not edited still read the same".
         p = p.model_copy(update={"original_read": toolbox.ocr.recognize(verify_crop(state["image"], p, []))[0],
                                  "jpeg_quality": estimate_quality(state["image"], p.word_box)})
+        if p.mode == "relayout":
+            p = p.model_copy(update={"reflow": plan_reflow(toolbox.registry, state["image"], p, state["lines"])})
         settings = _first_settings(state["request"], p, toolbox.tools)
-        say(config, f"plan: {p.mode}, font {p.font.face} {p.font.size}px, {len(p.edits)} character(s) to repaint")
+        what = f"{p.reflow.how}: {p.reflow.why}" if p.reflow else f"{len(p.edits)} character(s) to repaint"
+        say(config, f"plan: {p.mode}, font {p.font.face} {p.font.size}px, {what}")
         return {"plan": p, "settings": settings, "attempts": [], "best": None}
 
     def inpaint(state: EditState, config: RunnableConfig) -> dict:
@@ -116,24 +122,34 @@ def build_graph(toolbox: Toolbox):
         say(config, f"attempt {n} of {_budget(state)}: {s.tool}, seed {s.seed}, guidance {s.guidance}, steps {s.steps}")
         t0 = time.perf_counter()
         image, plan = state["image"], state["plan"]
-        edits = glyph_edits(toolbox.registry, image, plan, s)
-        out = toolbox.tools[s.tool](image, edits, seed=s.seed, guidance=s.guidance, steps=s.steps)
-        if plan.jpeg_quality is not None and state["request"].method != "naive":
-            # The naive method is the by-hand baseline: it does not match the compression.
+        if plan.reflow is not None:
+            reflowed = paint_reflow(toolbox.registry, image, plan, s)
+            out, mask, mask_boxes, word_boxes = reflowed.image, reflowed.drawn, [reflowed.changed_box], [reflowed.word_box]
+        else:
+            edits = glyph_edits(toolbox.registry, image, plan, s)
+            out = toolbox.tools[s.tool](image, edits, seed=s.seed, guidance=s.guidance, steps=s.steps)
             mask = np.zeros(image.shape[:2], bool)
             for e in edits:
                 mask |= e.mask(image.shape[:2])
+            mask_boxes = word_boxes = [e.mask_box for e in edits]
+        if plan.jpeg_quality is not None and state["request"].method != "naive":
+            # The naive method is the by-hand baseline: it does not match the compression.
             out = match_jpeg(out, mask, plan.jpeg_quality)
-        return {"candidate": out, "mask_boxes": [e.mask_box for e in edits], "attempt_started": t0}
+        return {"candidate": out, "mask_boxes": mask_boxes, "word_boxes": word_boxes, "attempt_started": t0}
 
     def verify(state: EditState, config: RunnableConfig) -> dict:
         p, s = state["plan"], state["settings"]
         edits_boxes = state["mask_boxes"]
-        crop = verify_crop(state["candidate"], p, edits_boxes)
+        crop = verify_crop(state["candidate"], p, state["word_boxes"], reset=p.reflow is not None)
         read, conf = toolbox.ocr.recognize(crop)
+        ocr_text = read
+        # A re-set word's kept punctuation is checked on its pixels, and the readings without it.
+        checked = marks_free(p) if p.reflow is not None and kept_intact(state["image"], state["candidate"], p) else None
+        if checked is not None:
+            p, read = checked, without_marks(read)
         edited = _edited_positions(p)
         why = diagnose(read, conf, p.word, p.new_word, edited, MIN_CONFIDENCE, p.original_read)
-        confirmed_by: Literal["reading", "likelihood"] | None = "reading" if why is None else None
+        confirmed_by: Confirmation | None = ("reading" if checked is None else "reading+pixels") if why is None else None
         if why not in (None, "low-confidence") and (misses := look_alike_misses(read, p.word, p.new_word, edited, p.original_read)):
             # A near miss ("S0F" for "50F"): ask the recogniser how likely the requested word is.
             rivals = [p.word] + ([p.original_read] if p.original_read else [])
@@ -143,17 +159,22 @@ def build_graph(toolbox: Toolbox):
                 why, confirmed_by = None, "likelihood"
         # What the user asked, not what the plan intended (agent/verify.py): pixels only in the
         # word, and the whole line, read from scratch, changed only there and as requested.
-        outside = pixels_outside_word(state["image"], state["candidate"], p)
+        outside = pixels_outside_word(state["image"], state["candidate"], state["plan"])
         line_before = toolbox.ocr.recognize(line_crop(state["image"], p, edits_boxes))[0]
         line_read = toolbox.ocr.recognize(line_crop(state["candidate"], p, edits_boxes))[0]
         if why is None and outside:
             why, confirmed_by = "changed-outside-word", None
-        if why is None and (line_why := line_verdict(line_before, line_read, p, edited, read)):
+        line_why = None
+        if why is None and checked is not None:
+            line_why = line_verdict(without_marks(line_before), without_marks(line_read), p, edited, read)
+        elif why is None:
+            line_why = line_verdict(line_before, line_read, p, edited, read)
+        if line_why:
             why, confirmed_by = line_why, None
         attempt = Attempt(
             number=len(state["attempts"]) + 1, tool=s.tool, seed=s.seed, guidance=s.guidance, steps=s.steps,
             mask_pad=-1 if s.pad is None else s.pad, mask_grow_x=s.grow_x, mask_shaped=s.shaped, size_scale=s.size_scale,
-            mask_boxes=[(int(b[0]), int(b[1]), int(b[2]), int(b[3])) for b in edits_boxes], ocr_text=read, ocr_confidence=round(conf, 4),
+            mask_boxes=[(int(b[0]), int(b[1]), int(b[2]), int(b[3])) for b in edits_boxes], ocr_text=ocr_text, ocr_confidence=round(conf, 4),
             passed=why is None, confirmed_by=confirmed_by, line_before=line_before, line_read=line_read,
             changed_outside_word=outside, seconds=round(time.perf_counter() - state["attempt_started"], 3), why_failed=why,
         )
@@ -163,7 +184,7 @@ def build_graph(toolbox: Toolbox):
         best = state.get("best")
         if best is None or score > best[0]:
             best = (score, state["candidate"])
-        say(config, f"attempt {attempt.number}: read {read!r} ({conf:.2f}) -> {'verified' if why is None else why}")
+        say(config, f"attempt {attempt.number}: read {ocr_text!r} ({conf:.2f}) -> {'verified' if why is None else why}")
         return {"attempts": state["attempts"] + [attempt], "best": best,
                 "attempt_images": state.get("attempt_images", []) + [state["candidate"]]}
 
@@ -172,6 +193,8 @@ def build_graph(toolbox: Toolbox):
         settings, reason = refine(state["settings"], last.why_failed or "wrong-glyph", _first_pad(state["plan"]))
         if settings.tool not in toolbox.tools or state["plan"].mode != "chars":
             settings = replace(settings, tool="naive")
+        if state["plan"].reflow is not None:  # the plan set the size and place (dx follows from them): only the halo may grow
+            settings = replace(settings, size_scale=1.0, shift=(0.0, 0.0))
         say(config, f"refine: {reason}")
         return {"settings": settings}
 
@@ -181,8 +204,10 @@ def build_graph(toolbox: Toolbox):
         attempts = state.get("attempts", [])
         if attempts and attempts[-1].passed:
             last = attempts[-1]
-            how = (f' (confidence {last.ocr_confidence:.2f})' if last.confirmed_by == "reading" else
-                   f', look-alikes of "{state["plan"].new_word}", which the recogniser scores near its reading and far above the old word')
+            how = {"reading": f' (confidence {last.ocr_confidence:.2f})',
+                   "reading+pixels": f' (confidence {last.ocr_confidence:.2f}; the punctuation kept moved with unchanged pixels)',
+                   "likelihood": f', look-alikes of "{state["plan"].new_word}", which the recogniser scores near its reading '
+                                 "and far above the old word"}[last.confirmed_by or "reading"]
             return {"status": "verified", "message": f'OCR reads "{last.ocr_text}"{how}'}
         reads = ", ".join(f'"{a.ocr_text}"' for a in attempts[-3:])
         return {"status": "failed", "message": f"not verified after {len(attempts)} attempt(s) (last reads: {reads}); the output holds the best attempt"}
@@ -219,14 +244,21 @@ def _chain(first, second):
     return router
 
 
+RELAYOUT_ATTEMPTS = 2  # a re-set word is drawn, never sampled: beyond a grown halo a retry repeats itself
+
+
 def _budget(state: EditState) -> int:
     r = state["request"]
-    return 1 if r.method in ("single-shot", "naive") else r.max_attempts
+    if r.method in ("single-shot", "naive"):
+        return 1
+    return min(r.max_attempts, RELAYOUT_ATTEMPTS) if state["plan"].reflow is not None else r.max_attempts
 
 
 def _edited_positions(p: EditPlan) -> list[int]:
     """Positions (in the space-squeezed new word) of the characters the plan repaints."""
     base = len("".join(p.line_text[p.word_start : p.start].split()))
+    if p.reflow is not None:  # the new middle (agent/reflow.py)
+        return list(range(len(squeeze(p.new_word[: p.reflow.head])), len(squeeze(p.new_word[: len(p.new_word) - p.reflow.tail]))))
     if p.mode == "relayout":
         return list(range(base, base + len("".join(p.new_word.split())) - len("".join(p.word.split())) + len(p.edits)))
     return [base + len("".join(p.line_text[p.start : p.start + e.index].split())) for e in p.edits]

@@ -148,6 +148,10 @@ def make_plan(registry, image: np.ndarray, line: TextLine, start: int, request: 
                     mode = "relayout"
                     break
                 edits.append(CharEdit(index=i, old=a, new=b, box=boxes[start + i]))
+        if len(edits) >= 2 and len(edits) > len(find_chars) / 2:
+            # Most of it is new ("Big" -> "For"): glyphs repainted one by one in the old ones' places
+            # keep the old word's spacing ("Fcr  paper"); it is set anew, as a word of another length.
+            mode = "relayout"
     if mode == "relayout":
         edits = [CharEdit(index=i, old=c, new="", box=boxes[start + i]) for i, c in enumerate(found) if not c.isspace()]
 
@@ -347,11 +351,15 @@ def observed_ink(pixels: np.ndarray, fg, bg, effect: EffectInfo | None) -> np.nd
     return project_ink(pixels, fg, bg)
 
 
-def verify_crop(image: np.ndarray, plan: EditPlan, mask_boxes: list) -> np.ndarray:
-    """The word's crop (grown to include every mask) with a margin, as the recogniser likes it."""
-    box = plan.word_box
+def verify_crop(image: np.ndarray, plan: EditPlan, mask_boxes: list, reset: bool = False) -> np.ndarray:
+    """The word's crop (grown to include every mask) with a margin, as the recogniser likes it.
+    reset: the word was set anew (agent/reflow.py): mask_boxes hold where it now lies, which is all
+    the crop takes (a shorter word's old box holds the start of the next word), and the text after
+    it moved by the plan's dx."""
+    box = None if reset else plan.word_box
     for b in mask_boxes:
         box = union(box, tuple(b))
+    moved = plan.reflow.dx if reset and plan.reflow is not None else 0
     h, w = image.shape[:2]
     m = max(2, round(0.2 * (box[3] - box[1])))
     x0, x1 = max(0, box[0] - m), min(w, box[2] + m)
@@ -359,6 +367,6 @@ def verify_crop(image: np.ndarray, plan: EditPlan, mask_boxes: list) -> np.ndarr
     left, right = plan.outside
     if left is not None and left[2] <= box[0]:
         x0 = max(x0, (left[2] + box[0] + 1) // 2)
-    if right is not None and right[0] >= box[2]:
-        x1 = min(x1, (right[0] + box[2]) // 2 + 1)
+    if right is not None and right[0] + moved >= box[2]:
+        x1 = min(x1, (right[0] + moved + box[2]) // 2 + 1)
     return image[max(0, box[1] - m) : min(h, box[3] + m), x0:x1]

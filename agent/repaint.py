@@ -10,10 +10,10 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
-from agent.plan import BadRequest, is_italic, observed_ink
+from agent.plan import is_italic, observed_ink
 from agent.schemas import EditPlan, FontInfo, Tool
 from tools.effects import TextEffect, ink_on_axis
-from tools.fonts import Anchor, GlyphPen, glyph_pen, ink_box, place_glyph, render_text, run_anchor, shear
+from tools.fonts import Anchor, GlyphPen, glyph_pen, ink_box, place_glyph, run_anchor
 from tools.inpaint import Draft, GlyphEdit
 from tools.mask import Box, MaskSpec, box_to_mask, char_mask_box, default_pad, glyph_mask, union
 
@@ -39,20 +39,19 @@ def _neighbours(plan: EditPlan, index_in_word: int):
 
 
 def glyph_edits(registry, image: np.ndarray, plan: EditPlan, s: AttemptSettings) -> list[GlyphEdit]:
-    """Masks and drafts for every edited character under the attempt's settings."""
+    """Masks and drafts for every edited character of a same-length edit under the attempt's
+    settings (a replacement of another length is set by agent/reflow.py)."""
     h, w = image.shape[:2]
     f = plan.font
     size = max(6, round(f.size * s.size_scale))
     slant = 0.0 if is_italic(f.face) else f.slant
     offset = plan.start - plan.word_start
     line_h = plan.word_box[3] - plan.word_box[1]
-    if plan.mode == "relayout":
-        return [_relayout_edit(registry, image, plan, size, slant, s)]
-    effect = _effect(f)
+    effect = text_effect(f)
     out = []
     for e in plan.edits:
         k = offset + e.index
-        pen, neighbour_pens = _edit_pen(registry, image, plan, k, size, slant, align=s.size_scale == 1.0)
+        pen, neighbour_pens = edit_pen(registry, image, plan, k, size, slant, align=s.size_scale == 1.0)
         anchor = run_anchor(plan.word, k)
         cov = _draw(registry, f, e, pen, (h, w), slant, s.shift, anchor)
         if s.size_scale == 1.0:
@@ -170,7 +169,7 @@ def _explains(image: np.ndarray, f: FontInfo, box: Box, rendering: np.ndarray, s
     return float((ink & near).sum()) >= share * float(ink.sum())
 
 
-def _effect(f: FontInfo) -> TextEffect | None:
+def text_effect(f: FontInfo) -> TextEffect | None:
     if f.effect is None:
         return None
     return TextEffect(f.effect.kind, f.effect.colour, f.effect.width, f.effect.offset, f.effect.blur)
@@ -229,7 +228,7 @@ def _shaped_mask(image: np.ndarray, plan: EditPlan, e, old_cov: np.ndarray, new_
     return (box[0] + x0, box[1] + y0, box[2] + x0, box[3] + y0), shape
 
 
-def _edit_pen(registry, image: np.ndarray, plan: EditPlan, k: int, size: int, slant: float,
+def edit_pen(registry, image: np.ndarray, plan: EditPlan, k: int, size: int, slant: float,
               align: bool) -> tuple[GlyphPen, dict[int, GlyphPen]]:
     """The pen of the word's k-th character, aligned to its ink (unless a deliberate re-size by
     the refine policy must not be undone), at the size and baseline the word's glyphs agree on, and
@@ -305,30 +304,3 @@ def _ink_around(image: np.ndarray, box, f: FontInfo, margin: int = 6):
     x0, y0 = max(0, box[0] - margin), max(0, box[1] - margin)
     x1, y1 = min(w, box[2] + margin), min(h, box[3] + margin)
     return observed_ink(image[y0:y1, x0:x1], f.fg, f.bg, f.effect), (x0, y0)
-
-
-def _relayout_edit(registry, image, plan: EditPlan, size: int, slant: float, s: AttemptSettings) -> GlyphEdit:
-    """Different length: the new word in the matched font over the old word's box, background filled."""
-    h, w = image.shape[:2]
-    f = plan.font
-    font = registry.font(f.face, size)
-    first = next(e for e in plan.edits if e.box is not None)
-    base_y = glyph_pen(registry, f.face, size, first.old, first.box, slant, f.baseline).baseline + s.shift[1]
-    old_box = plan.word_box
-    # The new word's ink starts where the old word's did; the second pass takes out the first
-    # glyph's side bearing.
-    start_x = old_box[0] + round(s.shift[0])
-    pen_x = float(start_x)
-    for _ in range(2):
-        cov = shear(render_text(font, plan.new_word, (w, h), (pen_x, base_y)).alpha, slant, base_y)
-        new_box = ink_box(cov)
-        if new_box is None or new_box[0] == start_x:
-            break
-        pen_x += start_x - new_box[0]
-    if new_box is None or new_box[0] <= 0 or new_box[2] >= w or new_box[1] <= 0 or new_box[3] >= h:
-        raise BadRequest(f'"{plan.new_word}" does not fit in the image at the matched font size; '
-                         "a replacement of the same length can be edited character by character")
-    pad = default_pad(old_box[3] - old_box[1]) if s.pad is None else s.pad
-    mbox = union(old_box, new_box)
-    mbox = (max(0, mbox[0] - pad), max(0, mbox[1] - pad), min(w, mbox[2] + pad), min(h, mbox[3] + pad))
-    return GlyphEdit(mbox, Draft(cov, new_box, f.fg, f.bg), min_context=old_box[3] - old_box[1])

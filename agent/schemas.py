@@ -13,6 +13,7 @@ Method = Literal["agent", "single-shot", "naive"]
 Tool = Literal["glyph-diffusion", "naive"]  # inpainting backends (tools/inpaint.py, models/inpaint_tool.py)
 Status = Literal["verified", "failed", "error"]
 Box = tuple[int, int, int, int]
+Confirmation = Literal["reading", "likelihood", "reading+pixels"]  # how a passing attempt was confirmed
 
 
 class EditRequest(BaseModel):
@@ -80,6 +81,35 @@ class CharEdit(BaseModel):
     box: Box | None = Field(description="Ink box of the old character (x0, y0, x1, y1).")
 
 
+class Cut(BaseModel):
+    """A line between two glyphs that leans with the text: pixel (x, y) lies right of it when
+    x >= x_base + lean * (baseline - y)."""
+
+    x_base: float = Field(description="Where the line crosses the baseline (image x).")
+    lean: float = Field(description="dx per pixel above the baseline (the ink's slant, italic faces included).")
+
+
+class Reflow(BaseModel):
+    """How a replacement of another length is set (agent/reflow.py): the characters the old and new
+    text share at the word's start keep their pixels, those they share at its end move with the
+    rest of the line, the ones between are erased and drawn anew."""
+
+    how: Literal["moved", "tracked"] = Field(description="moved: the rest of the line moves by the width difference; "
+                                             "tracked: it cannot move that far, so the new characters are set closer.")
+    why: str = Field(description="Why it was set that way, in one line.")
+    head: int = Field(description="Characters at the start of the word that old and new share (their pixels stay).")
+    tail: int = Field(description="Characters at the end of the word that old and new share (they move with the line).")
+    pen_x: float = Field(description="Pen x of the first new character.")
+    baseline: float
+    size: int = Field(description="Font size the new characters are drawn at (the word's glyphs agree on it).")
+    tracking: float = Field(description="Scale of the new characters' advances (1: the face's own spacing).")
+    cut_before: Cut = Field(description="Between the kept head and the replaced characters.")
+    cut_after: Cut = Field(description="Between the replaced characters and what moves.")
+    dx: int = Field(description="How far what follows moves (px, positive: right).")
+    end_x: int = Field(description="Where the moving part of the line ends (image x, exclusive).")
+    band: tuple[int, int] = Field(description="The rows the edit may change (y0, y1).")
+
+
 class EditPlan(BaseModel):
     line_text: str = Field(description="The OCR line the text was found in.")
     line_box: Box
@@ -98,6 +128,7 @@ class EditPlan(BaseModel):
     jpeg_quality: int | None = Field(default=None, description="JPEG quality the word's surroundings show (repaints are re-encoded to match); None: no JPEG seen.")
     original_read: str | None = Field(default=None, description="How the verifier reads the untouched word (its crop), the reference for unedited characters.")
     font: FontInfo
+    reflow: Reflow | None = Field(default=None, description="relayout: how the new text is set and the line moved.")
 
 
 class Attempt(BaseModel):
@@ -114,10 +145,11 @@ class Attempt(BaseModel):
     ocr_text: str = Field(description="What the verifier read on the word crop.")
     ocr_confidence: float
     passed: bool
-    confirmed_by: Literal["reading", "likelihood"] | None = Field(
+    confirmed_by: Confirmation | None = Field(
         default=None, description="reading: read exactly as requested; likelihood: read with look-alike characters "
         "(5/S, 1/l, x/X) in unedited characters only, and the recogniser scores the requested word near its reading "
-        "and far above the old word.")
+        "and far above the old word; reading+pixels: a re-set word of another length whose letters read exactly as "
+        "requested, while the punctuation it kept (. , : ;) is checked on its pixels (moved unchanged), not read.")
     line_before: str | None = Field(default=None, description="The whole line read from scratch in the original "
                                     "(no character boxes): the reference of the line check.")
     line_read: str | None = Field(default=None, description="The whole line read from scratch after the edit: it must "

@@ -18,10 +18,11 @@ from __future__ import annotations
 import numpy as np
 
 from agent.policy import diagnose
+from agent.reflow import shared_ends
 from agent.schemas import EditPlan
 from tools.mask import union
 from tools.metrics import edit_distance
-from tools.text import confusable, look_alike, lower, squeeze
+from tools.text import MARKS, confusable, look_alike, lower, squeeze, without_marks
 
 LINE_MARGIN = 0.15  # vertical margin of the line crop, x line height (the judge's crop uses the same); none
 # sideways: the detector's box already pads the text, and a wider crop took in the ledger's red table
@@ -46,6 +47,8 @@ def line_crop(image: np.ndarray, plan: EditPlan, mask_boxes: list) -> np.ndarray
     """The line round the word: the detector's line box joined with the word and every mask, with a
     vertical margin. The same geometry is read on the original and on the candidate."""
     box = plan.line_box
+    if plan.reflow is not None:  # the line's end moved, and the detector's padding round it with it
+        box = union(box, (box[0], box[1], box[2] + plan.reflow.dx, box[3]))
     for b in [plan.word_box, *mask_boxes]:
         box = union(box, tuple(b))
     x0, y0, x1, y1 = box
@@ -195,9 +198,10 @@ def _named(plan: EditPlan) -> tuple[tuple[int, int, int, int], list]:
 
 def allowed_box(plan: EditPlan, shape: tuple[int, int]) -> tuple[int, int, int, int]:
     """Where an edit of the word may change pixels: the box of what the user named plus
-    word_margin (and an outline's or a shadow's reach); a re-laid-out word (it may be longer) also
-    the gaps up to the characters round it, and where a side has none (or one that overlaps), an
-    em per extra character."""
+    word_margin (and an outline's or a shadow's reach); a re-set word of another length also the
+    rest of its line, in its old and its new place, in the rows the plan set (agent/reflow.py); a
+    re-laid-out word without that plan the gaps up to the characters round it, and where a side
+    has none (or one that overlaps), an em per extra character."""
     named, others = _named(plan)
     x0, y0, x1, y1 = named
     h, w = shape
@@ -208,6 +212,9 @@ def allowed_box(plan: EditPlan, shape: tuple[int, int]) -> tuple[int, int, int, 
     left = max((o for o in others if o[2] <= x0), key=lambda o: o[2], default=None)
     right = min((o for o in others if o[0] >= x1), key=lambda o: o[0], default=None)
     ax0, ax1 = x0 - m, x1 + m
+    if plan.reflow is not None:  # what follows on the line moves (agent/reflow.py): its old and new place
+        r = plan.reflow
+        return max(0, ax0), r.band[0], min(w, max(ax1, r.end_x, r.end_x + r.dx) + m), r.band[1]
     if plan.mode == "relayout":
         extra = max(0, len(squeeze(plan.new_word)) - len(squeeze(plan.word))) * plan.font.size
         ax0 = min(ax0, left[2]) if left is not None and left[2] <= x0 else ax0 - extra
@@ -224,7 +231,29 @@ def pixels_outside_word(before: np.ndarray, after: np.ndarray, plan: EditPlan) -
     x0, y0, x1, y1 = allowed_box(plan, before.shape[:2])
     allowed[y0:y1, x0:x1] = True
     named, others = _named(plan)
+    if plan.reflow is not None:  # the characters after the word move: only those before it keep their pixels
+        others = [b for b in others if b[2] <= named[0]]
     for b in others:
         allowed[b[1] : b[3], b[0] : b[2]] = False
     allowed[named[1] : named[3], named[0] : named[2]] = True
     return int((changed & ~allowed).sum())
+
+
+def marks_free(plan: EditPlan) -> EditPlan | None:
+    """The plan of a re-set word as the reading checks see it when its punctuation is checked on
+    the pixels (agent/reflow.kept_intact) instead: word, new word, line and original reading
+    without MARKS (a full stop read as a colon, or dropped at the line's end, is the recogniser's,
+    not the edit's). None when the edit itself changes a mark, or leaves no letters."""
+    r = plan.reflow
+    if r is None:
+        return None
+    changed = plan.word[r.head : len(plan.word) - r.tail] + plan.new_word[r.head : len(plan.new_word) - r.tail]
+    word, new = without_marks(plan.word), without_marks(plan.new_word)
+    if any(c in MARKS for c in changed) or not squeeze(word) or not squeeze(new):
+        return None
+    head, tail = shared_ends(word, new)
+    return plan.model_copy(update={
+        "word": word, "new_word": new, "line_text": without_marks(plan.line_text),
+        "word_start": len(without_marks(plan.line_text[: plan.word_start])), "start": len(without_marks(plan.line_text[: plan.start])),
+        "original_read": None if plan.original_read is None else without_marks(plan.original_read),
+        "reflow": r.model_copy(update={"head": head, "tail": tail})})

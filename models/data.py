@@ -81,7 +81,7 @@ def _lum(c) -> float:
     return float(0.299 * c[0] + 0.587 * c[1] + 0.114 * c[2])
 
 
-def _background(rng: np.random.Generator, h: int, w: int) -> tuple[np.ndarray, str, np.ndarray]:
+def random_background(rng: np.random.Generator, h: int, w: int) -> tuple[np.ndarray, str, np.ndarray]:
     kind = str(rng.choice(["flat", "gradient", "texture", "noise"], p=[0.35, 0.25, 0.25, 0.15]))
     c1 = _colour(rng)
     img = np.broadcast_to(c1, (h, w, 3)).astype(np.float32).copy()
@@ -101,7 +101,7 @@ def _background(rng: np.random.Generator, h: int, w: int) -> tuple[np.ndarray, s
     return np.clip(img, 0, 255), kind, img.reshape(-1, 3).mean(0)
 
 
-def _text_colour(rng: np.random.Generator, bg_mean: np.ndarray) -> np.ndarray:
+def random_text_colour(rng: np.random.Generator, bg_mean: np.ndarray) -> np.ndarray:
     for _ in range(50):
         c = _colour(rng)
         if abs(_lum(c) - _lum(bg_mean)) > 70:
@@ -116,7 +116,7 @@ def _replacement(rng: np.random.Generator, font, old: str) -> str | None:
     return str(rng.choice(options)) if options else None
 
 
-def _draw(bg: np.ndarray, alpha: np.ndarray, fg, effect: dict | None) -> np.ndarray:
+def draw_text(bg: np.ndarray, alpha: np.ndarray, fg, effect: dict | None) -> np.ndarray:
     img = bg
     if effect is not None:
         a = Image.fromarray((alpha * 255).astype(np.uint8))
@@ -129,7 +129,7 @@ def _draw(bg: np.ndarray, alpha: np.ndarray, fg, effect: dict | None) -> np.ndar
     return composite(img, alpha, fg)
 
 
-def _degrade(img: np.ndarray, ops: list[tuple]) -> np.ndarray:
+def degrade(img: np.ndarray, ops: list[tuple]) -> np.ndarray:
     pil = Image.fromarray(np.clip(img, 0, 255).round().astype(np.uint8))
     for op in ops:
         if op[0] == "blur":
@@ -167,11 +167,11 @@ def make_scene(rng: np.random.Generator, registry: FontRegistry, faces: list[Fon
     new_pens = pens[:index] + [new_pen] + pens[index + 1 :]
     src = render_text(font, text, (w, h), origin, pens)
     dst = render_text(font, new_text, (w, h), origin, new_pens)
-    bg, bg_kind, bg_mean = _background(rng, h, w)
-    fg = _text_colour(rng, bg_mean)
+    bg, bg_kind, bg_mean = random_background(rng, h, w)
+    fg = random_text_colour(rng, bg_mean)
     effect: dict[str, Any] | None = None
     if rng.random() < cfg.p_effect:
-        eff_colour = _text_colour(rng, fg) if rng.random() < 0.5 else np.zeros(3, np.float32)
+        eff_colour = random_text_colour(rng, fg) if rng.random() < 0.5 else np.zeros(3, np.float32)
         if rng.random() < 0.5:
             off = max(1, size // 16)
             effect = {"kind": "shadow", "offset": (off, off), "radius": rng.uniform(0.5, 1.5), "colour": eff_colour}
@@ -182,8 +182,8 @@ def make_scene(rng: np.random.Generator, registry: FontRegistry, faces: list[Fon
         ops.append(("blur", float(rng.uniform(0.3, 1.0))))
     if rng.random() < cfg.p_jpeg:
         ops.append(("jpeg", int(rng.integers(50, 95))))
-    source = _degrade(_draw(bg, src.alpha, fg, effect), ops)
-    target = _degrade(_draw(bg, dst.alpha, fg, effect), ops)
+    source = degrade(draw_text(bg, src.alpha, fg, effect), ops)
+    target = degrade(draw_text(bg, dst.alpha, fg, effect), ops)
     conditions = (bg_kind, *([effect["kind"]] if effect else []), *(op[0] for op in ops))
     reach = 0 if effect is None else (effect["width"] if effect["kind"] == "outline" else
                                       effect["offset"][0] + int(np.ceil(2 * effect["radius"])))

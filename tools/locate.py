@@ -18,7 +18,7 @@ from tools.images import rgb
 from tools.mask import Box
 from tools.metrics import edit_distance
 from tools.ocr import TextLine
-from tools.text import confusable, lower, squeeze_indexed
+from tools.text import confusable, lower, squeeze, squeeze_indexed
 
 
 @dataclass
@@ -410,7 +410,19 @@ def find_occurrences(lines: list[TextLine], find: str) -> list[Occurrence]:
             found.append(Occurrence(li, start, start + len(find)))
             start = line.text.find(find, start + 1)
     if found:
-        return found
+        words = _whole_words(lines, found)
+        if words or not _word_like(find):
+            return words or found
+        # Found only inside longer words ("art" in "Department"): the word itself may be there,
+        # misread ("ant"); a user who names a word means it, not the letters inside another.
+        return _whole_words(lines, _loose(lines, find)) or _approximate(lines, find) or found
+    return _loose(lines, find) or _approximate(lines, find)
+
+
+def _loose(lines: list[TextLine], find: str) -> list[Occurrence]:
+    """Matches ignoring spaces, then also case, then confusable characters (the first tier that
+    finds any), whole words first."""
+    found: list[Occurrence] = []
     for canon, misread in ((exact, False), (lower, True), (lambda t: confusable(lower(t)), True)):
         target = canon(squeeze_indexed(find)[0])
         for li, line in enumerate(lines):
@@ -425,8 +437,25 @@ def find_occurrences(lines: list[TextLine], find: str) -> list[Occurrence]:
                 found.append(Occurrence(li, a, b, approximate=misread))
                 start = squeezed.find(target, start + 1)
         if found:
-            return found
-    return _approximate(lines, find)
+            return _whole_words(lines, found) or found
+    return []
+
+
+def _word_like(find: str) -> bool:
+    """A find that names a word (three or more characters, letters among them), not a few
+    characters inside one ("1" of "6,001", "001")."""
+    return len(squeeze(find)) >= 3 and any(c.isalpha() for c in find)
+
+
+def _whole_words(lines: list[TextLine], found: list[Occurrence]) -> list[Occurrence]:
+    """The occurrences that are whole words (no letter or digit either side): asked to replace
+    "art" in "Department art river", a user means the word, not the letters in "Department" (the
+    first match, which was changed and verified)."""
+    def whole(o: Occurrence) -> bool:
+        text = lines[o.line].text
+        return (o.start == 0 or not text[o.start - 1].isalnum()) and (o.end >= len(text) or not text[o.end].isalnum())
+
+    return [o for o in found if whole(o)]
 
 
 def _approximate(lines: list[TextLine], find: str) -> list[Occurrence]:

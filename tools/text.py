@@ -18,6 +18,17 @@ LOOK_ALIKES = ("0OoQD", "1Il|", "5Ss", "2Zz", "8B", "9gq", "6b", "Cc", "Uu", "Vv
 FIND_ALSO = ("7Z", "1i", "EF")
 
 
+# Punctuation the recogniser reads for one another at text sizes (a full stop as a colon, a comma as
+# a semicolon) and drops at a crop's edge: where its pixels are checked instead (agent/verify.py's
+# marks_free), the readings are compared without it.
+MARKS = ".,:;"
+
+
+def without_marks(text: str) -> str:
+    """text without MARKS."""
+    return "".join(c for c in text if c not in MARKS)
+
+
 def squeeze(text: str) -> str:
     """Text without whitespace."""
     return "".join(text.split())

@@ -56,6 +56,10 @@ def judge_output(judge: Judge, case: Case, result: EditResult) -> dict:
         judged = without_foreign_edges(squeeze(read), squeeze(expected))
         verdict.update(judge_text=read, judge_confidence=round(conf, 4), exact=judged == squeeze(expected),
                        ned=round(normalised_edit_distance(judged, squeeze(expected)), 4))
+        if case.keep:
+            before, after = (squeeze(t) for t in case.keep)
+            verdict["unchanged_same"] = judged.startswith(before) and judged.endswith(after) and \
+                len(judged) >= len(before) + len(after)
     if case.edit_box:
         x0, y0, x1, y1 = case.edit_box
         eb = (x0, y0, x1, y1)

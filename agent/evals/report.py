@@ -39,6 +39,7 @@ def summarise(rows: list[dict]) -> dict:
         "exact": rate("exact"),
         "verified_and_correct": round(sum(r.get("status") == "verified" and r.get("exact") is True for r in rows) / n, 4),
         "strict": rate("strict"),
+        "unchanged_same": rate("unchanged_same"),
         "ned": mean("ned"),
         "ssim": mean("ssim"),
         "psnr": mean("psnr"),
@@ -55,7 +56,7 @@ def summarise(rows: list[dict]) -> dict:
     }
 
 
-COLUMNS = ["cases", "exact", "strict", "verified", "verified_and_correct", "false_verified", "ssim", "psnr", "ned", "cases_changed_outside",
+COLUMNS = ["cases", "exact", "strict", "unchanged_same", "verified", "verified_and_correct", "false_verified", "ssim", "psnr", "ned", "cases_changed_outside",
            "verified_changed_outside", "not_found", "attempts_mean", "seconds_median", "seconds_p90", "errors"]
 
 
@@ -84,7 +85,8 @@ def write_summary(out: Path, per_method: dict[str, dict], header: list[str], con
     lines = ["# glyphfix eval", "", *header, "", "| method | " + " | ".join(COLUMNS) + " |", "|" + " --- |" * (len(COLUMNS) + 1)]
     for m, s in per_method.items():
         lines.append(f"| {m} | " + " | ".join("" if s.get(c) is None else str(s.get(c)) for c in COLUMNS) + " |")
-    lines += ["", "exact: the judge (PP-OCRv4, not easyocr) reads the requested word exactly, case-sensitive.",
+    lines += ["", "exact: the judge (PP-OCRv4, not easyocr) reads the requested word exactly, case-sensitive "
+              "(the words suite: the whole line; unchanged_same: the line's other words read as before).",
               "strict: exact AND SSIM inside the edit box >= 0.75 AND no pixel changed outside the edit box.",
               "false_verified: the agent said verified, the judge disagrees; verified_and_correct: verified and the judge agrees.", "", "## Failure reasons", ""]
     for m, s in per_method.items():

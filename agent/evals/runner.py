@@ -34,6 +34,7 @@ class Case:
     word_box: list[int] | None = None  # the word the judge reads
     face: str | None = None  # synthetic suites: the face the text was drawn in
     conditions: list[str] | None = None  # synthetic suites: background kind, effects, degradations
+    keep: list[str] | None = None  # word suite: the line's text before and after the edit, which must read unchanged
 
     @classmethod
     def from_row(cls, row: dict) -> Case:

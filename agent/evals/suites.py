@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
+
+import numpy as np
 
 from agent.evals.judge import Judge
 from agent.evals.runner import Case
 from agent.evals.synthetic import make_case
 from agent.evals.unseen import make_unseen_case
+from agent.evals.words import make_word_case
 from agent.verify import word_margin
 from tools.fonts import FontRegistry
 from tools.images import load_image, save_image
+from tools.text import squeeze
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"  # the repository's examples/
 
@@ -82,8 +87,8 @@ def synthetic_suite(out: Path, n: int, seed: int, judge: Judge | None) -> tuple[
     The same (n, seed) gives the same cases."""
     registry = FontRegistry.discover()
     cases = (make_case(registry, seed, i) for i in range(n))
-    return _judged(out, judge, ((c.id, c.scene.source, c.scene.target, c.find, c.replace, c.edit_box(), c.word_box,
-                                 c.scene.face, c.scene.conditions) for c in cases))
+    return _judged(out, judge, (Generated(c.id, c.scene.source, c.scene.target, c.find, c.replace, c.edit_box(), c.word_box,
+                                          c.scene.face, c.scene.conditions) for c in cases))
 
 
 def unseen_suite(out: Path, n: int, seed: int, judge: Judge | None) -> tuple[list[Case], dict[str, int]]:
@@ -91,13 +96,41 @@ def unseen_suite(out: Path, n: int, seed: int, judge: Judge | None) -> tuple[lis
     those the judge cannot read. The same (n, seed) gives the same cases."""
     photos = [load_image(p) for p in sorted(EXAMPLES.glob("*.png"))]
     cases = (make_unseen_case(seed, i, photos) for i in range(n))
-    return _judged(out, judge, ((c.id, c.source, c.target, c.find, c.replace, c.edit_box, c.word_box, c.face,
-                                 c.conditions) for c in cases))
+    return _judged(out, judge, (Generated(c.id, c.source, c.target, c.find, c.replace, c.edit_box, c.word_box, c.face,
+                                          c.conditions) for c in cases))
+
+
+def words_suite(out: Path, n: int, seed: int, judge: Judge | None) -> tuple[list[Case], dict[str, int]]:
+    """Generate n word and phrase edits (agent/evals/words.py) into out/cases; the judge reads the
+    whole line, which must read as the line set again; drop those it cannot read. The same (n,
+    seed) gives the same cases."""
+    registry = FontRegistry.discover()
+    cases = (make_word_case(registry, seed, i) for i in range(n))
+    return _judged(out, judge, (Generated(c.id, c.source, c.target, c.find, c.replace, c.line_box, c.line_box, c.face,
+                                          c.conditions, c.line, c.new_line, c.keep) for c in cases))
+
+
+@dataclass
+class Generated:
+    """A generated case before it is written: its pictures and what the judge must read."""
+
+    id: str
+    source: np.ndarray
+    target: np.ndarray
+    find: str
+    replace: str
+    edit_box: tuple[int, int, int, int]  # where a correct edit may change pixels
+    word_box: tuple[int, int, int, int]  # what the judge reads
+    face: str
+    conditions: tuple[str, ...]
+    source_text: str | None = None  # what the judge must read at word_box in the source (None: find)
+    truth_text: str | None = None  # ... and in the truth (None: replace); the edit's expected reading
+    keep: tuple[str, str] | None = None  # the text round the edit that must read unchanged
 
 
 def _judged(out: Path, judge: Judge | None, generated) -> tuple[list[Case], dict[str, int]]:
-    """Write each generated case (id, source, target, find, replace, edit box, word box, face,
-    conditions) into out/cases and the index out/cases.jsonl; keep those the judge reads right.
+    """Write each Generated case into out/cases and the index out/cases.jsonl; keep those the
+    judge reads right.
 
     A case is judged by reading the output where the word is, so it only measures the method when
     the judge reads the word right in the original and in the ground-truth edit: a judge that reads
@@ -107,17 +140,19 @@ def _judged(out: Path, judge: Judge | None, generated) -> tuple[list[Case], dict
     folder = out / "cases"
     folder.mkdir(parents=True, exist_ok=True)
     kept, dropped, rows = [], {"original": 0, "truth": 0}, []
-    for cid, source, target, find, replace, edit_box, word_box, face, conditions in generated:
-        src, gt = folder / f"{cid}.png", folder / f"{cid}_gt.png"
+    for g in generated:
+        src, gt = folder / f"{g.id}.png", folder / f"{g.id}_gt.png"
         if not src.exists():
-            save_image(src, source)
-            save_image(gt, target)
-        case = Case(id=cid, image=str(src), find=find, replace=replace, expected=replace, gt=str(gt),
-                    edit_box=list(edit_box), word_box=list(word_box), face=face, conditions=list(conditions))
+            save_image(src, g.source)
+            save_image(gt, g.target)
+        expected = g.truth_text or g.replace
+        case = Case(id=g.id, image=str(src), find=g.find, replace=g.replace, expected=expected, gt=str(gt),
+                    edit_box=list(g.edit_box), word_box=list(g.word_box), face=g.face, conditions=list(g.conditions),
+                    keep=list(g.keep) if g.keep else None)
         readable = {"original": True, "truth": True}
         if judge is not None:
-            for key, image, word in (("original", source, find), ("truth", target, replace)):
-                readable[key] = "".join(judge.read(image, word_box)[0].split()) == word
+            for key, image, text in (("original", g.source, g.source_text or g.find), ("truth", g.target, expected)):
+                readable[key] = squeeze(judge.read(image, g.word_box)[0]) == squeeze(text)
                 if not readable[key]:
                     dropped[key] += 1
                     break

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from agent.schemas import Method
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__, pretty_exceptions_enable=False)
+GENERATED = {"synthetic", "unseen", "words"}  # the built-in suites generated from a seed (--n, --seed)
 
 
 def _toolbox(ctx: typer.Context, diffusion: bool = True):
@@ -152,9 +153,9 @@ def eval_(
     out: Annotated[Path | None, typer.Option("--out", help="Output folder.")] = None,
     method: Annotated[str | None, typer.Option("--method", help="One method: agent | single-shot | naive.")] = None,
     methods: Annotated[str | None, typer.Option("--methods", help="Comma-separated methods (suites).")] = None,
-    suite: Annotated[str | None, typer.Option("--suite", help="Built-in suite: synthetic | unseen (faces the registry lacks) | real | real-heldout (public photos the code was not tuned on).")] = None,
+    suite: Annotated[str | None, typer.Option("--suite", help="Built-in suite: synthetic | unseen (faces the registry lacks) | words (word and phrase edits, whole line judged) | real | real-heldout (public photos the code was not tuned on).")] = None,
     split: Annotated[str, typer.Option("--split", help="real-heldout: dev (tune on it) | test (only run to report) | all.")] = "dev",
-    n: Annotated[int, typer.Option("--n", help="Generated suites (synthetic, unseen): number of cases.")] = 50,
+    n: Annotated[int, typer.Option("--n", help="Generated suites (synthetic, unseen, words): number of cases.")] = 50,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the cases and of the edits.")] = 0,
     workers: Annotated[int, typer.Option("--workers", help="Parallel worker processes.")] = 1,
     judge: Annotated[bool, typer.Option("--judge", help="Score outputs with the independent judge OCR (PP-OCRv4).")] = False,
@@ -172,7 +173,7 @@ def eval_(
     if out is None:
         fail("missing --out DIR")
     if (cases is None) == (suite is None):
-        fail("give either CASES.jsonl or --suite synthetic|unseen|real|real-heldout")
+        fail("give either CASES.jsonl or --suite synthetic|unseen|words|real|real-heldout")
     chosen = [m.strip() for m in (methods or method or "agent").split(",") if m.strip()]
     bad = [m for m in chosen if m not in ("agent", "single-shot", "naive")]
     if bad:
@@ -188,15 +189,23 @@ def eval_(
         dirs = {chosen[0]: out}
         judging = judge
     else:
-        if suite not in ("synthetic", "unseen", "real", "real-heldout"):
-            fail(f"unknown suite {suite!r}: use synthetic, unseen, real or real-heldout")
-        from agent.evals.suites import SPLITS, heldout_suite, real_suite, synthetic_suite, unseen_suite
+        if suite not in GENERATED | {"real", "real-heldout"}:
+            fail(f"unknown suite {suite!r}: use synthetic, unseen, words, real or real-heldout")
+        from agent.evals.suites import (
+            SPLITS,
+            heldout_suite,
+            real_suite,
+            synthetic_suite,
+            unseen_suite,
+            words_suite,
+        )
 
         if split not in SPLITS:
             fail(f"unknown --split {split!r}: use {', '.join(SPLITS)}")
         judging = True
-        if suite in ("synthetic", "unseen"):
-            make, what = (synthetic_suite, "held-out fonts") if suite == "synthetic" else (unseen_suite, "faces the registry lacks")
+        if suite in GENERATED:
+            make, what = {"synthetic": (synthetic_suite, "held-out fonts"), "unseen": (unseen_suite, "faces the registry lacks"),
+                          "words": (words_suite, "lines with a word or two replaced, judged on the whole line")}[suite]
             case_list, dropped = make(out, n, seed, Judge())
             header.append(f"suite {suite}: {n} cases generated ({what}), {dropped['original']} dropped because "
                           f"the judge could not read the original, {dropped['truth']} because it could not read the "
