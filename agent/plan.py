@@ -152,6 +152,16 @@ def make_plan(registry, image: np.ndarray, line: TextLine, start: int, request: 
             # Most of it is new ("Big" -> "For"): glyphs repainted one by one in the old ones' places
             # keep the old word's spacing ("Fcr  paper"); it is set anew, as a word of another length.
             mode = "relayout"
+    if mode == "relayout" and found != request.find and len(find_chars) == len(found_chars):
+        # Set anew as the user spells it: OCR's spaces inside the found text ("6, 001") are not the
+        # image's, and a re-set word's spacing follows its characters. The k-th character the user
+        # names is the k-th one OCR read there (its box); a space of the user's has none.
+        named = iter(boxes[start + i] for i in found_chars)
+        spelt = [None if c.isspace() else next(named) for c in request.find]
+        text, boxes = text[:start] + request.find + text[end:], boxes[:start] + spelt + boxes[end:]
+        we += len(request.find) - (end - start)
+        end, found = start + len(request.find), request.find
+        found_chars = [i for i, c in enumerate(found) if not c.isspace()]
     if mode == "relayout":
         edits = [CharEdit(index=i, old=c, new="", box=boxes[start + i]) for i, c in enumerate(found) if not c.isspace()]
 
@@ -354,19 +364,21 @@ def observed_ink(pixels: np.ndarray, fg, bg, effect: EffectInfo | None) -> np.nd
 def verify_crop(image: np.ndarray, plan: EditPlan, mask_boxes: list, reset: bool = False) -> np.ndarray:
     """The word's crop (grown to include every mask) with a margin, as the recogniser likes it.
     reset: the word was set anew (agent/reflow.py): mask_boxes hold where it now lies, which is all
-    the crop takes (a shorter word's old box holds the start of the next word), and the text after
-    it moved by the plan's dx."""
+    the crop takes (a shorter word's old box holds the start of the next word), and the text on
+    one side of it moved by the plan's dx."""
     box = None if reset else plan.word_box
     for b in mask_boxes:
         box = union(box, tuple(b))
-    moved = plan.reflow.dx if reset and plan.reflow is not None else 0
+    r = plan.reflow if reset else None
+    moved_right = r.dx if r is not None and r.side == "after" else 0
+    moved_left = -r.dx if r is not None and r.side == "before" else 0
     h, w = image.shape[:2]
     m = max(2, round(0.2 * (box[3] - box[1])))
     x0, x1 = max(0, box[0] - m), min(w, box[2] + m)
     # Stop halfway to the nearest ink outside the word, so no neighbour is read with it.
     left, right = plan.outside
-    if left is not None and left[2] <= box[0]:
-        x0 = max(x0, (left[2] + box[0] + 1) // 2)
-    if right is not None and right[0] + moved >= box[2]:
-        x1 = min(x1, (right[0] + moved + box[2]) // 2 + 1)
+    if left is not None and left[2] + moved_left <= box[0]:
+        x0 = max(x0, (left[2] + moved_left + box[0] + 1) // 2)
+    if right is not None and right[0] + moved_right >= box[2]:
+        x1 = min(x1, (right[0] + moved_right + box[2]) // 2 + 1)
     return image[max(0, box[1] - m) : min(h, box[3] + m), x0:x1]

@@ -34,10 +34,10 @@ import numpy as np
 from scipy import ndimage
 
 from agent.plan import BadRequest, is_italic, observed_ink
-from agent.repaint import AttemptSettings, edit_pen, text_effect
+from agent.repaint import AttemptSettings, edit_pen, ink_around, text_effect
 from agent.schemas import Cut, EditPlan, Reflow
 from tools.effects import ink_on_axis
-from tools.fonts import GlyphPen, ink_box, place_glyph
+from tools.fonts import GlyphPen, glyph_pen, ink_box, place_glyph
 from tools.inpaint import Draft, background_plate
 from tools.mask import Box, default_pad, union
 from tools.ocr import TextLine
@@ -49,10 +49,18 @@ INK = 0.12  # ... above this it is ink that moves or is erased (anti-aliased edg
 EXTRA_LEANS = (0.0, -0.1, 0.1, 0.2, 0.3)  # a cut may lean this much more than the measured slant (italics)
 KEPT_TOLERANCE = 0.03  # share of the kept strokes that may differ (the new glyphs' anti-aliasing where they meet them)
 STRONG, FAINT = 0.7, 0.3  # a stroke pixel, and a pixel with next to no ink
-FAINT_INK, SOLID_INK = 0.1, 0.9  # moved text: a smaller ink share is the ground's noise; a larger is copied as it is
+FAINT_INK = 0.1  # moved text: a smaller ink share is the ground's noise
+OTHER_INK = 0.8  # a pixel this far from the ground colour (x the text's contrast) is ink of any colour
+SPECK = 0.08  # a piece of ink smaller than (this x the font size) squared is a speck, not a letter or full stop
+MARK = 0.35  # a piece of ink no taller or wider than this x the font size may be punctuation
+SOLID = 0.6  # on the text's colour axis, ink this strong is text that blocks a moving line
+RULE_LENGTH, RULE_LENGTH_V = 2.0, 1.3  # ink runs longer than these x the font size are rules, not letters
+RULE_WIDTH = 0.15  # ... when no thicker than this x the font size
+KEPT_SIDE = 0.9  # a kept glyph must have this share of its strokes on its side of the cut
 CUT_REACH = 0.15  # a cut lies at most this x the text height off the glyph it keeps close to
 JOIN_GAP = 1.0  # detector boxes on the word's row closer than this x the text height move with it
-WORD_GAP = 0.3  # the least gap (x text height) the moved line keeps from the next text
+WORD_GAP = 0.3  # the least gap (x font size, about a word space) the moved line keeps from the next text
+ATTACHED = 0.2  # ink closer than this (x font size) to the line's end belongs to it (a full stop set apart)
 JPEG_RINGING = 2  # px more halo round moved and erased text in a JPEG: its ringing, left behind, read as "=" or "'"
 
 
@@ -76,10 +84,49 @@ def plan_reflow(registry, image: np.ndarray, plan: EditPlan, lines: list[TextLin
     inked = [j for j, b in enumerate(boxes) if b is not None and not old[j].isspace()]
     if not inked:
         raise BadRequest(f'could not find the ink of "{old}" in the image')
-    # 1. The pen: aligned to the last kept glyph before the change, else the first glyph after it.
-    before = [j for j in inked if j < head]
-    ref = before[-1] if before else next(j for j in inked if j >= head)
     slant = 0.0 if is_italic(f.face) else f.slant
+    lean = slant + (0.2 if is_italic(f.face) else 0.0)  # an italic face leans about 0.2 (11 degrees) by itself
+    height = plan.word_box[3] - plan.word_box[1]
+    left = plan.outside[0] if plan.outside[0] is not None and plan.word_box[0] - plan.outside[0][2] < 2 * height else None
+    right = plan.outside[1]
+    run_start, run_end, obstacle_before, obstacle_after, run_boxes = _run(plan, lines, height)
+    band = _band(plan, lines, run_boxes, run_start, run_end, max(0, len(new) - len(old)) * height, height, h_img)
+    band_ink = observed_ink(image[band[0] : band[1]], f.fg, f.bg, f.effect)
+
+    # 1. The cuts, before the replaced characters and after them. A kept character the cut cannot
+    #    separate from the replaced ones (its box overlaps theirs: "Price" -> "Office" keeps "ice",
+    #    and the i's ink lay inside the r's box) is replaced too.
+    def cuts(head: int, tail: int) -> tuple[Cut, Cut]:
+        before = [j for j in inked if j < head]
+        mid = [j for j in inked if head <= j < len(old) - tail]
+        after = [j for j in inked if j >= len(old) - tail]
+        last_before = boxes[before[-1]] if before else left
+        # A side with no glyph the reading knows of is cut at the other glyph's own outline, not at
+        # its box: a full stop OCR did not read after "cook" fell in the k's box, and was erased with it.
+        edge_b = edge_a = None
+        if not before and left is None and (mid or after):
+            edge_b = _ink_span(registry, image, plan, (mid or after)[0], f.size, slant)[0] - 0.5
+        if mid and not after and right is None:
+            edge_a = _ink_span(registry, image, plan, mid[-1], f.size, slant)[1] + 0.5
+        first_after = boxes[(mid + after)[0]] if mid or after else right
+        cut_before = _cut(band_ink, band[0], f.baseline, last_before, first_after, lean, height, "b", edge_b)
+        if not mid:
+            return cut_before, cut_before
+        return cut_before, _cut(band_ink, band[0], f.baseline, boxes[mid[-1]], boxes[after[0]] if after else right, lean,
+                                height, "a", edge_a)
+
+    while True:
+        cut_before, cut_after = cuts(head, tail)
+        after = [j for j in inked if j >= len(old) - tail]
+        before = [j for j in inked if j < head]
+        if after and _share_right(band_ink, band[0], f.baseline, boxes[after[0]], cut_after) < KEPT_SIDE:
+            tail -= 1
+        elif before and _share_right(band_ink, band[0], f.baseline, boxes[before[-1]], cut_before) > 1 - KEPT_SIDE:
+            head -= 1
+        else:
+            break
+    # 2. The pen: aligned to the last kept glyph before the change, else the first glyph after it.
+    ref = before[-1] if before else next(j for j in inked if j >= head)
     pen, pens = edit_pen(registry, image, plan, ref, f.size, slant, align=True)
     font = registry.font(f.face, pen.size)
 
@@ -94,46 +141,138 @@ def plan_reflow(registry, image: np.ndarray, plan: EditPlan, lines: list[TextLin
     else:
         pen_x = pen.x - tracking * advance(old[head:ref])
     dx_float = tracking * (advance(h0 + new_mid + t0) - advance(h0 + old_mid + t0))
-    # 2. The cuts: before the replaced characters and after them.
-    height = plan.word_box[3] - plan.word_box[1]
-    left = plan.outside[0] if plan.outside[0] is not None and plan.word_box[0] - plan.outside[0][2] < 2 * height else None
-    right = plan.outside[1]
-    last_before = boxes[before[-1]] if before else left
-    after_head = [boxes[j] for j in inked if j >= head]
-    after_mid = [boxes[j] for j in inked if j >= len(old) - tail]
-    mid_boxes = [boxes[j] for j in inked if head <= j < len(old) - tail]
-    lean = slant + (0.2 if is_italic(f.face) else 0.0)  # an italic face leans about 0.2 (11 degrees) by itself
-    run_end, obstacle, run_boxes = _run(plan, lines, height)
-    band = _band(plan, lines, run_boxes, run_end, dx_float, height, h_img)
-    band_ink = observed_ink(image[band[0] : band[1]], f.fg, f.bg, f.effect)
-    cut_before = _cut(band_ink, band[0], pen.baseline, last_before, (after_head or [right])[0], lean, height, "b")
-    if mid_boxes:
-        cut_after = _cut(band_ink, band[0], pen.baseline, mid_boxes[-1], (after_mid or [right])[0], lean, height, "a")
-    else:
-        cut_after = cut_before
-    # 3. The run that moves and the room after it.
-    cols = (band_ink > STROKE).sum(0) >= 2
-    end_x = _extend(cols, run_end, max(2, round(WORD_GAP * height)))
-    inked_cols = np.nonzero(cols[: end_x])[0]
-    ink_end = int(inked_cols[-1]) + 1 if len(inked_cols) else end_x
-    later = np.nonzero(cols[end_x:])[0]
-    limit = min(obstacle, end_x + int(later[0]) if len(later) else w_img)
-    gap = max(2, round(WORD_GAP * height)) if limit < w_img else 1
-    room = limit - gap - ink_end
+    # 3. Which side moves, and the room it has: what follows the word (as left-aligned text does),
+    #    else what precedes it (right-aligned text: a ledger's prices), else the new letters are
+    #    set closer. Table rules (long straight lines) are not text: they stay, and stop a run.
+    strokes = band_ink > STROKE
+    rules = _rules(strokes, f.size)
+    # Letters are mixes of the text's and the ground's colours: a textured ground's cells project
+    # onto that axis too (bright green cells under yellow text), but lie off it.
+    on_axis = ink_on_axis(image[band[0] : band[1]].astype(np.float32), f.fg, f.bg)
+    letters = _without_specks((on_axis > STROKE) & ~rules, f.size)
+    cols, rule_cols = np.asarray(letters.sum(0) >= 2), np.asarray(rules.any(0))
+    # What blocks the line: ink as solid as text's strokes (a textured ground's cells are not).
+    solid = np.asarray((_without_specks((on_axis > SOLID) & ~rules, f.size)).sum(0) >= 2)
+    gap, attached = max(2, round(WORD_GAP * f.size)), max(2, round(ATTACHED * f.size))
+    end_x = _extend(cols, rule_cols, max(run_end, int(np.ceil(cut_after.x_base))), attached, +1)
+    start_x = _extend(cols, rule_cols, min(run_start, int(np.floor(cut_before.x_base))), attached, -1)
+    # A mark where the longer text will land moves with the line, read or not (a full stop OCR
+    # missed, set apart after a monospaced "it", was drawn over).
+    reach = max(0, round(dx_float)) + gap
+    marks = np.asarray(_marks(letters, f.size).any(0))
+    landing_after = np.nonzero(marks[end_x : end_x + reach])[0]
+    if len(landing_after):
+        end_x = _extend(cols, rule_cols, end_x + int(landing_after[-1]) + 1, attached, +1)
+    landing_before = np.nonzero(marks[max(0, start_x - reach) : start_x])[0]
+    if len(landing_before):
+        start_x = _extend(cols, rule_cols, max(0, start_x - reach) + int(landing_before[0]), attached, -1)
+    room_after = _room(solid, rule_cols, end_x, +1, obstacle_after, gap, attached)
+    room_before = _room(solid, rule_cols, start_x, -1, obstacle_before, gap, attached)
     dx = round(dx_float)
-    how, why = "moved", f"the rest of the line moves {dx:+d} px (the new text is {dx_float:+.1f} px wider)"
-    if dx > room:
-        need = dx - max(0, room)
-        squeeze = need / max(1.0, tracking * advance(new_mid))
-        if squeeze > MAX_TIGHTEN:
-            raise BadRequest(f'no room for "{new}": the line would run {need} px into the next text or the image edge '
-                             "(a shorter replacement fits)")
-        tracking *= 1 - squeeze
-        dx = max(0, room)
-        how, why = "tracked", (f"the line can move only {dx} px (the next text or the image edge): the new characters "
-                               f"are set {100 * squeeze:.0f}% closer")
-    return Reflow(how=how, why=why, head=head, tail=tail, pen_x=round(pen_x, 2), baseline=round(pen.baseline, 2), size=pen.size,
-                  tracking=round(tracking, 4), cut_before=cut_before, cut_after=cut_after, dx=dx, end_x=end_x, band=band)
+    side: Literal["after", "before"] = "after"
+    how: Literal["moved", "tracked"] = "moved"
+    why = f"what follows moves {dx:+d} px (the new text is {dx_float:+.1f} px wider)"
+    if dx > room_after:
+        if dx <= room_before:
+            side, why = "before", (f"what follows cannot move (room for {max(0, room_after)} px): what precedes moves "
+                                   f"{-dx:+d} px, as right-aligned text does")
+        else:
+            room = max(room_after, room_before)
+            side = "after" if room_after >= room_before else "before"
+            need = dx - max(0, room)
+            squeeze = need / max(1.0, tracking * advance(new_mid))
+            if squeeze > MAX_TIGHTEN:
+                raise BadRequest(f'no room for "{new}": the line would run {need} px into the next text, a rule or the '
+                                 "image edge (a shorter replacement fits)")
+            tracking *= 1 - squeeze
+            dx = max(0, room)
+            how, why = "tracked", (f"the line can move only {dx} px (the next text, a rule or the image edge): the new "
+                                   f"characters are set {100 * squeeze:.0f}% closer")
+    return Reflow(how=how, side=side, why=why, head=head, tail=tail, pen_x=round(pen_x, 2), baseline=round(pen.baseline, 2),
+                  size=pen.size, tracking=round(tracking, 4), cut_before=cut_before, cut_after=cut_after, dx=dx,
+                  run=(start_x, end_x), band=band)
+
+
+def _rules(strokes: np.ndarray, size: int) -> np.ndarray:
+    """The stroke pixels of long thin straight lines (a table's rules, an underline): horizontal runs
+    longer than RULE_LENGTH x the font size, vertical ones longer than RULE_LENGTH_V x it (no
+    letter's stroke is: not the word's height, which an x-height word's "p" next to it exceeds),
+    at most RULE_WIDTH x it thick (a dark band of a gradient ground is not a rule), grown by a
+    pixel for their anti-aliasing."""
+    found = np.zeros_like(strokes)
+    thick = max(2, round(RULE_WIDTH * size)) + 1
+    across, down = max(3, round(RULE_LENGTH * size)), max(3, round(RULE_LENGTH_V * size))
+    if strokes.shape[1] > across:
+        lines = ndimage.binary_opening(strokes, structure=np.ones((1, across), bool))
+        found |= lines & ~ndimage.binary_opening(lines, structure=np.ones((thick, 1), bool))
+    if strokes.shape[0] > down:
+        lines = ndimage.binary_opening(strokes, structure=np.ones((down, 1), bool))
+        found |= lines & ~ndimage.binary_opening(lines, structure=np.ones((1, thick), bool))
+    return ndimage.binary_dilation(found, iterations=1) if found.any() else found
+
+
+def _wide_runs(cols: np.ndarray, min_width: int) -> np.ndarray:
+    """The ink columns in runs (gaps of a pixel bridged) at least min_width wide."""
+    bridged = ndimage.binary_closing(cols, structure=np.ones(3, bool)) | cols
+    labels, n = ndimage.label(bridged)
+    if n == 0:
+        return cols
+    widths = ndimage.sum(bridged, labels, index=np.arange(1, n + 1))
+    return np.concatenate([[False], widths >= min_width])[labels] & cols
+
+
+def _without_specks(strokes: np.ndarray, size: int) -> np.ndarray:
+    """Strokes without the specks of a noisy ground: connected pieces smaller than a full stop
+    (SPECK x the font size, squared) go; they made every column of a grainy ground look inked,
+    and a line with room to move looked blocked."""
+    labels, n = ndimage.label(strokes)
+    if n == 0:
+        return strokes
+    sizes = ndimage.sum(strokes, labels, index=np.arange(1, n + 1))
+    keep = np.concatenate([[False], sizes >= max(4.0, (SPECK * size) ** 2)])
+    return keep[labels]
+
+
+def _marks(letters: np.ndarray, size: int) -> np.ndarray:
+    """The pieces of ink no bigger than punctuation (MARK x the font size, each way)."""
+    labels, n = ndimage.label(letters)
+    if n == 0:
+        return letters
+    keep = [False] + [(sl[0].stop - sl[0].start) <= MARK * size and (sl[1].stop - sl[1].start) <= MARK * size
+                      for sl in ndimage.find_objects(labels)]
+    return np.asarray(keep)[labels]
+
+
+def _room(cols: np.ndarray, rule_cols: np.ndarray, edge: int, step: int, obstacle: int, gap: int, min_width: int) -> int:
+    """How far (px) the run ending at `edge` (step +1: its right end, exclusive; -1: its left end)
+    can move outward before it comes within `gap` of other ink at least `min_width` wide (a
+    textured ground's lone cell is not text; a letter the detector missed is at least that wide),
+    a rule or the detector's next box (`obstacle`), or within a pixel of the image edge."""
+    w = len(cols)
+    blocked = _wide_runs(cols, min_width) | rule_cols
+    if step > 0:
+        ink = np.nonzero(cols[:edge])[0]
+        ink_edge = int(ink[-1]) + 1 if len(ink) else edge
+        later = np.nonzero(blocked[edge:])[0]
+        limit = min(obstacle, edge + int(later[0]) if len(later) else w)
+        return limit - ink_edge - (gap if limit < w else 1)
+    ink = np.nonzero(cols[edge:])[0]
+    ink_edge = edge + int(ink[0]) if len(ink) else edge
+    earlier = np.nonzero(blocked[:edge])[0]
+    limit = max(obstacle, int(earlier[-1]) + 1 if len(earlier) else 0)
+    return ink_edge - limit - (gap if limit > 0 else 1)
+
+
+def _share_right(band_ink: np.ndarray, y0: int, baseline: float, box: Box, cut: Cut) -> float:
+    """The share of a glyph box's strokes that lies right of the cut."""
+    x0, by0, x1, by1 = box
+    r0, r1 = max(0, by0 - y0), min(band_ink.shape[0], by1 - y0)
+    strokes = band_ink[r0:r1, x0:x1] > STROKE
+    if r1 <= r0 or not strokes.any():
+        return 0.5
+    ys, xs = np.nonzero(strokes)
+    right = (xs + x0) >= cut.x_base + cut.lean * (baseline - (ys + r0 + y0))
+    return float(right.mean())
 
 
 def _tracking(advance, word: str, ref: int, pen: GlyphPen, pens: dict[int, GlyphPen]) -> float:
@@ -148,30 +287,38 @@ def _tracking(advance, word: str, ref: int, pen: GlyphPen, pens: dict[int, Glyph
     return s if TRACKING[0] <= s <= TRACKING[1] and abs(s - 1) > 0.02 else 1.0
 
 
-def _run(plan: EditPlan, lines: list[TextLine], height: int) -> tuple[int, int, list[Box]]:
-    """(where the moving run ends as the detector saw it, where the next text on the row starts
-    (a large number if none), the run's boxes): the word's line and the boxes on its row after it,
-    joined over gaps under JOIN_GAP x the text height."""
+def _run(plan: EditPlan, lines: list[TextLine], height: int) -> tuple[int, int, int, int, list[Box]]:
+    """(where the line's run starts and ends as the detector saw it, where the text before it ends
+    and after it starts (far off if none), the run's boxes): the word's line and the boxes on its
+    row either side, joined over gaps under JOIN_GAP x the text height."""
     wy = (plan.word_box[1] + plan.word_box[3]) / 2
-    row = sorted((ln.box for ln in lines if abs((ln.box[1] + ln.box[3]) / 2 - wy) < 0.5 * height
-                  and ln.box[2] > plan.word_box[2] and ln.box != plan.line_box), key=lambda b: b[0])
-    end = max(plan.line_box[2], plan.word_box[2])
+    row = [ln.box for ln in lines if abs((ln.box[1] + ln.box[3]) / 2 - wy) < 0.5 * height and ln.box != plan.line_box]
     run = [plan.line_box]
-    for b in row:
+    start, end = min(plan.line_box[0], plan.word_box[0]), max(plan.line_box[2], plan.word_box[2])
+    after, before = 10**9, -(10**9)
+    for b in sorted((b for b in row if b[2] > plan.word_box[2]), key=lambda b: b[0]):
         if b[0] - end >= JOIN_GAP * height:
-            return end, b[0], run
+            after = b[0]
+            break
         end = max(end, b[2])
         run.append(b)
-    return end, 10**9, run
+    for b in sorted((b for b in row if b[0] < plan.word_box[0]), key=lambda b: -b[2]):
+        if start - b[2] >= JOIN_GAP * height:
+            before = b[2]
+            break
+        start = min(start, b[0])
+        run.append(b)
+    return start, end, before, after, run
 
 
-def _band(plan: EditPlan, lines: list[TextLine], run: list[Box], end: int, dx: float, height: int, h_img: int) -> tuple[int, int]:
+def _band(plan: EditPlan, lines: list[TextLine], run: list[Box], start: int, end: int, dx: float, height: int,
+          h_img: int) -> tuple[int, int]:
     """The rows the edit changes: the word's and the run's, with a halo, short of other lines' boxes."""
     y0 = min([plan.word_box[1]] + [b[1] for b in run])
     y1 = max([plan.word_box[3]] + [b[3] for b in run])
     m = default_pad(height) + 1
     y0, y1 = y0 - m, y1 + m
-    x0, x1 = plan.word_box[0] - height, end + max(0, round(dx)) + height
+    x0, x1 = start - max(0, round(dx)) - height, end + max(0, round(dx)) + height
     for ln in lines:
         b = ln.box
         if b in run or b[2] <= x0 or b[0] >= x1:
@@ -183,24 +330,34 @@ def _band(plan: EditPlan, lines: list[TextLine], run: list[Box], end: int, dx: f
     return max(0, y0), min(h_img, y1)
 
 
-def _extend(cols: np.ndarray, end: int, gap: int) -> int:
-    """Where the run's ink ends: from the last ink column at or before `end` (a loose detector box
-    ends past the ink), on over ink columns that continue it with gaps under `gap` (a tight one cuts
-    the last letter or a full stop off)."""
-    inked = np.nonzero(cols[: min(len(cols), end)])[0]
-    if not len(inked):
-        return min(len(cols), end)
-    last = int(inked[-1])
-    k = last + 1
-    while k < len(cols) and k - last < gap:
+def _extend(cols: np.ndarray, rule_cols: np.ndarray, edge: int, gap: int, step: int) -> int:
+    """Where the run's ink ends (step +1; -1: starts): from the last ink column inside the detector's
+    `edge` (a loose box reaches past the ink), on outward over ink columns that continue it with
+    gaps under `gap` (a tight one cuts the last letter or a full stop off), never over a rule."""
+    w = len(cols)
+    inside = np.nonzero(cols[: min(w, edge)])[0] if step > 0 else max(0, edge) + np.nonzero(cols[max(0, edge) :])[0]
+    if not len(inside):
+        return min(w, max(0, edge))
+    last = int(inside[-1]) if step > 0 else int(inside[0])
+    k = last + step
+    while 0 <= k < w and abs(k - last) < gap and not rule_cols[k]:
         if cols[k]:
             last = k
-        k += 1
-    return last + 1
+        k += step
+    return last + 1 if step > 0 else last
+
+
+def _ink_span(registry, image: np.ndarray, plan: EditPlan, j: int, size: int, slant: float) -> tuple[float, float]:
+    """(left, right) x of the word's j-th glyph's own ink: the face's glyph at the pen aligned to it."""
+    f, c = plan.font, plan.word[j]
+    pen = glyph_pen(registry, f.face, size, c, plan.char_boxes[j], slant, f.baseline, ink_around(image, plan.char_boxes[j], f),
+                    fixed_size=True)
+    left, _, right, _ = registry.font(f.face, size).getbbox(c, anchor="ls")
+    return pen.x + left, pen.x + right
 
 
 def _cut(band_ink: np.ndarray, y0: int, baseline: float, a: Box | None, b: Box | None, lean: float, height: int,
-         near: Literal["a", "b"]) -> Cut:
+         near: Literal["a", "b"], edge: float | None = None) -> Cut:
     """The leaning line through the least stroke ink between glyph box a and glyph box b, among
     the leans the text may have: in the emptiest run of such lines nearest the `near` glyph, close
     to it (at most CUT_REACH x the height off its ink). Where a or b is missing, the other's box edge.
@@ -209,9 +366,10 @@ def _cut(band_ink: np.ndarray, y0: int, baseline: float, a: Box | None, b: Box |
     "cook") lies in the gap, and must fall on the side that moves, not on the side that is erased."""
     w = band_ink.shape[1]
     if a is None or b is None:
-        # One side has no glyph the reading knows of: the cut follows the other's box (ink beyond it
-        # is the line's, read or not, and moves with it).
-        edge = b[0] - 0.5 if a is None else a[2] + 0.5
+        # One side has no glyph the reading knows of: the cut follows the other's outline (`edge`)
+        # or box (ink beyond it is the line's, read or not, and moves with it).
+        if edge is None:
+            edge = b[0] - 0.5 if a is None else a[2] + 0.5
         return Cut(x_base=round(float(edge), 2), lean=round(lean, 3))
     lo, hi = (a[0] + a[2]) / 2, (b[0] + b[2]) / 2
     xs = np.arange(int(np.floor(lo)), int(np.ceil(hi)) + 1)
@@ -244,6 +402,11 @@ class Reflowed:
     word_box: Box  # where the edited word now lies
 
 
+def moving_part(r: Reflow) -> tuple[int, int]:
+    """(how far the moving part moves, the x where the line's run ends on its side)."""
+    return (r.dx, r.run[1]) if r.side == "after" else (-r.dx, r.run[0])
+
+
 def paint_reflow(registry, image: np.ndarray, plan: EditPlan, s: AttemptSettings) -> Reflowed:
     """Step 2 of the module's notes, at the attempt's halo (s.pad) and size (s.size_scale)."""
     r, f = plan.reflow, plan.font
@@ -254,66 +417,92 @@ def paint_reflow(registry, image: np.ndarray, plan: EditPlan, s: AttemptSettings
     halo = (default_pad(height) if s.pad is None else s.pad) + int(np.ceil(2 * f.blur)) + (effect.reach if effect else 0)
     if plan.jpeg_quality is not None:
         halo += JPEG_RINGING
-    reach = abs(r.cut_before.lean) * (y1 - y0)
-    xa = max(0, int(np.floor(r.cut_before.x_base - reach)) - halo - 1)
-    xb = min(w, max(r.end_x, r.end_x + r.dx) + halo + 1)
+    shift, run_edge = moving_part(r)
+    reach = int(np.ceil(max(abs(r.cut_before.lean), abs(r.cut_after.lean)) * (y1 - y0)))
+    if r.side == "after":
+        xa, xb = int(np.floor(r.cut_before.x_base)) - reach, max(run_edge, run_edge + shift)
+    else:
+        xa, xb = min(run_edge, run_edge + shift), int(np.ceil(r.cut_after.x_base)) + reach
+    xa, xb = max(0, xa - halo - 1), min(w, xb + halo + 1)
     win = image[y0:y1, xa:xb]
     ys, xs = np.arange(y0, y1)[:, None], np.arange(xa, xb)[None, :]
 
-    def right_of(c: Cut) -> np.ndarray:
-        return xs >= c.x_base + c.lean * (r.baseline - ys)
+    def right_of(c: Cut, by: float = 0.0) -> np.ndarray:
+        return xs >= c.x_base + by + c.lean * (r.baseline - ys)
 
     observed = observed_ink(win, f.fg, f.bg, f.effect)
-    # Faint ink next to a stroke (its anti-aliased edge), not specks of a noisy ground.
-    ink = (observed > INK) & ndimage.binary_dilation(observed > STROKE, iterations=2)
+    # Text of another colour on the line (the poster's orange "coronavirus" in a white line) is
+    # ink too: pixels far from the ground colour, whatever their hue.
+    contrast = max(1.0, float(np.linalg.norm(np.subtract(f.fg, f.bg, dtype=np.float32))))
+    distinct = np.linalg.norm(win.astype(np.float32) - np.asarray(f.bg, np.float32), axis=-1) / contrast > OTHER_INK
+    # Faint ink next to a stroke (its anti-aliased edge), not specks of a noisy ground; never a rule.
+    strokes = (observed > STROKE) | distinct
+    ink = ((observed > INK) | distinct) & ndimage.binary_dilation(strokes, iterations=2) & ~_rules(strokes, f.size)
     layer_ink = np.zeros_like(ink)
     if effect is not None:  # the outline or shadow moves with its letters
         layer_ink = ink_on_axis(win.astype(np.float32), effect.colour, f.bg) > INK
         ink |= layer_ink
-    after_head, moving = right_of(r.cut_before), right_of(r.cut_after) & (xs < r.end_x)
-    between = after_head & ~right_of(r.cut_after)
+    after_head, after_mid = right_of(r.cut_before), right_of(r.cut_after)
+    between = after_head & ~after_mid
+    # The run's ends are where its strokes end: their soft edges (halo) move with them.
+    if r.side == "after":
+        moving, staying = after_mid & (xs < run_edge + halo), ~after_head
+        # The halo never crosses the cut before the change (the kept head's ground and its neighbours stay).
+        bounds = right_of(r.cut_before, -1) & (xs < run_edge + halo)
+    else:
+        moving, staying = ~after_head & (xs >= run_edge - halo), after_mid
+        bounds = ~right_of(r.cut_after, 1) & (xs >= run_edge - halo)
     old_mid, moving_ink = ink & between, ink & moving
     hole = ndimage.binary_dilation(old_mid | moving_ink, iterations=halo)
     rows, cols = np.nonzero(old_mid.any(1))[0], np.nonzero(old_mid.any(0))[0]
     if len(rows):  # the old characters' whole ground goes: faint blur and JPEG ringing round them too
         hole |= (between & (ys >= y0 + rows[0] - halo) & (ys <= y0 + rows[-1] + halo)
                  & (xs >= xa + cols[0] - halo) & (xs <= xa + cols[-1] + halo))
-    # The halo never crosses the cut before the change (the kept head's ground and its neighbours stay).
-    start = r.cut_before.model_copy(update={"x_base": r.cut_before.x_base - 1})
-    hole &= ~ndimage.binary_dilation(ink & ~after_head, iterations=1) & right_of(start) & (xs < r.end_x + halo)
+    text_rows = np.nonzero(moving_ink.any(1))[0]
+    if shift < 0 and r.side == "after" and len(text_rows):
+        # The line's end closes up: the ground it leaves goes whole (a smooth patch), not letter by
+        # letter (on a textured ground the fill of each letter's hole kept its shape, a ghost "E."
+        # the judge read as a full stop).
+        hole |= ((xs >= run_edge + shift - halo) & (xs < run_edge + halo)
+                 & (ys >= y0 + text_rows[0] - halo) & (ys <= y0 + text_rows[-1] + halo))
+    hole &= ~ndimage.binary_dilation(ink & staying, iterations=1) & bounds
     full = np.zeros((h, w), bool)
     full[y0:y1, xa:xb] = hole
     plate = Draft(np.zeros((1, 1), np.float32), None, f.fg, f.bg,
                   np.zeros((1, 1), np.float32) if effect else None, effect.colour if effect else (0, 0, 0))
     fill = background_plate(image, full, plate)[y0:y1, xa:xb]
     orig = win.astype(np.float32)
-    fill = fill + _grain(orig, ink | hole, s.seed)
+    fill = fill + _ground_detail(image, (y0, y1, xa, xb), hole, ink, f, s.seed)
     ground = orig.copy()
     ground[hole] = fill[hole]
-    # The moving text, composited again dx further: each pixel's ink share a over its own ground
-    # (the fill) goes over the ground it lands on; solid ink (and an outline or shadow) is copied
-    # as it is. A textured ground stays the ground where the text lands, not the texture it left.
-    fg = np.asarray(f.fg, np.float32)
-    axis = fg - fill
-    a = np.clip(((orig - fill) * axis).sum(-1) / np.maximum((axis * axis).sum(-1), 1.0), 0, 1)
+    # The moving text, composited again `shift` further. A pixel p is a share a of ink (any colour:
+    # its distance from its own ground, the fill, over the text's contrast) over that ground, so
+    # orig(p) - (1 - a) fill(p) is its ink alone; it lands at q = p + shift over the ground there:
+    # out(q) = orig(p) - (1 - a) fill(p) + (1 - a) ground(q). Solid ink is copied as it is; a
+    # textured ground stays the ground where the text lands, not the texture it left.
+    a = np.clip(np.linalg.norm(orig - fill, axis=-1) / contrast, 0, 1)
     a[a < FAINT_INK] = 0
-    src = ((a > 0) | layer_ink) & moving
-    copied = src & ((a >= SOLID_INK) | layer_ink)
-    dst, dst_copied, a_dst = _shifted(src, r.dx), _shifted(copied, r.dx), _shifted(a, r.dx)[..., None]
+    # Only the strokes and their soft edges move: a grain speck over the threshold, moved with its
+    # own ground, is read as a full stop.
+    edges = ndimage.binary_dilation(a > STROKE, iterations=1 + int(np.ceil(2 * f.blur)))
+    src = (((a > 0) & edges & ndimage.binary_dilation(moving_ink, iterations=halo)) | layer_ink) & moving
+    a[layer_ink] = 1  # an outline or shadow is copied as it is
+    ink_alone = orig - (1 - a)[..., None] * fill
+    dst, a_dst = _shifted(src, shift), _shifted(a, shift)[..., None]
     out = ground.copy()
-    out[dst] = (a_dst * fg + (1 - a_dst) * ground)[dst]
-    out[dst_copied] = _shifted(orig, r.dx)[dst_copied]
+    out[dst] = (_shifted(ink_alone, shift) + (1 - a_dst) * ground)[dst]
     # The new characters, in the face, size, weight, blur, slant, colour and effect of the word.
     new_mid = plan.new_word[r.head : len(plan.new_word) - r.tail]
     size = max(6, round(r.size * s.size_scale))
     font = registry.font(f.face, size)
     slant = 0.0 if is_italic(f.face) else f.slant
-    cov = np.zeros(out.shape[:2], np.float32)
+    pen_x = r.pen_x + (0 if r.side == "after" else -r.dx)
+    cov = np.zeros((out.shape[0], out.shape[1]), np.float32)
     for i, c in enumerate(new_mid):
         if c.isspace():
             continue
-        pen = GlyphPen(size, r.pen_x + r.tracking * font.getlength(new_mid[:i]) - xa, r.baseline - y0)
-        glyph, _ = place_glyph(registry, f.face, c, c, pen, cov.shape, slant, s.shift, "left", f.weight)
+        pen = GlyphPen(size, pen_x + r.tracking * font.getlength(new_mid[:i]) - xa, r.baseline - y0)
+        glyph, _ = place_glyph(registry, f.face, c, c, pen, (cov.shape[0], cov.shape[1]), slant, s.shift, "left", f.weight)
         cov = np.maximum(cov, glyph)
     if f.blur > 0:
         cov = ndimage.gaussian_filter(cov, f.blur)
@@ -331,16 +520,47 @@ def paint_reflow(registry, image: np.ndarray, plan: EditPlan, s: AttemptSettings
     change_box = (box[0] + xa, box[1] + y0, box[2] + xa, box[3] + y0) if box else plan.word_box
     word_box = None
     for j, b in enumerate(plan.char_boxes):
-        if b is None:
+        kept_head, kept_tail = j < r.head, j >= len(plan.word) - r.tail
+        if b is None or not (kept_head or kept_tail):
             continue
-        if j < r.head:
-            word_box = union(word_box, b)
-        elif j >= len(plan.word) - r.tail:
-            word_box = union(word_box, (b[0] + r.dx, b[1], b[2] + r.dx, b[3]))
+        moves = (kept_tail and r.side == "after") or (kept_head and r.side == "before")
+        word_box = union(word_box, (b[0] + shift, b[1], b[2] + shift, b[3]) if moves else b)
     drawn_box = ink_box(cov)
     if drawn_box is not None:
         word_box = union(word_box, (drawn_box[0] + xa, drawn_box[1] + y0, drawn_box[2] + xa, drawn_box[3] + y0))
     return Reflowed(result, drawn_mask, change_box, word_box or plan.word_box)
+
+
+DETAIL_SIGMA = 2.0  # px: what a Gaussian this wide smooths away is the ground's texture detail
+
+
+def _ground_detail(image: np.ndarray, window: tuple[int, int, int, int], hole: np.ndarray, text: np.ndarray, f,
+                   seed: int) -> np.ndarray:
+    """The texture an inpainted fill lacks, for the window's hole: the ground's own detail (what a
+    DETAIL_SIGMA blur removes), mirrored in from just above the text for the hole's upper half and
+    from just below it for its lower half. A smooth fill on a textured or grainy ground shows as a
+    blot (the judge read "ROAD" as "RQAD" over one). Where the mirror lands on ink, or off the
+    image, grain of the ground's measured strength stands in."""
+    y0, y1, xa, xb = window
+    h = image.shape[0]
+    grain = _grain(image[y0:y1, xa:xb].astype(np.float32), text | hole, seed)
+    rows = np.nonzero(hole.any(1))[0]
+    if not len(rows):
+        return grain
+    top, bottom = y0 + int(rows[0]), y0 + int(rows[-1])
+    reach = bottom - top + 2
+    ta, tb = max(0, top - reach), min(h, bottom + reach + 1)
+    tall = image[ta:tb, xa:xb].astype(np.float32)
+    detail = tall - ndimage.gaussian_filter(tall, (DETAIL_SIGMA, DETAIL_SIGMA, 0))
+    inked = observed_ink(image[ta:tb, xa:xb], f.fg, f.bg, f.effect) > INK
+    ys = np.arange(y0, y1)
+    mid = (top + bottom) / 2
+    src = np.where(ys < mid, 2 * top - 1 - ys, 2 * bottom + 1 - ys)
+    ok_rows = (src >= ta) & (src < tb)
+    src_local = np.clip(src - ta, 0, tb - ta - 1)
+    mirrored = detail[src_local]
+    usable = ok_rows[:, None] & ~inked[src_local]
+    return np.where(usable[..., None], mirrored, grain)
 
 
 GRAIN_SIGMA = 1.5  # px: what a Gaussian this wide smooths away is the ground's grain
@@ -355,8 +575,16 @@ def _grain(pixels: np.ndarray, text: np.ndarray, seed: int) -> np.ndarray:
     known = ~ndimage.binary_dilation(text, iterations=2)
     if known.sum() < 50:
         return np.zeros_like(pixels)
+    # ... and away from the ground's own edges (a table's rules, JPEG ringing round other text):
+    # the flatter half of it, by the gradient of a smoothed copy.
+    smooth = ndimage.gaussian_filter(pixels.mean(-1), 2.0)
+    slope = np.hypot(ndimage.sobel(smooth, 0), ndimage.sobel(smooth, 1))
+    known &= slope <= np.median(slope[known])
     high = pixels - ndimage.gaussian_filter(pixels, (GRAIN_SIGMA, GRAIN_SIGMA, 0))
-    std = high[known].std(0)
+    # The median absolute deviation: edges in the ground (a table's rules, a photo's objects) are
+    # outliers of the grain, and a standard deviation would take them for it.
+    dev = high[known]
+    std = 1.4826 * np.median(np.abs(dev - np.median(dev, 0)), 0)
     if float(std.max()) < MIN_GRAIN:
         return np.zeros_like(pixels)
     # A smoothed copy loses some of the grain's variance; white noise at the measured high-pass
@@ -382,12 +610,13 @@ def _shifted(a: np.ndarray, dx: int) -> np.ndarray:
 
 
 def kept_intact(before: np.ndarray, after: np.ndarray, plan: EditPlan) -> bool:
-    """Whether the text the edit kept is there, unchanged: the ink left of the cut before the change
-    where it was, and the ink after the change (up to the run's end) dx further (strokes compared,
-    above half coverage)."""
+    """Whether the text the edit kept is there, unchanged: the ink on the side that stays where it
+    was, and the ink on the moving side (up to the run's end) moved by its shift (strokes compared;
+    rules excluded: they stay)."""
     r, f = plan.reflow, plan.font
     y0, y1 = r.band
     w = before.shape[1]
+    height = plan.word_box[3] - plan.word_box[1]
     ys, xs = np.arange(y0, y1)[:, None], np.arange(w)[None, :]
 
     def right_of(c: Cut) -> np.ndarray:
@@ -395,9 +624,15 @@ def kept_intact(before: np.ndarray, after: np.ndarray, plan: EditPlan) -> bool:
 
     ink_before = observed_ink(before[y0:y1], f.fg, f.bg, f.effect)
     ink_after = observed_ink(after[y0:y1], f.fg, f.bg, f.effect)
-    head = ~right_of(r.cut_before) & (xs >= plan.word_box[0] - (plan.word_box[3] - plan.word_box[1]))
-    moving = right_of(r.cut_after) & (xs < r.end_x)
-    for where, now in ((head, ink_after), (moving, _shifted(ink_after, -r.dx))):
+    not_rules = ~_rules(ink_before > STROKE, f.size)
+    shift, run_edge = moving_part(r)
+    if r.side == "after":
+        staying = ~right_of(r.cut_before) & (xs >= plan.word_box[0] - height)
+        moving = right_of(r.cut_after) & (xs < run_edge)
+    else:
+        staying = right_of(r.cut_after) & (xs < plan.word_box[2] + height)
+        moving = ~right_of(r.cut_before) & (xs >= run_edge)
+    for where, now in ((staying & not_rules, ink_after), (moving & not_rules, _shifted(ink_after, -shift))):
         # Only a stroke that went (or came) counts, not an edge a moved ground shaded differently.
         lost = (ink_before > STRONG) & (now < FAINT) & where
         gained = (now > STRONG) & (ink_before < FAINT) & where

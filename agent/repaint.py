@@ -248,7 +248,7 @@ def edit_pen(registry, image: np.ndarray, plan: EditPlan, k: int, size: int, sla
 
     def aligned(j: int, at: int, fixed: bool = False) -> GlyphPen:
         return glyph_pen(registry, f.face, at, word[j], boxes[j], slant, f.baseline,
-                         _ink_around(image, boxes[j], f), fixed_size=fixed)
+                         ink_around(image, boxes[j], f), fixed_size=fixed)
 
     # Neighbours in the same run of text (no space between), nearest first.
     near = [j for j in sorted(range(len(word)), key=lambda j: abs(j - k))[1:]
@@ -298,7 +298,7 @@ def _most_agreed(centres: list[float], prefer: float, half: float = 0.5) -> tupl
     return best[1]
 
 
-def _ink_around(image: np.ndarray, box, f: FontInfo, margin: int = 6):
+def ink_around(image: np.ndarray, box, f: FontInfo, margin: int = 6):
     """The ink coverage around a character box and the top-left of that window."""
     h, w = image.shape[:2]
     x0, y0 = max(0, box[0] - margin), max(0, box[1] - margin)

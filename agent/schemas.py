@@ -96,6 +96,8 @@ class Reflow(BaseModel):
 
     how: Literal["moved", "tracked"] = Field(description="moved: the rest of the line moves by the width difference; "
                                              "tracked: it cannot move that far, so the new characters are set closer.")
+    side: Literal["after", "before"] = Field(default="after", description="after: what follows the changed characters "
+                                             "moves (dx); before: what precedes them moves (-dx), as right-aligned text does.")
     why: str = Field(description="Why it was set that way, in one line.")
     head: int = Field(description="Characters at the start of the word that old and new share (their pixels stay).")
     tail: int = Field(description="Characters at the end of the word that old and new share (they move with the line).")
@@ -105,8 +107,9 @@ class Reflow(BaseModel):
     tracking: float = Field(description="Scale of the new characters' advances (1: the face's own spacing).")
     cut_before: Cut = Field(description="Between the kept head and the replaced characters.")
     cut_after: Cut = Field(description="Between the replaced characters and what moves.")
-    dx: int = Field(description="How far what follows moves (px, positive: right).")
-    end_x: int = Field(description="Where the moving part of the line ends (image x, exclusive).")
+    dx: int = Field(description="How much wider the new text is (px): what follows moves dx, or what precedes -dx.")
+    run: tuple[int, int] = Field(description="Where the line's ink starts and ends (image x, end exclusive): the moving part "
+                                 "runs from a cut to one of them.")
     band: tuple[int, int] = Field(description="The rows the edit may change (y0, y1).")
 
 

@@ -48,7 +48,8 @@ def line_crop(image: np.ndarray, plan: EditPlan, mask_boxes: list) -> np.ndarray
     vertical margin. The same geometry is read on the original and on the candidate."""
     box = plan.line_box
     if plan.reflow is not None:  # the line's end moved, and the detector's padding round it with it
-        box = union(box, (box[0], box[1], box[2] + plan.reflow.dx, box[3]))
+        shift = plan.reflow.dx if plan.reflow.side == "after" else -plan.reflow.dx
+        box = union(box, (box[0] + min(0, shift), box[1], box[2] + max(0, shift), box[3]))
     for b in [plan.word_box, *mask_boxes]:
         box = union(box, tuple(b))
     x0, y0, x1, y1 = box
@@ -212,9 +213,11 @@ def allowed_box(plan: EditPlan, shape: tuple[int, int]) -> tuple[int, int, int, 
     left = max((o for o in others if o[2] <= x0), key=lambda o: o[2], default=None)
     right = min((o for o in others if o[0] >= x1), key=lambda o: o[0], default=None)
     ax0, ax1 = x0 - m, x1 + m
-    if plan.reflow is not None:  # what follows on the line moves (agent/reflow.py): its old and new place
+    if plan.reflow is not None:  # one side of the line moves (agent/reflow.py): its old and new place
         r = plan.reflow
-        return max(0, ax0), r.band[0], min(w, max(ax1, r.end_x, r.end_x + r.dx) + m), r.band[1]
+        if r.side == "after":
+            return max(0, ax0), r.band[0], min(w, max(ax1, r.run[1], r.run[1] + r.dx) + m), r.band[1]
+        return max(0, min(ax0, r.run[0] - r.dx - m)), r.band[0], min(w, ax1), r.band[1]
     if plan.mode == "relayout":
         extra = max(0, len(squeeze(plan.new_word)) - len(squeeze(plan.word))) * plan.font.size
         ax0 = min(ax0, left[2]) if left is not None and left[2] <= x0 else ax0 - extra
@@ -231,8 +234,11 @@ def pixels_outside_word(before: np.ndarray, after: np.ndarray, plan: EditPlan) -
     x0, y0, x1, y1 = allowed_box(plan, before.shape[:2])
     allowed[y0:y1, x0:x1] = True
     named, others = _named(plan)
-    if plan.reflow is not None:  # the characters after the word move: only those before it keep their pixels
-        others = [b for b in others if b[2] <= named[0]]
+    if plan.reflow is not None:  # one side moves: only the characters on the other keep their pixels
+        if plan.reflow.side == "after":
+            others = [b for b in others if b[2] <= named[0]]
+        else:
+            others = [b for b in others if b[0] >= named[2]]
     for b in others:
         allowed[b[1] : b[3], b[0] : b[2]] = False
     allowed[named[1] : named[3], named[0] : named[2]] = True
