@@ -50,8 +50,7 @@ EXTRA_LEANS = (0.0, -0.1, 0.1, 0.2, 0.3)  # a cut may lean this much more than t
 KEPT_TOLERANCE = 0.03  # share of the kept strokes that may differ (the new glyphs' anti-aliasing where they meet them)
 STRONG, FAINT = 0.7, 0.3  # a stroke pixel, and a pixel with next to no ink
 FAINT_INK = 0.1  # moved text: a smaller ink share is the ground's noise
-OTHER_INK = 0.8  # a pixel this far from the ground colour (x the text's contrast) is ink of any colour
-SPECK = 0.08  # a piece of ink smaller than (this x the font size) squared is a speck, not a letter or full stop
+SPECK = 0.06  # a piece of ink smaller than (this x the font size) squared is a speck, not a letter or full stop
 MARK = 0.35  # a piece of ink no taller or wider than this x the font size may be punctuation
 SOLID = 0.6  # on the text's colour axis, ink this strong is text that blocks a moving line
 RULE_LENGTH, RULE_LENGTH_V = 2.0, 1.3  # ink runs longer than these x the font size are rules, not letters
@@ -60,7 +59,7 @@ KEPT_SIDE = 0.9  # a kept glyph must have this share of its strokes on its side 
 CUT_REACH = 0.15  # a cut lies at most this x the text height off the glyph it keeps close to
 JOIN_GAP = 1.0  # detector boxes on the word's row closer than this x the text height move with it
 WORD_GAP = 0.3  # the least gap (x font size, about a word space) the moved line keeps from the next text
-ATTACHED = 0.2  # ink closer than this (x font size) to the line's end belongs to it (a full stop set apart)
+ATTACHED = 0.5  # ink closer than this (x font size) to the line's end belongs to it (a full stop set apart, a word the detector missed)
 JPEG_RINGING = 2  # px more halo round moved and erased text in a JPEG: its ringing, left behind, read as "=" or "'"
 
 
@@ -150,7 +149,7 @@ def plan_reflow(registry, image: np.ndarray, plan: EditPlan, lines: list[TextLin
     # onto that axis too (bright green cells under yellow text), but lie off it.
     on_axis = ink_on_axis(image[band[0] : band[1]].astype(np.float32), f.fg, f.bg)
     letters = _without_specks((on_axis > STROKE) & ~rules, f.size)
-    cols, rule_cols = np.asarray(letters.sum(0) >= 2), np.asarray(rules.any(0))
+    cols, rule_cols = np.asarray(letters.any(0)), np.asarray(rules.any(0))
     # What blocks the line: ink as solid as text's strokes (a textured ground's cells are not).
     solid = np.asarray((_without_specks((on_axis > SOLID) & ~rules, f.size)).sum(0) >= 2)
     gap, attached = max(2, round(WORD_GAP * f.size)), max(2, round(ATTACHED * f.size))
@@ -229,7 +228,7 @@ def _without_specks(strokes: np.ndarray, size: int) -> np.ndarray:
     if n == 0:
         return strokes
     sizes = ndimage.sum(strokes, labels, index=np.arange(1, n + 1))
-    keep = np.concatenate([[False], sizes >= max(4.0, (SPECK * size) ** 2)])
+    keep = np.concatenate([[False], sizes >= max(2.0, (SPECK * size) ** 2)])
     return keep[labels]
 
 
@@ -420,7 +419,8 @@ def paint_reflow(registry, image: np.ndarray, plan: EditPlan, s: AttemptSettings
     shift, run_edge = moving_part(r)
     reach = int(np.ceil(max(abs(r.cut_before.lean), abs(r.cut_after.lean)) * (y1 - y0)))
     if r.side == "after":
-        xa, xb = int(np.floor(r.cut_before.x_base)) - reach, max(run_edge, run_edge + shift)
+        # (when the end closes up, the ground |shift| beyond it too: it may fill what the end leaves)
+        xa, xb = int(np.floor(r.cut_before.x_base)) - reach, run_edge + abs(shift)
     else:
         xa, xb = min(run_edge, run_edge + shift), int(np.ceil(r.cut_after.x_base)) + reach
     xa, xb = max(0, xa - halo - 1), min(w, xb + halo + 1)
@@ -431,13 +431,18 @@ def paint_reflow(registry, image: np.ndarray, plan: EditPlan, s: AttemptSettings
         return xs >= c.x_base + by + c.lean * (r.baseline - ys)
 
     observed = observed_ink(win, f.fg, f.bg, f.effect)
-    # Text of another colour on the line (the poster's orange "coronavirus" in a white line) is
-    # ink too: pixels far from the ground colour, whatever their hue.
     contrast = max(1.0, float(np.linalg.norm(np.subtract(f.fg, f.bg, dtype=np.float32))))
-    distinct = np.linalg.norm(win.astype(np.float32) - np.asarray(f.bg, np.float32), axis=-1) / contrast > OTHER_INK
     # Faint ink next to a stroke (its anti-aliased edge), not specks of a noisy ground; never a rule.
-    strokes = (observed > STROKE) | distinct
-    ink = ((observed > INK) | distinct) & ndimage.binary_dilation(strokes, iterations=2) & ~_rules(strokes, f.size)
+    # (Text of another colour on the line is ink by the same measure where it is lighter or darker
+    # like the text: the poster's orange "coronavirus" in a white line projects at 0.7. A measure
+    # of any hue took a textured ground's cells for text, and moved them.)
+    strokes = observed > STROKE
+    ink = (observed > INK) & ndimage.binary_dilation(strokes, iterations=2) & ~_rules(strokes, f.size)
+    # Only the text's rows change (with their halo): not a cell of a textured ground below them.
+    text_rows = np.nonzero((strokes & ink).any(1))[0]
+    if len(text_rows):
+        near_rows = (ys >= y0 + text_rows[0] - halo) & (ys <= y0 + text_rows[-1] + halo)
+        ink &= near_rows
     layer_ink = np.zeros_like(ink)
     if effect is not None:  # the outline or shadow moves with its letters
         layer_ink = ink_on_axis(win.astype(np.float32), effect.colour, f.bg) > INK
@@ -459,12 +464,14 @@ def paint_reflow(registry, image: np.ndarray, plan: EditPlan, s: AttemptSettings
         hole |= (between & (ys >= y0 + rows[0] - halo) & (ys <= y0 + rows[-1] + halo)
                  & (xs >= xa + cols[0] - halo) & (xs <= xa + cols[-1] + halo))
     text_rows = np.nonzero(moving_ink.any(1))[0]
+    vacated = np.zeros_like(hole)
     if shift < 0 and r.side == "after" and len(text_rows):
-        # The line's end closes up: the ground it leaves goes whole (a smooth patch), not letter by
-        # letter (on a textured ground the fill of each letter's hole kept its shape, a ghost "E."
-        # the judge read as a full stop).
-        hole |= ((xs >= run_edge + shift - halo) & (xs < run_edge + halo)
-                 & (ys >= y0 + text_rows[0] - halo) & (ys <= y0 + text_rows[-1] + halo))
+        # The line's end closes up: the ground it leaves goes whole, not letter by letter (on a
+        # textured ground each letter's filled hole kept its shape, a ghost "E." the judge read as
+        # a full stop), and where the ground beyond the line's end is clean it comes along.
+        vacated = ((xs >= run_edge + shift - halo) & (xs < run_edge + halo)
+                   & (ys >= y0 + text_rows[0] - halo) & (ys <= y0 + text_rows[-1] + halo))
+        hole |= vacated
     hole &= ~ndimage.binary_dilation(ink & staying, iterations=1) & bounds
     full = np.zeros((h, w), bool)
     full[y0:y1, xa:xb] = hole
@@ -475,6 +482,11 @@ def paint_reflow(registry, image: np.ndarray, plan: EditPlan, s: AttemptSettings
     fill = fill + _ground_detail(image, (y0, y1, xa, xb), hole, ink, f, s.seed)
     ground = orig.copy()
     ground[hole] = fill[hole]
+    if vacated.any():
+        beyond = _shifted(orig, shift)  # the pixel |shift| to the right
+        clean = _shifted(~ndimage.binary_dilation(ink, iterations=halo) & (xs < xb - 1), shift)
+        take = vacated & clean & (xs - shift < w)
+        ground[take] = beyond[take]
     # The moving text, composited again `shift` further. A pixel p is a share a of ink (any colour:
     # its distance from its own ground, the fill, over the text's contrast) over that ground, so
     # orig(p) - (1 - a) fill(p) is its ink alone; it lands at q = p + shift over the ground there:
@@ -543,9 +555,9 @@ def _ground_detail(image: np.ndarray, window: tuple[int, int, int, int], hole: n
     image, grain of the ground's measured strength stands in."""
     y0, y1, xa, xb = window
     h = image.shape[0]
-    grain = _grain(image[y0:y1, xa:xb].astype(np.float32), text | hole, seed)
+    grain, strength = _grain(image[y0:y1, xa:xb].astype(np.float32), text | hole, seed)
     rows = np.nonzero(hole.any(1))[0]
-    if not len(rows):
+    if not len(rows) or not strength.any():
         return grain
     top, bottom = y0 + int(rows[0]), y0 + int(rows[-1])
     reach = bottom - top + 2
@@ -559,7 +571,8 @@ def _ground_detail(image: np.ndarray, window: tuple[int, int, int, int], hole: n
     ok_rows = (src >= ta) & (src < tb)
     src_local = np.clip(src - ta, 0, tb - ta - 1)
     mirrored = detail[src_local]
-    usable = ok_rows[:, None] & ~inked[src_local]
+    # Only as strong as the ground's grain: a rule, another line or an object mirrored in is not it.
+    usable = ok_rows[:, None] & ~inked[src_local] & (np.abs(mirrored) <= 3 * strength).all(-1)
     return np.where(usable[..., None], mirrored, grain)
 
 
@@ -567,14 +580,16 @@ GRAIN_SIGMA = 1.5  # px: what a Gaussian this wide smooths away is the ground's 
 MIN_GRAIN = 1.5  # grey levels: finer grain than this is left out
 
 
-def _grain(pixels: np.ndarray, text: np.ndarray, seed: int) -> np.ndarray:
+def _grain(pixels: np.ndarray, text: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Noise as grainy as the ground's (its high frequencies, measured away from the text), for the
     filled hole: an inpainted fill is smooth, and a smooth patch on a grainy ground (sensor noise,
     paper) shows as a blot (and is read as one). One value per pixel for all channels, as a
-    sensor's luminance noise; the attempt's seed makes it repeatable."""
+    sensor's luminance noise; the attempt's seed makes it repeatable. Also returns the grain's
+    strength per channel (zero on a clean ground)."""
+    none = (np.zeros_like(pixels), np.zeros(pixels.shape[-1], np.float32))
     known = ~ndimage.binary_dilation(text, iterations=2)
     if known.sum() < 50:
-        return np.zeros_like(pixels)
+        return none
     # ... and away from the ground's own edges (a table's rules, JPEG ringing round other text):
     # the flatter half of it, by the gradient of a smoothed copy.
     smooth = ndimage.gaussian_filter(pixels.mean(-1), 2.0)
@@ -586,13 +601,13 @@ def _grain(pixels: np.ndarray, text: np.ndarray, seed: int) -> np.ndarray:
     dev = high[known]
     std = 1.4826 * np.median(np.abs(dev - np.median(dev, 0)), 0)
     if float(std.max()) < MIN_GRAIN:
-        return np.zeros_like(pixels)
+        return none
     # A smoothed copy loses some of the grain's variance; white noise at the measured high-pass
     # level would be too faint by that much, so it is scaled up by the ratio measured on noise itself.
     rng = np.random.default_rng(seed)
     white = rng.normal(0.0, 1.0, pixels.shape[:2]).astype(np.float32)
     kept = float((white - ndimage.gaussian_filter(white, GRAIN_SIGMA)).std())
-    return white[..., None] * (std / max(kept, 1e-3))[None, None, :]
+    return white[..., None] * (std / max(kept, 1e-3))[None, None, :], std.astype(np.float32)
 
 
 def _shifted(a: np.ndarray, dx: int) -> np.ndarray:

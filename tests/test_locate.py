@@ -293,3 +293,17 @@ def test_a_case_insensitive_match_must_mostly_keep_the_users_case():
     lines = [TextLine("la grande histoire", 1.0, [], (0, 0, 100, 10)), TextLine("SpEED LIMIT", 1.0, [], (0, 20, 100, 30))]
     assert find_occurrences(lines, "HISTOIRE") == []  # running text, not the title the user named
     assert [(o.line, o.start) for o in find_occurrences(lines, "SPEED")] == [(1, 0)]
+
+
+def test_a_find_that_names_a_word_prefers_the_word_to_letters_inside_another():
+    # "art" -> "no" on "Department art river" changed "Dep-art-ment" and verified it (words suite).
+    line = [TextLine("Department art river, east", 1.0, [], (0, 0, 300, 20))]
+    assert [(o.start, o.end) for o in find_occurrences(line, "art")] == [(11, 14)]
+    # The word misread ("ant"): still the word, found approximately, not the letters in "Department".
+    misread = [TextLine("Department ant river, east", 1.0, [], (0, 0, 300, 20))]
+    found = find_occurrences(misread, "art")
+    assert [(o.start, o.end, o.approximate) for o in found] == [(11, 14, True)]
+    # A few characters inside a number stay what they are.
+    ledger = [TextLine("6,001, 271.61", 1.0, [], (0, 0, 100, 20))]
+    assert [(o.start, o.end) for o in find_occurrences(ledger, "001")] == [(2, 5)]
+    assert [(o.start, o.end) for o in find_occurrences(ledger, "1")] == [(4, 5), (9, 10), (12, 13)]
