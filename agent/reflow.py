@@ -469,6 +469,7 @@ def paint_reflow(registry, image: np.ndarray, plan: EditPlan, s: AttemptSettings
         # The line's end closes up: the ground it leaves goes whole, not letter by letter (on a
         # textured ground each letter's filled hole kept its shape, a ghost "E." the judge read as
         # a full stop), and where the ground beyond the line's end is clean it comes along.
+        # (Copying clean ground from elsewhere on the band in blocks, tried 2026-11-27, left stripes.)
         vacated = ((xs >= run_edge + shift - halo) & (xs < run_edge + halo)
                    & (ys >= y0 + text_rows[0] - halo) & (ys <= y0 + text_rows[-1] + halo))
         hole |= vacated
@@ -485,7 +486,7 @@ def paint_reflow(registry, image: np.ndarray, plan: EditPlan, s: AttemptSettings
     if vacated.any():
         beyond = _shifted(orig, shift)  # the pixel |shift| to the right
         clean = _shifted(~ndimage.binary_dilation(ink, iterations=halo) & (xs < xb - 1), shift)
-        take = vacated & clean & (xs - shift < w)
+        take = vacated & clean
         ground[take] = beyond[take]
     # The moving text, composited again `shift` further. A pixel p is a share a of ink (any colour:
     # its distance from its own ground, the fill, over the text's contrast) over that ground, so

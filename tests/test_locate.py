@@ -303,6 +303,9 @@ def test_a_find_that_names_a_word_prefers_the_word_to_letters_inside_another():
     misread = [TextLine("Department ant river, east", 1.0, [], (0, 0, 300, 20))]
     found = find_occurrences(misread, "art")
     assert [(o.start, o.end, o.approximate) for o in found] == [(11, 14, True)]
+    # One character OCR glued on ("SPEEDI" for a sign's SPEED) does not make another word of it.
+    sign = [TextLine("SPEEDI", 1.0, [], (0, 0, 50, 20)), TextLine("SPEED LIMIT", 1.0, [], (0, 30, 90, 50))]
+    assert [(o.line, o.start) for o in find_occurrences(sign, "SPEED")] == [(0, 0), (1, 0)]
     # A few characters inside a number stay what they are.
     ledger = [TextLine("6,001, 271.61", 1.0, [], (0, 0, 100, 20))]
     assert [(o.start, o.end) for o in find_occurrences(ledger, "001")] == [(2, 5)]

@@ -410,9 +410,10 @@ def find_occurrences(lines: list[TextLine], find: str) -> list[Occurrence]:
             found.append(Occurrence(li, start, start + len(find)))
             start = line.text.find(find, start + 1)
     if found:
-        words = _whole_words(lines, found)
-        if words or not _word_like(find):
-            return words or found
+        if not _word_like(find):  # a few characters inside a number ("1" of "6,001"): every place counts
+            return found
+        if words := _whole_words(lines, found):
+            return words
         # Found only inside longer words ("art" in "Department"): the word itself may be there,
         # misread ("ant"); a user who names a word means it, not the letters inside another.
         return _whole_words(lines, _loose(lines, find)) or _approximate(lines, find) or found
@@ -437,7 +438,7 @@ def _loose(lines: list[TextLine], find: str) -> list[Occurrence]:
                 found.append(Occurrence(li, a, b, approximate=misread))
                 start = squeezed.find(target, start + 1)
         if found:
-            return _whole_words(lines, found) or found
+            return (_word_like(find) and _whole_words(lines, found)) or found
     return []
 
 
@@ -448,14 +449,18 @@ def _word_like(find: str) -> bool:
 
 
 def _whole_words(lines: list[TextLine], found: list[Occurrence]) -> list[Occurrence]:
-    """The occurrences that are whole words (no letter or digit either side): asked to replace
-    "art" in "Department art river", a user means the word, not the letters in "Department" (the
-    first match, which was changed and verified)."""
-    def whole(o: Occurrence) -> bool:
-        text = lines[o.line].text
-        return (o.start == 0 or not text[o.start - 1].isalnum()) and (o.end >= len(text) or not text[o.end].isalnum())
+    """The occurrences that are words, not letters inside another word: asked to replace "art" in
+    "Department art river", a user means the word, not the letters in "Department" (the first
+    match, which was changed and verified). One letter or digit glued to a match does not make it
+    part of another word: OCR glues such characters on ("SPEEDI" for the sign's SPEED, |)."""
+    def glued(text: str, i: int, step: int) -> int:
+        n = 0
+        while 0 <= i < len(text) and text[i].isalnum():
+            n, i = n + 1, i + step
+        return n
 
-    return [o for o in found if whole(o)]
+    return [o for o in found
+            if glued(lines[o.line].text, o.start - 1, -1) + glued(lines[o.line].text, o.end, +1) <= 1]
 
 
 def _approximate(lines: list[TextLine], find: str) -> list[Occurrence]:
