@@ -21,7 +21,7 @@ from agent.policy import diagnose, likely_enough, look_alike_misses, refine, sim
 from agent.reflow import kept_intact, paint_reflow, plan_reflow
 from agent.repaint import AttemptSettings, glyph_edits
 from agent.schemas import Attempt, Confirmation, EditPlan, EditRequest
-from agent.verify import line_crop, line_verdict, marks_free, pixels_outside_word
+from agent.verify import aligned_before, line_crop, line_verdict, marks_free, pixels_outside_word
 from tools.compression import estimate_quality, match_jpeg
 from tools.mask import default_pad
 from tools.text import squeeze, without_marks
@@ -148,9 +148,10 @@ def build_graph(toolbox: Toolbox):
         if checked is not None:
             p, read = checked, without_marks(read)
         edited = _edited_positions(p)
-        why = diagnose(read, conf, p.word, p.new_word, edited, MIN_CONFIDENCE, p.original_read)
+        before = aligned_before(p.original_read, p.word, p.new_word) if p.reflow is not None else p.original_read
+        why = diagnose(read, conf, p.word, p.new_word, edited, MIN_CONFIDENCE, before)
         confirmed_by: Confirmation | None = ("reading" if checked is None else "reading+pixels") if why is None else None
-        if why not in (None, "low-confidence") and (misses := look_alike_misses(read, p.word, p.new_word, edited, p.original_read)):
+        if why not in (None, "low-confidence") and (misses := look_alike_misses(read, p.word, p.new_word, edited, before)):
             # A near miss ("S0F" for "50F"): ask the recogniser how likely the requested word is.
             rivals = [p.word] + ([p.original_read] if p.original_read else [])
             texts = [p.new_word, read, *rivals]
@@ -205,7 +206,7 @@ def build_graph(toolbox: Toolbox):
         if attempts and attempts[-1].passed:
             last = attempts[-1]
             how = {"reading": f' (confidence {last.ocr_confidence:.2f})',
-                   "reading+pixels": f' (confidence {last.ocr_confidence:.2f}; the punctuation kept moved with unchanged pixels)',
+                   "reading+pixels": f' (confidence {last.ocr_confidence:.2f}; the text it kept, punctuation included, checked on its moved pixels)',
                    "likelihood": f', look-alikes of "{state["plan"].new_word}", which the recogniser scores near its reading '
                                  "and far above the old word"}[last.confirmed_by or "reading"]
             return {"status": "verified", "message": f'OCR reads "{last.ocr_text}"{how}'}

@@ -106,7 +106,7 @@ class Reflow(BaseModel):
     size: int = Field(description="Font size the new characters are drawn at (the word's glyphs agree on it).")
     tracking: float = Field(description="Scale of the new characters' advances (1: the face's own spacing).")
     cut_before: Cut = Field(description="Between the kept head and the replaced characters.")
-    cut_after: Cut = Field(description="Between the replaced characters and what moves.")
+    cut_after: Cut = Field(description="Between the replaced characters and the kept tail (or what follows the word).")
     dx: int = Field(description="How much wider the new text is (px): what follows moves dx, or what precedes -dx.")
     run: tuple[int, int] = Field(description="Where the line's ink starts and ends (image x, end exclusive): the moving part "
                                  "runs from a cut to one of them.")

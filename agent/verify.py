@@ -174,8 +174,24 @@ def line_verdict(before: str, after: str, plan: EditPlan, edited: list[int], wor
         return "line-neighbour-changed"
     if word_read is not None and word == squeeze(word_read):
         return None
-    why = diagnose(word, 1.0, old, new, edited, 0.0, pre[a:b])
+    before_word = aligned_before(pre[a:b], old, new) if plan.reflow is not None else pre[a:b]
+    why = diagnose(word, 1.0, old, new, edited, 0.0, before_word)
     return None if why is None else f"line-{why}"
+
+
+def aligned_before(before: str | None, old: str, new: str) -> str | None:
+    """How a re-set word's kept characters read before the edit, at their places in the new word
+    (the replaced middle as requested), for diagnose's "still reads as before"; None when the
+    reading does not align with the old word. Compared index by index, an unaligned reading let
+    "markers" -> "makers" pass read as "marers": the deletion shifted every later letter, and the
+    r at the k's place was "as before"."""
+    if before is None:
+        return None
+    b, o, n = squeeze(before), squeeze(old), squeeze(new)
+    if len(b) != len(o):
+        return None
+    head, tail = shared_ends(o, n)
+    return b[:head] + n[head : len(n) - tail] + b[len(b) - tail :]
 
 
 def _named(plan: EditPlan) -> tuple[tuple[int, int, int, int], list]:

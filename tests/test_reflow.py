@@ -128,3 +128,16 @@ def test_word_edits_on_the_bundled_poster_verify_and_the_judge_reads_the_line(ed
         orange = (out[..., 0] > 200) & (out[..., 1] > 130) & (out[..., 1] < 200) & (out[..., 2] < 120)
         before = (image[..., 0] > 200) & (image[..., 1] > 130) & (image[..., 1] < 200) & (image[..., 2] < 120)
         assert abs(int(orange.sum()) - int(before.sum())) <= 0.05 * before.sum()
+
+
+def test_a_deletions_later_letters_are_compared_at_their_new_places():
+    # "markers" -> "makers" read "marers" had passed: index by index, the r at the k's place read
+    # "as before". Aligned, the reading before is "makers" at the new word's places.
+    from agent.policy import diagnose
+    from agent.verify import aligned_before
+
+    before = aligned_before("markers", "markers", "makers")
+    assert before == "makers"
+    assert diagnose("marers", 1.0, "markers", "makers", [], 0.2, before) is not None
+    assert diagnose("makers", 1.0, "markers", "makers", [], 0.2, before) is None
+    assert aligned_before("markr", "markers", "makers") is None  # a reading that does not align: strict
