@@ -100,6 +100,11 @@ def test_the_words_suite_is_seeded_and_keeps_its_lengths(registry):
             assert -MAX_SHORTER <= len(c.replace) - len(c.find) <= MAX_LONGER
         before, after = c.keep
         assert c.new_line.startswith(before) and c.new_line.endswith(after)
+        # the true edit changes pixels only inside the line box (JPEG blocks and blur included)
+        changed = (c.source != c.target).any(-1)
+        x0, y0, x1, y1 = c.line_box
+        changed[y0:y1, x0:x1] = False
+        assert not changed.any(), (i, c.conditions)
 
 
 # On the bundled poster: (find, replace, the line's text after the edit as the judge must read it).

@@ -35,6 +35,8 @@ P_PHRASE = 0.2  # two neighbouring words replaced by two others
 P_COMMA, P_FULL_STOP = 0.3, 0.5  # punctuation attached to words (kept by a right edit)
 FONT_PX = (18, 40)  # text size range (pixels): small enough for a 6-word line to stay under 900 px
 P_BLUR, P_JPEG = 0.2, 0.2  # degradations, as the synthetic suite
+JPEG_BLOCK = 16  # px: PIL's JPEG codes colour in 16x16 blocks (4:2:0 chroma subsampling)
+CHROMA_BLEED = 2  # px: how far the decoder's chroma upsampling carries a block's change into the next
 
 
 @dataclass
@@ -114,8 +116,17 @@ def make_word_case(registry: FontRegistry, seed: int, index: int) -> WordCase:
     source = degrade(draw_text(ground, src.alpha, fg, None), ops)
     target = degrade(draw_text(ground, dst.alpha, fg, None), ops)
     box = union(ink_box(src.alpha), ink_box(dst.alpha))
-    m = max(3, size // 5)
-    line_box = (max(0, box[0] - m), max(0, box[1] - m), min(w, box[2] + m), min(h, box[3] + m))
+    # Where a correct edit may change pixels: the two lines' ink, a margin for anti-aliasing, the
+    # blur's reach, and for a JPEG the whole coding blocks those touch (the true edit, re-encoded,
+    # changes them too: in 39 of the first 200 cases it changed pixels outside the ink's margin).
+    m = max(3, size // 5) + int(np.ceil(2 * max((op[1] for op in ops if op[0] == "blur"), default=0.0)))
+    x0, y0, x1, y1 = box[0] - m, box[1] - m, box[2] + m, box[3] + m
+    if any(op[0] == "jpeg" for op in ops):
+        x0, y0 = x0 // JPEG_BLOCK * JPEG_BLOCK, y0 // JPEG_BLOCK * JPEG_BLOCK
+        x1, y1 = -(-x1 // JPEG_BLOCK) * JPEG_BLOCK, -(-y1 // JPEG_BLOCK) * JPEG_BLOCK
+        # ... and the decoder's chroma upsampling blends a pixel into the next block
+        x0, y0, x1, y1 = x0 - CHROMA_BLEED, y0 - CHROMA_BLEED, x1 + CHROMA_BLEED, y1 + CHROMA_BLEED
+    line_box = (max(0, x0), max(0, y0), min(w, x1), min(h, y1))
     delta = len(replace) - len(find)
     kind = "phrase" if phrase else ("same-length" if delta == 0 else ("longer" if delta > 0 else "shorter"))
     return WordCase(f"words-{seed}-{index:04d}", source, target, find, replace, line, new_line, (before, after),
