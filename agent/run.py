@@ -62,7 +62,7 @@ class Editor:
             results.append(result)
             if result.status == "error":
                 return self._combined(results, t0, f"edit {k}: {result.message}"), None, bool(state.get("bad_request"))
-            box = worked_box(result.plan, result.attempts)
+            box = written_box(result.plan, result.attempts)
             clash = next((j for j, b in enumerate(done_boxes, 1) if overlapping(box, b)), None)
             if clash is not None:
                 message = (f'edits {clash} and {k} overlap ("{requests[clash - 1].find}" and "{request.find}"): '
@@ -140,6 +140,19 @@ def worked_box(plan: EditPlan, attempts: list[Attempt]) -> Box:
         for b in a.mask_boxes:
             box = union(box, b)
     return box
+
+
+def written_box(plan: EditPlan, attempts: list[Attempt]) -> Box:
+    """Where an edit wrote text: for a re-set word, between its cuts (the new characters, where they
+    now lie), not the rest of the line it only moved (a second edit on that line is not a clash:
+    "replace hands with hand and soap with soup"); otherwise where it worked."""
+    r = plan.reflow
+    if r is None:
+        return worked_box(plan, attempts)
+    reach = max(abs(r.cut_before.lean), abs(r.cut_after.lean)) * (r.band[1] - r.band[0])
+    x0, x1 = r.cut_before.x_base - reach, r.cut_after.x_base + reach
+    x0, x1 = (x0, x1 + r.dx) if r.side == "after" else (x0 - r.dx, x1)
+    return int(np.floor(x0)), r.band[0], int(np.ceil(x1)), r.band[1]
 
 
 def contact_sheet(image: np.ndarray, state: dict) -> np.ndarray:

@@ -146,3 +146,17 @@ def test_a_deletions_later_letters_are_compared_at_their_new_places():
     assert diagnose("marers", 1.0, "markers", "makers", [], 0.2, before) is not None
     assert diagnose("makers", 1.0, "markers", "makers", [], 0.2, before) is None
     assert aligned_before("markr", "markers", "makers") is None  # a reading that does not align: strict
+
+
+@pytest.mark.slow
+def test_a_second_edit_on_the_line_a_re_set_word_moved_is_not_a_clash(editor):
+    # The re-set "hand" moved the rest of its line, "soap" with it: the second edit finds and edits
+    # "soap" where it now lies (the first only wrote "hand").
+    from tests.conftest import load
+
+    image = load("poster_who_handwashing.png")
+    requests = [EditRequest(image="poster.png", find="hands", replace="hand"),
+                EditRequest(image="poster.png", find="soap", replace="soup")]
+    result, out, bad = editor.run_many(requests, image)
+    assert result.status == "verified" and not bad, result.message
+    assert [e.status for e in result.edits] == ["verified", "verified"]
