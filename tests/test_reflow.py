@@ -53,7 +53,7 @@ def test_a_word_of_another_length_moves_the_rest_of_the_line(editor, registry, s
     assert reflow is not None and reflow.how == "moved" and reflow.why
     grows = len(case.replace) > len(case.find)
     assert (reflow.dx > 0) == grows
-    x0, y0, x1, y1 = case.line_box
+    x0, y0, x1, y1 = case.edit_box
     changed = (out != case.source).any(-1)
     changed[y0:y1, x0:x1] = False
     assert not changed.any(), "a pixel changed outside the line"
@@ -102,7 +102,7 @@ def test_the_words_suite_is_seeded_and_keeps_its_lengths(registry):
         assert c.new_line.startswith(before) and c.new_line.endswith(after)
         # the true edit changes pixels only inside the line box (JPEG blocks and blur included)
         changed = (c.source != c.target).any(-1)
-        x0, y0, x1, y1 = c.line_box
+        x0, y0, x1, y1 = c.edit_box
         changed[y0:y1, x0:x1] = False
         assert not changed.any(), (i, c.conditions)
 

@@ -106,7 +106,7 @@ def words_suite(out: Path, n: int, seed: int, judge: Judge | None) -> tuple[list
     seed) gives the same cases."""
     registry = FontRegistry.discover()
     cases = (make_word_case(registry, seed, i) for i in range(n))
-    return _judged(out, judge, (Generated(c.id, c.source, c.target, c.find, c.replace, c.line_box, c.line_box, c.face,
+    return _judged(out, judge, (Generated(c.id, c.source, c.target, c.find, c.replace, c.edit_box, c.line_box, c.face,
                                           c.conditions, c.line, c.new_line, c.keep) for c in cases))
 
 

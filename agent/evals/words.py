@@ -50,7 +50,8 @@ class WordCase:
     new_line: str  # the target line (what the judge must read on the edit)
     keep: tuple[str, str]  # the line's text before and after the replaced words (must read unchanged)
     face: str
-    line_box: tuple[int, int, int, int]  # source and target lines' ink, grown a little: where pixels may change
+    line_box: tuple[int, int, int, int]  # source and target lines' ink, grown a little: what the judge reads
+    edit_box: tuple[int, int, int, int]  # ... grown by the blur's reach and to JPEG blocks: where pixels may change
     conditions: tuple[str, ...]  # ground kind, blur, jpeg, phrase/shorter/longer/same-length
 
 
@@ -116,18 +117,20 @@ def make_word_case(registry: FontRegistry, seed: int, index: int) -> WordCase:
     source = degrade(draw_text(ground, src.alpha, fg, None), ops)
     target = degrade(draw_text(ground, dst.alpha, fg, None), ops)
     box = union(ink_box(src.alpha), ink_box(dst.alpha))
+    m = max(3, size // 5)
+    line_box = (max(0, box[0] - m), max(0, box[1] - m), min(w, box[2] + m), min(h, box[3] + m))
     # Where a correct edit may change pixels: the two lines' ink, a margin for anti-aliasing, the
     # blur's reach, and for a JPEG the whole coding blocks those touch (the true edit, re-encoded,
     # changes them too: in 39 of the first 200 cases it changed pixels outside the ink's margin).
-    m = max(3, size // 5) + int(np.ceil(2 * max((op[1] for op in ops if op[0] == "blur"), default=0.0)))
+    m += int(np.ceil(2 * max((op[1] for op in ops if op[0] == "blur"), default=0.0)))
     x0, y0, x1, y1 = box[0] - m, box[1] - m, box[2] + m, box[3] + m
     if any(op[0] == "jpeg" for op in ops):
         x0, y0 = x0 // JPEG_BLOCK * JPEG_BLOCK, y0 // JPEG_BLOCK * JPEG_BLOCK
         x1, y1 = -(-x1 // JPEG_BLOCK) * JPEG_BLOCK, -(-y1 // JPEG_BLOCK) * JPEG_BLOCK
         # ... and the decoder's chroma upsampling blends a pixel into the next block
         x0, y0, x1, y1 = x0 - CHROMA_BLEED, y0 - CHROMA_BLEED, x1 + CHROMA_BLEED, y1 + CHROMA_BLEED
-    line_box = (max(0, x0), max(0, y0), min(w, x1), min(h, y1))
+    edit_box = (max(0, x0), max(0, y0), min(w, x1), min(h, y1))
     delta = len(replace) - len(find)
     kind = "phrase" if phrase else ("same-length" if delta == 0 else ("longer" if delta > 0 else "shorter"))
     return WordCase(f"words-{seed}-{index:04d}", source, target, find, replace, line, new_line, (before, after),
-                    face.name, line_box, (ground_kind, *(op[0] for op in ops), kind))
+                    face.name, line_box, edit_box, (ground_kind, *(op[0] for op in ops), kind))
