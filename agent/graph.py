@@ -16,7 +16,7 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.graph import END, START, StateGraph
 
 from agent.context import Toolbox
-from agent.plan import BadRequest, locate, make_plan, verify_crop
+from agent.plan import BadRequest, locate, make_plan, row_around, verify_crop
 from agent.policy import diagnose, likely_enough, look_alike_misses, refine, similarity
 from agent.reflow import kept_intact, paint_reflow, plan_reflow
 from agent.repaint import AttemptSettings, glyph_edits
@@ -105,6 +105,14 @@ def build_graph(toolbox: Toolbox):
     def plan(state: EditState, config: RunnableConfig) -> dict:
         line = state["lines"][state["line_index"]]
         p = make_plan(toolbox.registry, state["image"], line, state["start"], state["request"])
+        if p.mode == "relayout":
+            # A word set anew is drawn whole in the matched face: match it on the whole row the
+            # detector split into boxes (a short box matched an upright line to an italic face).
+            row, offset = row_around(state["lines"], state["line_index"])
+            if row is not line:
+                wider = make_plan(toolbox.registry, state["image"], row, state["start"] + offset, state["request"])
+                if wider.mode == "relayout" and wider.word == p.word:
+                    p = wider
         # How the recogniser reads the untouched word on the verifier's crop: the reference for
         # "the characters that were not edited still read the same".
         p = p.model_copy(update={"original_read": toolbox.ocr.recognize(verify_crop(state["image"], p, []))[0],

@@ -71,22 +71,41 @@ JOIN_GAP = 1.0  # boxes on one row closer than this x their height may be one wo
 def joined_neighbours(lines: list[TextLine]) -> list[TextLine]:
     """The lines with each run of boxes on one row (vertical centres within half a height, gaps
     under JOIN_GAP heights) joined into one line, its text joined with spaces, in reading order."""
-    out: list[TextLine] = []
-    for line in lines:
-        prev = out[-1] if out else None
-        if prev is not None:
-            h = min(prev.box[3] - prev.box[1], line.box[3] - line.box[1])
-            same_row = abs((prev.box[1] + prev.box[3]) - (line.box[1] + line.box[3])) / 2 < 0.5 * h
-            gap = line.box[0] - prev.box[2]
+    return [_joined([lines[i] for i in row]) for row in _rows(lines)]
+
+
+def row_around(lines: list[TextLine], index: int) -> tuple[TextLine, int]:
+    """The joined row (joined_neighbours) holding lines[index], and where that line's text starts in it."""
+    row = next(r for r in _rows(lines) if index in r)
+    before = row[: row.index(index)]
+    return _joined([lines[i] for i in row]), sum(len(lines[i].text) + 1 for i in before)
+
+
+def _rows(lines: list[TextLine]) -> list[list[int]]:
+    """Indices of the lines, grouped into runs of boxes on one row (see joined_neighbours)."""
+    rows: list[list[int]] = []
+    box = None
+    for i, line in enumerate(lines):
+        if box is not None:
+            h = min(box[3] - box[1], line.box[3] - line.box[1])
+            same_row = abs((box[1] + box[3]) - (line.box[1] + line.box[3])) / 2 < 0.5 * h
+            gap = line.box[0] - box[2]
             if same_row and -0.2 * h <= gap < JOIN_GAP * h:
-                box = (min(prev.box[0], line.box[0]), min(prev.box[1], line.box[1]),
-                       max(prev.box[2], line.box[2]), max(prev.box[3], line.box[3]))
-                quad = [(float(box[0]), float(box[1])), (float(box[2]), float(box[1])), (float(box[2]), float(box[3])),
-                        (float(box[0]), float(box[3]))]
-                out[-1] = TextLine(f"{prev.text} {line.text}", min(prev.confidence, line.confidence), quad, box)
+                rows[-1].append(i)
+                box = (min(box[0], line.box[0]), min(box[1], line.box[1]), max(box[2], line.box[2]), max(box[3], line.box[3]))
                 continue
-        out.append(line)
-    return out
+        rows.append([i])
+        box = line.box
+    return rows
+
+
+def _joined(row: list[TextLine]) -> TextLine:
+    if len(row) == 1:
+        return row[0]
+    box = (min(ln.box[0] for ln in row), min(ln.box[1] for ln in row), max(ln.box[2] for ln in row), max(ln.box[3] for ln in row))
+    quad = [(float(box[0]), float(box[1])), (float(box[2]), float(box[1])), (float(box[2]), float(box[3])),
+            (float(box[0]), float(box[3]))]
+    return TextLine(" ".join(ln.text for ln in row), min(ln.confidence for ln in row), quad, box)
 
 
 GOOD_FIT = 0.5  # a font match whose rendering overlaps the observed ink this well (IoU) lays the text out as it is

@@ -160,3 +160,15 @@ def test_a_second_edit_on_the_line_a_re_set_word_moved_is_not_a_clash(editor):
     result, out, bad = editor.run_many(requests, image)
     assert result.status == "verified" and not bad, result.message
     assert [e.status for e in result.edits] == ["verified", "verified"]
+
+
+def test_the_row_around_a_detector_box_and_where_its_text_starts_in_it():
+    from agent.plan import row_around
+    from tools.ocr import TextLine
+
+    lines = [TextLine("Gate we river", 1.0, [], (10, 10, 130, 30)), TextLine("garden public.", 1.0, [], (140, 10, 270, 30)),
+             TextLine("next line", 1.0, [], (10, 50, 100, 70))]
+    row, offset = row_around(lines, 1)
+    assert row.text == "Gate we river garden public." and row.text[offset:].startswith("garden")
+    assert row.box == (10, 10, 270, 30)
+    assert row_around(lines, 2) == (lines[2], 0)
