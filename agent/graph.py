@@ -173,13 +173,10 @@ def build_graph(toolbox: Toolbox):
         line_read = toolbox.ocr.recognize(line_crop(state["candidate"], p, edits_boxes))[0]
         if why is None and outside:
             why, confirmed_by = "changed-outside-word", None
-        line_why = None
-        if why is None and checked is not None:
-            line_why = line_verdict(without_marks(line_before), without_marks(line_read), p, edited, read)
-        elif why is None:
-            line_why = line_verdict(line_before, line_read, p, edited, read)
-        if line_why:
-            why, confirmed_by = line_why, None
+        if why is None:
+            as_checked = without_marks if checked is not None else str
+            if line_why := line_verdict(as_checked(line_before), as_checked(line_read), p, edited, read):
+                why, confirmed_by = line_why, None
         attempt = Attempt(
             number=len(state["attempts"]) + 1, tool=s.tool, seed=s.seed, guidance=s.guidance, steps=s.steps,
             mask_pad=-1 if s.pad is None else s.pad, mask_grow_x=s.grow_x, mask_shaped=s.shaped, size_scale=s.size_scale,
@@ -265,11 +262,9 @@ def _budget(state: EditState) -> int:
 
 def _edited_positions(p: EditPlan) -> list[int]:
     """Positions (in the space-squeezed new word) of the characters the plan repaints."""
-    base = len("".join(p.line_text[p.word_start : p.start].split()))
     if p.reflow is not None:  # the new middle (agent/reflow.py)
         return list(range(len(squeeze(p.new_word[: p.reflow.head])), len(squeeze(p.new_word[: len(p.new_word) - p.reflow.tail]))))
-    if p.mode == "relayout":
-        return list(range(base, base + len("".join(p.new_word.split())) - len("".join(p.word.split())) + len(p.edits)))
+    base = len("".join(p.line_text[p.word_start : p.start].split()))
     return [base + len("".join(p.line_text[p.start : p.start + e.index].split())) for e in p.edits]
 
 

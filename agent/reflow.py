@@ -41,6 +41,7 @@ from tools.fonts import GlyphPen, glyph_pen, ink_box, place_glyph
 from tools.inpaint import Draft, background_plate
 from tools.mask import Box, default_pad, union
 from tools.ocr import TextLine
+from tools.text import shared_ends
 
 MAX_TIGHTEN = 0.1  # the most the new characters' advances may shrink: 10% a reader does not notice
 TRACKING = (0.85, 1.2)  # the measured tracking (word's spacing / face's) is trusted within these bounds
@@ -61,18 +62,6 @@ JOIN_GAP = 1.0  # detector boxes on the word's row closer than this x the text h
 WORD_GAP = 0.3  # the least gap (x font size, about a word space) the moved line keeps from the next text
 ATTACHED = 0.5  # ink closer than this (x font size) to the line's end belongs to it (a full stop set apart, a word the detector missed)
 JPEG_RINGING = 2  # px more halo round moved and erased text in a JPEG: its ringing, left behind, read as "=" or "'"
-
-
-def shared_ends(old: str, new: str) -> tuple[int, int]:
-    """(head, tail): how many characters old and new share at their start and, after that, at their end."""
-    n = min(len(old), len(new))
-    head = 0
-    while head < n and old[head] == new[head]:
-        head += 1
-    tail = 0
-    while tail < n - head and old[-1 - tail] == new[-1 - tail]:
-        tail += 1
-    return head, tail
 
 
 def plan_reflow(registry, image: np.ndarray, plan: EditPlan, lines: list[TextLine]) -> Reflow:
@@ -262,6 +251,11 @@ def _room(cols: np.ndarray, rule_cols: np.ndarray, edge: int, step: int, obstacl
     return ink_edge - limit - (gap if limit > 0 else 1)
 
 
+def _right_of(cut: Cut, xs: np.ndarray, ys: np.ndarray, baseline: float, by: float = 0.0) -> np.ndarray:
+    """Whether image pixels (xs, ys: coordinates that broadcast) lie right of the cut moved by `by` px."""
+    return xs >= cut.x_base + by + cut.lean * (baseline - ys)
+
+
 def _share_right(band_ink: np.ndarray, y0: int, baseline: float, box: Box, cut: Cut) -> float:
     """The share of a glyph box's strokes that lies right of the cut."""
     x0, by0, x1, by1 = box
@@ -270,8 +264,7 @@ def _share_right(band_ink: np.ndarray, y0: int, baseline: float, box: Box, cut: 
     if r1 <= r0 or not strokes.any():
         return 0.5
     ys, xs = np.nonzero(strokes)
-    right = (xs + x0) >= cut.x_base + cut.lean * (baseline - (ys + r0 + y0))
-    return float(right.mean())
+    return float(_right_of(cut, xs + x0, ys + r0 + y0, baseline).mean())
 
 
 def _tracking(advance, word: str, ref: int, pen: GlyphPen, pens: dict[int, GlyphPen]) -> float:
@@ -428,7 +421,7 @@ def paint_reflow(registry, image: np.ndarray, plan: EditPlan, s: AttemptSettings
     ys, xs = np.arange(y0, y1)[:, None], np.arange(xa, xb)[None, :]
 
     def right_of(c: Cut, by: float = 0.0) -> np.ndarray:
-        return xs >= c.x_base + by + c.lean * (r.baseline - ys)
+        return _right_of(c, xs, ys, r.baseline, by)
 
     observed = observed_ink(win, f.fg, f.bg, f.effect)
     contrast = max(1.0, float(np.linalg.norm(np.subtract(f.fg, f.bg, dtype=np.float32))))
@@ -623,8 +616,6 @@ def _shifted(a: np.ndarray, dx: int) -> np.ndarray:
     return out
 
 
-
-
 def kept_intact(before: np.ndarray, after: np.ndarray, plan: EditPlan) -> bool:
     """Whether the text the edit kept is there, unchanged: the ink on the side that stays where it
     was, and the ink on the moving side (up to the run's end) moved by its shift (strokes compared;
@@ -636,7 +627,7 @@ def kept_intact(before: np.ndarray, after: np.ndarray, plan: EditPlan) -> bool:
     ys, xs = np.arange(y0, y1)[:, None], np.arange(w)[None, :]
 
     def right_of(c: Cut) -> np.ndarray:
-        return xs >= c.x_base + c.lean * (r.baseline - ys)
+        return _right_of(c, xs, ys, r.baseline)
 
     ink_before = observed_ink(before[y0:y1], f.fg, f.bg, f.effect)
     ink_after = observed_ink(after[y0:y1], f.fg, f.bg, f.effect)

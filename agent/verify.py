@@ -18,11 +18,10 @@ from __future__ import annotations
 import numpy as np
 
 from agent.policy import diagnose
-from agent.reflow import shared_ends
 from agent.schemas import EditPlan
 from tools.mask import union
 from tools.metrics import edit_distance
-from tools.text import MARKS, confusable, look_alike, lower, squeeze, without_marks
+from tools.text import MARKS, confusable, look_alike, lower, shared_ends, squeeze, without_marks
 
 LINE_MARGIN = 0.15  # vertical margin of the line crop, x line height (the judge's crop uses the same); none
 # sideways: the detector's box already pads the text, and a wider crop took in the ledger's red table
@@ -216,28 +215,20 @@ def _named(plan: EditPlan) -> tuple[tuple[int, int, int, int], list]:
 def allowed_box(plan: EditPlan, shape: tuple[int, int]) -> tuple[int, int, int, int]:
     """Where an edit of the word may change pixels: the box of what the user named plus
     word_margin (and an outline's or a shadow's reach); a re-set word of another length also the
-    rest of its line, in its old and its new place, in the rows the plan set (agent/reflow.py); a
-    re-laid-out word without that plan the gaps up to the characters round it, and where a side
-    has none (or one that overlaps), an em per extra character."""
-    named, others = _named(plan)
+    rest of its line, in its old and its new place, in the rows the plan set (agent/reflow.py)."""
+    named, _ = _named(plan)
     x0, y0, x1, y1 = named
     h, w = shape
     m = word_margin(named)
     effect = plan.font.effect
     if effect is not None:
         m += effect.width + max(abs(effect.offset[0]), abs(effect.offset[1])) + int(np.ceil(2 * effect.blur))
-    left = max((o for o in others if o[2] <= x0), key=lambda o: o[2], default=None)
-    right = min((o for o in others if o[0] >= x1), key=lambda o: o[0], default=None)
     ax0, ax1 = x0 - m, x1 + m
     if plan.reflow is not None:  # one side of the line moves (agent/reflow.py): its old and new place
         r = plan.reflow
         if r.side == "after":
             return max(0, ax0), r.band[0], min(w, max(ax1, r.run[1], r.run[1] + r.dx) + m), r.band[1]
         return max(0, min(ax0, r.run[0] - r.dx - m)), r.band[0], min(w, ax1), r.band[1]
-    if plan.mode == "relayout":
-        extra = max(0, len(squeeze(plan.new_word)) - len(squeeze(plan.word))) * plan.font.size
-        ax0 = min(ax0, left[2]) if left is not None and left[2] <= x0 else ax0 - extra
-        ax1 = max(ax1, right[0]) if right is not None and right[0] >= x1 else ax1 + extra
     return max(0, ax0), max(0, y0 - m), min(w, ax1), min(h, y1 + m)
 
 

@@ -8,10 +8,11 @@ import numpy as np
 import pytest
 
 from agent.evals.words import MAX_LONGER, MAX_SHORTER, make_word_case
-from agent.reflow import _rules, shared_ends
+from agent.reflow import _rules
 from agent.schemas import EditRequest
 from tools.fonts import composite, render_text
 from tools.metrics import ssim
+from tools.text import shared_ends
 
 
 def test_shared_ends():

@@ -1,6 +1,8 @@
 """Text helpers shared by finding, planning, verifying and judging: one home for each.
 
 - `squeeze`: text without spaces (OCR inserts and drops them: "6, 001 , 271").
+- `shared_ends`: what an old and a new word share at their start and end (a re-set word keeps
+  those characters; verification compares them at their new places).
 - `LOOK_ALIKES`: characters the recogniser confuses, in groups of shapes that are the same up to
   case or nearly so. Verification lets only these stand for each other, and only when the
   recogniser's own likelihoods say so (agent/policy.py).
@@ -32,6 +34,18 @@ def without_marks(text: str) -> str:
 def squeeze(text: str) -> str:
     """Text without whitespace."""
     return "".join(text.split())
+
+
+def shared_ends(old: str, new: str) -> tuple[int, int]:
+    """(head, tail): how many characters old and new share at their start and, after that, at their end."""
+    n = min(len(old), len(new))
+    head = 0
+    while head < n and old[head] == new[head]:
+        head += 1
+    tail = 0
+    while tail < n - head and old[-1 - tail] == new[-1 - tail]:
+        tail += 1
+    return head, tail
 
 
 def squeeze_indexed(text: str) -> tuple[str, list[int]]:
