@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 FONT_DIRS := /usr/share/fonts/truetype/liberation /usr/share/fonts/truetype/freefont
 
-.PHONY: setup fonts demo test test-fast lint clean report-shot
+.PHONY: setup fonts browser demo test test-fast lint clean report-shot web-shot
 
 setup: $(STAMP) fonts
 
@@ -32,9 +32,16 @@ demo: setup
 	$(BIN)/glyphfix edit examples/poster_who_handwashing.png --find hands --replace bands \
 	  -o out/poster_bands.png --sheet out/poster_bands_sheet.png
 
-# Both tiers: the fast one (in-process, one shared toolbox) and the slow one (real processes,
-# the shipped weights' quality gates, eval CLI runs).
-test: setup
+# Debian's chromium: the web page's browser tests drive it through Playwright (which would
+# otherwise download a browser of its own), and report-shot uses it.
+browser:
+	@command -v chromium >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else echo "install Debian package chromium (needs root)"; exit 1; fi; }
+
+# Both tiers: the fast one (in-process, one shared toolbox) and the slow one (real processes, the
+# web page in a headless browser, the shipped weights' quality gates, eval CLI runs).
+test: setup browser
 	$(BIN)/python -m pytest -q
 
 test-fast: setup
@@ -50,8 +57,11 @@ clean:
 # Screenshot of an eval report in headless Chromium (installs Debian's chromium if missing):
 #   make report-shot REPORT=results/eval/report.html   -> results/eval/report.png
 REPORT ?= results/eval/report.html
-report-shot:
-	@command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
+report-shot: browser
 	chromium --headless --no-sandbox --disable-gpu --disable-background-networking --disable-component-update \
 	  --disable-sync --no-first-run --hide-scrollbars --user-data-dir=$$(mktemp -d) --window-size=1900,2400 \
 	  --screenshot=$(dir $(REPORT))report.png file://$(abspath $(REPORT))
+
+# The web page after the test's edit (hands -> bands on the poster), for the README.
+web-shot: setup browser
+	GLYPHFIX_WEB_SHOT=results/web/page.png $(BIN)/python -m pytest -q tests/test_web.py -m slow -k download

@@ -62,10 +62,16 @@ def recursion_limit(max_attempts: int) -> int:
     return len(SETUP_NODES) + len(ATTEMPT_NODES) * max_attempts + 1
 
 
-def run_config(max_attempts: int, progress: Callable[[str], None] | None = None) -> RunnableConfig:
-    """The config of one invocation: its recursion limit and the optional live progress callback
-    (a callable is configuration, not state: the state is data that a checkpointer could keep)."""
-    return {"recursion_limit": recursion_limit(max_attempts), "configurable": {"progress": progress}}
+AttemptSeen = Callable[[Attempt, np.ndarray], None]  # an attempt as soon as it is verified, and the image it made
+
+
+def run_config(max_attempts: int, progress: Callable[[str], None] | None = None,
+               on_attempt: AttemptSeen | None = None) -> RunnableConfig:
+    """The config of one invocation: its recursion limit and the optional live callbacks, progress
+    lines and finished attempts (callables are configuration, not state: the state is data that a
+    checkpointer could keep)."""
+    return {"recursion_limit": recursion_limit(max_attempts),
+            "configurable": {"progress": progress, "on_attempt": on_attempt}}
 
 
 def _first_settings(request: EditRequest, plan: EditPlan, tools: dict) -> AttemptSettings:
@@ -191,6 +197,8 @@ def build_graph(toolbox: Toolbox):
         if best is None or score > best[0]:
             best = (score, state["candidate"])
         say(config, f"attempt {attempt.number}: read {ocr_text!r} ({conf:.2f}) -> {'verified' if why is None else why}")
+        if seen := config.get("configurable", {}).get("on_attempt"):
+            seen(attempt, state["candidate"])
         return {"attempts": state["attempts"] + [attempt], "best": best,
                 "attempt_images": state.get("attempt_images", []) + [state["candidate"]]}
 

@@ -29,7 +29,7 @@ def read_text(ocr: OCR, registry: FontRegistry, image: np.ndarray) -> TextReadin
             for c in chars:
                 box = union(box, c.box)
             if box is not None:
-                words.append(WordReading(text=token, box=box, chars=chars))
+                words.append(WordReading(text=token, box=box, start=i, chars=chars))
             i += len(token)
         lines.append(LineReading(text=line.text, confidence=round(line.confidence, 4), box=line.box, words=words))
     return TextReading(width=image.shape[1], height=image.shape[0], lines=lines)

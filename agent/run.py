@@ -10,7 +10,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from agent.context import Toolbox
-from agent.graph import build_graph, run_config
+from agent.graph import AttemptSeen, build_graph, run_config
 from agent.schemas import Attempt, Box, EditPlan, EditRequest, EditResult
 from tools.images import ImageError, load_image, same_file, save_image
 from tools.mask import union
@@ -23,10 +23,12 @@ class Editor:
         self.toolbox = toolbox
         self.graph = build_graph(toolbox)
 
-    def run(self, request: EditRequest, image: np.ndarray, progress: Callable[[str], None] | None = None) -> tuple[EditResult, np.ndarray | None, dict]:
-        """Edit an in-memory image. Returns the result, the output image (None on error) and the final state."""
+    def run(self, request: EditRequest, image: np.ndarray, progress: Callable[[str], None] | None = None,
+            on_attempt: AttemptSeen | None = None) -> tuple[EditResult, np.ndarray | None, dict]:
+        """Edit an in-memory image. Returns the result, the output image (None on error) and the final
+        state. on_attempt sees each attempt and its image as soon as it is verified."""
         t0 = time.perf_counter()
-        state = self.graph.invoke({"request": request, "image": image}, run_config(request.max_attempts, progress))
+        state = self.graph.invoke({"request": request, "image": image}, run_config(request.max_attempts, progress, on_attempt))
         best = state.get("best")
         result = EditResult(
             status=state.get("status", "error"), request=request, plan=state.get("plan"), attempts=state.get("attempts", []),
@@ -45,8 +47,8 @@ class Editor:
             out = best[1]
         return result, out, state
 
-    def run_many(self, requests: list[EditRequest], image: np.ndarray,
-                 progress: Callable[[str], None] | None = None) -> tuple[EditResult, np.ndarray | None, bool]:
+    def run_many(self, requests: list[EditRequest], image: np.ndarray, progress: Callable[[str], None] | None = None,
+                 on_attempt: AttemptSeen | None = None) -> tuple[EditResult, np.ndarray | None, bool]:
         """Several edits on one image, in order, each on the image the one before it left. Returns
         one EditResult (its `edits` hold each edit's), the output image (None on error) and whether
         an error was the request's fault. Edits whose words overlap are refused: the later one would
@@ -58,7 +60,7 @@ class Editor:
         for k, request in enumerate(requests, 1):
             if progress and len(requests) > 1:
                 progress(f'edit {k} of {len(requests)}: "{request.find}" -> "{request.replace}"')
-            result, out, state = self.run(request, current, progress)
+            result, out, state = self.run(request, current, progress, on_attempt)
             results.append(result)
             if result.status == "error":
                 return self._combined(results, t0, f"edit {k}: {result.message}"), None, bool(state.get("bad_request"))

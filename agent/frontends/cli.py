@@ -266,6 +266,45 @@ def serve(
 
 
 @app.command()
+def web(
+    ctx: typer.Context,
+    root: Annotated[Path | None, typer.Option("--root", help="Images the page may open, and nothing outside it (default: the current folder).")] = None,
+    host: Annotated[str, typer.Option("--host", help="Address to listen on; keep 127.0.0.1 unless others should reach it.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="Port to listen on (0: any free one).")] = 7860,
+) -> None:
+    """A local web page: open an image, click a word, type the new text, watch the attempts."""
+    if root is not None and not root.is_dir():
+        fail(f"--root {root}: not a directory")
+    if not 0 <= port <= 65535:
+        fail(f"--port {port}: not a port number")
+    from agent.frontends.web import WebApp, make_server
+
+    def load_editor():
+        from agent.context import set_torch_threads
+        from agent.run import Editor
+
+        set_torch_threads()
+        return Editor(_toolbox(ctx))
+
+    web_app = WebApp(root or Path.cwd(), load_editor)
+    try:
+        server = make_server(web_app, host, port)
+    except OSError as e:
+        web_app.close()
+        fail(f"cannot listen on {host}:{port}: {e.strerror or e} (choose another with --port)")
+    name = f"[{host}]" if ":" in host else host
+    typer.echo(f"glyphfix web: http://{name}:{server.server_address[1]}/ (root {web_app.root}; the models load in the "
+               "background; Ctrl-C stops)", err=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+        web_app.close()
+
+
+@app.command()
 def chat(
     ctx: typer.Context,
     image: Annotated[Path, typer.Argument(help="Image to work on (never modified; use `save PATH`).")],
@@ -298,10 +337,15 @@ def train(
     main(["--steps", str(steps), "--out", str(out)])
 
 
-def main() -> None:
-    from agent.context import set_torch_threads
+# Commands that must answer before torch has loaded (it takes seconds): they set its threads when they load it.
+LOADS_MODELS_LATER = {"web"}
 
-    set_torch_threads()
+
+def main() -> None:
+    if sys.argv[1:2] and sys.argv[1] not in LOADS_MODELS_LATER:
+        from agent.context import set_torch_threads
+
+        set_torch_threads()
     try:
         app()
     except KeyboardInterrupt:

@@ -9,14 +9,16 @@ from __future__ import annotations
 import os
 import threading
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from pydantic import BaseModel, Field
 
 from agent.reading import read_text
-from agent.run import Editor
 from agent.schemas import EditRequest, EditResult, EditSpec, TextReading
 from tools.images import ImageError, load_image
+
+if TYPE_CHECKING:
+    from agent.run import Editor  # torch: the web page imports this module before the models load
 
 _F = EditRequest.model_fields
 
@@ -41,6 +43,21 @@ class EditTextArgs(BaseModel):
                                          "entry per edit.")
 
 
+def inside_root(root: Path, path: str, must_exist: bool) -> Path:
+    """path (relative to root, or absolute) resolved, or ToolInputError when it lies outside root
+    (symlinks followed: a link out of the root is refused) or, with must_exist, is missing. The
+    one rule of every front door that takes paths from a caller (MCP, the web page)."""
+    p = Path(path)
+    if not p.is_absolute():
+        p = root / p
+    resolved = p.resolve()
+    if resolved != root and root not in resolved.parents:
+        raise ToolInputError(f"{path}: outside the allowed root {root}")
+    if must_exist and not resolved.exists():
+        raise ToolInputError(f"{path}: no such file")
+    return resolved
+
+
 class GlyphfixService:
     def __init__(self, editor: Editor, root: str | Path | None = None):
         self.editor = editor
@@ -48,15 +65,7 @@ class GlyphfixService:
         self.lock = threading.Lock()
 
     def _inside(self, path: str, must_exist: bool) -> Path:
-        p = Path(path)
-        if not p.is_absolute():
-            p = self.root / p
-        resolved = p.resolve()  # follows symlinks: a link out of the root is refused
-        if resolved != self.root and self.root not in resolved.parents:
-            raise ToolInputError(f"{path}: outside the allowed root {self.root}")
-        if must_exist and not resolved.exists():
-            raise ToolInputError(f"{path}: no such file")
-        return resolved
+        return inside_root(self.root, path, must_exist)
 
     def _image(self, path: str):
         p = self._inside(path, must_exist=True)
