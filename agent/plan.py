@@ -256,12 +256,21 @@ def _plausible(registry, image: np.ndarray, text: str, boxes: list, match, indic
     italic letters that gave this one's stem to its neighbour; where the font only approximates
     the text its layout drifts, and a ledger's digits were moved onto their neighbours), or none
     at all for a visible character, is replaced by where the matched font's own layout puts it."""
-    h, w = image.shape[:2]
-    layout = render_text(registry.font(match.face, match.size), text, (w, h), (match.x0, match.baseline))
+    font = registry.font(match.face, match.size)
+    # Laid out on a canvas around the line, not the whole image (one layer per character: on a
+    # 4000x3000 photo the whole-image canvas took 7.6 s and over a gigabyte), then moved back.
+    left, top = int(np.floor(match.x0)) - match.size, int(np.floor(match.baseline)) - 2 * match.size
+    canvas = (int(np.ceil(font.getlength(text))) + 2 * match.size, 3 * match.size)
+    layout = render_text(font, text, canvas, (match.x0 - left, match.baseline - top))
     fixed = list(boxes)
+    h, w = image.shape[:2]
     for i in indices:
         b, ref = boxes[i], layout.boxes[i]
         if ref is None:
+            continue
+        # Clipped to the image, as a glyph drawn on it would be.
+        ref = (max(0, ref[0] + left), max(0, ref[1] + top), min(w, ref[2] + left), min(h, ref[3] + top))
+        if ref[2] <= ref[0] or ref[3] <= ref[1]:
             continue
         if (b is None or (b[2] - b[0]) > 1.8 * (ref[2] - ref[0]) + 2 or (b[3] - b[1]) > 1.8 * (ref[3] - ref[1]) + 2
                 or (match.score >= GOOD_FIT and box_iou(b, ref) < 0.4)):

@@ -71,6 +71,9 @@ class Editor:
                            "give them as one edit, or one at a time")
                 return self._combined(results, t0, message, status="error"), None, True
             done_boxes.append(box)
+            # The next edit (this request's, or the chat's, page's or MCP caller's next one on the
+            # result) reads only the lines this one changed again, not the whole image.
+            self.toolbox.ocr.carry_reading(current, out)
             current = out
         return self._combined(results, t0), current, False
 

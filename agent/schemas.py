@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 
 from tools.fonts import Category
 
@@ -177,6 +177,17 @@ class EditResult(BaseModel):
     edits: list[EditResult] = Field(default_factory=list, description="A request with several edits: each edit's own "
                                     "result, in order (each ran on the image the one before it left); the status is "
                                     "verified only when every edit is.")
+
+
+def request_error(e: ValueError) -> str:
+    """A request that failed validation, in one line for a person: "bad request: find: must not be
+    empty" (pydantic's own text is three lines with a banner and a link)."""
+    errors = e.errors() if isinstance(e, ValidationError) else []
+    if not errors:
+        return f"bad request: {str(e).splitlines()[0] if str(e) else type(e).__name__}"
+    err = errors[0]
+    where = ".".join(str(x) for x in err["loc"])
+    return f"bad request: {where + ': ' if where else ''}{err['msg'].removeprefix('Value error, ')}"
 
 
 class EditSpec(BaseModel):

@@ -216,3 +216,27 @@ def test_several_edits_in_chat_and_over_mcp(tmp_path, glyphfix, editor):
             assert res.structuredContent["status"] == "verified" and len(res.structuredContent["edits"]) == 2
 
     asyncio.run(asyncio.wait_for(scenario(), timeout=600))
+
+
+def test_a_reading_is_remembered_and_the_next_edit_rereads_only_the_changed_line(editor):
+    from agent.schemas import EditRequest
+    from tests.conftest import load
+    from tools.ocr import content_key
+
+    ocr = editor.toolbox.ocr
+    image = load("poster_who_handwashing.png")
+    assert content_key(image) == content_key(image.copy()) != content_key(image[:, ::-1])
+    first = ocr.read(image)
+    again = ocr.read(image.copy())
+    assert again == first and again is not first  # the same reading, a list of the caller's own
+    result, out, _ = editor.run_many([EditRequest(image="poster.png", find="hands", replace="bands")], image)
+    assert result.status == "verified"
+    carried = ocr.read(out)  # carried over by the edit: only the changed line was read again
+    assert [(a.text, b.text) for a, b in zip(first, carried, strict=True) if a.text != b.text] == [
+        ("Clean hands with soap and water", "Clean bands with soap and water")]
+    assert [line.box for line in carried] == [line.box for line in first]
+    # What detecting the whole edited image again reads.
+    assert [line.text for line in ocr._detect_and_read(out)] == [line.text for line in carried]
+    stray = out.copy()
+    stray[-2:, :2] = 0  # a change in no line: nothing is remembered, the next read detects again
+    assert ocr.carry_reading(out, stray) is None

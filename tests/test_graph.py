@@ -103,6 +103,18 @@ def test_success_after_refinement(registry):
     assert len({a.seed for a in result.attempts}) == 3
 
 
+def test_each_attempt_is_reported_as_soon_as_it_is_verified(registry):
+    editor, img, paint, _ = _editor(registry, [("HARBOUR", 0.9), ("HARBOUB", 0.8), ("HARBOUP", 0.9)])
+    seen = []
+    result, out, state = editor.run(_request(max_attempts=5), img,
+                                    on_attempt=lambda a, image: seen.append((a, image, len(paint.calls))))
+    # One report per attempt, in order, each before the next repaint and with that attempt's image.
+    assert [a for a, _, _ in seen] == result.attempts
+    assert [painted for _, _, painted in seen] == [1, 2, 3]
+    assert all((image == kept).all() for (_, image, _), kept in zip(seen, state["attempt_images"], strict=True))
+    assert (seen[-1][1] == out).all()
+
+
 def test_budget_exhausted_is_failed_with_every_attempt(registry):
     editor, img, paint, ocr = _editor(registry, [("HARBOUB", 0.5)] * 4)
     result, out, _ = editor.run(_request(max_attempts=4), img)

@@ -4,6 +4,7 @@ process (slow)."""
 
 from __future__ import annotations
 
+import http.client
 import io
 import json
 import os
@@ -17,6 +18,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 from types import SimpleNamespace
+from urllib.parse import quote, urlparse
 
 import numpy as np
 import pytest
@@ -93,7 +95,8 @@ def test_page_answers_while_the_models_load(served):
     status, page, _ = call(served.base, "/")
     assert status == 200 and b'id="badge"' in page
     status, body, _ = call(served.base, "/api/status")
-    assert json.loads(body) == {"ready": False, "error": None, "root": str(served.root.resolve())}
+    assert json.loads(body) == {"ready": False, "error": None, "root": str(served.root.resolve()),
+                                "max_upload_bytes": web.MAX_UPLOAD_BYTES}
     served.loaded.set()
     served.app.ready.wait(5)
     assert json.loads(call(served.base, "/api/status")[1])["ready"] is True
@@ -148,19 +151,92 @@ def test_a_non_image_upload_gets_one_line(served, name, data, expect):
     assert "glyphfix-web-" not in error  # the upload's temporary path is not shown
 
 
-def test_paths_outside_the_root_and_oversized_uploads_are_refused(served, tmp_path_factory, monkeypatch):
+def test_paths_outside_the_root_are_refused_and_not_listed(served, tmp_path_factory):
     outside = tmp_path_factory.mktemp("outside")
     Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(outside / "x.png")
     (served.root / "link.png").symlink_to(outside / "x.png")
-    for path in ("../outside/x.png", str(outside / "x.png"), "link.png"):
+    relative = os.path.relpath(outside / "x.png", served.root)
+    assert (served.root / relative).exists()
+    for path in (relative, str(outside / "x.png"), "link.png"):
         status, body, _ = call(served.base, "/api/open", {"path": path})
         assert status == 400 and "outside the allowed root" in json.loads(body)["error"]
-    assert json.loads(call(served.base, "/api/files")[1])["files"] == ["card.png", "link.png"]
-    monkeypatch.setattr(web, "MAX_UPLOAD_BYTES", 1000)
-    status, body, _ = call(served.base, "/api/upload", raw=b"\0" * 2000, headers={"X-Filename": "big.png"})
-    assert status == 413 and "too large" in json.loads(body)["error"]
+    status, body, _ = call(served.base, "/api/open", {"path": "card\0.png"})
+    assert status == 400 and "not a usable path" in json.loads(body)["error"]
+    assert json.loads(call(served.base, "/api/files")[1])["files"] == ["card.png"]
     status, body, _ = call(served.base, "/api/edit", {"ws": "nope", "request": "replace a with b"})
     assert status == 404
+
+
+def raw_request(base: str, method: str, path: str, headers: dict, body: bytes = b"") -> tuple[int, dict]:
+    """A request with exactly these headers (urllib would fix a bad Content-Length or Host)."""
+    conn = http.client.HTTPConnection(urlparse(base).hostname, urlparse(base).port, timeout=20)
+    conn.putrequest(method, path, skip_host=True, skip_accept_encoding=True)
+    for k, v in headers.items():
+        conn.putheader(k, v)
+    conn.endheaders(body or None)
+    r = conn.getresponse()
+    status, payload = r.status, json.loads(r.read())
+    conn.close()
+    return status, payload
+
+
+def test_foreign_sites_bad_lengths_and_oversized_uploads_get_one_line(served, monkeypatch):
+    host = urlparse(served.base).netloc
+    ok = {"Host": host, "Content-Type": "application/json"}
+    # Another site rebinding its name to 127.0.0.1, or posting from a visitor's browser.
+    assert raw_request(served.base, "GET", "/api/files", {"Host": "evil.example:80"})[0] == 403
+    status, body = raw_request(served.base, "POST", "/api/open", {**ok, "Origin": "http://evil.example", "Content-Length": "2"}, b"{}")
+    assert status == 403 and body == {"error": "requests from other sites are refused"}
+    status, body = raw_request(served.base, "POST", "/api/open", {**ok, "Content-Type": "text/plain", "Content-Length": "2"}, b"{}")
+    assert status == 415
+    assert raw_request(served.base, "POST", "/api/open", {**ok, "Origin": served.base, "Content-Length": "2"}, b"{}")[0] == 400
+    # Lengths the server cannot trust.
+    for length, code in (("-1", 400), ("abc", 400)):
+        status, body = raw_request(served.base, "POST", "/api/upload", {"Host": host, "Content-Length": length, "X-Filename": "a.png"})
+        assert status == code and "bad Content-Length" in body["error"]
+    assert raw_request(served.base, "POST", "/api/upload", {"Host": host, "X-Filename": "a.png"})[0] == 411
+    monkeypatch.setattr(web, "MAX_UPLOAD_BYTES", 1000)
+    status, body = raw_request(served.base, "POST", "/api/upload", {"Host": host, "Content-Length": "5000000", "X-Filename": "a.png"})
+    assert status == 413 and body["error"] == "the request is too large (4.8 MB); the limit is 1.0 KB"
+    assert json.loads(call(served.base, "/api/status")[1])["max_upload_bytes"] == 1000  # the page checks before sending
+
+
+def test_names_any_script_and_no_header_injection():
+    assert web.upload_name(quote("東京 — menu.png")) == "東京 — menu.png"
+    assert web.upload_name(quote("../../etc/x.png")) == "x.png"
+    assert web.upload_name(quote("a\r\nSet-Cookie: x.png")) == "aSet-Cookie: x.png"
+    header = web.attachment("東京\"menu-glyphfix.png")
+    assert header == "attachment; filename=\"___menu-glyphfix.png\"; filename*=UTF-8''%E6%9D%B1%E4%BA%AC%22menu-glyphfix.png"
+    header.encode("latin-1")  # a valid header value
+
+
+def test_request_errors_read_as_one_line_and_a_stale_click_is_refused(served):
+    served.loaded.set()
+    ws = json.loads(call(served.base, "/api/open", {"path": "card.png"})[1])
+    status, body, _ = call(served.base, "/api/edit", {"ws": ws["ws"], "find": "hands", "replace": "hands"})
+    assert status == 400 and json.loads(body)["error"] == "bad request: find and replace are the same: nothing to change"
+    status, body, _ = call(served.base, "/api/edit", {"ws": ws["ws"], "version": 3, "find": "hands", "replace": "bands"})
+    assert status == 409 and "click it again" in json.loads(body)["error"]
+
+
+def test_open_images_and_versions_are_bounded(served, monkeypatch):
+    served.loaded.set()
+    served.editor.release.set()
+    monkeypatch.setattr(web, "WORKSPACES_KEPT", 2)
+    monkeypatch.setattr(web, "VERSIONS_KEPT", 3)
+    first = json.loads(call(served.base, "/api/open", {"path": "card.png"})[1])["ws"]
+    for _ in range(4):  # four edits: the input and the last two edits are kept
+        job = json.loads(call(served.base, "/api/edit", {"ws": first, "request": "replace a with b"})[1])["job"]
+        while json.loads(call(served.base, f"/api/job?id={job}")[1])["state"] != "done":
+            time.sleep(0.02)
+    view = json.loads(call(served.base, "/api/undo", {"ws": first})[1])
+    assert view["version"] == 1
+    assert json.loads(call(served.base, "/api/undo", {"ws": first})[1])["version"] == 0
+    assert call(served.base, "/api/undo", {"ws": first})[0] == 400
+    for _ in range(2):
+        call(served.base, "/api/open", {"path": "card.png"})
+    assert call(served.base, f"/api/words?ws={first}")[0] == 404  # the oldest was closed to make room
+    assert call(served.base, f"/api/job?id={job}")[0] == 404  # with its jobs
 
 
 def test_a_click_means_the_word_without_its_punctuation_and_which_occurrence_it_is():

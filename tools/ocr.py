@@ -86,11 +86,45 @@ class OCR:
                 self._readings.move_to_end(key)
                 return list(self._readings[key])
         lines = self._detect_and_read(image)
+        self._remember(key, lines)
+        return list(lines)
+
+    def _remember(self, key: str, lines: list[TextLine]) -> None:
         with self._readings_lock:
             self._readings[key] = lines
             while len(self._readings) > READINGS_KEPT:
                 self._readings.popitem(last=False)
-        return list(lines)
+
+    def carry_reading(self, before: np.ndarray, after: np.ndarray) -> list[TextLine] | None:
+        """The reading of `after`, an edit of `before` whose reading is remembered: the lines whose
+        pixels changed are recognised again (on their box widened to the change), the others kept,
+        and the result remembered for `after`, so the next edit of the edited image (chat, the web
+        page, MCP) does not detect the whole image again. None (nothing remembered) when before was
+        not read, or a change lies outside every line."""
+        with self._readings_lock:
+            lines = self._readings.get(content_key(before))
+        if lines is None or before.shape != after.shape:
+            return None
+        changed = np.any(before != after, axis=-1)
+        rows = np.flatnonzero(changed.any(axis=1))
+        covered = np.zeros(len(rows), bool)
+        carried = []
+        for line in lines:
+            x0, y0, x1, y1 = line.box
+            in_band = (rows >= y0) & (rows < y1)
+            cols = np.flatnonzero(changed[y0:y1].any(axis=0))
+            if not in_band.any() or not len(cols):
+                carried.append(line)
+                continue
+            covered |= in_band
+            box = (min(x0, int(cols[0])), y0, max(x1, int(cols[-1]) + 1), y1)
+            text, conf = self.recognize(after[box[1]:box[3], box[0]:box[2]])
+            quad = line.quad if box == line.box else [(box[0], y0), (box[2], y0), (box[2], y1), (box[0], y1)]
+            carried.append(TextLine(text, conf, [(float(x), float(y)) for x, y in quad], box))
+        if not covered.all():
+            return None
+        self._remember(content_key(after), carried)
+        return list(carried)
 
     def _detect_and_read(self, image: np.ndarray) -> list[TextLine]:
         with warnings.catch_warnings():

@@ -16,7 +16,7 @@ import numpy as np
 
 from agent.frontends.parse import ParseError, parse_requests
 from agent.run import Editor
-from agent.schemas import EditRequest
+from agent.schemas import EditRequest, request_error
 from tools.images import ImageError, same_file, save_image
 
 HELP = """commands:
@@ -142,7 +142,7 @@ class ChatSession:
             reqs = [EditRequest(image=str(self.source), find=p.find, replace=p.replace, occurrence=p.occurrence,
                                 seed=self.seed, max_attempts=self.max_attempts) for p in parsed]
         except ValueError as e:
-            self.say(f"bad request: {str(e).splitlines()[-1].strip()}")
+            self.say(request_error(e))
             return
         for p in parsed:
             self.say(f'editing "{p.find}" -> "{p.replace}"' + (f" (occurrence {p.occurrence})" if p.occurrence else ""))

@@ -90,7 +90,7 @@ def edit(
     from pydantic import ValidationError
 
     from agent.frontends.parse import ParseError, parse_requests
-    from agent.schemas import EditRequest
+    from agent.schemas import EditRequest, request_error
 
     if output is None:
         fail("missing -o OUT: where to write the edited image")
@@ -117,9 +117,7 @@ def edit(
         reqs = [EditRequest(image=str(image), find=f, replace=r, occurrence=o, seed=seed, max_attempts=max_attempts,
                             method=cast("Method", method)) for f, r, o in specs]
     except ValidationError as e:
-        err = e.errors()[0]
-        where = ".".join(str(x) for x in err["loc"])
-        fail(f"bad request: {where + ': ' if where else ''}{err['msg'].removeprefix('Value error, ')}")
+        fail(request_error(e))
     from tools.images import ImageError, load_image
 
     try:

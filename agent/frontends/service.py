@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated
 from pydantic import BaseModel, Field
 
 from agent.reading import read_text
-from agent.schemas import EditRequest, EditResult, EditSpec, TextReading
+from agent.schemas import EditRequest, EditResult, EditSpec, TextReading, request_error
 from tools.images import ImageError, load_image
 
 if TYPE_CHECKING:
@@ -50,7 +50,10 @@ def inside_root(root: Path, path: str, must_exist: bool) -> Path:
     p = Path(path)
     if not p.is_absolute():
         p = root / p
-    resolved = p.resolve()
+    try:
+        resolved = p.resolve()
+    except (ValueError, OSError) as e:  # a NUL byte, a symlink loop
+        raise ToolInputError(f"{path!r}: not a usable path ({e})") from None
     if resolved != root and root not in resolved.parents:
         raise ToolInputError(f"{path}: outside the allowed root {root}")
     if must_exist and not resolved.exists():
@@ -100,7 +103,7 @@ class GlyphfixService:
             reqs = [EditRequest(image=str(src), find=s.find, replace=s.replace, occurrence=s.occurrence, max_attempts=budget)
                     for s in specs]
         except ValueError as e:
-            raise ToolInputError(f"bad request: {str(e).splitlines()[-1].strip()}") from None
+            raise ToolInputError(request_error(e)) from None
         with self.lock:
             result, bad = self.editor.edit_file_many(reqs, out)
         if result.status == "error" and bad:
