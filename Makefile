@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q --upgrade pip setuptools
 	# torch/torchvision come from this machine's wheel store (pip's find-links), not a download.
 	$(BIN)/pip install -q "torch==2.14.1" "torchvision==0.29.1"
-	$(BIN)/pip install -q -e ".[dev,eval]"
+	$(BIN)/pip install -q -e ".[dev,eval,scale]"
 	touch $(STAMP)
 
 # Debian fonts used by the registry (Liberation: training; FreeFont: held out for validation).

@@ -30,8 +30,9 @@ class Toolbox:
     tools: dict[str, InpaintTool] = field(default_factory=dict)  # by name: "glyph-diffusion", "naive"
 
     @classmethod
-    def load(cls, weights: Path | str = DEFAULT_WEIGHTS, diffusion: bool = True) -> Toolbox:
+    def load(cls, weights: Path | str = DEFAULT_WEIGHTS, diffusion: bool = True, reading_cache: Path | None = None) -> Toolbox:
+        """The models; reading_cache: a folder where image readings are also kept between processes (the CLI)."""
         tools: dict[str, InpaintTool] = {"naive": NaiveInpaint()}
         if diffusion:
             tools["glyph-diffusion"] = GlyphDiffusionInpaint(GlyphModel.load(weights))
-        return cls(FontRegistry.discover(), OCR(), tools)
+        return cls(FontRegistry.discover(), OCR(reading_cache=reading_cache), tools)

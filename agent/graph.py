@@ -20,10 +20,11 @@ from agent.plan import BadRequest, locate, make_plan, row_around, verify_crop
 from agent.policy import diagnose, likely_enough, look_alike_misses, refine, similarity
 from agent.reflow import kept_intact, paint_reflow, plan_reflow
 from agent.repaint import AttemptSettings, glyph_edits
-from agent.schemas import Attempt, Confirmation, EditPlan, EditRequest
+from agent.schemas import Attempt, Box, Confirmation, EditPlan, EditRequest
 from agent.verify import aligned_before, line_crop, line_verdict, marks_free, pixels_outside_word
 from tools.compression import estimate_quality, match_jpeg
 from tools.mask import default_pad
+from tools.ocr import shifted
 from tools.text import squeeze, without_marks
 
 MIN_CONFIDENCE = 0.2  # recogniser confidence below this is not trusted as a pass
@@ -103,9 +104,26 @@ def build_graph(toolbox: Toolbox):
         if progress:
             progress(text)
 
+    def read(image: np.ndarray, region: Box | None, thorough: bool = False) -> list:
+        """The image's lines, or only those in region (read in a crop, in image coordinates)."""
+        if region is None:
+            return toolbox.ocr.read(image, thorough)
+        h, w = image.shape[:2]
+        x0, y0, x1, y1 = region[0], region[1], min(w, region[2]), min(h, region[3])
+        if x1 <= x0 or y1 <= y0:
+            raise BadRequest(f"region {list(region)} lies outside the image ({w}x{h})")
+        return shifted(toolbox.ocr.read(image[y0:y1, x0:x1], thorough), x0, y0)
+
     def locate_(state: EditState, config: RunnableConfig) -> dict:
-        say(config, "reading the image")
-        lines, li, start, occurrences = locate(toolbox.ocr.read(state["image"]), state["request"])
+        request = state["request"]
+        say(config, "reading the image" if request.region is None else f"reading the region {list(request.region)}")
+        try:
+            found = locate(read(state["image"], request.region), request)
+        except BadRequest:
+            # A large image with large text is read at a reduced size (tools/ocr.py): before saying
+            # "not found" (or fewer occurrences than asked for), read it at full size.
+            found = locate(read(state["image"], request.region, thorough=True), request)
+        lines, li, start, occurrences = found
         return {"lines": lines, "line_index": li, "start": start, "occurrences": occurrences}
 
     def plan(state: EditState, config: RunnableConfig) -> dict:

@@ -45,6 +45,10 @@ class Editor:
             out = state["candidate"]
         elif result.status == "failed" and best is not None:
             out = best[1]
+        if out is not None:
+            # The next edit of the result (a request's next edit, or the chat's, page's or MCP
+            # caller's next one) reads only the lines this one changed again, not the whole image.
+            self.toolbox.ocr.carry_reading(image, out)
         return result, out, state
 
     def run_many(self, requests: list[EditRequest], image: np.ndarray, progress: Callable[[str], None] | None = None,
@@ -71,9 +75,6 @@ class Editor:
                            "give them as one edit, or one at a time")
                 return self._combined(results, t0, message, status="error"), None, True
             done_boxes.append(box)
-            # The next edit (this request's, or the chat's, page's or MCP caller's next one on the
-            # result) reads only the lines this one changed again, not the whole image.
-            self.toolbox.ocr.carry_reading(current, out)
             current = out
         return self._combined(results, t0), current, False
 

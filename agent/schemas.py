@@ -25,6 +25,8 @@ class EditRequest(BaseModel):
     occurrence: int | None = Field(
         default=None, ge=-1, description="Which occurrence of find, 1-based in reading order (-1: the last); default: the only one or the first."
     )
+    region: Box | None = Field(default=None, description="Look for find only inside this box (x0, y0, x1, y1; end "
+                               "exclusive); default: the whole image. Reading a part of a large image is faster.")
     seed: int = Field(default=0, description="Random seed; the same request and seed give the same pixels.")
     max_attempts: int = Field(default=6, ge=1, le=50, description="Budget of repaint attempts (agent method).")
     method: Method = Field(default="agent", description="agent (verify and retry), single-shot (one diffusion attempt) or naive (OpenCV inpaint + drawn glyph).")
@@ -36,6 +38,13 @@ class EditRequest(BaseModel):
             raise ValueError("must not be empty")
         if "\n" in v:
             raise ValueError("must be a single line")
+        return v
+
+    @field_validator("region")
+    @classmethod
+    def _a_box(cls, v: Box | None) -> Box | None:
+        if v is not None and (min(v) < 0 or v[2] <= v[0] or v[3] <= v[1]):
+            raise ValueError("must be x0,y0,x1,y1 with x0 < x1, y0 < y1, none negative")
         return v
 
     @field_validator("occurrence")

@@ -27,6 +27,21 @@ def no_network():
     socket.socket.connect = real_connect
 
 
+@pytest.fixture(scope="session", autouse=True)
+def reading_cache(tmp_path_factory):
+    """glyphfix processes the tests start keep their readings here, not in the user's cache."""
+    import os
+
+    folder = tmp_path_factory.mktemp("glyphfix-cache")
+    old = os.environ.get("GLYPHFIX_CACHE")
+    os.environ["GLYPHFIX_CACHE"] = str(folder)
+    yield folder
+    if old is None:
+        os.environ.pop("GLYPHFIX_CACHE", None)
+    else:
+        os.environ["GLYPHFIX_CACHE"] = old
+
+
 @pytest.fixture(scope="session")
 def registry():
     from tools.fonts import FontRegistry

@@ -221,7 +221,7 @@ def test_several_edits_in_chat_and_over_mcp(tmp_path, glyphfix, editor):
 def test_a_reading_is_remembered_and_the_next_edit_rereads_only_the_changed_line(editor):
     from agent.schemas import EditRequest
     from tests.conftest import load
-    from tools.ocr import content_key
+    from tools.readings import content_key
 
     ocr = editor.toolbox.ocr
     image = load("poster_who_handwashing.png")
@@ -236,7 +236,40 @@ def test_a_reading_is_remembered_and_the_next_edit_rereads_only_the_changed_line
         ("Clean hands with soap and water", "Clean bands with soap and water")]
     assert [line.box for line in carried] == [line.box for line in first]
     # What detecting the whole edited image again reads.
-    assert [line.text for line in ocr._detect_and_read(out)] == [line.text for line in carried]
+    assert [line.text for line in ocr._detect_and_read(out, thorough=False)[0]] == [line.text for line in carried]
     stray = out.copy()
     stray[-2:, :2] = 0  # a change in no line: nothing is remembered, the next read detects again
     assert ocr.carry_reading(out, stray) is None
+
+
+def test_a_carried_reading_leaves_the_other_boxes_of_the_row_alone(editor):
+    from agent.schemas import EditRequest
+    from tests.conftest import load
+
+    ocr = editor.toolbox.ocr
+    ledger = load("numbers_ledger.png")
+    first = {line.text: line.box for line in ocr.read(ledger)}
+    result, out, _ = editor.run(EditRequest(image="ledger.png", find="6,001", replace="6,007"), ledger)
+    assert result.status == "verified"
+    carried = {line.text: line.box for line in ocr.read(out)}
+    # "001" and "271.61" share the row of "6, 001 , 271 . 61" (the edited box): they keep their
+    # readings and boxes (a row-wide widening had read them as "001, 271 . 61/  6.007").
+    assert carried["001"] == first["001"] and carried["271.61"] == first["271.61"]
+    assert len(carried) == len(first)
+
+
+def test_region_limits_the_search(tmp_path, glyphfix):
+    poster = str(EXAMPLES / "poster_who_handwashing.png")
+    out = tmp_path / "r.png"
+    # "hand" occurs twice; the region holds only the second line's ("or alcohol-based hand rub").
+    r = glyphfix("edit", poster, "--find", "hand", "--replace", "band", "--region", "280,122,620,165", "-o", str(out), "--json")
+    assert r.exit_code == 0, r.output[-2000:]
+    result = json.loads(r.stdout)
+    assert result["plan"]["line_text"].endswith("alcohol-based hand rub") and result["request"]["region"] == [280, 122, 620, 165]
+    x0, y0, x1, y1 = result["plan"]["word_box"]
+    assert 280 <= x0 and x1 <= 620 and 122 <= y0 and y1 <= 165
+    for args, says in ((["--region", "1,2,3"], "--region 1,2,3: give four whole numbers x0,y0,x1,y1"),
+                       (["--region", "5,5,1,1"], "bad request: region: must be x0,y0,x1,y1"),
+                       (["--region", "2000,2000,2100,2100"], "region [2000, 2000, 2100, 2100] lies outside the image (905x480)")):
+        r = glyphfix("edit", poster, "--find", "hand", "--replace", "band", *args, "-o", str(out))
+        assert r.exit_code == 2 and says in r.output, r.output

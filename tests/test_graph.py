@@ -32,7 +32,7 @@ class FakeOCR:
         self.scores = scores or {}  # log-likelihood per text; unlisted texts score -50
         self.original, self.last = None, None
 
-    def read(self, image):
+    def read(self, image, thorough=False):
         x0, y0, x1, y1 = self.box
         return [TextLine(self.text, 0.99, [(x0, y0), (x1, y0), (x1, y1), (x0, y1)], self.box)]
 
@@ -49,6 +49,9 @@ class FakeOCR:
 
     def likelihoods(self, crop, texts):
         return [self.scores.get(t, -50.0) for t in texts]
+
+    def carry_reading(self, before, after):
+        return None  # the fixed line is read afresh every time
 
 
 class FakePaint:
@@ -251,7 +254,7 @@ def test_the_result_says_how_many_occurrences_there_are_and_which_was_edited(reg
     img, box = _word_image(registry)
     paint = FakePaint()
     ocr = FakeOCR("HARBOUR", box, [("HARBOUR", 0.9), ("HARBOUP", 0.9)])
-    ocr.read = lambda image: [TextLine("HARBOUR", 0.99, [], box), TextLine("HARBOUR", 0.99, [], (box[0], 200, box[2], 234))]
+    ocr.read = lambda image, thorough=False: [TextLine("HARBOUR", 0.99, [], box), TextLine("HARBOUR", 0.99, [], (box[0], 200, box[2], 234))]
     editor = Editor(Toolbox(registry, ocr, {"glyph-diffusion": paint, "naive": paint}))
     result = editor.run(_request(method="single-shot"), img)[0]
     assert result.occurrences == 2 and result.edited_occurrence == 1

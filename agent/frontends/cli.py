@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import sys
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, cast
 
@@ -16,6 +17,14 @@ import typer
 
 if TYPE_CHECKING:
     from agent.schemas import Method
+
+
+class Engine(StrEnum):
+    """Where `glyphfix eval` runs its cases."""
+
+    local = "local"
+    ray = "ray"
+
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__, pretty_exceptions_enable=False)
 GENERATED = {"synthetic", "unseen", "words"}  # the built-in suites generated from a seed (--n, --seed)
@@ -25,8 +34,10 @@ def _toolbox(ctx: typer.Context, diffusion: bool = True):
     """The models: the Toolbox a caller passed in (`CliRunner().invoke(app, args, obj=toolbox)`, so
     tests and embedding programs load them once), else loaded now."""
     from agent.context import Toolbox
+    from tools.readings import default_folder
 
-    return ctx.obj if isinstance(ctx.obj, Toolbox) else Toolbox.load(diffusion=diffusion)
+    # One process per command: readings are kept on disk for the next one (tools/readings.py).
+    return ctx.obj if isinstance(ctx.obj, Toolbox) else Toolbox.load(diffusion=diffusion, reading_cache=default_folder())
 
 
 def fail(message: str, code: int = 2) -> None:
@@ -57,8 +68,9 @@ def ocr(
     else:
         from tools.fonts import FontRegistry
         from tools.ocr import OCR
+        from tools.readings import default_folder
 
-        doc = read_text(OCR(), FontRegistry.discover(), img)
+        doc = read_text(OCR(reading_cache=default_folder()), FontRegistry.discover(), img)
     if boxes_png:
         save_image(boxes_png, draw_boxes(img, doc))
     if as_json:
@@ -85,6 +97,7 @@ def edit(
     # and bad input gets one line.
     method: Annotated[str, typer.Option("--method", help="agent (verify and retry) | single-shot | naive")] = "agent",
     sheet: Annotated[Path | None, typer.Option("--sheet", help="Write a contact sheet of every attempt (PNG).")] = None,
+    region: Annotated[str | None, typer.Option("--region", help="Look only inside x0,y0,x1,y1 (pixels; faster on large images).")] = None,
 ) -> None:
     """Change text in IMAGE. Exit 0 verified, 1 not verified (OUT holds the best attempt), 2 bad input."""
     from pydantic import ValidationError
@@ -113,9 +126,16 @@ def edit(
         specs = [(find, replace, occurrence)]
     else:
         fail('say what to change: --find X --replace Y, or a REQUEST like "replace X with Y"')
+    box = None
+    if region is not None:
+        try:
+            x0, y0, x1, y1 = (int(v) for v in region.split(","))
+        except ValueError:
+            fail(f"--region {region}: give four whole numbers x0,y0,x1,y1")
+        box = (x0, y0, x1, y1)
     try:
         reqs = [EditRequest(image=str(image), find=f, replace=r, occurrence=o, seed=seed, max_attempts=max_attempts,
-                            method=cast("Method", method)) for f, r, o in specs]
+                            method=cast("Method", method), region=box) for f, r, o in specs]
     except ValidationError as e:
         fail(request_error(e))
     from tools.images import ImageError, load_image
@@ -155,8 +175,11 @@ def eval_(
     split: Annotated[str, typer.Option("--split", help="real-heldout: dev (tune on it) | test (only run to report) | all.")] = "dev",
     n: Annotated[int, typer.Option("--n", help="Generated suites (synthetic, unseen, words): number of cases.")] = 50,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the cases and of the edits.")] = 0,
-    workers: Annotated[int, typer.Option("--workers", help="Parallel worker processes.")] = 1,
+    workers: Annotated[int, typer.Option("--workers", help="Parallel worker processes (Ray: actors).")] = 1,
     judge: Annotated[bool, typer.Option("--judge", help="Score outputs with the independent judge OCR (PP-OCRv4).")] = False,
+    engine: Annotated[Engine, typer.Option("--engine", help="local: this machine (a process pool with --workers > 1); "
+                                           "ray: Ray actors, a local Ray or the cluster at --address (pip install -e \".[scale]\").")] = Engine.local,
+    address: Annotated[str | None, typer.Option("--address", help="--engine ray: the cluster to join (HEAD:6379, ray://HEAD:10001 or auto).")] = None,
 ) -> None:
     """Run many edits: a CASES.jsonl file, or a built-in --suite. Resumes: ids already done are skipped."""
     import datetime
@@ -165,11 +188,16 @@ def eval_(
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
     from agent.evals.judge import Judge
+    from agent.evals.ray_engine import EngineError
     from agent.evals.report import by_condition, summarise, write_report, write_summary
     from agent.evals.runner import load_rows, read_cases, run_cases
 
     if out is None:
         fail("missing --out DIR")
+    if address and engine is not Engine.ray:
+        fail("--address is for --engine ray")
+    if workers < 1:
+        fail(f"--workers {workers}: at least 1")
     if (cases is None) == (suite is None):
         fail("give either CASES.jsonl or --suite synthetic|unseen|words|real|real-heldout")
     chosen = [m.strip() for m in (methods or method or "agent").split(",") if m.strip()]
@@ -217,7 +245,8 @@ def eval_(
                           "photos, scans and screenshots (examples/heldout), judged by OCR; changed_outside counts pixels "
                           "outside the hand-set word box plus a margin")
         header.append(f"`glyphfix eval --suite {suite}{' --split ' + split if suite == 'real-heldout' else ''} --n {n} --seed {seed} "
-                      f"--methods {','.join(chosen)} --out {out} --workers {workers}`")
+                      f"--methods {','.join(chosen)} --out {out} --workers {workers}"
+                      f"{' --engine ray' if engine is Engine.ray else ''}`")
         dirs = {m: out / m for m in chosen}
     results_file = {m: d / "results.jsonl" for m, d in dirs.items()}
     if error_rows:
@@ -234,12 +263,15 @@ def eval_(
         for m in chosen:
             done = {r["id"] for r in load_rows(results_file[m])}
             task = bar.add_task(m, total=len(case_list), completed=len([c for c in case_list if c.id in done]))
-            if workers <= 1 and runner is None and any(c.id not in done for c in case_list):
+            if engine is Engine.local and workers <= 1 and runner is None and any(c.id not in done for c in case_list):
                 from agent.evals.runner import Runner
 
                 runner = Runner(judging, toolbox=ctx.obj)
-            run_cases(case_list, cast("Method", m), dirs[m], judging, workers=workers, seed=seed, runner=runner,
-                      progress=lambda row, t=task: bar.advance(t))
+            try:
+                run_cases(case_list, cast("Method", m), dirs[m], judging, workers=workers, seed=seed, runner=runner,
+                          progress=lambda row, t=task: bar.advance(t), engine=engine.value, address=address)
+            except EngineError as e:
+                fail(str(e))
     per_method = {m: summarise(load_rows(results_file[m])) for m in chosen}
     if suite is not None or judge:
         case_dicts = {c.id: c.__dict__ for c in case_list}

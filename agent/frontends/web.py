@@ -51,13 +51,13 @@ from agent.frontends.service import ToolInputError, inside_root
 from agent.schemas import Attempt, EditRequest, EditResult, TextReading, request_error
 from tools.images import ImageError, load_image
 from tools.locate import find_occurrences
-from tools.ocr import content_key
+from tools.readings import content_key
 
 if TYPE_CHECKING:
     from agent.run import Editor  # torch: imported by the loader thread, after the page is up
 
 PAGE = Path(__file__).with_name("web_page.html")
-# A 40 MP photo (the loader's pixel limit) is about 15 MB as JPEG and 50-60 MB as PNG; a body
+# A 30 MP photo (the loader's pixel limit) is about 10 MB as JPEG and 40-50 MB as PNG; a body
 # larger than this is refused before it is read.
 MAX_UPLOAD_BYTES = 64 * 2**20
 MAX_JSON_BYTES = 64 * 2**10  # a request body: a few fields
@@ -67,7 +67,7 @@ SKIPPED_DIRS = {".git", ".venv", "node_modules", "__pycache__"}
 CROP_HEIGHT = 96  # attempt crops are scaled up to this height (small text is unreadable at 1:1)
 CROP_WIDTH = 480  # ... and down to this width
 JOBS_KEPT = 50  # finished jobs whose attempts can still be fetched
-WORKSPACES_KEPT = 8  # open images; opening another closes the oldest idle one (a 40 MP image is 120 MB a version)
+WORKSPACES_KEPT = 8  # open images; opening another closes the oldest idle one (a 30 MP image is 90 MB a version)
 VERSIONS_KEPT = 20  # per image: the input and the last 19 edits (undo goes back that far)
 READ_TIMEOUT_S = 30  # a client that stops sending mid-request frees its thread after this
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}

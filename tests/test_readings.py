@@ -1,0 +1,41 @@
+"""Readings remembered by content (tools/readings.py): memory, the disk for the CLI, its cap."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tools import readings
+from tools.ocr import TextLine
+from tools.readings import Readings, content_key
+
+LINES = [TextLine("Clean hands", 0.93, [(1.0, 2.0), (50.0, 2.0), (50.0, 12.0), (1.0, 12.0)], (1, 2, 50, 12))]
+
+
+def test_content_keys_tell_images_apart_by_pixels_shape_and_type():
+    a = np.zeros((4, 5, 3), np.uint8)
+    b = a.copy()
+    b[3, 4, 2] = 1
+    assert content_key(a) == content_key(a.copy())
+    assert len({content_key(a), content_key(b), content_key(a.reshape(5, 4, 3)), content_key(a.astype(np.int16))}) == 4
+
+
+def test_a_reading_on_disk_serves_the_next_process_and_a_bad_file_is_skipped(tmp_path):
+    Readings(tmp_path, tag="v1").put("k", LINES)
+    again = Readings(tmp_path, tag="v1")  # a new process: nothing in memory
+    assert again.get("k") == LINES
+    assert Readings(tmp_path, tag="v2").get("k") is None  # another recogniser's reading is not this one's
+    (path,) = tmp_path.glob("*.json")
+    path.write_text("{not json")
+    assert Readings(tmp_path, tag="v1").get("k") is None and not path.exists()
+    assert Readings(None).get("k") is None  # no folder: memory only
+
+
+def test_the_disk_keeps_the_most_recently_used_under_its_cap(tmp_path, monkeypatch):
+    cache = Readings(tmp_path, tag="v1")
+    cache.put("first", LINES)
+    size = next(tmp_path.glob("*.json")).stat().st_size
+    monkeypatch.setattr(readings, "DISK_BYTES", 2 * size)
+    cache.put("second", LINES)
+    cache.put("third", LINES)
+    names = sorted(p.name for p in tmp_path.glob("*.json"))
+    assert len(names) == 2 and not any("first" in n for n in names)
