@@ -218,6 +218,7 @@ def test_several_edits_in_chat_and_over_mcp(tmp_path, glyphfix, editor):
     asyncio.run(asyncio.wait_for(scenario(), timeout=600))
 
 
+@pytest.mark.slow  # detects the edited poster again to compare (10 s)
 def test_a_reading_is_remembered_and_the_next_edit_rereads_only_the_changed_line(editor):
     from agent.schemas import EditRequest
     from tests.conftest import load
