@@ -7,6 +7,7 @@ import zlib
 from pathlib import Path
 
 import pytest
+from PIL import Image
 from typer.testing import CliRunner
 
 from agent.frontends.cli import app
@@ -32,14 +33,21 @@ def bad_files(tmp_path_factory) -> dict[str, Path]:
     (d / "truncated.png").write_bytes(good[: len(good) // 3])
     (d / "zero.png").write_bytes(_png_header(0, 0))
     (d / "huge.png").write_bytes(_png_header(30000, 30000))
+    Image.new("1", (9000, 6667)).save(d / "sixty_mp.png")  # a 60 MP image (1 bit a pixel: 7.5 MB to make)
     (d / "folder").mkdir()
     return {
         "missing": d / "missing.png", "not_image": d / "not_image.png", "truncated": d / "truncated.png",
-        "zero": d / "zero.png", "huge": d / "huge.png", "directory": d / "folder",
+        "zero": d / "zero.png", "huge": d / "huge.png", "sixty_mp": d / "sixty_mp.png", "directory": d / "folder",
     }
 
 
-@pytest.mark.parametrize("kind", ["missing", "not_image", "truncated", "zero", "huge", "directory"])
+def test_a_60_mp_photo_is_refused_in_one_line(bad_files, tmp_path):
+    r = glyphfix("edit", str(bad_files["sixty_mp"]), "--find", "a", "--replace", "b", "-o", str(tmp_path / "o.png"))
+    assert r.exit_code == 2
+    assert r.stderr.strip() == f"glyphfix: {bad_files['sixty_mp']}: image is too large (9000x6667); the limit is 30000000 pixels"
+
+
+@pytest.mark.parametrize("kind", ["missing", "not_image", "truncated", "zero", "huge", "sixty_mp", "directory"])
 def test_ocr_bad_input_one_line_error(bad_files, kind):
     r = glyphfix("ocr", str(bad_files[kind]))
     assert r.exit_code == 2

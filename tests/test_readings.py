@@ -39,3 +39,15 @@ def test_the_disk_keeps_the_most_recently_used_under_its_cap(tmp_path, monkeypat
     cache.put("third", LINES)
     names = sorted(p.name for p in tmp_path.glob("*.json"))
     assert len(names) == 2 and not any("first" in n for n in names)
+
+
+def test_a_thorough_reading_is_not_answered_by_a_quick_one(ocr):
+    # no_parking_barrier.jpg (1280x960) is first searched at 768 px, where its signs read "NOPArkInG";
+    # the thorough reading (what locate asks for before "not found") searches the full size.
+    from tests.conftest import EXAMPLES
+    from tools.images import load_image
+
+    image = load_image(EXAMPLES / "heldout" / "no_parking_barrier.jpg")
+    quick, thorough = ocr.read(image), ocr.read(image, thorough=True)
+    assert [line.text for line in quick] == ["NOPArkInG", "NOparkInG ="]
+    assert [line.text for line in thorough] == ["NOPARKING", "NOPARKING ="]

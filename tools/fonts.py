@@ -321,18 +321,30 @@ def fit_face(registry: FontRegistry, face: FontFace, text: str, ink: np.ndarray)
     best = (0.0, 0, 0.0, 0.0)
     for size in sizes:
         font = registry.font(face.name, size)
-        rb = ink_box(render_alpha(font, text, (int(font.getlength(text)) + 4 * size, 3 * size), (size, 2 * size)), 0.5)
+        drawn = render_alpha(font, text, (int(font.getlength(text)) + 4 * size, 3 * size), (size, 2 * size)) > 0.5
+        rb = ink_box(drawn.astype(np.float32), 0.5)
         if rb is None:
             continue
         # Align the rendered ink box's left edge, and its top or its bottom (whichever overlaps
         # better: a dot or an accent the line finder dropped moves the observed top, not the bottom).
+        # Both are whole-pixel moves of the drawing just made (the same pixels as drawing it there).
         x0 = bx0 - (rb[0] - size)
         for baseline in {by0 - (rb[1] - 2 * size), by1 - (rb[3] - 2 * size)}:
-            a = render_alpha(font, text, (w, h), (x0, baseline)) > 0.5
+            a = _moved(drawn, x0 - size, baseline - 2 * size, (h, w))
             iou = float((a & o).sum() / max(1, (a | o).sum()))
             if iou > best[0]:
                 best = (iou, size, float(baseline), float(x0))
     return best
+
+
+def _moved(drawn: np.ndarray, dx: int, dy: int, shape: tuple[int, int]) -> np.ndarray:
+    """drawn (a bool canvas) moved by (dx, dy) into a canvas of shape, what falls outside cut off."""
+    out = np.zeros(shape, bool)
+    h, w = shape
+    ys, xs = slice(max(0, dy), min(h, dy + drawn.shape[0])), slice(max(0, dx), min(w, dx + drawn.shape[1]))
+    if ys.start < ys.stop and xs.start < xs.stop:
+        out[ys, xs] = drawn[ys.start - dy : ys.stop - dy, xs.start - dx : xs.stop - dx]
+    return out
 
 
 def match_font(
@@ -410,14 +422,17 @@ def _match_large(registry: FontRegistry, ink: np.ndarray, text: str, fg, bg, fac
 
 
 def _soft_fit(registry: FontRegistry, face: FontFace, text: str, ink: np.ndarray, size: int, baseline: float, x0: float):
-    """(squared error, size, baseline, x0) of the best rendering within a size step and a pixel."""
+    """(squared error, size, baseline, x0) of the best rendering within a size step and a pixel.
+    Each size is drawn once, on a canvas a pixel larger all round, and moved a pixel at a time: the
+    same pixels as drawing it moved (PIL keeps the pen's fraction of a pixel), a ninth of the work."""
     h, w = ink.shape
     best = None
     for s in (size, size - 1, size + 1):
         font = registry.font(face.name, s)
+        drawn = render_alpha(font, text, (w + 2, h + 2), (x0 + 1, baseline + 1))
         for dx in (0, -1, 1):
             for dy in (0, -1, 1):
-                a = render_alpha(font, text, (w, h), (x0 + dx, baseline + dy))
+                a = drawn[1 - dy : 1 - dy + h, 1 - dx : 1 - dx + w]
                 err = float(((a - ink) ** 2).sum())
                 if best is None or err < best[0]:
                     best = (err, s, baseline + dy, x0 + dx)

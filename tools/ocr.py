@@ -85,9 +85,9 @@ class OCR:
         it at easyocr's full canvas whatever its text (what locate asks for before it says "not
         found"). Recognition reads the full-resolution pixels either way."""
         key = content_key(image)
-        for k in (key + "+", key) if thorough else (key,):
-            if (known := self.readings.get(k)) is not None:
-                return known
+        # A quick reading made at the full canvas is kept under the thorough key too.
+        if (known := self.readings.get(key + "+" if thorough else key)) is not None:
+            return known
         lines, full = self._detect_and_read(image, thorough)
         self.readings.put(key + "+" if thorough else key, lines)
         if full and not thorough:
