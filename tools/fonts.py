@@ -176,10 +176,12 @@ class RenderedText:
 
 
 def ink_box(alpha: np.ndarray, threshold: float = 0.2) -> tuple[int, int, int, int] | None:
-    ys, xs = np.nonzero(alpha > threshold)
-    if len(xs) == 0:
+    inked = alpha > threshold
+    rows = np.flatnonzero(inked.any(axis=1))  # (not np.nonzero: it lists every inked pixel)
+    if len(rows) == 0:
         return None
-    return int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1
+    cols = np.flatnonzero(inked.any(axis=0))
+    return int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1
 
 
 def render_text(
@@ -200,13 +202,25 @@ def render_text(
         pen_positions = [font.getlength(text[:i]) for i in range(len(text))]
     layers, boxes, origins, advances = [], [], [], []
     for ch, dx in zip(text, pen_positions, strict=True):
-        layer = Image.new("L", (w, h), 0)
         x, y = origin[0] + dx, origin[1]
+        a = np.zeros((h, w), np.float32)
+        box = None
         if not ch.isspace():
-            ImageDraw.Draw(layer).text((x, y), ch, font=font, fill=255, anchor="ls")
-        a = np.asarray(layer, dtype=np.float32) / 255.0
+            # Drawn on a small canvas around the glyph's own box and put in place: the same pixels
+            # (a whole-pixel move keeps the pen's fraction) without drawing a canvas the size of a
+            # 12 MP photo for each character (0.24 s a glyph there).
+            gl, gt, gr, gb = font.getbbox(ch, anchor="ls")
+            cx0, cy0 = max(0, int(np.floor(x + gl)) - 2), max(0, int(np.floor(y + gt)) - 2)
+            cx1, cy1 = min(w, int(np.ceil(x + gr)) + 2), min(h, int(np.ceil(y + gb)) + 2)
+            if cx1 > cx0 and cy1 > cy0:
+                layer = Image.new("L", (cx1 - cx0, cy1 - cy0), 0)
+                ImageDraw.Draw(layer).text((x - cx0, y - cy0), ch, font=font, fill=255, anchor="ls")
+                local = np.asarray(layer, dtype=np.float32) / 255.0
+                a[cy0:cy1, cx0:cx1] = local
+                if (lb := ink_box(local)) is not None:
+                    box = (lb[0] + cx0, lb[1] + cy0, lb[2] + cx0, lb[3] + cy0)
         layers.append(a)
-        boxes.append(ink_box(a))
+        boxes.append(box)
         origins.append((x, y))
         advances.append(font.getlength(ch))
     total = np.clip(np.sum(layers, axis=0), 0, 1) if layers else np.zeros((h, w), np.float32)
