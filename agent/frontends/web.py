@@ -395,17 +395,19 @@ class WebApp:
             job.base = job.passed = None
             job.state = "done"
 
-    def job(self, job_id: str) -> dict:
+    def _job(self, job_id: str) -> Job:
         with self.lock:
             job = self.jobs.get(job_id)
         if job is None:
             raise WebError("no such job", HTTPStatus.NOT_FOUND)
-        return job.view()
+        return job
+
+    def job(self, job_id: str) -> dict:
+        return self._job(job_id).view()
 
     def crop(self, job_id: str, name: str) -> bytes:
-        with self.lock:
-            job = self.jobs.get(job_id)
-        data = job.crops.get(name) if job else None
+        with (job := self._job(job_id)).lock:
+            data = job.crops.get(name)
         if data is None:
             raise WebError("no such crop", HTTPStatus.NOT_FOUND)
         return data
