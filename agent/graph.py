@@ -16,7 +16,7 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.graph import END, START, StateGraph
 
 from agent.context import Toolbox
-from agent.plan import BadRequest, locate, make_plan, row_around, verify_crop
+from agent.plan import BadRequest, NotFound, locate, make_plan, row_around, verify_crop
 from agent.policy import diagnose, likely_enough, look_alike_misses, refine, similarity
 from agent.reflow import kept_intact, paint_reflow, plan_reflow
 from agent.repaint import AttemptSettings, glyph_edits
@@ -119,7 +119,7 @@ def build_graph(toolbox: Toolbox):
         say(config, "reading the image" if request.region is None else f"reading the region {list(request.region)}")
         try:
             found = locate(read(state["image"], request.region), request)
-        except BadRequest:
+        except NotFound:
             # A large image with large text is read at a reduced size (tools/ocr.py): before saying
             # "not found" (or fewer occurrences than asked for), read it at full size.
             found = locate(read(state["image"], request.region, thorough=True), request)

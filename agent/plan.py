@@ -33,6 +33,10 @@ class BadRequest(ValueError):
     """The request cannot be carried out on this image (exit 2, one-line reason)."""
 
 
+class NotFound(BadRequest):
+    """The text, or the occurrence asked for, is not in the reading (a fuller reading may find it)."""
+
+
 def locate(lines: list[TextLine], request: EditRequest) -> tuple[list[TextLine], int, int, int]:
     """(lines, line index, start index, number of occurrences) of the requested occurrence, or
     BadRequest. When the text
@@ -46,12 +50,12 @@ def locate(lines: list[TextLine], request: EditRequest) -> tuple[list[TextLine],
             lines = joined
     if not occ:
         seen = "; ".join(f'"{ln.text}"' for ln in lines[:8]) or "no text at all"
-        raise BadRequest(f'"{request.find}" not found in the image (it reads: {seen})')
+        raise NotFound(f'"{request.find}" not found in the image (it reads: {seen})')
     n = request.occurrence or 1
     if n == -1:  # the last one
         n = len(occ)
     if n > len(occ):
-        raise BadRequest(f'occurrence {n} requested but "{request.find}" occurs {len(occ)} time(s)')
+        raise NotFound(f'occurrence {n} requested but "{request.find}" occurs {len(occ)} time(s)')
     o = occ[n - 1]
     read_there = lines[o.line].text[o.start : o.end]
     if o.approximate and lower(read_there) == lower(request.find) and lower(request.find) == lower(request.replace):

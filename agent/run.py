@@ -48,7 +48,11 @@ class Editor:
         if out is not None:
             # The next edit of the result (a request's next edit, or the chat's, page's or MCP
             # caller's next one) reads only the lines this one changed again, not the whole image.
-            self.toolbox.ocr.carry_reading(image, out)
+            # A reading not carried is only read again: it never costs the edit.
+            try:
+                self.toolbox.ocr.carry_reading(image, out)
+            except Exception:  # noqa: BLE001
+                pass
         return result, out, state
 
     def run_many(self, requests: list[EditRequest], image: np.ndarray, progress: Callable[[str], None] | None = None,

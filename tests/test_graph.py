@@ -33,6 +33,7 @@ class FakeOCR:
         self.original, self.last = None, None
 
     def read(self, image, thorough=False):
+        self.thorough_reads = getattr(self, "thorough_reads", 0) + thorough
         x0, y0, x1, y1 = self.box
         return [TextLine(self.text, 0.99, [(x0, y0), (x1, y0), (x1, y1), (x0, y1)], self.box)]
 
@@ -259,3 +260,14 @@ def test_the_result_says_how_many_occurrences_there_are_and_which_was_edited(reg
     result = editor.run(_request(method="single-shot"), img)[0]
     assert result.occurrences == 2 and result.edited_occurrence == 1
     assert "occurs 2 times" in result.message and "--occurrence" in result.message
+
+
+def test_only_a_text_not_found_is_looked_for_again_at_full_size(registry):
+    editor, img, _, ocr = _editor(registry, [])
+    result, _, _ = editor.run(EditRequest(image="x.png", find="ZEBRA", replace="ZEBRO"), img)
+    assert result.status == "error" and "not found" in result.message and ocr.thorough_reads == 1
+    editor, img, _, ocr = _editor(registry, [])
+    # Found only ignoring case, and the edit changes only case: refused as is (no second reading).
+    result, _, _ = editor.run(EditRequest(image="x.png", find="HARBOUr", replace="HARBOUR"), img)
+    assert result.status == "error" and "only ignoring case" in result.message and ocr.thorough_reads == 0
+

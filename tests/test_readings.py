@@ -51,3 +51,49 @@ def test_a_thorough_reading_is_not_answered_by_a_quick_one(ocr):
     quick, thorough = ocr.read(image), ocr.read(image, thorough=True)
     assert [line.text for line in quick] == ["NOPArkInG", "NOparkInG ="]
     assert [line.text for line in thorough] == ["NOPARKING", "NOPARKING ="]
+
+
+class Stub:
+    """What OCR.carry_reading uses of an OCR: its readings and a recogniser (here: a fixed answer)."""
+
+    def __init__(self, folder=None):
+        self.readings = Readings(folder, tag="t")
+
+    def recognize(self, crop):
+        return "read again", 0.9
+
+
+def _row(x0, x1):
+    return TextLine("w", 0.9, [(x0, 20), (x1, 20), (x1, 40), (x0, 40)], (x0, 20, x1, 40))
+
+
+def test_a_carried_box_widened_over_the_next_line_of_its_row_is_not_kept(tmp_path):
+    from tools.ocr import OCR
+
+    before = np.zeros((60, 200, 3), np.uint8)
+    stub = Stub(tmp_path)
+    stub.readings.put(content_key(before), [_row(10, 60), _row(70, 139)])
+    # A longer first word pushes the second along: changes run from inside the first box to the
+    # row's end, so the first box would widen over the second and read its text twice.
+    after = before.copy()
+    after[22:38, 30:139] = 255
+    assert OCR.carry_reading(stub, before, after) is None
+    # A change inside the first box only: its line is read again, the other kept; memory only.
+    inside = before.copy()
+    inside[22:38, 30:50] = 255
+    carried = OCR.carry_reading(stub, before, inside)
+    assert [(ln.text, ln.box) for ln in carried] == [("read again", (10, 20, 60, 40)), ("w", (70, 20, 139, 40))]
+    assert Readings(tmp_path, tag="t").get(content_key(inside)) is None  # not on disk for other processes
+    assert Readings(tmp_path, tag="t").get(content_key(before)) is not None
+
+
+def test_stale_half_written_files_are_cleared(tmp_path):
+    import os
+
+    stale = tmp_path / "x.json.tmp"
+    stale.write_text("half")
+    os.utime(stale, (1, 1))
+    fresh = tmp_path / "y.json.tmp"
+    fresh.write_text("being written")
+    Readings(tmp_path, tag="v1").put("k", LINES)
+    assert not stale.exists() and fresh.exists()

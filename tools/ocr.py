@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import itertools
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,7 +40,7 @@ def weights_dir() -> Path:
     return folder
 
 
-@dataclass
+@dataclass(frozen=True)  # shared by every reader of a remembered reading: never changed in place
 class TextLine:
     """One detected text region: easyocr often returns a phrase ("Palais du LOUVRE") as one line."""
 
@@ -65,7 +66,8 @@ class OCR:
     def __init__(self, model_dir: Path | None = None, reading_cache: Path | None = None):
         import easyocr
 
-        self.readings = Readings(reading_cache, tag=f"easyocr{easyocr.__version__}")
+        # A reading on disk is this recogniser's, found with these detection sizes.
+        self.readings = Readings(reading_cache, tag=f"easyocr{easyocr.__version__}-{COARSE_SIDE}-{SMALL_TEXT}-{FULL_CANVAS}")
 
         folder = Path(model_dir) if model_dir else weights_dir()
         # easyocr prints a CPU warning on every construction; keep stdout clean for --json users.
@@ -122,7 +124,15 @@ class OCR:
             carried.append(TextLine(text, conf, [(float(x), float(y)) for x, y in quad], box))
         if (changed & ~covered).any():
             return None
-        self.readings.put(content_key(after), carried)
+        # A box widened over another line (a row the detector split, its second part moved along
+        # by a longer word) would read that text twice: the next edit would count an occurrence
+        # that is not there. Read such an image afresh instead.
+        for i, j in itertools.combinations(range(len(lines)), 2):
+            if _overlap(carried[i].box, carried[j].box) and not _overlap(lines[i].box, lines[j].box):
+                return None
+        # Remembered in memory only: a carried reading is this image's reading for the next edit
+        # of it, not what a fresh `glyphfix ocr` of the file must print.
+        self.readings.put(content_key(after), carried, persist=False)
         return list(carried)
 
     def _detect_and_read(self, image: np.ndarray, thorough: bool) -> tuple[list[TextLine], bool]:
@@ -226,6 +236,10 @@ def shifted(lines: list[TextLine], dx: int, dy: int) -> list[TextLine]:
     """Lines read in a crop, in the coordinates of the image the crop starts (dx, dy) into."""
     return [TextLine(ln.text, ln.confidence, [(x + dx, y + dy) for x, y in ln.quad],
                      (ln.box[0] + dx, ln.box[1] + dy, ln.box[2] + dx, ln.box[3] + dy)) for ln in lines]
+
+
+def _overlap(a: tuple, b: tuple) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
 
 
 def _widened(cols: np.ndarray, lo: int, hi: int, gap: int) -> tuple[int, int]:

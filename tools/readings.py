@@ -14,6 +14,7 @@ import json
 import os
 import tempfile
 import threading
+import time
 from collections import OrderedDict
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
 
 READINGS_KEPT = 16  # in memory
 DISK_BYTES = 64 * 2**20  # on disk: a reading is 1-50 kB, so thousands of images
+STALE_TMP_S = 3600  # a half-written file this old belongs to a process that is gone
 # Bump when what a reading holds, or how it is made, changes: old files are then never matched.
 FORMAT = "2"
 
@@ -60,9 +62,11 @@ class Readings:
             self._keep(key, lines)
         return lines
 
-    def put(self, key: str, lines: list[TextLine]) -> None:
+    def put(self, key: str, lines: list[TextLine], persist: bool = True) -> None:
+        """Remember lines for key, on disk too when persist (and a folder was given)."""
         self._keep(key, lines)
-        self._save(key, lines)
+        if persist:
+            self._save(key, lines)
 
     def _keep(self, key: str, lines: list[TextLine]) -> None:
         with self.lock:
@@ -89,6 +93,8 @@ class Readings:
                                       [(float(x), float(y)) for x, y in r["quad"]], (x0, y0, x1, y1)))
             os.utime(path)  # recently used: dropped last
             return lines
+        except FileNotFoundError:
+            return None  # another process trimmed it meanwhile
         except (OSError, ValueError, KeyError, TypeError):
             path.unlink(missing_ok=True)  # unreadable: read the image again
             return None
@@ -109,9 +115,21 @@ class Readings:
             return
 
     def _trim(self) -> None:
-        """Drop the least recently used files while the folder holds more than DISK_BYTES."""
+        """Drop the least recently used files while the folder holds more than DISK_BYTES, and
+        what a process that died mid-write left behind. Other processes may trim at the same time:
+        a file gone meanwhile is simply not counted."""
         assert self.folder is not None
-        files = [(p.stat().st_mtime, p.stat().st_size, p) for p in self.folder.glob("*.json")]
+        now = time.time()
+        files = []
+        for p in self.folder.iterdir():
+            try:
+                st = p.stat()
+            except OSError:
+                continue
+            if p.suffix == ".tmp" and now - st.st_mtime > STALE_TMP_S:
+                p.unlink(missing_ok=True)
+            elif p.suffix == ".json":
+                files.append((st.st_mtime, st.st_size, p))
         total = sum(size for _, size, _ in files)
         for _, size, p in sorted(files):
             if total <= DISK_BYTES:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
-from collections.abc import Iterator
+from collections.abc import Generator
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -87,7 +87,7 @@ def start(workers: int, address: str | None):
 
 
 def ray_rows(cases: list[Case], method: Method, out_dir: Path, judge: bool, seed: int, workers: int,
-             address: str | None = None, on_actors=None) -> Iterator[dict]:
+             address: str | None = None, on_actors=None) -> Generator[dict, None, None]:
     """Each case's row, in the cases' order, from `workers` Ray actors. on_actors(actors) is called
     once the pool exists (tests use it to kill a worker mid-run)."""
     ray = start(workers, address)
@@ -99,6 +99,15 @@ def ray_rows(cases: list[Case], method: Method, out_dir: Path, judge: bool, seed
         if on_actors is not None:
             on_actors(actors)
         pool = ActorPool(actors)
-        yield from pool.map(lambda a, c: a.run.remote(c, method, str(out_dir), seed), cases)
+        done = 0
+        try:
+            for row in pool.map(lambda a, c: a.run.remote(c, method, str(out_dir), seed), cases):
+                done += 1
+                yield row
+        except ray.exceptions.RayError as e:
+            # A case that killed its worker more than RESTARTS times (run_case itself never raises):
+            # the rows before it are written; the run resumes from it.
+            raise EngineError(f"case {cases[done].id} failed on Ray after {RESTARTS} restarts of its worker "
+                              f"({type(e).__name__}); {done} rows written, run again to resume") from None
     finally:
         ray.shutdown()

@@ -161,10 +161,14 @@ def run_cases(cases: list[Case], method: Method, out_dir: Path, judge: bool, wor
                 progress(row)
 
         if engine == "ray":
+            from contextlib import closing
+
             from agent.evals.ray_engine import ray_rows
 
-            for row in ray_rows(todo, method, out_dir, judge, seed, workers, address):
-                record(row)
+            if todo:  # (starting Ray takes seconds)
+                with closing(ray_rows(todo, method, out_dir, judge, seed, workers, address)) as rows_back:
+                    for row in rows_back:
+                        record(row)
         elif workers <= 1:
             runner = runner or Runner(judge)
             for c in todo:
