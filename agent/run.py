@@ -13,7 +13,7 @@ from agent.context import Toolbox
 from agent.graph import AttemptSeen, build_graph, run_config
 from agent.schemas import Attempt, Box, EditPlan, EditRequest, EditResult
 from tools.images import ImageError, load_image, same_file, save_image
-from tools.mask import union
+from tools.mask import overlapping, union
 
 
 class Editor:
@@ -137,10 +137,6 @@ class Editor:
         if Path(output).suffix.lower() not in Image.registered_extensions():
             return EditResult(status="error", request=request, message=f"{output}: unknown image extension (use .png or .jpg)")
         return None
-
-
-def overlapping(a, b) -> bool:
-    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
 
 
 def worked_box(plan: EditPlan, attempts: list[Attempt]) -> Box:

@@ -19,7 +19,7 @@ import cv2
 import numpy as np
 from scipy import ndimage
 
-from tools.fonts import composite, project_ink
+from tools.fonts import composite, ink_box, project_ink
 from tools.mask import Box, box_to_mask
 
 
@@ -43,17 +43,9 @@ class Draft:
         return composite(background, self.coverage[win], self.fg)
 
 
-def mask_bounds(mask: np.ndarray) -> tuple[int, int, int, int] | None:
-    """(x0, y0, x1, y1) of a mask's pixels, or None when it has none."""
-    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
-    if not len(rows):
-        return None
-    return int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1
-
-
 def _plate(image: np.ndarray, mask: np.ndarray, draft: Draft) -> tuple[tuple[int, int, int, int], np.ndarray] | None:
     """background_plate's filled window: (its box, its float pixels), or None for an empty mask."""
-    bounds = mask_bounds(mask)
+    bounds = ink_box(mask, 0)  # the mask's pixels' box
     if bounds is None:
         return None
     h, w = image.shape[:2]
@@ -84,7 +76,7 @@ def draft_image(source: np.ndarray, mask: np.ndarray, draft: Draft, plate: str =
     flat background colour ("flat") or the background inpainted from around the mask ("inpainted").
     Painted in the mask's window only (on a 12 MP photo, whole-image compositing took 0.65 s)."""
     out = source.astype(np.float32)
-    bounds = mask_bounds(mask)
+    bounds = ink_box(mask, 0)  # the mask's pixels' box
     if bounds is None:
         return out
     x0, y0, x1, y1 = bounds

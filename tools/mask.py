@@ -33,6 +33,11 @@ def union(a: Box | None, b: Box | None) -> Box | None:
     return min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3])
 
 
+def overlapping(a: Box, b: Box) -> bool:
+    """Whether two boxes share any pixel."""
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
 def box_iou(a: Box, b: Box) -> float:
     """Intersection over union of two boxes."""
     ix = max(0, min(a[2], b[2]) - max(a[0], b[0]))

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from tools.mask import overlapping
 from tools.readings import Readings, content_key
 
 
@@ -128,7 +129,7 @@ class OCR:
         # by a longer word) would read that text twice: the next edit would count an occurrence
         # that is not there. Read such an image afresh instead.
         for i, j in itertools.combinations(range(len(lines)), 2):
-            if _overlap(carried[i].box, carried[j].box) and not _overlap(lines[i].box, lines[j].box):
+            if overlapping(carried[i].box, carried[j].box) and not overlapping(lines[i].box, lines[j].box):
                 return None
         # Remembered in memory only: a carried reading is this image's reading for the next edit
         # of it, not what a fresh `glyphfix ocr` of the file must print.
@@ -236,10 +237,6 @@ def shifted(lines: list[TextLine], dx: int, dy: int) -> list[TextLine]:
     """Lines read in a crop, in the coordinates of the image the crop starts (dx, dy) into."""
     return [TextLine(ln.text, ln.confidence, [(x + dx, y + dy) for x, y in ln.quad],
                      (ln.box[0] + dx, ln.box[1] + dy, ln.box[2] + dx, ln.box[3] + dy)) for ln in lines]
-
-
-def _overlap(a: tuple, b: tuple) -> bool:
-    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
 
 
 def _widened(cols: np.ndarray, lo: int, hi: int, gap: int) -> tuple[int, int]:
