@@ -19,6 +19,7 @@ import numpy as np
 
 from agent.policy import diagnose
 from agent.schemas import EditPlan
+from tools.mask import changed as changed_pixels
 from tools.mask import union
 from tools.metrics import edit_distance
 from tools.text import MARKS, confusable, look_alike, lower, shared_ends, squeeze, without_marks
@@ -236,7 +237,7 @@ def pixels_outside_word(before: np.ndarray, after: np.ndarray, plan: EditPlan) -
     """How many changed pixels lie outside allowed_box or on the ink box of a neighbouring
     character outside the word (where that box is not also the word's: kerned letters overlap)
     (0 for an edit that kept to its word)."""
-    changed = (before != after).any(-1)
+    changed = changed_pixels(before, after)
     allowed = np.zeros_like(changed)
     x0, y0, x1, y1 = allowed_box(plan, before.shape[:2])
     allowed[y0:y1, x0:x1] = True

@@ -12,7 +12,7 @@ from agent.schemas import EditRequest
 from models.inpaint_tool import GlyphDiffusionInpaint
 from tests.conftest import load
 from tools.inpaint import Draft, GlyphEdit, NaiveInpaint
-from tools.mask import box_to_mask
+from tools.mask import box_to_mask, changed
 from tools.text import squeeze
 
 
@@ -168,3 +168,15 @@ def test_averaged_draws_vary_less_from_seed_to_seed_than_one_draw():
     assert two < 0.85 * one, (one, two)
     tool = GlyphDiffusionInpaint(model, draws=2)
     assert np.array_equal(tool(image, [edit], seed=1, guidance=1.0, steps=4), tool(image, [edit], seed=1, guidance=1.0, steps=4))
+
+
+def test_changed_pixels_are_exactly_those_that_differ_in_any_channel():
+    # tools.mask.changed compares rows first and pixels only between the first and last changed row.
+    rng = np.random.default_rng(3)
+    for _ in range(100):
+        h, w = (int(v) for v in rng.integers(1, 30, 2))
+        before = rng.integers(0, 255, (h, w, 3), dtype=np.uint8)
+        after = before.copy()
+        for _ in range(int(rng.integers(0, 4))):
+            after[rng.integers(h), rng.integers(w), rng.integers(3)] ^= 1
+        assert np.array_equal(changed(before, after), (before != after).any(-1))

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from tools.mask import changed
+
 Box = tuple[int, int, int, int]
 
 
@@ -30,7 +32,7 @@ def psnr(a: np.ndarray, b: np.ndarray) -> float:
 
 def changed_outside(before: np.ndarray, after: np.ndarray, box: Box) -> int:
     """How many pixels differ outside the box."""
-    diff = (before != after).any(-1)
+    diff = changed(before, after)
     x0, y0, x1, y1 = box
     diff[y0:y1, x0:x1] = False
     return int(diff.sum())

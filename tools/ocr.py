@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from tools.mask import changed as changed_pixels
 from tools.mask import overlapping
 from tools.readings import Readings, content_key
 
@@ -107,7 +108,7 @@ class OCR:
         lines = self.readings.get(content_key(before))
         if lines is None or before.shape != after.shape:
             return None
-        changed = np.any(before != after, axis=-1)
+        changed = changed_pixels(before, after)
         covered = np.zeros_like(changed)
         carried = []
         for line in lines:

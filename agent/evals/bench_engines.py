@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import shutil
 import subprocess
 import sys
@@ -23,6 +21,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from agent.evals.report import machine
 from agent.evals.runner import load_rows
 
 COMPARED = ("status", "exact", "false_verified")
@@ -57,7 +56,7 @@ def main(argv: list[str] | None = None) -> dict:
             differ.append(cid)
     cases = len(rows["local"])
     summary = {
-        "date": date.today().isoformat(), "machine": f"{platform.node()} ({platform.machine()}, {os.cpu_count()} CPU cores)",
+        "date": date.today().isoformat(), "machine": machine(),
         "cases": cases, "workers": a.workers, "seconds": {e: round(s, 1) for e, s in seconds.items()},
         "cases_per_core_minute": {e: round(60 * cases / s / a.workers, 2) for e, s in seconds.items()},
         "exact": {e: sum(bool(r.get("exact")) for r in rows[e].values()) for e in rows},

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import resource
 import statistics
 import tempfile
@@ -25,6 +24,7 @@ from pathlib import Path
 from PIL import Image
 
 from agent.context import Toolbox, set_torch_threads
+from agent.evals.report import machine
 from agent.run import Editor
 from agent.schemas import EditRequest
 from tools.images import load_image
@@ -72,8 +72,7 @@ def main(argv: list[str] | None = None) -> dict:
                          "second_s": round(second_s, 2), "peak_rss_gb": round(peak_rss_gb(), 2)})
             print(json.dumps(rows[-1]), flush=True)
     summary = {
-        "date": date.today().isoformat(), "machine": f"{platform.machine()}, {platform.processor() or 'cpu'}, "
-        f"torch threads {__import__('torch').get_num_threads()}", "image": f"{SIZE[0]}x{SIZE[1]} (poster crop upscaled)",
+        "date": date.today().isoformat(), "machine": f"{machine()}, torch threads {__import__('torch').get_num_threads()}", "image": f"{SIZE[0]}x{SIZE[1]} (poster crop upscaled)",
         "runs": a.runs, "first_edit_median_s": statistics.median(float(r["first_s"]) for r in rows),
         "second_edit_median_s": statistics.median(float(r["second_s"]) for r in rows),
         "verified": sum(r["first"] == "verified" and r["second"] == "verified" for r in rows),

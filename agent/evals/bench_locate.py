@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import time
 from datetime import date
 from pathlib import Path
 
 import numpy as np
 
+from agent.evals.report import machine
 from models.data import make_scene
 from models.inputs import DataConfig
 from tools.fonts import FontRegistry, match_font
@@ -76,7 +76,7 @@ def main() -> None:
     a = p.parse_args()
     res = run(a.n, a.seed)
     a.out.parent.mkdir(parents=True, exist_ok=True)
-    meta = f"{date.today()} on {platform.node()} ({platform.machine()}, {platform.processor() or 'cpu'}), python -m agent.evals.bench_locate --n {a.n} --seed {a.seed}"
+    meta = f"{date.today()} on {machine()}, python -m agent.evals.bench_locate --n {a.n} --seed {a.seed}"
     lines = ["# Locate benchmark", "", meta, "", "| metric | value |", "| --- | --- |"]
     lines += [f"| {k} | {v:.4f} |" if isinstance(v, float) else f"| {k} | {v} |" for k, v in res.items()]
     lines += ["", "Targets (issue 2): char IoU >= 0.7 for >= 97% of characters; font category >= 90%; size within 10% >= 80%."]

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import time
 from datetime import date
 from itertools import count, islice
@@ -27,6 +26,7 @@ import numpy as np
 from PIL import Image
 
 from agent.context import set_torch_threads
+from agent.evals.report import machine
 from agent.evals.synthetic import make_case
 from agent.plan import make_plan, verify_crop
 from agent.repaint import AttemptSettings, glyph_edits
@@ -228,7 +228,7 @@ def main() -> None:
     a = p.parse_args()
     command = f"`python -m agent.evals.bench_model --n {a.n} --seed {a.seed}" + (f" --floors {a.floors}" if a.floors else "") + (
         " --truth-only`" if a.truth_only else "`")
-    meta = f"{date.today()} on {platform.node()} ({platform.machine()}, 2 CPU cores), {command}"
+    meta = f"{date.today()} on {machine()}, {command}"
     if a.truth_only:
         res, title = truth_readback(a.n, a.seed), "# The recogniser on the ground truth (held-out fonts)"
     elif a.floors:

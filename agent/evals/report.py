@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import html
 import json
 import os
@@ -9,6 +10,18 @@ from collections import Counter
 from pathlib import Path
 
 import numpy as np
+
+
+def machine() -> str:
+    """The machine a benchmark ran on, for the line every results file starts with: host,
+    architecture, CPU model (Linux's /proc/cpuinfo) and core count."""
+    import platform
+
+    model = platform.processor() or "cpu"
+    with contextlib.suppress(OSError):
+        model = next((ln.split(":", 1)[1].strip() for ln in Path("/proc/cpuinfo").read_text().splitlines()
+                      if ln.startswith("model name")), model)
+    return f"{platform.node()} ({platform.machine()}, {model}, {os.cpu_count()} CPU cores)"
 
 
 def summarise(rows: list[dict]) -> dict:

@@ -183,13 +183,12 @@ def eval_(
 ) -> None:
     """Run many edits: a CASES.jsonl file, or a built-in --suite. Resumes: ids already done are skipped."""
     import datetime
-    import platform
 
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
     from agent.evals.judge import Judge
     from agent.evals.ray_engine import EngineError
-    from agent.evals.report import by_condition, summarise, write_report, write_summary
+    from agent.evals.report import by_condition, machine, summarise, write_report, write_summary
     from agent.evals.runner import load_rows, read_cases, run_cases
 
     if out is None:
@@ -205,7 +204,7 @@ def eval_(
     if bad:
         fail(f"unknown method(s) {', '.join(bad)}: use agent, single-shot, naive")
     out.mkdir(parents=True, exist_ok=True)
-    header = [f"{datetime.date.today()} on {platform.node()} ({platform.machine()}, {__import__('os').cpu_count()} CPU cores)"]
+    header = [f"{datetime.date.today()} on {machine()}"]
     error_rows: list[dict] = []
     if cases is not None:
         if not cases.exists() or cases.is_dir():
