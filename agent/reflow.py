@@ -61,6 +61,7 @@ CUT_REACH = 0.15  # a cut lies at most this x the text height off the glyph it k
 JOIN_GAP = 1.0  # detector boxes on the word's row closer than this x the text height move with it
 WORD_GAP = 0.3  # the least gap (x font size, about a word space) the moved line keeps from the next text
 ATTACHED = 0.5  # ink closer than this (x font size) to the line's end belongs to it (a full stop set apart, a word the detector missed)
+FACE_SLACK = 0.05  # x the size: how far a face that only approximates the image's may miss the text's rows (_text_rows)
 JPEG_RINGING = 2  # px more halo round moved and erased text in a JPEG: its ringing, left behind, read as "=" or "'"
 
 
@@ -98,11 +99,17 @@ def plan_reflow(registry, image: np.ndarray, plan: EditPlan, lines: list[TextLin
             edge_a = _ink_span(registry, image, plan, mid[-1], f.size, slant)[1] + 0.5
         first_after = boxes[(mid + after)[0]] if mid or after else right
         cut_before = _cut(band_ink, band[0], f.baseline, last_before, first_after, lean, height, "b", edge_b)
+        if edge_b is not None:
+            cut_before, _ = _clear_of_marks(cut_before, band_ink, band[0], f.baseline, f.size, -1)
         if not mid:
             return cut_before, cut_before
-        return cut_before, _cut(band_ink, band[0], f.baseline, boxes[mid[-1]], boxes[after[0]] if after else right, lean,
-                                height, "a", edge_a)
+        cut_after = _cut(band_ink, band[0], f.baseline, boxes[mid[-1]], boxes[after[0]] if after else right, lean,
+                         height, "a", edge_a)
+        if edge_a is not None:
+            cut_after, carried[:] = _clear_of_marks(cut_after, band_ink, band[0], f.baseline, f.size, +1)
+        return cut_before, cut_after
 
+    carried: list[Box] = []
     while True:
         cut_before, cut_after = cuts(head, tail)
         after = [j for j in inked if j >= len(old) - tail]
@@ -118,49 +125,63 @@ def plan_reflow(registry, image: np.ndarray, plan: EditPlan, lines: list[TextLin
     pen, pens = edit_pen(registry, image, plan, ref, f.size, slant, align=True)
     font = registry.font(f.face, pen.size)
 
-    def advance(s: str) -> float:
-        return font.getlength(s)
-
-    tracking = _tracking(advance, old, ref, pen, pens)
+    cells = _cells(font, old, ref, pen, pens)
+    advance = cells_advance(font, cells)
+    tracking = _tracking(font, advance, old, ref, pen, pens)
     old_mid, new_mid = old[head : len(old) - tail], new[head : len(new) - tail]
     h0, t0 = old[head - 1 : head], old[len(old) - tail :][:1]
+    # (in equal cells, pen_x is where the first new character's cell starts: the kept glyph's own
+    # pen lies in the middle of its cell, and counted from it a 7 after "6,001" stood 2 px apart)
+    cell = pen.x - in_cell(font, advance, old[ref], tracking)
     if ref < head:
-        pen_x = pen.x + tracking * (advance(old[ref:head] + new_mid[:1]) - advance(new_mid[:1]))
+        pen_x = cell + tracking * (advance(old[ref:head] + new_mid[:1]) - advance(new_mid[:1]))
     else:
-        pen_x = pen.x - tracking * advance(old[head:ref])
+        pen_x = cell - tracking * advance(old[head:ref])
     dx_float = tracking * (advance(h0 + new_mid + t0) - advance(h0 + old_mid + t0))
     # 3. Which side moves, and the room it has: what follows the word (as left-aligned text does),
     #    else what precedes it (right-aligned text: a ledger's prices), else the new letters are
     #    set closer. Table rules (long straight lines) are not text: they stay, and stop a run.
     strokes = band_ink > STROKE
-    rules = _rules(strokes, f.size)
+    rules = _rules(strokes, f.size) | _coloured_rules(image[band[0] : band[1]], f)
     # Letters are mixes of the text's and the ground's colours: a textured ground's cells project
     # onto that axis too (bright green cells under yellow text), but lie off it.
     on_axis = ink_on_axis(image[band[0] : band[1]].astype(np.float32), f.fg, f.bg)
-    letters = _without_specks((on_axis > STROKE) & ~rules, f.size)
-    cols, rule_cols = np.asarray(letters.any(0)), np.asarray(rules.any(0))
+    top, bottom = _text_rows(registry, plan, f.size, f.baseline, default_pad(height))
+    rows = np.arange(band[0], band[1])[:, None]
+    letters = _without_specks((on_axis > STROKE) & ~rules & (rows >= top) & (rows < bottom), f.size)
+    upright = _rules(strokes, f.size, across=False) | _coloured_rules(image[band[0] : band[1]], f, across=False)
+    cols, rule_cols = np.asarray(letters.any(0)), np.asarray(upright.any(0))
     # What blocks the line: ink as solid as text's strokes (a textured ground's cells are not).
-    solid = np.asarray((_without_specks((on_axis > SOLID) & ~rules, f.size)).sum(0) >= 2)
+    solid_ink = _without_specks((on_axis > SOLID) & ~rules, f.size)
+    solid = np.asarray(solid_ink.sum(0) >= 2)
+    # Past the detector's box the run goes on only over ink that solid: a textured ground's cells
+    # and a graded ground's darker end are letters by the looser measure, and carried the run's end
+    # (and the ground it vacates) up to 18 px past the last letter, to the image's edge.
+    beyond = np.asarray((letters & solid_ink).any(0))
     gap, attached = max(2, round(WORD_GAP * f.size)), max(2, round(ATTACHED * f.size))
-    end_x = _extend(cols, rule_cols, max(run_end, int(np.ceil(cut_after.x_base))), attached, +1)
-    start_x = _extend(cols, rule_cols, min(run_start, int(np.floor(cut_before.x_base))), attached, -1)
+    end_x = _extend(cols, beyond, rule_cols, max(run_end, int(np.ceil(cut_after.x_base))), attached, +1)
+    start_x = _extend(cols, beyond, rule_cols, min(run_start, int(np.floor(cut_before.x_base))), attached, -1)
     # A mark where the longer text will land moves with the line, read or not (a full stop OCR
     # missed, set apart after a monospaced "it", was drawn over).
     reach = max(0, round(dx_float)) + gap
-    marks = np.asarray(_marks(letters, f.size).any(0))
+    marks = np.asarray(_marks(letters & solid_ink, f.size).any(0))
     landing_after = np.nonzero(marks[end_x : end_x + reach])[0]
     if len(landing_after):
-        end_x = _extend(cols, rule_cols, end_x + int(landing_after[-1]) + 1, attached, +1)
+        end_x = _extend(cols, beyond, rule_cols, end_x + int(landing_after[-1]) + 1, attached, +1)
     landing_before = np.nonzero(marks[max(0, start_x - reach) : start_x])[0]
     if len(landing_before):
-        start_x = _extend(cols, rule_cols, max(0, start_x - reach) + int(landing_before[0]), attached, -1)
+        start_x = _extend(cols, beyond, rule_cols, max(0, start_x - reach) + int(landing_before[0]), attached, -1)
     room_after = _room(solid, rule_cols, end_x, +1, obstacle_after, gap, attached)
     room_before = _room(solid, rule_cols, start_x, -1, obstacle_before, gap, attached)
     dx = round(dx_float)
     side: Literal["after", "before"] = "after"
     how: Literal["moved", "tracked"] = "moved"
     why = f"what follows moves {dx:+d} px (the new text is {dx_float:+.1f} px wider)"
-    if dx > room_after:
+    frame = None
+    if dx > max(room_after, room_before) and (frame := _frame_side(image[band[0] : band[1]], band_ink, f, solid, band,
+                                                                    end_x, dx, obstacle_after, gap, attached)) is not None:
+        why += f"; the box drawn round the line grows with it (its right side moves {dx:+d} px)"
+    elif dx > room_after:
         if dx <= room_before:
             side, why = "before", (f"what follows cannot move (room for {max(0, room_after)} px): what precedes moves "
                                    f"{-dx:+d} px, as right-aligned text does")
@@ -178,25 +199,136 @@ def plan_reflow(registry, image: np.ndarray, plan: EditPlan, lines: list[TextLin
                                    f"characters are set {100 * squeeze:.0f}% closer")
     return Reflow(how=how, side=side, why=why, head=head, tail=tail, pen_x=round(pen_x, 2), baseline=round(pen.baseline, 2),
                   size=pen.size, tracking=round(tracking, 4), cut_before=cut_before, cut_after=cut_after, dx=dx,
-                  run=(start_x, end_x), band=band)
+                  run=(start_x, end_x), band=band, carried=carried, cells=cells, frame=frame)
 
 
-def _rules(strokes: np.ndarray, size: int) -> np.ndarray:
+def _frame_side(pixels: np.ndarray, band_ink: np.ndarray, f, solid: np.ndarray, band: tuple[int, int], end: int, dx: int,
+                obstacle: int, gap: int, attached: int) -> Box | None:
+    """The right side of a box drawn round the line (a ledger's cells, boxes an OCR tool drew round
+    words), when the line cannot move within it but the box can grow: the first upright rule within
+    `attached` of the line's end, whose top and bottom meet rules that run back along the line (the
+    box's top and bottom), with room for the side to move dx before other ink, another rule, the
+    detector's next box or the image's edge. Its box (image x and rows, a pixel round the rules'
+    own for their soft edges), or None."""
+    size, baseline = f.size, f.baseline
+    strokes = band_ink > STROKE
+    rules = _rules(strokes, size, grow=False) | _coloured_rules(pixels, f, grow=False)
+    upright = _rules(strokes, size, across=False, grow=False) | _coloured_rules(pixels, f, across=False, grow=False)
+    w = upright.shape[1]
+    near = np.nonzero(upright.any(0)[end : end + attached])[0]
+    if not len(near):
+        return None
+    c0 = end + int(near[0])
+    c1 = c0
+    while c1 < w and upright[:, c1].any():
+        c1 += 1
+    # The box's top and bottom: the rules along the line (reaching back past its end) nearest above
+    # and below its middle; the side is what lies between them (a side shared with the box above,
+    # one long upright line, keeps that box's part).
+    back = max(0, end - 2 * size)
+    along = rules[:, back:c0].mean(1) >= ALONG  # (the corner itself is neither line's, steadily)
+    middle = int(round(baseline - band[0] - 0.35 * size))
+    above, below = np.nonzero(along[:middle])[0], middle + np.nonzero(along[middle:])[0]
+    if not len(above) or not len(below):
+        return None
+    r0, r1 = int(above[-1]), int(below[0]) + 1
+    while r0 > 0 and along[r0 - 1]:
+        r0 -= 1
+    while r1 < len(along) and along[r1]:
+        r1 += 1
+    if not upright[r0 + 1 : r1 - 1, c0:c1].any(1).all():  # the side runs from the top to the bottom (corners aside)
+        return None
+    r0, r1, c0, c1 = max(0, r0 - 1), min(len(along), r1 + 1), c0 - 1, min(w, c1 + 1)
+    blocked = np.nonzero((_wide_runs(solid, attached) | upright.any(0))[c1:])[0]
+    limit = min(obstacle, c1 + int(blocked[0]) if len(blocked) else w)
+    if c1 + dx + (gap if limit < w else 1) > limit:
+        return None
+    return c0, band[0] + r0, c1, band[0] + r1
+
+
+def _text_rows(registry, plan: EditPlan, size: int, baseline: float, slack: int) -> tuple[float, float]:
+    """[top, bottom) rows the line's text reaches: the face's own extent for the line's text and
+    the new word (their tallest and deepest glyphs) at this size and baseline, slack more each way
+    (a glyph's soft edges, blur, ringing). On a textured or graded ground, cells next to the
+    letters pass for ink: counted as letters they carried a run to the band's edges and the image's."""
+    _, top, _, bottom = registry.font(plan.font.face, size).getbbox(plan.line_text + plan.new_word, anchor="ls")
+    slack += int(np.ceil(FACE_SLACK * size))
+    return baseline + top - slack, baseline + bottom + slack
+
+
+COLOURED_GAP = 3  # px: ... and a gap this long in one is bridged
+# x the size: an upright line in a colour not the text's this long is a rule (a box drawn tightly
+# round a line is about as tall as its text: the ledger's, 20 px round 15 px figures; no letter of a
+# word in another colour is: an "l" is three quarters of the size)
+COLOURED_LENGTH_V = 1.1
+ALONG = 0.8  # share of the two sizes before a box's side that its top or bottom rule covers
+STEADY = 0.15  # x the text's contrast: neighbours along a drawn line differ by less (the ledger's photographed box: 0.1 broke its side)
+COLOURED_LINE = 0.15  # x the text's contrast: a pixel this far from the ground's colour, in any hue, may be a drawn line (the ledger's faint red box: 0.24)
+
+
+def _coloured_rules(pixels: np.ndarray, f, across: bool = True, grow: bool = True) -> np.ndarray:
+    """_rules drawn in any colour: a box drawn round words in red on a grey ledger lies off the
+    text's colour axis, so it was neither ink nor ground; a line moved over it, and a fill erased it.
+    A pixel of such a line stands off the ground on both sides of it (its colour far from the median
+    across the line, a window wider than a rule is thick) and is steady along it: the ground's own
+    colour may be anything (a gradient, a texture's larger cells), and measured against one ground
+    colour, graded and textured grounds were full of "lines" (words suite: 9 lines refused)."""
+    px = pixels.astype(np.float32)
+    contrast = float(np.linalg.norm(np.subtract(f.fg, f.bg, dtype=np.float32)))
+    reach = 2 * _thickness(f.size) + 1
+
+    def standing_out(axis: int) -> np.ndarray:  # off the median across the line (axis: the line's direction)
+        window = (reach, 1, 1) if axis == 1 else (1, reach, 1)
+        return np.linalg.norm(px - ndimage.median_filter(px, size=window), axis=-1) > COLOURED_LINE * contrast
+
+    def steady(axis: int) -> np.ndarray:  # like its neighbours along the line
+        return ((np.linalg.norm(px - np.roll(px, 1, axis), axis=-1) < STEADY * contrast)
+                & (np.linalg.norm(px - np.roll(px, -1, axis), axis=-1) < STEADY * contrast))
+
+    # (gaps of up to COLOURED_GAP px bridged: a photographed line's colour drifts, and steady breaks)
+    found = _upright_lines(standing_out(0) & steady(0), f.size, COLOURED_GAP, COLOURED_LENGTH_V)
+    if across:
+        found |= _lines_across(standing_out(1) & steady(1), f.size, COLOURED_GAP)
+    return ndimage.binary_dilation(found, iterations=1) if grow and found.any() else found
+
+
+def _rules(strokes: np.ndarray, size: int, across: bool = True, grow: bool = True) -> np.ndarray:
     """The stroke pixels of long thin straight lines (a table's rules, an underline): horizontal runs
-    longer than RULE_LENGTH x the font size, vertical ones longer than RULE_LENGTH_V x it (no
-    letter's stroke is: not the word's height, which an x-height word's "p" next to it exceeds),
-    at most RULE_WIDTH x it thick (a dark band of a gradient ground is not a rule), grown by a
-    pixel for their anti-aliasing."""
-    found = np.zeros_like(strokes)
-    thick = max(2, round(RULE_WIDTH * size)) + 1
-    across, down = max(3, round(RULE_LENGTH * size)), max(3, round(RULE_LENGTH_V * size))
-    if strokes.shape[1] > across:
-        lines = ndimage.binary_opening(strokes, structure=np.ones((1, across), bool))
-        found |= lines & ~ndimage.binary_opening(lines, structure=np.ones((thick, 1), bool))
-    if strokes.shape[0] > down:
-        lines = ndimage.binary_opening(strokes, structure=np.ones((down, 1), bool))
-        found |= lines & ~ndimage.binary_opening(lines, structure=np.ones((1, thick), bool))
-    return ndimage.binary_dilation(found, iterations=1) if found.any() else found
+    longer than RULE_LENGTH x the font size (unless not `across`: only the upright ones, which
+    block a line that moves; it slides along the others), vertical ones longer than RULE_LENGTH_V x
+    it (no letter's stroke is: not the word's height, which an x-height word's "p" next to it
+    exceeds), at most RULE_WIDTH x it thick (a dark band of a gradient ground is not a rule), grown
+    by a pixel for their anti-aliasing (when `grow`)."""
+    found = _upright_lines(strokes, size)
+    if across:
+        found |= _lines_across(strokes, size)
+    return ndimage.binary_dilation(found, iterations=1) if grow and found.any() else found
+
+
+def _thickness(size: int) -> int:
+    return max(2, round(RULE_WIDTH * size)) + 1
+
+
+def _lines_across(strokes: np.ndarray, size: int, gap: int = 0) -> np.ndarray:
+    """_rules' horizontal lines, gaps of up to `gap` px along them bridged."""
+    length = max(3, round(RULE_LENGTH * size))
+    if strokes.shape[1] <= length:
+        return np.zeros_like(strokes)
+    if gap:
+        strokes = strokes | ndimage.binary_closing(strokes, structure=np.ones((1, gap + 1), bool))
+    lines = ndimage.binary_opening(strokes, structure=np.ones((1, length), bool))
+    return lines & ~ndimage.binary_opening(lines, structure=np.ones((_thickness(size), 1), bool))
+
+
+def _upright_lines(strokes: np.ndarray, size: int, gap: int = 1, length: float = RULE_LENGTH_V) -> np.ndarray:
+    """_rules' upright lines (at least `length` x size long), gaps of up to `gap` px along them
+    bridged (a pixel's by default: the ledger's box side, faint, broke for a row)."""
+    down = max(3, round(length * size))
+    if strokes.shape[0] <= down:
+        return np.zeros_like(strokes)
+    closed = strokes | ndimage.binary_closing(strokes, structure=np.ones((gap + 1, 1), bool))
+    lines = ndimage.binary_opening(closed, structure=np.ones((down, 1), bool))
+    return lines & ~ndimage.binary_opening(lines, structure=np.ones((1, _thickness(size)), bool))
 
 
 def _wide_runs(cols: np.ndarray, min_width: int) -> np.ndarray:
@@ -256,6 +388,21 @@ def _right_of(cut: Cut, xs: np.ndarray, ys: np.ndarray, baseline: float, by: flo
     return xs >= cut.x_base + by + cut.lean * (baseline - ys)
 
 
+def _carried(r: Reflow, strokes: np.ndarray, x_off: int, y_off: int) -> np.ndarray:
+    """The pixels of the reflow's carried marks in a stroke mask whose first pixel lies at image
+    (x_off, y_off): each stroke piece inside a carried box, and its anti-aliased rim, not the
+    letter it touches (an italic e's tail lies inside its full stop's box)."""
+    out = np.zeros(strokes.shape, bool)
+    if not r.carried:
+        return out
+    labels, _ = ndimage.label(strokes)
+    for k, sl in enumerate(ndimage.find_objects(labels), 1):
+        x0, y0, x1, y1 = sl[1].start + x_off, sl[0].start + y_off, sl[1].stop + x_off, sl[0].stop + y_off
+        if any(x0 >= b[0] - 1 and y0 >= b[1] - 1 and x1 <= b[2] + 1 and y1 <= b[3] + 1 for b in r.carried):
+            out |= labels == k
+    return ndimage.binary_dilation(out, iterations=1) & ~(strokes & ~out)
+
+
 def _share_right(band_ink: np.ndarray, y0: int, baseline: float, box: Box, cut: Cut) -> float:
     """The share of a glyph box's strokes that lies right of the cut."""
     x0, by0, x1, by1 = box
@@ -267,13 +414,61 @@ def _share_right(band_ink: np.ndarray, y0: int, baseline: float, box: Box, cut: 
     return float(_right_of(cut, xs + x0, ys + r0 + y0, baseline).mean())
 
 
-def _tracking(advance, word: str, ref: int, pen: GlyphPen, pens: dict[int, GlyphPen]) -> float:
+TABULAR = str.maketrans("0123456789", "0" * 10)  # every figure as wide as the face's 0
+Cells = Literal["face", "figures", "all"]
+
+
+def cells_advance(font, cells: Cells):
+    """The advance of a string in font: the face's own ("face"), its figures in equal cells as wide
+    as the face's 0 ("figures": tabular figures), or every character in such a cell ("all": a
+    monospaced text)."""
+    if cells == "all":
+        return lambda s: font.getlength("0") * len(s)
+    return lambda s: font.getlength(s.translate(TABULAR) if cells == "figures" else s)
+
+
+def in_cell(font, advance, c: str, tracking: float = 1.0) -> float:
+    """Where a character's pen lies in its cell: a glyph narrower than its cell (cells_advance)
+    sits in the middle (0 with the face's own advances)."""
+    return (tracking * advance(c) - font.getlength(c)) / 2 if c else 0.0
+
+
+def _pen_pairs(font, advance, word: str, ref: int, pen: GlyphPen, pens: dict[int, GlyphPen]) -> list[tuple[float, float]]:
+    """For each aligned pen: (how far its cell starts from the ref glyph's, in the image; how far
+    under `advance`)."""
+    def start(j: int, x: float) -> float:
+        return x - in_cell(font, advance, word[j])
+
+    return [(start(j, p.x) - start(ref, pen.x), advance(word[:j]) - advance(word[:ref])) for j, p in pens.items()]
+
+
+def _fit_residual(font, advance, word: str, ref: int, pen: GlyphPen, pens: dict[int, GlyphPen]) -> float:
+    """How far the aligned pens lie from the face's layout under `advance`, at the best tracking."""
+    pairs = _pen_pairs(font, advance, word, ref, pen, pens)
+    den = sum(b * b for _, b in pairs)
+    scale = sum(a * b for a, b in pairs) / den if den else 1.0
+    return sum((a - scale * b) ** 2 for a, b in pairs)
+
+
+def _cells(font, word: str, ref: int, pen: GlyphPen, pens: dict[int, GlyphPen]) -> Cells:
+    """How a number's characters advance (cells_advance) where the matched face's own widths fit
+    its aligned pens worse than equal cells: prices and ledgers set figures in equal cells, or the
+    whole text in a monospaced face; a face matched to the ledger with a narrow "1" (RedHatDisplay's
+    is 4.3 px at 15 px, its 0 9.9) moved the rest of "6,001" -> "16,001" 5 px, not a cell's 9. A
+    word (fewer than two figures) keeps the face's widths: its pens are too few to overrule it."""
+    if sum(c.isdigit() for c in word) < 2 or len(pens) < 2:
+        return "face"
+    fits = {c: _fit_residual(font, cells_advance(font, c), word, ref, pen, pens) for c in ("face", "figures", "all")}
+    return min(fits, key=lambda c: fits[c])
+
+
+def _tracking(font, advance, word: str, ref: int, pen: GlyphPen, pens: dict[int, GlyphPen]) -> float:
     """The word's spacing over the face's: a least-squares fit of the aligned pens' distances to
     the face's advances between them (1 when fewer than two other glyphs are aligned, or the fit
     leaves TRACKING: a face that only approximates the text is not a measure of its spacing)."""
     if len(pens) < 2:
         return 1.0
-    pairs = [(p.x - pen.x, advance(word[:j]) - advance(word[:ref])) for j, p in pens.items()]
+    pairs = _pen_pairs(font, advance, word, ref, pen, pens)
     den = sum(b * b for _, b in pairs)
     s = sum(a * b for a, b in pairs) / den if den else 1.0
     return s if TRACKING[0] <= s <= TRACKING[1] and abs(s - 1) > 0.02 else 1.0
@@ -322,10 +517,11 @@ def _band(plan: EditPlan, lines: list[TextLine], run: list[Box], start: int, end
     return max(0, y0), min(h_img, y1)
 
 
-def _extend(cols: np.ndarray, rule_cols: np.ndarray, edge: int, gap: int, step: int) -> int:
-    """Where the run's ink ends (step +1; -1: starts): from the last ink column inside the detector's
-    `edge` (a loose box reaches past the ink), on outward over ink columns that continue it with
-    gaps under `gap` (a tight one cuts the last letter or a full stop off), never over a rule."""
+def _extend(cols: np.ndarray, beyond: np.ndarray, rule_cols: np.ndarray, edge: int, gap: int, step: int) -> int:
+    """Where the run's ink ends (step +1; -1: starts): from the last ink column (`cols`) inside the
+    detector's `edge` (a loose box reaches past the ink), on outward over the `beyond` columns (ink
+    surely text's) that continue it with gaps under `gap` (a tight box cuts the last letter or a
+    full stop off), never over a rule."""
     w = len(cols)
     inside = np.nonzero(cols[: min(w, edge)])[0] if step > 0 else max(0, edge) + np.nonzero(cols[max(0, edge) :])[0]
     if not len(inside):
@@ -333,7 +529,7 @@ def _extend(cols: np.ndarray, rule_cols: np.ndarray, edge: int, gap: int, step: 
     last = int(inside[-1]) if step > 0 else int(inside[0])
     k = last + step
     while 0 <= k < w and abs(k - last) < gap and not rule_cols[k]:
-        if cols[k]:
+        if beyond[k]:
             last = k
         k += step
     return last + 1 if step > 0 else last
@@ -384,6 +580,34 @@ def _cut(band_ink: np.ndarray, y0: int, baseline: float, a: Box | None, b: Box |
     return best[1]
 
 
+def _clear_of_marks(cut: Cut, band_ink: np.ndarray, y0: int, baseline: float, size: int, side: int) -> tuple[Cut, list[Box]]:
+    """A cut along a glyph's outline moved off the punctuation it slices, so that the mark goes
+    whole to its side (+1: right, with what follows; -1: left, with what precedes): the cut at an
+    italic "e"'s outline left half the full stop after it to be erased with the word (words-0-0078,
+    verified, its "." gone). Where moving it would slice a letter instead (the e's tail leans over
+    the stop), the cut stays and the marks it slices come back as boxes to carry to their side."""
+    strokes = band_ink > STROKE
+    labels, n = ndimage.label(strokes)
+    if n == 0:
+        return cut, []
+    ys, xs = np.nonzero(labels)
+    at_base = xs + cut.lean * (baseline - (ys + y0))  # each stroke pixel's x where its leaning line meets the baseline
+    right = at_base >= cut.x_base
+    marks = set(np.unique(labels[_marks(strokes, size)]).tolist()) - {0}
+    x_base, sliced = cut.x_base, []
+    for k in marks:
+        own = labels[ys, xs] == k
+        if right[own].all() or not right[own].any():
+            continue
+        sliced.append((int(xs[own].min()), int(ys[own].min()) + y0, int(xs[own].max()) + 1, int(ys[own].max()) + 1 + y0))
+        x_base = min(x_base, float(at_base[own].min()) - 0.5) if side > 0 else max(x_base, float(at_base[own].max()) + 0.5)
+    if x_base == cut.x_base:
+        return cut, []
+    lo, hi = sorted((x_base, cut.x_base))
+    crossed = (at_base >= lo) & (at_base < hi) & ~np.isin(labels[ys, xs], list(marks))
+    return (cut, sliced) if crossed.sum() > 2 else (Cut(x_base=round(x_base, 2), lean=cut.lean), [])
+
+
 @dataclass
 class Reflowed:
     """One attempt's output (step 2)."""
@@ -417,6 +641,8 @@ def paint_reflow(registry, image: np.ndarray, plan: EditPlan, s: AttemptSettings
     else:
         xa, xb = min(run_edge, run_edge + shift), int(np.ceil(r.cut_after.x_base)) + reach
     xa, xb = max(0, xa - halo - 1), min(w, xb + halo + 1)
+    if r.frame is not None:  # the box's side, moved
+        xb = max(xb, min(w, r.frame[2] + r.dx + 1))
     win = image[y0:y1, xa:xb]
     ys, xs = np.arange(y0, y1)[:, None], np.arange(xa, xb)[None, :]
 
@@ -425,12 +651,17 @@ def paint_reflow(registry, image: np.ndarray, plan: EditPlan, s: AttemptSettings
 
     observed = observed_ink(win, f.fg, f.bg, f.effect)
     contrast = max(1.0, float(np.linalg.norm(np.subtract(f.fg, f.bg, dtype=np.float32))))
+    # Only the text's rows change: ground cells that pass for ink beside the letters, moved or
+    # filled, changed rows up to the band's edges, far from any letter (15 of 183 words cases, verified).
+    top, bottom = _text_rows(registry, plan, r.size, r.baseline, halo)
+    text_band = (ys >= top) & (ys < bottom)
     # Faint ink next to a stroke (its anti-aliased edge), not specks of a noisy ground; never a rule.
     # (Text of another colour on the line is ink by the same measure where it is lighter or darker
     # like the text: the poster's orange "coronavirus" in a white line projects at 0.7. A measure
     # of any hue took a textured ground's cells for text, and moved them.)
     strokes = observed > STROKE
-    ink = (observed > INK) & ndimage.binary_dilation(strokes, iterations=2) & ~_rules(strokes, f.size)
+    rules = _rules(strokes, f.size) | _coloured_rules(win, f)
+    ink = (observed > INK) & ndimage.binary_dilation(strokes, iterations=2) & ~rules & text_band
     # Only the text's rows change (with their halo): not a cell of a textured ground below them.
     text_rows = np.nonzero((strokes & ink).any(1))[0]
     if len(text_rows):
@@ -440,7 +671,7 @@ def paint_reflow(registry, image: np.ndarray, plan: EditPlan, s: AttemptSettings
     if effect is not None:  # the outline or shadow moves with its letters
         layer_ink = ink_on_axis(win.astype(np.float32), effect.colour, f.bg) > INK
         ink |= layer_ink
-    after_head, after_mid = right_of(r.cut_before), right_of(r.cut_after)
+    after_head, after_mid = right_of(r.cut_before), right_of(r.cut_after) | _carried(r, observed > STROKE, xa, y0)
     between = after_head & ~after_mid
     # The run's ends are where its strokes end: their soft edges (halo) move with them.
     if r.side == "after":
@@ -451,7 +682,10 @@ def paint_reflow(registry, image: np.ndarray, plan: EditPlan, s: AttemptSettings
         moving, staying = ~after_head & (xs >= run_edge - halo), after_mid
         bounds = ~right_of(r.cut_after, 1) & (xs >= run_edge - halo)
     old_mid, moving_ink = ink & between, ink & moving
-    hole = ndimage.binary_dilation(old_mid | moving_ink, iterations=halo)
+    # The halo round the strokes (their soft edges, blur, ringing), a pixel round fainter ink: on a
+    # grainy ground, specks next to a letter pass for ink, and a halo round them reached past it.
+    hole = (ndimage.binary_dilation((old_mid | moving_ink) & strokes, iterations=halo)
+            | ndimage.binary_dilation(old_mid | moving_ink, iterations=1))
     rows, cols = np.nonzero(old_mid.any(1))[0], np.nonzero(old_mid.any(0))[0]
     if len(rows):  # the old characters' whole ground goes: faint blur and JPEG ringing round them too
         hole |= (between & (ys >= y0 + rows[0] - halo) & (ys <= y0 + rows[-1] + halo)
@@ -461,12 +695,12 @@ def paint_reflow(registry, image: np.ndarray, plan: EditPlan, s: AttemptSettings
     if shift < 0 and r.side == "after" and len(text_rows):
         # The line's end closes up: the ground it leaves goes whole, not letter by letter (on a
         # textured ground each letter's filled hole kept its shape, a ghost "E." the judge read as
-        # a full stop), and where the ground beyond the line's end is clean it comes along.
+        # a full stop), and where the ground beyond the line's end is clean it is mirrored in.
         # (Copying clean ground from elsewhere on the band in blocks, tried 2026-11-27, left stripes.)
         vacated = ((xs >= run_edge + shift - halo) & (xs < run_edge + halo)
                    & (ys >= y0 + text_rows[0] - halo) & (ys <= y0 + text_rows[-1] + halo))
         hole |= vacated
-    hole &= ~ndimage.binary_dilation(ink & staying, iterations=1) & bounds
+    hole &= ~ndimage.binary_dilation(ink & staying, iterations=1) & bounds & text_band & ~rules
     full = np.zeros((h, w), bool)
     full[y0:y1, xa:xb] = hole
     plate = Draft(np.zeros((1, 1), np.float32), None, f.fg, f.bg,
@@ -477,10 +711,26 @@ def paint_reflow(registry, image: np.ndarray, plan: EditPlan, s: AttemptSettings
     ground = orig.copy()
     ground[hole] = fill[hole]
     if vacated.any():
-        beyond = _shifted(orig, shift)  # the pixel |shift| to the right
-        clean = _shifted(~ndimage.binary_dilation(ink, iterations=halo) & (xs < xb - 1), shift)
-        take = vacated & clean
-        ground[take] = beyond[take]
+        # Mirrored about the vacated ground's right end: every source lies past the line's end (the
+        # pixel |shift| further, a translation, fell on its last letters' textured halo for a
+        # third of the vacated width, left to the fill: a flat blot whose edge was read as ","),
+        # and the ground stays continuous where the two meet. A source on other ink (the next
+        # text) or off the image keeps the fill.
+        end = run_edge + halo
+        source = 2 * end - 1 - xs
+        inside = source < w
+        band = image[y0:y1]
+        other_ink = ndimage.binary_dilation(observed_ink(band, f.fg, f.bg, f.effect) > STROKE, iterations=halo)
+        at = np.clip(source, 0, w - 1) + 0 * ys
+        take = vacated & inside & ~other_ink[ys - y0 + 0 * xs, at]
+        # Feathered into the rows above and below over the halo (no ink there): the mirrored ground
+        # meets the ground it did not come from along the vacated part's top and bottom.
+        rows = np.nonzero(vacated.any(1))[0]
+        inward = np.minimum(np.arange(len(ys)) - rows[0], rows[-1] - np.arange(len(ys)))[:, None]
+        weight = np.clip((inward + 1) / (halo + 1), 0, 1)[..., None]
+        mirrored = band[ys - y0 + 0 * xs, at].astype(np.float32)
+        ground[take] = (weight * mirrored + (1 - weight) * orig)[take]
+    framed = _grow_frame(ground, orig, r, xa, y0, rules) if r.frame is not None else np.zeros_like(hole)
     # The moving text, composited again `shift` further. A pixel p is a share a of ink (any colour:
     # its distance from its own ground, the fill, over the text's contrast) over that ground, so
     # orig(p) - (1 - a) fill(p) is its ink alone; it lands at q = p + shift over the ground there:
@@ -491,7 +741,7 @@ def paint_reflow(registry, image: np.ndarray, plan: EditPlan, s: AttemptSettings
     # Only the strokes and their soft edges move: a grain speck over the threshold, moved with its
     # own ground, is read as a full stop.
     edges = ndimage.binary_dilation(a > STROKE, iterations=1 + int(np.ceil(2 * f.blur)))
-    src = (((a > 0) & edges & ndimage.binary_dilation(moving_ink, iterations=halo)) | layer_ink) & moving
+    src = (((a > 0) & edges & ndimage.binary_dilation(moving_ink, iterations=halo)) | layer_ink) & moving & text_band
     a[layer_ink] = 1  # an outline or shadow is copied as it is
     ink_alone = orig - (1 - a)[..., None] * fill
     dst, a_dst = _shifted(src, shift), _shifted(a, shift)[..., None]
@@ -503,11 +753,14 @@ def paint_reflow(registry, image: np.ndarray, plan: EditPlan, s: AttemptSettings
     font = registry.font(f.face, size)
     slant = 0.0 if is_italic(f.face) else f.slant
     pen_x = r.pen_x + (0 if r.side == "after" else -r.dx)
+    advance = cells_advance(font, r.cells)
     cov = np.zeros((out.shape[0], out.shape[1]), np.float32)
     for i, c in enumerate(new_mid):
         if c.isspace():
             continue
-        pen = GlyphPen(size, pen_x + r.tracking * font.getlength(new_mid[:i]) - xa, r.baseline - y0)
+        # A character in an equal cell sits in its middle (the face's own may be narrower).
+        pen = GlyphPen(size, pen_x + r.tracking * advance(new_mid[:i]) + in_cell(font, advance, c, r.tracking) - xa,
+                       r.baseline - y0)
         glyph, _ = place_glyph(registry, f.face, c, c, pen, (cov.shape[0], cov.shape[1]), slant, s.shift, "left", f.weight)
         cov = np.maximum(cov, glyph)
     if f.blur > 0:
@@ -516,12 +769,12 @@ def paint_reflow(registry, image: np.ndarray, plan: EditPlan, s: AttemptSettings
     drawn = Draft(cov, ink_box(cov), f.fg, f.bg, layer, effect.colour if effect else (0, 0, 0))
     out = drawn.paint(out)
     new_ink = (cov > 0.01) | ((layer > 0.01) if layer is not None else False)
-    changed = hole | dst | new_ink
+    changed = hole | dst | new_ink | framed
     result = image.copy()
     region = result[y0:y1, xa:xb]
     region[changed] = np.clip(np.round(out[changed]), 0, 255).astype(np.uint8)
     drawn_mask = np.zeros((h, w), bool)
-    drawn_mask[y0:y1, xa:xb] = (hole & ~dst) | new_ink
+    drawn_mask[y0:y1, xa:xb] = (hole & ~dst) | new_ink | framed
     box = ink_box(changed.astype(np.float32))
     change_box = (box[0] + xa, box[1] + y0, box[2] + xa, box[3] + y0) if box else plan.word_box
     word_box = None
@@ -535,6 +788,26 @@ def paint_reflow(registry, image: np.ndarray, plan: EditPlan, s: AttemptSettings
     if drawn_box is not None:
         word_box = union(word_box, (drawn_box[0] + xa, drawn_box[1] + y0, drawn_box[2] + xa, drawn_box[3] + y0))
     return Reflowed(result, drawn_mask, change_box, word_box or plan.word_box)
+
+
+def _grow_frame(ground: np.ndarray, orig: np.ndarray, r: Reflow, xa: int, y0: int, rules: np.ndarray) -> np.ndarray:
+    """The box round the line grown by r.dx (plan_reflow's frame): its right side moved, its top
+    and bottom drawn on over the gap in their own colour, the paper the side leaves from just
+    outside it. Edits the window's ground in place; returns the pixels it set."""
+    assert r.frame is not None
+    x0, a, x1, b = r.frame[0] - xa, r.frame[1] - y0, r.frame[2] - xa, r.frame[3] - y0
+    d, width = r.dx, r.frame[2] - r.frame[0]
+    side = orig[a:b, x0:x1].copy()
+    inside = slice(max(0, x0 - 4), x0)  # the rules' last pixels inside the box
+    for i in range(a, b):
+        if rules[i, inside].all():  # the top or bottom: drawn on in its own colour
+            ground[i, x0 : x1 + d] = orig[i, inside].mean(0)
+        else:  # the paper the side leaves, from just outside the box
+            ground[i, x0:x1] = orig[i, x1 : x1 + width]
+    ground[a:b, x0 + d : x1 + d] = side
+    framed = np.zeros(ground.shape[:2], bool)
+    framed[a:b, x0 : x1 + d] = True
+    return framed
 
 
 DETAIL_SIGMA = 2.0  # px: what a Gaussian this wide smooths away is the ground's texture detail
@@ -635,7 +908,7 @@ def kept_intact(before: np.ndarray, after: np.ndarray, plan: EditPlan) -> bool:
     shift, run_edge = moving_part(r)
     if r.side == "after":
         staying = ~right_of(r.cut_before) & (xs >= plan.word_box[0] - height)
-        moving = right_of(r.cut_after) & (xs < run_edge)
+        moving = (right_of(r.cut_after) | _carried(r, ink_before > STROKE, 0, y0)) & (xs < run_edge)
     else:
         staying = right_of(r.cut_after) & (xs < plan.word_box[2] + height)
         moving = ~right_of(r.cut_before) & (xs >= run_edge)

@@ -120,6 +120,16 @@ class Reflow(BaseModel):
     run: tuple[int, int] = Field(description="Where the line's ink starts and ends (image x, end exclusive): the moving part "
                                  "runs from a cut to one of them.")
     band: tuple[int, int] = Field(description="The rows the edit may change (y0, y1).")
+    cells: Literal["face", "figures", "all"] = Field(
+        default="face", description="How the characters advance: the matched face's own widths; figures in equal "
+        "cells as wide as its 0 (tabular figures, which the face's are not); or every character so (monospaced text).")
+    frame: tuple[int, int, int, int] | None = Field(
+        default=None, description="The right side of a box drawn round the line (x0, y0, x1, y1, image px), moved dx "
+        "with what follows, its top and bottom drawn on: the box grows with its text.")
+    carried: list[tuple[int, int, int, int]] = Field(
+        default_factory=list, description="Punctuation (ink boxes, image px) that no cut can part from the changed "
+        "characters' last glyph, kept with what follows them whichever side of cut_after it lies (an italic "
+        "letter's tail leans over its full stop).")
 
 
 class EditPlan(BaseModel):

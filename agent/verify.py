@@ -28,6 +28,9 @@ LINE_MARGIN = 0.15  # vertical margin of the line crop, x line height (the judge
 # sideways: the detector's box already pads the text, and a wider crop took in the ledger's red table
 # border, read "]" or "/" before the edit and not after
 BORDERS = "|[]/\\(){}"  # what a box or table line at the line's end is read as; never a full stop or comma
+# ... and "~", what easyocr reads for a textured ground at a crop's edge (at an end of 59 of the words suite's
+# 181 line readings of the originals; one came and went with a re-set first word, and failed a right edit)
+MARGIN_NOISE = "~"
 # How far (x the word's height) changed pixels may reach past the old word's box: a new glyph wider
 # than the old (a ledger's 1 -> 7 reached 4 px past a 14 px word), its halo and anti-aliasing.
 WORD_MARGIN = 0.35
@@ -109,7 +112,7 @@ def _droppable(c: str, distance: int) -> bool:
     """A character at a line's end, this far from the word, that may come and go between two
     readings of unchanged pixels: a box or table line anywhere, other punctuation (noise read as
     '-', "'", '.') farther than NEAR from the word."""
-    return c in BORDERS or (not c.isalnum() and distance > NEAR)
+    return c in BORDERS or c in MARGIN_NOISE or (not c.isalnum() and distance > NEAR)
 
 
 def _trim_ends(text: str, a: int, tail: int) -> tuple[str, int, int]:
@@ -126,12 +129,14 @@ def _trim_ends(text: str, a: int, tail: int) -> tuple[str, int, int]:
 
 def _context_matches(pre: str, post: str, word_at_end: bool) -> bool:
     """The text on one side of the word reads the same: exactly within NEAR characters of the
-    word, farther a look-alike may stand for a character (its pixels did not change:
-    pixels_outside_word)."""
+    word but for the case of a letter drawn alike in both ("To" read "TO" after the longer word
+    before it moved it: words-0-0111), farther a look-alike may stand for a character (its pixels
+    did not change: pixels_outside_word; moved, kept_intact)."""
     if len(pre) != len(post):
         return False
     n = len(pre)
-    return all(x == y or (x in TICKS and y in TICKS) or ((n - i if word_at_end else i + 1) > NEAR and look_alike(x, y))
+    return all(x == y or (x in TICKS and y in TICKS) or (look_alike(x, y) and lower(x) == lower(y))
+               or ((n - i if word_at_end else i + 1) > NEAR and look_alike(x, y))
                for i, (x, y) in enumerate(zip(pre, post, strict=True)))
 
 
@@ -228,7 +233,8 @@ def allowed_box(plan: EditPlan, shape: tuple[int, int]) -> tuple[int, int, int, 
     if plan.reflow is not None:  # one side of the line moves (agent/reflow.py): its old and new place
         r = plan.reflow
         if r.side == "after":
-            return max(0, ax0), r.band[0], min(w, max(ax1, r.run[1], r.run[1] + r.dx) + m), r.band[1]
+            end = max(ax1, r.run[1], r.run[1] + r.dx, r.frame[2] + r.dx if r.frame else 0)
+            return max(0, ax0), r.band[0], min(w, end + m), r.band[1]
         return max(0, min(ax0, r.run[0] - r.dx - m)), r.band[0], min(w, ax1), r.band[1]
     return max(0, ax0), max(0, y0 - m), min(w, ax1), min(h, y1 + m)
 

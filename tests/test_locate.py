@@ -293,6 +293,11 @@ def test_a_case_insensitive_match_must_mostly_keep_the_users_case():
     lines = [TextLine("la grande histoire", 1.0, [], (0, 0, 100, 10)), TextLine("SpEED LIMIT", 1.0, [], (0, 20, 100, 30))]
     assert find_occurrences(lines, "HISTOIRE") == []  # running text, not the title the user named
     assert [(o.line, o.start) for o in find_occurrences(lines, "SPEED")] == [(1, 0)]
+    # An all-caps word read capitalised ("Cook" for COOK in a bold italic line of capitals): the
+    # user's word when nothing keeps more of its case; a lower-case one is still running text.
+    lines = [TextLine("WE COLLECTION,", 1.0, [], (0, 0, 100, 10)), TextLine("Cook", 1.0, [], (110, 0, 150, 10))]
+    assert [(o.line, o.start, o.approximate) for o in find_occurrences(lines, "COOK")] == [(1, 0, True)]
+    assert find_occurrences([TextLine("we cook", 1.0, [], (0, 0, 100, 10))], "COOK") == []
 
 
 def test_a_find_that_names_a_word_prefers_the_word_to_letters_inside_another():

@@ -76,6 +76,47 @@ def test_a_full_stop_ocr_did_not_read_moves_with_the_line(editor, registry):
     assert ink_truth > 0 and abs(int(ink_out) - int(ink_truth)) <= 0.3 * ink_truth
 
 
+def test_a_full_stop_an_italic_letter_leans_over_moves_whole_with_the_line(editor, registry):
+    # "Fish The Furniture." -> "Kitchen." in a bold italic serif on a texture: the e's tail leans
+    # over the full stop, so no leaning cut parts them; the stop was half erased and verified.
+    case = make_word_case(registry, 0, 78)
+    assert case.line.endswith("Furniture.") and case.new_line.endswith("Kitchen.")
+    result, out = _edit(editor, case)
+    assert result.plan.reflow.carried, "the full stop is carried past the cut"
+    stop = result.plan.reflow.carried[0]
+    fg = np.asarray(result.plan.font.fg, float)
+
+    def dots(image, x0, x1):  # text-coloured pixels at the baseline's height, between x0 and x1
+        y0, y1 = stop[1], stop[3]
+        return int((np.abs(image[y0:y1, x0:x1].astype(float) - fg).max(-1) < 60).sum())
+
+    before = dots(case.source, stop[0], stop[2])
+    moved = result.plan.reflow.dx
+    assert before >= 4 and dots(out, stop[0] + moved - 1, stop[2] + moved + 1) >= 0.7 * before
+
+
+def test_a_box_drawn_round_the_line_is_a_rule_in_any_colour_and_its_side_can_move():
+    from agent.reflow import _coloured_rules, _frame_side
+    from agent.schemas import FontInfo
+
+    # A grey ledger line in a faint red box (the bundled ledger's colours), room to its right.
+    h, w, size = 40, 200, 14
+    image = np.full((h, w, 3), (172, 166, 166), np.uint8)
+    image[5, 20:145] = image[34, 20:145] = (195, 138, 138)  # the top and bottom
+    image[5:35, 20] = image[5:35, 144] = (195, 138, 138)  # the sides
+    image[12:28, 30:140:9] = (70, 70, 70)  # upright strokes of the text
+    font = FontInfo(face="LiberationSans-Regular", category="sans", size=size, baseline=28.0, slant=0.0, fg=(70, 70, 70),
+                    bg=(172, 166, 166), score=1.0)
+    rules = _coloured_rules(image, font)
+    assert rules[5, 80] and rules[20, 144] and not rules[20, 30]
+    ink = np.zeros((h, w), np.float32)
+    ink[12:28, 30:140:9] = 1.0
+    solid = ink.sum(0) >= 2
+    side = _frame_side(image, ink, font, solid, (0, h), 140, 8, 10**9, 4, 7)
+    assert side is not None and side[0] <= 144 < side[2] and side[1] <= 5 and side[3] >= 35
+    assert _frame_side(image, ink, font, solid, (0, h), 140, 60, 10**9, 4, 7) is None  # no room for 60 px
+
+
 def _full_width_line(registry, text: str) -> np.ndarray:
     font = registry.font("LiberationSans-Bold", 32)
     width = int(font.getlength(text)) + 6  # 3 px either side: no room to grow
@@ -150,6 +191,29 @@ def test_a_deletions_later_letters_are_compared_at_their_new_places():
 
 
 @pytest.mark.slow
+def test_a_longer_price_in_the_ledger_grows_its_box_and_the_judge_reads_it(editor):
+    # The ledger's "6,001,271.61" sits in a red box with no room inside: a digit more moves the rest
+    # of the number a figure's cell (the ledger's figures are monospaced; the matched face's "1" is
+    # half as wide) and the box's right side with it.
+    from agent.evals.judge import Judge
+    from tests.conftest import load
+    from tools.text import squeeze
+
+    image = load("numbers_ledger.png")
+    result, out, _ = editor.run(EditRequest(image="ledger.png", find="6,001", replace="16,001"), image)
+    assert result.status == "verified", result.message
+    reflow = result.plan.reflow
+    assert reflow.frame is not None and reflow.cells == "all" and 7 <= reflow.dx <= 10, reflow
+    x0, y0, x1, y1 = result.plan.line_box
+    read, _ = Judge().read(out, (x0, y0, x1 + reflow.dx, y1))
+    assert squeeze(read).replace(" ", "") in ("16,001,271.61", "16,001,271.61.")
+    red = (out[..., 0].astype(int) - out[..., 1]) > 30
+    side, rows = reflow.frame, slice(reflow.frame[1] + 3, reflow.frame[3] - 3)
+    assert red[rows, side[0] + reflow.dx : side[2] + reflow.dx].any(1).all()  # the side moved
+    assert not red[rows, side[0] : side[2]].any(1).any()  # and is not also where it was
+
+
+@pytest.mark.slow
 def test_a_second_edit_on_the_line_a_re_set_word_moved_is_not_a_clash(editor):
     # The re-set "hand" moved the rest of its line, "soap" with it: the second edit finds and edits
     # "soap" where it now lies (the first only wrote "hand").
@@ -173,3 +237,9 @@ def test_the_row_around_a_detector_box_and_where_its_text_starts_in_it():
     assert row.text == "Gate we river garden public." and row.text[offset:].startswith("garden")
     assert row.box == (10, 10, 270, 30)
     assert row_around(lines, 2) == (lines[2], 0)
+    # An italic phrase's boxes lean into each other ("park" and "public" overlapped by 12 px): one row.
+    lines = [TextLine("park", 1.0, [], (301, 17, 383, 60)), TextLine("public", 1.0, [], (371, 12, 477, 61))]
+    assert row_around(lines, 1)[0].text == "park public"
+    # ... a box read twice (overlapping by more than half the narrower) is not joined to itself.
+    lines = [TextLine("park", 1.0, [], (301, 17, 383, 60)), TextLine("park", 1.0, [], (330, 17, 400, 60))]
+    assert row_around(lines, 1) == (lines[1], 0)

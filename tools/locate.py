@@ -397,6 +397,15 @@ def same_case_mostly(read: str, find: str) -> bool:
     return not pairs or 2 * sum(r.isupper() == f.isupper() for r, f in pairs) >= len(pairs)
 
 
+def titled_capitals(read: str, find: str) -> bool:
+    """Whether an all-caps find was read as a capitalised word ("Cook" for COOK: a recogniser reads
+    a word set in capitals, or a bold italic one, as Title case now and then): the user's word when
+    no reading keeps more of its case (same_case_mostly decides first)."""
+    letters = [c for c in find if c.isalpha()]
+    first = next((c for c in read if c.isalpha()), "")
+    return len(letters) >= 2 and all(c.isupper() for c in letters) and first.isupper()
+
+
 def find_occurrences(lines: list[TextLine], find: str) -> list[Occurrence]:
     """Every place find occurs, in reading order. Exact (case-sensitive) matches; OCR often inserts
     or drops spaces ("6, 001 , 271"), so a match that ignores spaces counts when no exact one exists;
@@ -426,6 +435,7 @@ def _loose(lines: list[TextLine], find: str) -> list[Occurrence]:
     found: list[Occurrence] = []
     for canon, misread in ((exact, False), (lower, True), (lambda t: confusable(lower(t)), True)):
         target = canon(squeeze_indexed(find)[0])
+        titled: list[Occurrence] = []
         for li, line in enumerate(lines):
             squeezed, where = squeeze_indexed(line.text)
             squeezed = canon(squeezed)
@@ -433,10 +443,13 @@ def _loose(lines: list[TextLine], find: str) -> list[Occurrence]:
             while start >= 0 and target:
                 a, b = where[start], where[start + len(target) - 1] + 1
                 if canon is not exact and not same_case_mostly(line.text[a:b], find):
+                    if titled_capitals(line.text[a:b], find):
+                        titled.append(Occurrence(li, a, b, approximate=True))
                     start = squeezed.find(target, start + 1)
                     continue
                 found.append(Occurrence(li, a, b, approximate=misread))
                 start = squeezed.find(target, start + 1)
+        found = found or titled
         if found:
             return (_word_like(find) and _whole_words(lines, found)) or found
     return []
