@@ -723,13 +723,7 @@ def paint_reflow(registry, image: np.ndarray, plan: EditPlan, s: AttemptSettings
         other_ink = ndimage.binary_dilation(observed_ink(band, f.fg, f.bg, f.effect) > STROKE, iterations=halo)
         at = np.clip(source, 0, w - 1) + 0 * ys
         take = vacated & inside & ~other_ink[ys - y0 + 0 * xs, at]
-        # Feathered into the rows above and below over the halo (no ink there): the mirrored ground
-        # meets the ground it did not come from along the vacated part's top and bottom.
-        rows = np.nonzero(vacated.any(1))[0]
-        inward = np.minimum(np.arange(len(ys)) - rows[0], rows[-1] - np.arange(len(ys)))[:, None]
-        weight = np.clip((inward + 1) / (halo + 1), 0, 1)[..., None]
-        mirrored = band[ys - y0 + 0 * xs, at].astype(np.float32)
-        ground[take] = (weight * mirrored + (1 - weight) * orig)[take]
+        ground[take] = band[ys - y0 + 0 * xs, at][take]
     framed = _grow_frame(ground, orig, r, xa, y0, rules) if r.frame is not None else np.zeros_like(hole)
     # The moving text, composited again `shift` further. A pixel p is a share a of ink (any colour:
     # its distance from its own ground, the fill, over the text's contrast) over that ground, so
