@@ -216,12 +216,14 @@ def make_plan(registry, image: np.ndarray, line: TextLine, start: int, request: 
         fg, found_effect = two_colour[0], two_colour[1]
     else:  # shadows reach a few pixels past the ink: look at a wider crop for them
         m = pad + 6
-        found_effect = estimate_effect(image[max(0, y0 - m) : min(h, y1 + m), max(0, x0 - m) : min(w, x1 + m)], fg, bg)
+        around = image[max(0, y0 - m) : min(h, y1 + m), max(0, x0 - m) : min(w, x1 + m)]
+        found_effect = estimate_effect(around, fg, bg)
         lx0, ly0, lx1, ly1 = line.box
-        if found_effect is not None and (lx1 - lx0) > (x1 - x0) + 2 * (y1 - y0):
-            # An outline or shadow is the line's, not one word's: on a textured ground the cells
-            # round a short word fitted a shadow that the rest of its line does not have, and the
-            # new word was drawn with it (changing pixels past the line). Confirmed on the line.
+        if found_effect is not None and (lx1 - lx0) > (x1 - x0) + 2 * (y1 - y0) and busy_ground(around, fg, bg):
+            # On a textured ground the cells round a short word fitted a shadow that the rest of its
+            # line does not have, and the new word was drawn with it (changing pixels past the
+            # line): there, an outline or shadow must be the line's too. (On a plain ground one
+            # word of a line may well be outlined alone.)
             on_line = estimate_effect(image[max(0, ly0 - m) : min(h, ly1 + m), max(0, lx0 - m) : min(w, lx1 + m)], fg, bg)
             if on_line is None or on_line.kind != found_effect.kind:
                 found_effect = None
@@ -260,6 +262,19 @@ def _without_phantoms(registry, ink, text: str, start: int, end: int, match, fac
     if alone.score < match.score + PHANTOM_GAIN:
         return text, start, end, match
     return text[start:end], 0, end - start, alone
+
+
+BUSY = 0.1  # x the text's contrast: a ground whose own colours spread wider is textured
+
+
+def busy_ground(pixels: np.ndarray, fg, bg) -> bool:
+    """Whether the ground round some text (the pixels with next to no ink) is textured: the spread
+    of its colours (their mean distance from its mean) is over BUSY x the text's contrast."""
+    ground = pixels[observed_ink(pixels, fg, bg, None) < 0.1].astype(np.float32)
+    if len(ground) < 20:
+        return False
+    contrast = float(np.linalg.norm(np.subtract(fg, bg, dtype=np.float32)))
+    return float(np.linalg.norm(ground - ground.mean(0), axis=-1).mean()) > BUSY * contrast
 
 
 def is_italic(face: str) -> bool:

@@ -127,12 +127,12 @@ def plan_reflow(registry, image: np.ndarray, plan: EditPlan, lines: list[TextLin
 
     cells = _cells(font, old, ref, pen, pens)
     advance = cells_advance(font, cells)
-    tracking = _tracking(font, advance, old, ref, pen, pens)
+    tracking = _tracking(font, cells, old, ref, pen, pens)
     old_mid, new_mid = old[head : len(old) - tail], new[head : len(new) - tail]
     h0, t0 = old[head - 1 : head], old[len(old) - tail :][:1]
     # (in equal cells, pen_x is where the first new character's cell starts: the kept glyph's own
     # pen lies in the middle of its cell, and counted from it a 7 after "6,001" stood 2 px apart)
-    cell = pen.x - in_cell(font, advance, old[ref], tracking)
+    cell = pen.x - in_cell(font, cells, old[ref], tracking)
     if ref < head:
         pen_x = cell + tracking * (advance(old[ref:head] + new_mid[:1]) - advance(new_mid[:1]))
     else:
@@ -252,8 +252,12 @@ def _text_rows(registry, plan: EditPlan, size: int, baseline: float, slack: int)
     (a glyph's soft edges, blur, ringing). On a textured or graded ground, cells next to the
     letters pass for ink: counted as letters they carried a run to the band's edges and the image's."""
     _, top, _, bottom = registry.font(plan.font.face, size).getbbox(plan.line_text + plan.new_word, anchor="ls")
+    top, bottom = baseline + top, baseline + bottom
+    seen = [b for b in plan.char_boxes if b is not None]  # ... and the word's own ink (an accent OCR missed)
+    if seen:
+        top, bottom = min(top, min(b[1] for b in seen)), max(bottom, max(b[3] for b in seen))
     slack += int(np.ceil(FACE_SLACK * size))
-    return baseline + top - slack, baseline + bottom + slack
+    return top - slack, bottom + slack
 
 
 COLOURED_GAP = 3  # px: ... and a gap this long in one is bridged
@@ -427,51 +431,56 @@ def cells_advance(font, cells: Cells):
     return lambda s: font.getlength(s.translate(TABULAR) if cells == "figures" else s)
 
 
-def in_cell(font, advance, c: str, tracking: float = 1.0) -> float:
-    """Where a character's pen lies in its cell: a glyph narrower than its cell (cells_advance)
-    sits in the middle (0 with the face's own advances)."""
-    return (tracking * advance(c) - font.getlength(c)) / 2 if c else 0.0
+def in_cell(font, cells: Cells, c: str, tracking: float = 1.0) -> float:
+    """Where a character's pen lies in its cell: a glyph narrower than its equal cell
+    (cells_advance) sits in the middle; with the face's own advances, at its start."""
+    if cells == "face" or not c:
+        return 0.0
+    return (tracking * cells_advance(font, cells)(c) - font.getlength(c)) / 2
 
 
-def _pen_pairs(font, advance, word: str, ref: int, pen: GlyphPen, pens: dict[int, GlyphPen]) -> list[tuple[float, float]]:
+def _pen_pairs(font, cells: Cells, word: str, ref: int, pen: GlyphPen, pens: dict[int, GlyphPen]) -> list[tuple[float, float]]:
     """For each aligned pen: (how far its cell starts from the ref glyph's, in the image; how far
-    under `advance`)."""
+    under the cells' advances)."""
+    advance = cells_advance(font, cells)
+
     def start(j: int, x: float) -> float:
-        return x - in_cell(font, advance, word[j])
+        return x - in_cell(font, cells, word[j])
 
     return [(start(j, p.x) - start(ref, pen.x), advance(word[:j]) - advance(word[:ref])) for j, p in pens.items()]
 
 
-def _fit_residual(font, advance, word: str, ref: int, pen: GlyphPen, pens: dict[int, GlyphPen]) -> float:
-    """How far the aligned pens lie from the face's layout under `advance`, at the best tracking."""
-    pairs = _pen_pairs(font, advance, word, ref, pen, pens)
+def _scale(pairs: list[tuple[float, float]]) -> float:
+    """The least-squares scale of the layout's distances to the image's (1 when it leaves TRACKING:
+    a face that only approximates the text is not a measure of its spacing)."""
     den = sum(b * b for _, b in pairs)
-    scale = sum(a * b for a, b in pairs) / den if den else 1.0
-    return sum((a - scale * b) ** 2 for a, b in pairs)
+    s = sum(a * b for a, b in pairs) / den if den else 1.0
+    return s if TRACKING[0] <= s <= TRACKING[1] and abs(s - 1) > 0.02 else 1.0
 
 
 def _cells(font, word: str, ref: int, pen: GlyphPen, pens: dict[int, GlyphPen]) -> Cells:
     """How a number's characters advance (cells_advance) where the matched face's own widths fit
-    its aligned pens worse than equal cells: prices and ledgers set figures in equal cells, or the
-    whole text in a monospaced face; a face matched to the ledger with a narrow "1" (RedHatDisplay's
-    is 4.3 px at 15 px, its 0 9.9) moved the rest of "6,001" -> "16,001" 5 px, not a cell's 9. A
-    word (fewer than two figures) keeps the face's widths: its pens are too few to overrule it."""
+    its aligned pens worse than equal cells (each layout at the tracking it would be drawn at):
+    prices and ledgers set figures in equal cells, or the whole text in a monospaced face; a face
+    matched to the ledger with a narrow "1" (RedHatDisplay's is 4.3 px at 15 px, its 0 9.9) moved
+    the rest of "6,001" -> "16,001" 5 px, not a cell's 9. A word (fewer than two figures) keeps the
+    face's widths: its pens are too few to overrule it."""
     if sum(c.isdigit() for c in word) < 2 or len(pens) < 2:
         return "face"
-    fits = {c: _fit_residual(font, cells_advance(font, c), word, ref, pen, pens) for c in ("face", "figures", "all")}
+
+    def residual(cells: Cells) -> float:
+        pairs = _pen_pairs(font, cells, word, ref, pen, pens)
+        scale = _scale(pairs)
+        return sum((a - scale * b) ** 2 for a, b in pairs)
+
+    fits: dict[Cells, float] = {c: residual(c) for c in ("face", "figures", "all")}
     return min(fits, key=lambda c: fits[c])
 
 
-def _tracking(font, advance, word: str, ref: int, pen: GlyphPen, pens: dict[int, GlyphPen]) -> float:
+def _tracking(font, cells: Cells, word: str, ref: int, pen: GlyphPen, pens: dict[int, GlyphPen]) -> float:
     """The word's spacing over the face's: a least-squares fit of the aligned pens' distances to
-    the face's advances between them (1 when fewer than two other glyphs are aligned, or the fit
-    leaves TRACKING: a face that only approximates the text is not a measure of its spacing)."""
-    if len(pens) < 2:
-        return 1.0
-    pairs = _pen_pairs(font, advance, word, ref, pen, pens)
-    den = sum(b * b for _, b in pairs)
-    s = sum(a * b for a, b in pairs) / den if den else 1.0
-    return s if TRACKING[0] <= s <= TRACKING[1] and abs(s - 1) > 0.02 else 1.0
+    the face's advances between them (1 when fewer than two other glyphs are aligned; _scale)."""
+    return _scale(_pen_pairs(font, cells, word, ref, pen, pens)) if len(pens) >= 2 else 1.0
 
 
 def _run(plan: EditPlan, lines: list[TextLine], height: int) -> tuple[int, int, int, int, list[Box]]:
@@ -720,7 +729,10 @@ def paint_reflow(registry, image: np.ndarray, plan: EditPlan, s: AttemptSettings
         source = 2 * end - 1 - xs
         inside = source < w
         band = image[y0:y1]
-        other_ink = ndimage.binary_dilation(observed_ink(band, f.fg, f.bg, f.effect) > STROKE, iterations=halo)
+        band_strokes = observed_ink(band, f.fg, f.bg, f.effect) > STROKE
+        # (not from other text, nor from a line drawn past the end: a box's side mirrored in is a ghost "|")
+        other_ink = ndimage.binary_dilation(band_strokes | _rules(band_strokes, f.size) | _coloured_rules(band, f),
+                                            iterations=halo)
         at = np.clip(source, 0, w - 1) + 0 * ys
         take = vacated & inside & ~other_ink[ys - y0 + 0 * xs, at]
         ground[take] = band[ys - y0 + 0 * xs, at][take]
@@ -753,7 +765,7 @@ def paint_reflow(registry, image: np.ndarray, plan: EditPlan, s: AttemptSettings
         if c.isspace():
             continue
         # A character in an equal cell sits in its middle (the face's own may be narrower).
-        pen = GlyphPen(size, pen_x + r.tracking * advance(new_mid[:i]) + in_cell(font, advance, c, r.tracking) - xa,
+        pen = GlyphPen(size, pen_x + r.tracking * advance(new_mid[:i]) + in_cell(font, r.cells, c, r.tracking) - xa,
                        r.baseline - y0)
         glyph, _ = place_glyph(registry, f.face, c, c, pen, (cov.shape[0], cov.shape[1]), slant, s.shift, "left", f.weight)
         cov = np.maximum(cov, glyph)
@@ -796,8 +808,9 @@ def _grow_frame(ground: np.ndarray, orig: np.ndarray, r: Reflow, xa: int, y0: in
     for i in range(a, b):
         if rules[i, inside].all():  # the top or bottom: drawn on in its own colour
             ground[i, x0 : x1 + d] = orig[i, inside].mean(0)
-        else:  # the paper the side leaves, from just outside the box
-            ground[i, x0:x1] = orig[i, x1 : x1 + width]
+        else:  # the paper the side leaves (what the moved side does not cover), from just outside the box
+            n = min(d, width)
+            ground[i, x0 : x0 + n] = orig[i, x1 : x1 + n]
     ground[a:b, x0 + d : x1 + d] = side
     framed = np.zeros(ground.shape[:2], bool)
     framed[a:b, x0 : x1 + d] = True

@@ -28,9 +28,6 @@ LINE_MARGIN = 0.15  # vertical margin of the line crop, x line height (the judge
 # sideways: the detector's box already pads the text, and a wider crop took in the ledger's red table
 # border, read "]" or "/" before the edit and not after
 BORDERS = "|[]/\\(){}"  # what a box or table line at the line's end is read as; never a full stop or comma
-# ... and "~", what easyocr reads for a textured ground at a crop's edge (at an end of 59 of the words suite's
-# 181 line readings of the originals; one came and went with a re-set first word, and failed a right edit)
-MARGIN_NOISE = "~"
 # How far (x the word's height) changed pixels may reach past the old word's box: a new glyph wider
 # than the old (a ledger's 1 -> 7 reached 4 px past a 14 px word), its halo and anti-aliasing.
 WORD_MARGIN = 0.35
@@ -112,7 +109,7 @@ def _droppable(c: str, distance: int) -> bool:
     """A character at a line's end, this far from the word, that may come and go between two
     readings of unchanged pixels: a box or table line anywhere, other punctuation (noise read as
     '-', "'", '.') farther than NEAR from the word."""
-    return c in BORDERS or c in MARGIN_NOISE or (not c.isalnum() and distance > NEAR)
+    return c in BORDERS or (not c.isalnum() and distance > NEAR)
 
 
 def _trim_ends(text: str, a: int, tail: int) -> tuple[str, int, int]:

@@ -117,6 +117,27 @@ def test_a_box_drawn_round_the_line_is_a_rule_in_any_colour_and_its_side_can_mov
     assert _frame_side(image, ink, font, solid, (0, h), 140, 60, 10**9, 4, 7) is None  # no room for 60 px
 
 
+def test_a_box_side_thicker_than_the_move_is_moved_whole():
+    # A 4 px side moved 2 px: the paper it leaves is the 2 px the moved side does not cover (copying
+    # its whole width from past it read beyond the window).
+    from agent.reflow import _grow_frame
+    from agent.schemas import Cut, Reflow
+
+    h, w = 20, 27  # the window ends a pixel past the moved side
+    orig = np.full((h, w, 3), 200.0, np.float32)
+    orig[2:18, 20:24] = (200, 60, 60)  # the side, x 20..24
+    orig[2, 5:24] = orig[17, 5:24] = (200, 60, 60)  # the top and bottom
+    rules = (orig[..., 1] < 100)
+    cut = Cut(x_base=10.0, lean=0.0)
+    r = Reflow(how="moved", why="", head=0, tail=0, pen_x=0.0, baseline=15.0, size=14, tracking=1.0, cut_before=cut,
+               cut_after=cut, dx=2, run=(5, 18), band=(0, h), frame=(20, 2, 24, 18))
+    ground = orig.copy()
+    framed = _grow_frame(ground, orig, r, 0, 0, rules)
+    assert framed[2:18, 20:26].all() and not framed[:, 26:].any()
+    assert (ground[5:15, 22:26, 1] == 60).all() and (ground[5:15, 20:22, 1] == 200).all()  # moved, paper behind
+    assert (ground[2, 20:26, 1] == 60).all()  # the top drawn on over the gap
+
+
 def _full_width_line(registry, text: str) -> np.ndarray:
     font = registry.font("LiberationSans-Bold", 32)
     width = int(font.getlength(text)) + 6  # 3 px either side: no room to grow

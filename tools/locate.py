@@ -426,16 +426,18 @@ def find_occurrences(lines: list[TextLine], find: str) -> list[Occurrence]:
         # Found only inside longer words ("art" in "Department"): the word itself may be there,
         # misread ("ant"); a user who names a word means it, not the letters inside another.
         return _whole_words(lines, _loose(lines, find)) or _approximate(lines, find) or found
-    return _loose(lines, find) or _approximate(lines, find)
+    titled: list[Occurrence] = []
+    return _loose(lines, find, titled) or _approximate(lines, find) or (_word_like(find) and _whole_words(lines, titled)) or titled
 
 
-def _loose(lines: list[TextLine], find: str) -> list[Occurrence]:
+def _loose(lines: list[TextLine], find: str, titled: list[Occurrence] | None = None) -> list[Occurrence]:
     """Matches ignoring spaces, then also case, then confusable characters (the first tier that
-    finds any), whole words first."""
+    finds any), whole words first. An all-caps find read capitalised (titled_capitals) is left out,
+    and put in `titled` (when given) for the caller's last resort."""
     found: list[Occurrence] = []
+    titled = [] if titled is None else titled
     for canon, misread in ((exact, False), (lower, True), (lambda t: confusable(lower(t)), True)):
         target = canon(squeeze_indexed(find)[0])
-        titled: list[Occurrence] = []
         for li, line in enumerate(lines):
             squeezed, where = squeeze_indexed(line.text)
             squeezed = canon(squeezed)
@@ -443,13 +445,12 @@ def _loose(lines: list[TextLine], find: str) -> list[Occurrence]:
             while start >= 0 and target:
                 a, b = where[start], where[start + len(target) - 1] + 1
                 if canon is not exact and not same_case_mostly(line.text[a:b], find):
-                    if titled_capitals(line.text[a:b], find):
+                    if titled_capitals(line.text[a:b], find) and all((o.line, o.start) != (li, a) for o in titled):
                         titled.append(Occurrence(li, a, b, approximate=True))
                     start = squeezed.find(target, start + 1)
                     continue
                 found.append(Occurrence(li, a, b, approximate=misread))
                 start = squeezed.find(target, start + 1)
-        found = found or titled
         if found:
             return (_word_like(find) and _whole_words(lines, found)) or found
     return []
