@@ -17,7 +17,7 @@ MAX_TORCH_THREADS = 2
 
 
 def set_torch_threads(threads: int | None = None) -> None:
-    """Set torch's thread count, once, when a program starts (the CLI, a benchmark, an eval worker)."""
+    """Set torch's thread count (Toolbox.load does; a benchmark of the model alone, too)."""
     import torch
 
     torch.set_num_threads(threads or max(1, min(MAX_TORCH_THREADS, torch.get_num_threads())))
@@ -30,8 +30,12 @@ class Toolbox:
     tools: dict[str, InpaintTool] = field(default_factory=dict)  # by name: "glyph-diffusion", "naive"
 
     @classmethod
-    def load(cls, weights: Path | str = DEFAULT_WEIGHTS, diffusion: bool = True, reading_cache: Path | None = None) -> Toolbox:
-        """The models; reading_cache: a folder where image readings are also kept between processes (the CLI)."""
+    def load(cls, weights: Path | str = DEFAULT_WEIGHTS, diffusion: bool = True, reading_cache: Path | None = None,
+             threads: int | None = None) -> Toolbox:
+        """The models; reading_cache: a folder where image readings are also kept between processes (the
+        CLI); threads: torch's threads (set here, where the models load; an eval worker process or Ray
+        actor takes one core)."""
+        set_torch_threads(threads)
         tools: dict[str, InpaintTool] = {"naive": NaiveInpaint()}
         if diffusion:
             tools["glyph-diffusion"] = GlyphDiffusionInpaint(GlyphModel.load(weights))

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from agent.context import Toolbox, set_torch_threads
+from agent.context import Toolbox
 from agent.evals.report import machine
 from agent.run import Editor
 from agent.schemas import EditRequest
@@ -52,7 +52,6 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--out", type=Path, default=Path("results/large"))
     a = ap.parse_args(argv)
-    set_torch_threads()
     editor = Editor(Toolbox.load())
     loaded_gb = peak_rss_gb()
     rows = []

@@ -37,10 +37,7 @@ class CaseWorker:
     """One Ray actor: the models, loaded once, and the case runner over them."""
 
     def __init__(self, judge: bool):
-        from agent.context import set_torch_threads
-
-        set_torch_threads(1)  # one core per actor, as one per local worker process
-        self.runner = Runner(judge)
+        self.runner = Runner(judge, threads=1)  # one core per actor, as one per local worker process
 
     def run(self, case: Case, method: Method, out_dir: str, seed: int) -> dict:
         return run_case(self.runner, case, method, Path(out_dir), seed)

@@ -49,11 +49,11 @@ class Case:
 class Runner:
     """Models loaded once per process: the editor (easyocr + diffusion) and the judge."""
 
-    def __init__(self, judge: bool = True, toolbox=None):
+    def __init__(self, judge: bool = True, toolbox=None, threads: int | None = None):
         from agent.context import Toolbox
         from agent.run import Editor
 
-        self.editor = Editor(toolbox or Toolbox.load())
+        self.editor = Editor(toolbox or Toolbox.load(threads=threads))
         self.judge = Judge() if judge else None
 
 
@@ -132,10 +132,7 @@ _WORKER: Runner | None = None
 
 def _init_worker(judge: bool) -> None:
     global _WORKER  # per-process model cache, the pattern multiprocessing requires
-    from agent.context import set_torch_threads
-
-    set_torch_threads(1)  # one core per worker process
-    _WORKER = Runner(judge)
+    _WORKER = Runner(judge, threads=1)  # one core per worker process
 
 
 def _work(args) -> dict:

@@ -309,10 +309,8 @@ def web(
     from agent.frontends.web import WebApp, make_server
 
     def load_editor():
-        from agent.context import set_torch_threads
         from agent.run import Editor
 
-        set_torch_threads()
         return Editor(_toolbox(ctx))
 
     web_app = WebApp(root or Path.cwd(), load_editor)
@@ -366,15 +364,7 @@ def train(
     main(["--steps", str(steps), "--out", str(out)])
 
 
-# Commands that must answer before torch has loaded (it takes seconds): they set its threads when they load it.
-LOADS_MODELS_LATER = {"web"}
-
-
 def main() -> None:
-    if sys.argv[1:2] and sys.argv[1] not in LOADS_MODELS_LATER:
-        from agent.context import set_torch_threads
-
-        set_torch_threads()
     try:
         app()
     except KeyboardInterrupt:
