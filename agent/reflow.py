@@ -50,6 +50,8 @@ INK = 0.12  # ... above this it is ink that moves or is erased (anti-aliased edg
 EXTRA_LEANS = (0.0, -0.1, 0.1, 0.2, 0.3)  # a cut may lean this much more than the measured slant (italics)
 KEPT_TOLERANCE = 0.03  # share of the kept strokes that may differ (the new glyphs' anti-aliasing where they meet them)
 STRONG, FAINT = 0.7, 0.3  # a stroke pixel, and a pixel with next to no ink
+STOP_WIDTH = 0.1  # x the size: about the least a full stop measures across
+LEFT_BEHIND = 0.5  # ink this strong just past a moved run's end was left behind (kept_intact); a textured ground's cells are fainter
 FAINT_INK = 0.1  # moved text: a smaller ink share is the ground's noise
 SPECK = 0.06  # a piece of ink smaller than (this x the font size) squared is a speck, not a letter or full stop
 MARK = 0.35  # a piece of ink no taller or wider than this x the font size may be punctuation
@@ -925,4 +927,19 @@ def kept_intact(before: np.ndarray, after: np.ndarray, plan: EditPlan) -> bool:
         gained = (now > STRONG) & (ink_before < FAINT) & where
         if (lost | gained).sum() > max(3, KEPT_TOLERANCE * ((ink_before > STRONG) & where).sum()):
             return False
-    return True
+    drawn_lines = ~not_rules | _coloured_rules(before[y0:y1], f)  # a box round the line is not text left behind
+    return not (shift and _left_behind((ink_before > LEFT_BEHIND) & ~drawn_lines, r, run_edge, f.size))
+
+
+def _left_behind(ink: np.ndarray, r: Reflow, run_edge: int, size: int) -> bool:
+    """Whether a piece of ink (in the band, before the edit) lies just past the end of the run that
+    moved, within ATTACHED x the size: nothing there moved with the line, so it was stranded or
+    erased (a faint full stop past the detector's box, fainter than the ink a run is extended over).
+    In the words suite's 176 re-set lines, no piece of ink this strong lay there."""
+    reach = max(2, round(ATTACHED * size))
+    x0, x1 = (run_edge, run_edge + reach) if r.side == "after" else (run_edge - reach, run_edge)
+    near = ink[:, max(0, x0) : max(0, x1)]
+    labels, n = ndimage.label(near)
+    if n == 0:
+        return False
+    return bool((np.asarray(ndimage.sum(near, labels, np.arange(1, n + 1))) >= max(4.0, (STOP_WIDTH * size) ** 2)).any())

@@ -138,6 +138,25 @@ def test_a_box_side_thicker_than_the_move_is_moved_whole():
     assert (ground[2, 20:26, 1] == 60).all()  # the top drawn on over the gap
 
 
+def test_ink_just_past_a_moved_runs_end_was_left_behind():
+    # A full stop past the run's end (fainter than the ink a run is extended over) did not move
+    # with the line: stranded or erased, the edit is not intact; a ground's specks are not ink.
+    from agent.reflow import _left_behind
+    from agent.schemas import Cut, Reflow
+
+    cut = Cut(x_base=10.0, lean=0.0)
+    r = Reflow(how="moved", why="", head=0, tail=0, pen_x=0.0, baseline=15.0, size=30, tracking=1.0, cut_before=cut,
+               cut_after=cut, dx=-6, run=(5, 60), band=(0, 20))
+    ink = np.zeros((20, 120), bool)
+    ink[::3, 60:75:3] = True  # specks
+    assert not _left_behind(ink, r, 60, 30)
+    ink[12:16, 64:68] = True  # a stop 4 px past the end
+    assert _left_behind(ink, r, 60, 30)
+    far = np.zeros((20, 120), bool)
+    far[12:16, 80:84] = True  # 20 px past: beyond half the size
+    assert not _left_behind(far, r, 60, 30)
+
+
 def _full_width_line(registry, text: str) -> np.ndarray:
     font = registry.font("LiberationSans-Bold", 32)
     width = int(font.getlength(text)) + 6  # 3 px either side: no room to grow
