@@ -144,15 +144,15 @@ def plan_reflow(registry, image: np.ndarray, plan: EditPlan, lines: list[TextLin
     #    else what precedes it (right-aligned text: a ledger's prices), else the new letters are
     #    set closer. Table rules (long straight lines) are not text: they stay, and stop a run.
     strokes = band_ink > STROKE
-    rules = _rules(strokes, f.size) | _coloured_rules(image[band[0] : band[1]], f)
+    across, upright = drawn_lines(image[band[0] : band[1]], strokes, f)
+    rules = grown(across | upright)
     # Letters are mixes of the text's and the ground's colours: a textured ground's cells project
     # onto that axis too (bright green cells under yellow text), but lie off it.
     on_axis = ink_on_axis(image[band[0] : band[1]].astype(np.float32), f.fg, f.bg)
     top, bottom = _text_rows(registry, plan, f.size, f.baseline, default_pad(height))
     rows = np.arange(band[0], band[1])[:, None]
     letters = _without_specks((on_axis > STROKE) & ~rules & (rows >= top) & (rows < bottom), f.size)
-    upright = _rules(strokes, f.size, across=False) | _coloured_rules(image[band[0] : band[1]], f, across=False)
-    cols, rule_cols = np.asarray(letters.any(0)), np.asarray(upright.any(0))
+    cols, rule_cols = np.asarray(letters.any(0)), np.asarray(grown(upright).any(0))
     # What blocks the line: ink as solid as text's strokes (a textured ground's cells are not).
     solid_ink = _without_specks((on_axis > SOLID) & ~rules, f.size)
     solid = np.asarray(solid_ink.sum(0) >= 2)
@@ -180,8 +180,8 @@ def plan_reflow(registry, image: np.ndarray, plan: EditPlan, lines: list[TextLin
     how: Literal["moved", "tracked"] = "moved"
     why = f"what follows moves {dx:+d} px (the new text is {dx_float:+.1f} px wider)"
     frame = None
-    if dx > max(room_after, room_before) and (frame := _frame_side(image[band[0] : band[1]], band_ink, f, solid, band,
-                                                                    end_x, dx, obstacle_after, gap, attached)) is not None:
+    if dx > max(room_after, room_before) and (frame := _frame_side(across | upright, upright, f, solid, band, end_x, dx,
+                                                                    obstacle_after, gap, attached)) is not None:
         why += f"; the box drawn round the line grows with it (its right side moves {dx:+d} px)"
     elif dx > room_after:
         if dx <= room_before:
@@ -204,20 +204,17 @@ def plan_reflow(registry, image: np.ndarray, plan: EditPlan, lines: list[TextLin
                   run=(start_x, end_x), band=band, carried=carried, cells=cells, frame=frame)
 
 
-def _frame_side(pixels: np.ndarray, band_ink: np.ndarray, f, solid: np.ndarray, band: tuple[int, int], end: int, dx: int,
+def _frame_side(rules: np.ndarray, upright: np.ndarray, f, solid: np.ndarray, band: tuple[int, int], end: int, dx: int,
                 obstacle: int, gap: int, attached: int) -> Box | None:
     """The right side of a box drawn round the line (a ledger's cells, boxes an OCR tool drew round
     words), when the line cannot move within it but the box can grow: the first upright rule within
     `attached` of the line's end, whose top and bottom meet rules that run back along the line (the
     box's top and bottom), with room for the side to move dx before other ink, another rule, the
-    detector's next box or the image's edge. Its box (image x and rows, a pixel round the rules'
-    own for their soft edges), or None."""
+    detector's next box or the image's edge. rules, upright: the band's lines (drawn_lines, as
+    found). Its box (image x and rows, a pixel round the rules' own for their soft edges), or None."""
     size, baseline = f.size, f.baseline
-    strokes = band_ink > STROKE
-    rules = _rules(strokes, size, grow=False) | _coloured_rules(pixels, f, grow=False)
-    upright = _rules(strokes, size, across=False, grow=False) | _coloured_rules(pixels, f, across=False, grow=False)
     w = upright.shape[1]
-    near = np.nonzero(upright.any(0)[end : end + attached])[0]
+    near = np.nonzero(np.asarray(upright.any(0))[end : end + attached])[0]
     if not len(near):
         return None
     c0 = end + int(near[0])
@@ -272,13 +269,16 @@ STEADY = 0.15  # x the text's contrast: neighbours along a drawn line differ by 
 COLOURED_LINE = 0.15  # x the text's contrast: a pixel this far from the ground's colour, in any hue, may be a drawn line (the ledger's faint red box: 0.24)
 
 
-def _coloured_rules(pixels: np.ndarray, f, across: bool = True, grow: bool = True) -> np.ndarray:
-    """_rules drawn in any colour: a box drawn round words in red on a grey ledger lies off the
-    text's colour axis, so it was neither ink nor ground; a line moved over it, and a fill erased it.
-    A pixel of such a line stands off the ground on both sides of it (its colour far from the median
-    across the line, a window wider than a rule is thick) and is steady along it: the ground's own
-    colour may be anything (a gradient, a texture's larger cells), and measured against one ground
-    colour, graded and textured grounds were full of "lines" (words suite: 9 lines refused)."""
+def drawn_lines(pixels: np.ndarray, strokes: np.ndarray, f) -> tuple[np.ndarray, np.ndarray]:
+    """The long thin straight lines in a band, (horizontal, upright), one pixel wide as found (grown
+    then mends their anti-aliasing): _rules among the text-coloured strokes, and lines drawn in any
+    colour (a box drawn round words in red on a grey ledger lies off the text's colour axis, so it
+    was neither ink nor ground; a line moved over it, and a fill erased it). A pixel of such a line
+    stands off the ground on both sides of it (its colour far from the median across the line, a
+    window wider than a rule is thick) and is steady along it: the ground's own colour may be
+    anything (a gradient, a texture's larger cells), and measured against one ground colour, graded
+    and textured grounds were full of "lines" (words suite: 9 lines refused). Found once per band:
+    the median filters are the cost."""
     px = pixels.astype(np.float32)
     contrast = float(np.linalg.norm(np.subtract(f.fg, f.bg, dtype=np.float32)))
     reach = 2 * _thickness(f.size) + 1
@@ -292,23 +292,25 @@ def _coloured_rules(pixels: np.ndarray, f, across: bool = True, grow: bool = Tru
                 & (np.linalg.norm(px - np.roll(px, -1, axis), axis=-1) < STEADY * contrast))
 
     # (gaps of up to COLOURED_GAP px bridged: a photographed line's colour drifts, and steady breaks)
-    found = _upright_lines(standing_out(0) & steady(0), f.size, COLOURED_GAP, COLOURED_LENGTH_V)
-    if across:
-        found |= _lines_across(standing_out(1) & steady(1), f.size, COLOURED_GAP)
-    return ndimage.binary_dilation(found, iterations=1) if grow and found.any() else found
+    upright = _upright_lines(strokes, f.size) | _upright_lines(standing_out(0) & steady(0), f.size, COLOURED_GAP,
+                                                                COLOURED_LENGTH_V)
+    across = _lines_across(strokes, f.size) | _lines_across(standing_out(1) & steady(1), f.size, COLOURED_GAP)
+    return across, upright
 
 
-def _rules(strokes: np.ndarray, size: int, across: bool = True, grow: bool = True) -> np.ndarray:
+def grown(lines: np.ndarray) -> np.ndarray:
+    """Lines grown by a pixel for their anti-aliasing."""
+    return ndimage.binary_dilation(lines, iterations=1) if lines.any() else lines
+
+
+def _rules(strokes: np.ndarray, size: int) -> np.ndarray:
     """The stroke pixels of long thin straight lines (a table's rules, an underline): horizontal runs
-    longer than RULE_LENGTH x the font size (unless not `across`: only the upright ones, which
-    block a line that moves; it slides along the others), vertical ones longer than RULE_LENGTH_V x
-    it (no letter's stroke is: not the word's height, which an x-height word's "p" next to it
-    exceeds), at most RULE_WIDTH x it thick (a dark band of a gradient ground is not a rule), grown
-    by a pixel for their anti-aliasing (when `grow`)."""
-    found = _upright_lines(strokes, size)
-    if across:
-        found |= _lines_across(strokes, size)
-    return ndimage.binary_dilation(found, iterations=1) if grow and found.any() else found
+    longer than RULE_LENGTH x the font size, vertical ones longer than RULE_LENGTH_V x it (no
+    letter's stroke is: not the word's height, which an x-height word's "p" next to it exceeds),
+    at most RULE_WIDTH x it thick (a dark band of a gradient ground is not a rule), grown by a
+    pixel for their anti-aliasing. Only the upright ones block a line that moves (drawn_lines): it
+    slides along the others."""
+    return grown(_upright_lines(strokes, size) | _lines_across(strokes, size))
 
 
 def _thickness(size: int) -> int:
@@ -671,7 +673,7 @@ def paint_reflow(registry, image: np.ndarray, plan: EditPlan, s: AttemptSettings
     # like the text: the poster's orange "coronavirus" in a white line projects at 0.7. A measure
     # of any hue took a textured ground's cells for text, and moved them.)
     strokes = observed > STROKE
-    rules = _rules(strokes, f.size) | _coloured_rules(win, f)
+    rules = grown(np.logical_or(*drawn_lines(win, strokes, f)))
     ink = (observed > INK) & ndimage.binary_dilation(strokes, iterations=2) & ~rules & text_band
     # Only the text's rows change (with their halo): not a cell of a textured ground below them.
     text_rows = np.nonzero((strokes & ink).any(1))[0]
@@ -682,7 +684,7 @@ def paint_reflow(registry, image: np.ndarray, plan: EditPlan, s: AttemptSettings
     if effect is not None:  # the outline or shadow moves with its letters
         layer_ink = ink_on_axis(win.astype(np.float32), effect.colour, f.bg) > INK
         ink |= layer_ink
-    after_head, after_mid = right_of(r.cut_before), right_of(r.cut_after) | _carried(r, observed > STROKE, xa, y0)
+    after_head, after_mid = right_of(r.cut_before), right_of(r.cut_after) | _carried(r, strokes, xa, y0)
     between = after_head & ~after_mid
     # The run's ends are where its strokes end: their soft edges (halo) move with them.
     if r.side == "after":
@@ -733,7 +735,7 @@ def paint_reflow(registry, image: np.ndarray, plan: EditPlan, s: AttemptSettings
         band = image[y0:y1]
         band_strokes = observed_ink(band, f.fg, f.bg, f.effect) > STROKE
         # (not from other text, nor from a line drawn past the end: a box's side mirrored in is a ghost "|")
-        other_ink = ndimage.binary_dilation(band_strokes | _rules(band_strokes, f.size) | _coloured_rules(band, f),
+        other_ink = ndimage.binary_dilation(band_strokes | grown(np.logical_or(*drawn_lines(band, band_strokes, f))),
                                             iterations=halo)
         at = np.clip(source, 0, w - 1) + 0 * ys
         take = vacated & inside & ~other_ink[ys - y0 + 0 * xs, at]
@@ -913,11 +915,12 @@ def kept_intact(before: np.ndarray, after: np.ndarray, plan: EditPlan) -> bool:
 
     ink_before = observed_ink(before[y0:y1], f.fg, f.bg, f.effect)
     ink_after = observed_ink(after[y0:y1], f.fg, f.bg, f.effect)
-    not_rules = ~_rules(ink_before > STROKE, f.size)
+    strokes_before = ink_before > STROKE
+    not_rules = ~_rules(strokes_before, f.size)
     shift, run_edge = moving_part(r)
     if r.side == "after":
         staying = ~right_of(r.cut_before) & (xs >= plan.word_box[0] - height)
-        moving = (right_of(r.cut_after) | _carried(r, ink_before > STROKE, 0, y0)) & (xs < run_edge)
+        moving = (right_of(r.cut_after) | _carried(r, strokes_before, 0, y0)) & (xs < run_edge)
     else:
         staying = right_of(r.cut_after) & (xs < plan.word_box[2] + height)
         moving = ~right_of(r.cut_before) & (xs >= run_edge)
@@ -927,8 +930,10 @@ def kept_intact(before: np.ndarray, after: np.ndarray, plan: EditPlan) -> bool:
         gained = (now > STRONG) & (ink_before < FAINT) & where
         if (lost | gained).sum() > max(3, KEPT_TOLERANCE * ((ink_before > STRONG) & where).sum()):
             return False
-    drawn_lines = ~not_rules | _coloured_rules(before[y0:y1], f)  # a box round the line is not text left behind
-    return not (shift and _left_behind((ink_before > LEFT_BEHIND) & ~drawn_lines, r, run_edge, f.size))
+    if not shift:
+        return True
+    lines = grown(np.logical_or(*drawn_lines(before[y0:y1], strokes_before, f)))  # a box round the line is not text left behind
+    return not _left_behind((ink_before > LEFT_BEHIND) & ~lines, r, run_edge, f.size)
 
 
 def _left_behind(ink: np.ndarray, r: Reflow, run_edge: int, size: int) -> bool:

@@ -96,7 +96,7 @@ def test_a_full_stop_an_italic_letter_leans_over_moves_whole_with_the_line(edito
 
 
 def test_a_box_drawn_round_the_line_is_a_rule_in_any_colour_and_its_side_can_move():
-    from agent.reflow import _coloured_rules, _frame_side
+    from agent.reflow import _frame_side, drawn_lines, grown
     from agent.schemas import FontInfo
 
     # A grey ledger line in a faint red box (the bundled ledger's colours), room to its right.
@@ -107,14 +107,15 @@ def test_a_box_drawn_round_the_line_is_a_rule_in_any_colour_and_its_side_can_mov
     image[12:28, 30:140:9] = (70, 70, 70)  # upright strokes of the text
     font = FontInfo(face="LiberationSans-Regular", category="sans", size=size, baseline=28.0, slant=0.0, fg=(70, 70, 70),
                     bg=(172, 166, 166), score=1.0)
-    rules = _coloured_rules(image, font)
+    rules = grown(np.logical_or(*drawn_lines(image, np.zeros((h, w), bool), font)))  # in another colour than the text's
     assert rules[5, 80] and rules[20, 144] and not rules[20, 30]
     ink = np.zeros((h, w), np.float32)
     ink[12:28, 30:140:9] = 1.0
     solid = ink.sum(0) >= 2
-    side = _frame_side(image, ink, font, solid, (0, h), 140, 8, 10**9, 4, 7)
+    across, upright = drawn_lines(image, ink > 0.3, font)
+    side = _frame_side(across | upright, upright, font, solid, (0, h), 140, 8, 10**9, 4, 7)
     assert side is not None and side[0] <= 144 < side[2] and side[1] <= 5 and side[3] >= 35
-    assert _frame_side(image, ink, font, solid, (0, h), 140, 60, 10**9, 4, 7) is None  # no room for 60 px
+    assert _frame_side(across | upright, upright, font, solid, (0, h), 140, 60, 10**9, 4, 7) is None  # no room for 60 px
 
 
 def test_a_box_side_thicker_than_the_move_is_moved_whole():
