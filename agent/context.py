@@ -39,4 +39,4 @@ class Toolbox:
         tools: dict[str, InpaintTool] = {"naive": NaiveInpaint()}
         if diffusion:
             tools["glyph-diffusion"] = GlyphDiffusionInpaint(GlyphModel.load(weights))
-        return cls(FontRegistry.discover(), OCR(reading_cache=reading_cache), tools)
+        return cls(FontRegistry.discover(with_library=True), OCR(reading_cache=reading_cache), tools)

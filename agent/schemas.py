@@ -69,8 +69,17 @@ class EffectInfo(BaseModel):
     blur: float = Field(default=0.0, description="Shadow: Gaussian sigma (px).")
 
 
+class FaceCandidate(BaseModel):
+    face: str = Field(description="A font library face.")
+    distance: float = Field(description="How far its glyphs are from the line's own (tools.library retrieval; lower is closer).")
+    fit: float | None = Field(default=None, description="IoU of the line drawn in it with the observed ink (None: not fitted).")
+    glyph_error: float | None = Field(default=None, description="Squared error of the glyphs nearest the edit, each drawn "
+                                      "in it and aligned to its own ink (where the line's layout fits no face; lower "
+                                      "is closer; None: not measured).")
+
+
 class FontInfo(BaseModel):
-    face: str = Field(description="Registry face the text is matched to.")
+    face: str = Field(description="Face the text is matched to (a registry face or a font library face).")
     category: Category = Field(description="sans, serif or mono.")
     size: int = Field(description="Font size in pixels.")
     baseline: float = Field(default=0.0, description="y of the line's baseline in the image (fallback for placing glyphs).")
@@ -81,6 +90,9 @@ class FontInfo(BaseModel):
     blur: float = Field(default=0.0, description="Gaussian sigma (px) that makes the crisp rendering look like the observed ink.")
     weight: float = Field(default=0.0, description="Pixels the face's outlines move out (bolder) or in (lighter) to match the ink's strokes.")
     effect: EffectInfo | None = Field(default=None, description="Outline or drop shadow drawn under the letters, if any.")
+    candidates: list[FaceCandidate] = Field(default_factory=list, description="The font library's closest faces to the "
+                                            "line's glyphs, closest first, each fitted to the line; the face chosen is "
+                                            "the best fit of these and the registry's.")
 
 
 class CharEdit(BaseModel):

@@ -46,7 +46,7 @@ def reading_cache(tmp_path_factory):
 def registry():
     from tools.fonts import FontRegistry
 
-    return FontRegistry.discover()
+    return FontRegistry.discover(with_library=True)
 
 
 @pytest.fixture(scope="session")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 import importlib.util
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
@@ -31,8 +31,9 @@ class FontFace:
     category: Category
     bold: bool
     italic: bool
-    held_out: bool  # True: never used to train the diffusion model (validation faces)
+    held_out: bool  # True: never used to train the diffusion model (validation faces; every library face)
     path: Path
+    variation: tuple[float, ...] | None = None  # a variable font's named instance: its axis coordinates (fvar order)
 
 
 # (family, category, held_out, where, {style: file name}); where is a python package that ships the
@@ -115,14 +116,17 @@ def packaged_font(where: str, file_name: str) -> Path:
 class FontRegistry:
     """All packaged faces, found once. Pass the instance around; it caches loaded fonts."""
 
-    def __init__(self, faces: list[FontFace]):
+    def __init__(self, faces: list[FontFace], library=None):
         if not faces:
             raise FontsMissingError("no fonts found: run `make setup` (installs font packages)")
-        self.faces = faces
-        self.by_name = {f.name: f for f in faces}
+        self.faces = faces  # the registry's own faces: training, validation, the plan's first match
+        self.library = library  # tools.library.FontIndex over every installed face (None: not loaded)
+        self.by_name = {f.name: f for f in (library.faces if library is not None else [])} | {f.name: f for f in faces}
 
     @classmethod
-    def discover(cls, min_faces: int = 20) -> FontRegistry:
+    def discover(cls, min_faces: int = 20, with_library: bool = False) -> FontRegistry:
+        """The registry's faces; with_library: also the font library's index (tools.library), whose
+        faces the plan retrieves and can draw by name."""
         faces, missing = [], []
         for family, category, held_out, where, files in _CATALOGUE:
             folder = _package_dir(where)
@@ -138,7 +142,11 @@ class FontRegistry:
                 f"only {len(faces)} font faces found (missing e.g. {missing[:3]}): run `make setup`, which installs "
                 "the font packages (pip extras and Debian fonts-liberation, fonts-freefont-ttf)"
             )
-        return cls(faces)
+        if not with_library:
+            return cls(faces)
+        from tools.library import FontIndex
+
+        return cls(faces, FontIndex.load())
 
     def select(self, held_out: bool | None = None, category: str | None = None) -> list[FontFace]:
         return [
@@ -148,7 +156,11 @@ class FontRegistry:
 
     @functools.lru_cache(maxsize=4096)  # noqa: B019 - the registry lives as long as the process
     def font(self, name: str, size: int) -> ImageFont.FreeTypeFont:
-        return ImageFont.truetype(str(self.by_name[name].path), max(4, int(size)))
+        face = self.by_name[name]
+        font = ImageFont.truetype(str(face.path), max(4, int(size)))
+        if face.variation is not None:
+            font.set_variation_by_axes(list(face.variation))
+        return font
 
     def can_draw(self, name: str, text: str) -> bool:
         """True if every character of text has a real glyph (not .notdef) in the face."""
@@ -247,6 +259,7 @@ class FontMatch:
     fg: tuple[int, int, int]  # text colour
     bg: tuple[int, int, int]  # background colour
     score: float  # IoU between the observed ink and the rendered word (0..1)
+    fits: dict[str, float] = field(default_factory=dict)  # IoU of every face tried (by name), best first
 
 
 def kmeans(px: np.ndarray, centres: np.ndarray, iters: int) -> tuple[np.ndarray, np.ndarray]:
@@ -406,7 +419,7 @@ def match_font(
         best = scored[0]
     _, size, baseline, x0, iou, face = best
     return FontMatch(face.name, face.category, int(size), baseline + offset[1], x0 + offset[0], slant,
-                     rgb(fg), rgb(bg), iou)
+                     rgb(fg), rgb(bg), iou, {f[-1].name: round(f[0], 4) for f in fits})
 
 
 MATCH_HEIGHT = 96  # px: ink more than twice this tall is matched at this height, then refined at its own (at 64 a 207 px line of the 12 MP poster matched a lighter face)
@@ -422,7 +435,7 @@ def _match_large(registry: FontRegistry, ink: np.ndarray, text: str, fg, bg, fac
     small_size = (max(1, round(ink.shape[1] / k)), MATCH_HEIGHT)
     small = np.asarray(Image.fromarray(ink).resize(small_size, Image.Resampling.BOX), np.float32)
     m = match_font(registry, small, text, fg, bg, faces, (0, 0), slant, shortlist, decisive)
-    face = next(f for f in registry.faces if f.name == m.face)
+    face = registry.by_name[m.face]
     kx = ink.shape[1] / small_size[0]
     fit = (None, round(m.size * k), m.baseline * k, m.x0 * kx)
     for _ in range(int(np.ceil(k))):  # each step moves at most a pixel and a size: stop where it stays
@@ -432,7 +445,7 @@ def _match_large(registry: FontRegistry, ink: np.ndarray, text: str, fg, bg, fac
         fit = step
     _, size, baseline, x0 = fit
     return FontMatch(face.name, face.category, int(size), baseline + offset[1], x0 + offset[0], slant,
-                     rgb(fg), rgb(bg), m.score)
+                     rgb(fg), rgb(bg), m.score, m.fits)
 
 
 def _soft_fit(registry: FontRegistry, face: FontFace, text: str, ink: np.ndarray, size: int, baseline: float, x0: float):
