@@ -21,6 +21,7 @@ from agent.policy import diagnose, likely_enough, look_alike_misses, refine, sim
 from agent.reflow import kept_intact, paint_reflow, plan_reflow
 from agent.repaint import AttemptSettings, glyph_edits
 from agent.schemas import Attempt, Box, Confirmation, EditPlan, EditRequest
+from agent.style import check_style
 from agent.verify import aligned_before, line_crop, line_verdict, marks_free, pixels_outside_word
 from tools.compression import estimate_quality, match_jpeg
 from tools.mask import default_pad
@@ -42,6 +43,7 @@ class EditState(TypedDict, total=False):
     candidate: np.ndarray  # the latest attempt's image
     mask_boxes: list  # the latest attempt's: the boxes of the pixels it changed
     word_boxes: list  # ... and where the edited word now lies (the word check reads them)
+    exemplars: list[str]  # ... and which of its glyphs it drew from the image's own (Exemplar.describe)
     attempt_started: float
     attempts: list[Attempt]
     attempt_images: list[np.ndarray]  # every attempt's output, for the contact sheet
@@ -154,6 +156,7 @@ def build_graph(toolbox: Toolbox):
         say(config, f"attempt {n} of {_budget(state)}: {s.tool}, seed {s.seed}, guidance {s.guidance}, steps {s.steps}")
         t0 = time.perf_counter()
         image, plan = state["image"], state["plan"]
+        exemplars: list[str] = []
         if plan.reflow is not None:
             reflowed = paint_reflow(toolbox.registry, image, plan, s)
             out, mask, mask_boxes, word_boxes = reflowed.image, reflowed.drawn, [reflowed.changed_box], [reflowed.word_box]
@@ -164,10 +167,12 @@ def build_graph(toolbox: Toolbox):
             for e in edits:
                 mask |= e.mask(image.shape[:2])
             mask_boxes = word_boxes = [e.mask_box for e in edits]
+            exemplars = [e.source for e in edits if e.source]
         if plan.jpeg_quality is not None and state["request"].method != "naive":
             # The naive method is the by-hand baseline: it does not match the compression.
             out = match_jpeg(out, mask, plan.jpeg_quality)
-        return {"candidate": out, "mask_boxes": mask_boxes, "word_boxes": word_boxes, "attempt_started": t0}
+        return {"candidate": out, "mask_boxes": mask_boxes, "word_boxes": word_boxes, "attempt_started": t0,
+                "exemplars": exemplars}
 
     def verify(state: EditState, config: RunnableConfig) -> dict:
         p, s = state["plan"], state["settings"]
@@ -201,12 +206,18 @@ def build_graph(toolbox: Toolbox):
             as_checked = without_marks if checked is not None else str
             if line_why := line_verdict(as_checked(line_before), as_checked(line_read), p, edited, read):
                 why, confirmed_by = line_why, None
+        # Likeness (agent/style.py): the right letter drawn lighter or heavier than the word's own is not the edit asked for.
+        style = check_style(toolbox.registry, state["candidate"], state["plan"], edits_boxes)
+        if why is None and style is not None and not style.passed:
+            why, confirmed_by = "unlike-style", None
         attempt = Attempt(
             number=len(state["attempts"]) + 1, tool=s.tool, seed=s.seed, guidance=s.guidance, steps=s.steps,
-            mask_pad=-1 if s.pad is None else s.pad, mask_grow_x=s.grow_x, mask_shaped=s.shaped, size_scale=s.size_scale,
+            mask_pad=-1 if s.pad is None else s.pad, mask_grow_x=s.grow_x, mask_shaped=s.shaped, size_scale=s.size_scale, weight=s.weight,
+            exemplars=state.get("exemplars", []),
             mask_boxes=[(int(b[0]), int(b[1]), int(b[2]), int(b[3])) for b in edits_boxes], ocr_text=ocr_text, ocr_confidence=round(conf, 4),
             passed=why is None, confirmed_by=confirmed_by, line_before=line_before, line_read=line_read,
             changed_outside_word=outside, seconds=round(time.perf_counter() - state["attempt_started"], 3), why_failed=why,
+            style=style,
         )
         # Which attempt to keep when none passes: a pass outranks everything, then characters read
         # right (a half weight: at most just under a pass), then the recogniser's confidence (a tie-break).
@@ -222,7 +233,7 @@ def build_graph(toolbox: Toolbox):
 
     def refine_(state: EditState, config: RunnableConfig) -> dict:
         last = state["attempts"][-1]
-        settings, reason = refine(state["settings"], last.why_failed or "wrong-glyph", _first_pad(state["plan"]))
+        settings, reason = refine(state["settings"], last.why_failed or "wrong-glyph", _first_pad(state["plan"]), last.style)
         if settings.tool not in toolbox.tools or state["plan"].mode != "chars":
             settings = replace(settings, tool="naive")
         if state["plan"].reflow is not None:  # the plan set the size and place (dx follows from them): only the halo may grow
@@ -240,7 +251,10 @@ def build_graph(toolbox: Toolbox):
                    "reading+pixels": f' (confidence {last.ocr_confidence:.2f}; the text it kept, punctuation included, checked on its moved pixels)',
                    "likelihood": f', look-alikes of "{state["plan"].new_word}", which the recogniser scores near its reading '
                                  "and far above the old word"}[last.confirmed_by or "reading"]
-            return {"status": "verified", "message": f'OCR reads "{last.ocr_text}"{how}'}
+            likeness = (f"; strokes {last.style.ratio:.2f}x as heavy as the word's own glyphs" if last.style is not None
+                        else "; likeness not checked (no unchanged glyph of the word to compare)"
+                        if state["plan"].mode == "chars" else "")
+            return {"status": "verified", "message": f'OCR reads "{last.ocr_text}"{how}{likeness}'}
         reads = ", ".join(f'"{a.ocr_text}"' for a in attempts[-3:])
         return {"status": "failed", "message": f"not verified after {len(attempts)} attempt(s) (last reads: {reads}); the output holds the best attempt"}
 

@@ -11,7 +11,7 @@ from typing import Literal
 import numpy as np
 from scipy import ndimage
 
-from agent.schemas import CharEdit, EditPlan, EditRequest, EffectInfo, FaceCandidate, FontInfo
+from agent.schemas import CharEdit, EditPlan, EditRequest, EffectInfo, Exemplar, FaceCandidate, FontInfo
 from tools.effects import estimate_effect, estimate_fill_outline, ink_on_axis
 from tools.fonts import (
     MAX_WEIGHT,
@@ -239,7 +239,10 @@ def make_plan(registry, image: np.ndarray, line: TextLine, start: int, request: 
     weight = _weight(registry, image, text, boxes[ws:we], ws, match, fg, bg, effect, blur)
     font = FontInfo(face=match.face, category=match.category, size=match.size, baseline=round(match.baseline, 2), slant=match.slant,
                     fg=fg, bg=bg, score=round(match.score, 4), blur=blur, weight=weight, effect=effect, candidates=candidates)
+    exemplars = (exemplars_in_line(image, text, boxes, {start + e.index for e in edits}, {e.new for e in edits}, fg, bg)
+                 if mode == "chars" and effect is None else [])
     return EditPlan(
+        exemplars=exemplars,
         line_text=text, line_box=line.box, start=start, word=word, new_word=new_word, word_box=word_box,
         target=(start - ws, end - ws),
         word_start=ws, char_boxes=boxes[ws:we], mode=mode, edits=edits, font=font,
@@ -318,6 +321,37 @@ def _fits_better(registry, ink, text: str, new, old) -> bool:
     errors = [_soft_fit(registry, registry.by_name[m.face], text, ink.coverage, m.size, m.baseline - ry0, m.x0 - rx0)[0]
               for m in (new, old)]
     return errors[0] < errors[1]
+
+
+def exemplars_in_line(image: np.ndarray, text: str, boxes: list, edited: set[int], wanted: set[str], fg, bg) -> list[Exemplar]:
+    """For each wanted character, its occurrence in the line nearest the edit that the edit leaves
+    alone, stands clear of its neighbours (a clear column each side: no other glyph's ink in it) and lies on a plain ground
+    (a textured one would come along with it). Its pixels are the image's own face, weight, blur
+    and colour: no library face draws them as well."""
+    h, w = image.shape[:2]
+    inked = [k for k, b in enumerate(boxes) if b is not None]
+    out = []
+    for ch in sorted(wanted):
+        spots = []
+        for n, k in enumerate(inked):
+            if text[k] != ch or k in edited:
+                continue
+            x0, y0, x1, y1 = boxes[k]
+            prev, nxt = (boxes[inked[n - 1]] if n else None), (boxes[inked[n + 1]] if n + 1 < len(inked) else None)
+            left, right = (x0 - prev[2] if prev else 9), (nxt[0] - x1 if nxt else 9)
+            if min(left, right) < 1:
+                continue
+            if busy_ground(image[max(0, y0 - 2) : min(h, y1 + 2), max(0, x0 - 2) : min(w, x1 + 2)], fg, bg):
+                continue
+            # its soft edge, a pixel past the box, where no neighbour's can be
+            crop = (max(0, x0 - (left >= 2)), max(0, y0 - 1), min(w, x1 + (right >= 2)), min(h, y1 + 1))
+            spots.append((min(abs(k - j) for j in edited), k, crop))
+        if spots:
+            _, k, b = min(spots)
+            ws = text.rfind(" ", 0, k) + 1
+            we = text.find(" ", k)
+            out.append(Exemplar(char=ch, box=b, word=text[ws : we if we >= 0 else len(text)]))
+    return out
 
 
 PHANTOM_GAIN = 0.1  # how much better (ink IoU) the span alone must fit for the extra characters to go

@@ -9,8 +9,11 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import numpy as np
+
 from agent.repaint import AttemptSettings
-from agent.schemas import Tool
+from agent.schemas import StyleCheck, Tool
+from tools.fonts import MAX_WEIGHT
 from tools.mask import MaskSpec, grow, grow_toward_gaps, tighten
 from tools.text import look_alike, squeeze
 
@@ -171,8 +174,8 @@ REFIT_SCALES = (1.08, 0.93)  # a wrong glyph at full guidance: a smaller size nu
 _AS_DIAGNOSIS = {"changed-outside-word": "neighbour-changed", "line-neighbour-changed": "neighbour-changed"}
 
 
-def refine(prev: AttemptSettings, why: str, first_pad: int) -> tuple[AttemptSettings, str]:
-    """The settings for the next attempt and a one-line reason.
+def refine(prev: AttemptSettings, why: str, first_pad: int, style: StyleCheck | None = None) -> tuple[AttemptSettings, str]:
+    """The settings for the next attempt and a one-line reason (style: the failed attempt's style check).
 
     The geometry follows the diagnosis; the tool alternates between the drawn glyph (deterministic,
     so repeating it unchanged is pointless) and the diffusion model (a new seed each time).
@@ -181,9 +184,15 @@ def refine(prev: AttemptSettings, why: str, first_pad: int) -> tuple[AttemptSett
     """
     why = _AS_DIAGNOSIS.get(why, why.removeprefix("line-"))
     tool: Tool = "glyph-diffusion" if prev.tool == "naive" else "naive"
-    nxt = replace(prev, tool=tool, seed=prev.seed + 1)
+    # An exemplar drawn from the image had its try: what failed may be its pixels; the face draws next.
+    nxt = replace(prev, tool=tool, seed=prev.seed + 1, exemplars=False)
     spec = MaskSpec(pad=first_pad if prev.pad is None else prev.pad, grow_x=prev.grow_x)
-    if why == "old-glyph-remains":
+    if why == "unlike-style" and style is not None:
+        # A stroke w px too light gains w/2 px on each side of its outline (agent/style.py).
+        step = float(np.clip((style.expected_stroke - style.stroke) / 2, -MAX_WEIGHT, MAX_WEIGHT))
+        nxt = replace(nxt, weight=round(prev.weight + step, 2))
+        change = f"strokes {style.ratio:.2f}x the word's own: outlines moved {step:+.2f} px"
+    elif why == "old-glyph-remains":
         spec = grow_toward_gaps(grow(spec, GROW_PX), GROW_PX)
         nxt = replace(nxt, pad=spec.pad, grow_x=spec.grow_x, guidance=min(MAX_GUIDANCE, prev.guidance + REMNANT_GUIDANCE_STEP),
                       shaped=False)

@@ -11,7 +11,7 @@ import numpy as np
 from scipy import ndimage
 
 from agent.plan import is_italic, observed_ink
-from agent.schemas import EditPlan, FontInfo, Tool
+from agent.schemas import EditPlan, Exemplar, FontInfo, Tool
 from tools.effects import TextEffect, ink_on_axis
 from tools.fonts import Anchor, GlyphPen, glyph_pen, ink_box, place_glyph, run_anchor
 from tools.inpaint import Draft, GlyphEdit
@@ -29,6 +29,9 @@ class AttemptSettings:
     size_scale: float = 1.0  # draft size relative to the matched font size
     shift: tuple[float, float] = (0.0, 0.0)  # draft offset in pixels
     shaped: bool = True  # repaint only the old and new glyphs' ink (with a halo) inside the mask box
+    exemplars: bool = True  # draw a new character from its exemplar in the line where the plan found one
+    weight: float = 0.0  # px the glyphs' outlines move out (in: negative) beyond the plan's weight: a retry after a
+    # style check found the new glyphs lighter or heavier than the word's own (agent/style.py)
 
 
 def _neighbours(plan: EditPlan, index_in_word: int):
@@ -42,6 +45,8 @@ def glyph_edits(registry, image: np.ndarray, plan: EditPlan, s: AttemptSettings)
     """Masks and drafts for every edited character of a same-length edit under the attempt's
     settings (a replacement of another length is set by agent/reflow.py)."""
     h, w = image.shape[:2]
+    if s.weight:
+        plan = plan.model_copy(update={"font": plan.font.model_copy(update={"weight": plan.font.weight + s.weight})})
     f = plan.font
     size = max(6, round(f.size * s.size_scale))
     slant = 0.0 if is_italic(f.face) else f.slant
@@ -56,6 +61,11 @@ def glyph_edits(registry, image: np.ndarray, plan: EditPlan, s: AttemptSettings)
         cov = _draw(registry, f, e, pen, (h, w), slant, s.shift, anchor)
         if s.size_scale == 1.0:
             cov = _fit_height(registry, image, plan, e, pen, cov, slant, s.shift, anchor)
+        exemplar = next((x for x in plan.exemplars if x.char == e.new), None) if s.exemplars else None
+        if exemplar is not None and (copied := _from_exemplar(image, f, exemplar, cov)) is not None:
+            cov = copied
+        else:
+            exemplar = None
         draft_box = ink_box(cov)
         char_h = e.box[3] - e.box[1]
         pad = default_pad(char_h) if s.pad is None else s.pad
@@ -83,7 +93,30 @@ def glyph_edits(registry, image: np.ndarray, plan: EditPlan, s: AttemptSettings)
         mbox = (max(mbox[0], zone[0]), max(mbox[1], zone[1]), min(mbox[2], zone[2]), min(mbox[3], zone[3]))
         layer = effect.layer(np.maximum(cov, neighbours)) if effect else None
         draft = Draft(cov, draft_box, f.fg, f.bg, layer, effect.colour if effect else (0, 0, 0))
-        out.append(GlyphEdit(mbox, draft, min_context=line_h, shape=shape))
+        out.append(GlyphEdit(mbox, draft, min_context=line_h, shape=shape,
+                             source=exemplar.describe() if exemplar is not None else None))
+    return out
+
+
+EXEMPLAR_HEIGHT = 0.15  # an exemplar whose ink is taller or shorter than the face draws the character by more is not its twin
+
+
+def _from_exemplar(image: np.ndarray, f: FontInfo, exemplar: Exemplar, drawn: np.ndarray) -> np.ndarray | None:
+    """The exemplar's ink moved onto the glyph the face draws there: ink boxes centred across, bottoms
+    level; None when their heights disagree (another size or case)."""
+    x0, y0, x1, y1 = exemplar.box
+    ink = observed_ink(image[y0:y1, x0:x1], f.fg, f.bg, None)
+    rb, eb = ink_box(drawn), ink_box(ink)
+    if rb is None or eb is None or abs((eb[3] - eb[1]) - (rb[3] - rb[1])) > EXEMPLAR_HEIGHT * (rb[3] - rb[1]):
+        return None
+    h, w = image.shape[:2]
+    tx0, ty0 = round((rb[0] + rb[2] - eb[0] - eb[2]) / 2), rb[3] - eb[3]  # where the crop's corner goes
+    out = np.zeros_like(drawn)
+    sx0, sy0 = max(0, -tx0), max(0, -ty0)
+    tx1, ty1 = min(w, tx0 + ink.shape[1]), min(h, ty0 + ink.shape[0])
+    if tx1 <= max(0, tx0) or ty1 <= max(0, ty0):
+        return None
+    out[max(0, ty0) : ty1, max(0, tx0) : tx1] = ink[sy0 : sy0 + ty1 - max(0, ty0), sx0 : sx0 + tx1 - max(0, tx0)]
     return out
 
 

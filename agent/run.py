@@ -189,4 +189,6 @@ def contact_sheet(image: np.ndarray, state: dict) -> np.ndarray:
         verdict = "PASS" if a.passed else f"fail: {a.why_failed}"
         draw.text((2 * cw + 10, y + 4), f"#{a.number} {a.tool} seed={a.seed} g={a.guidance} steps={a.steps}", fill="black")
         draw.text((2 * cw + 10, y + 20), f"read {a.ocr_text!r} ({a.ocr_confidence:.2f}) {verdict}", fill="black")
+        if a.exemplars:
+            draw.text((2 * cw + 10, y + 36), "drawn from " + "; ".join(a.exemplars), fill="black")
     return np.asarray(sheet)

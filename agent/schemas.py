@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, Field, ValidationError, computed_field, field_validator, model_validator
 
 from tools.fonts import Category
 
@@ -144,6 +144,17 @@ class Reflow(BaseModel):
         "letter's tail leans over its full stop).")
 
 
+class Exemplar(BaseModel):
+    """A glyph the image already shows in the word's style: the new character drawn by the image itself."""
+
+    char: str
+    box: Box = Field(description="Where its pixels are taken: its ink box and a pixel round it where no neighbour's ink is.")
+    word: str = Field(description="The word of the line it stands in.")
+
+    def describe(self) -> str:
+        return f'"{self.char}" of "{self.word}" at {list(self.box)}'
+
+
 class EditPlan(BaseModel):
     line_text: str = Field(description="The OCR line the text was found in.")
     line_box: Box
@@ -163,6 +174,20 @@ class EditPlan(BaseModel):
     original_read: str | None = Field(default=None, description="How the verifier reads the untouched word (its crop), the reference for unedited characters.")
     font: FontInfo
     reflow: Reflow | None = Field(default=None, description="relayout: how the new text is set and the line moved.")
+    exemplars: list[Exemplar] = Field(default_factory=list, description="chars: new characters the line already shows "
+                                      "elsewhere (unedited, standing clear of their neighbours, on a plain ground); "
+                                      "an attempt may draw them from these pixels rather than from the face.")
+
+
+class StyleCheck(BaseModel):
+    """The new glyphs' stroke weight against the word's unchanged glyphs (agent/style.py)."""
+
+    stroke: float = Field(description="Mean stroke width (px) of the new glyphs.")
+    expected_stroke: float = Field(description="What the new glyphs' stroke width should be: the median of the word's "
+                                   "unchanged glyphs', times the ratio the matched face draws between these letters.")
+    ratio: float = Field(description="stroke / expected_stroke (1: as heavy as the word's own glyphs).")
+    witnesses: int = Field(description="Unchanged glyphs measured.")
+    passed: bool = Field(description="The ratio lies within the tolerance a right letter in the right face shows.")
 
 
 class Attempt(BaseModel):
@@ -175,6 +200,10 @@ class Attempt(BaseModel):
     mask_grow_x: int = Field(description="Extra pixels toward the neighbours.")
     mask_shaped: bool = Field(default=True, description="Only the old and new glyphs' ink (with a halo) inside the boxes was repainted.")
     size_scale: float = Field(description="Scale applied to the matched font size for the draft.")
+    weight: float = Field(default=0.0, description="Pixels the glyphs' outlines moved out (in: negative) beyond the "
+                          "plan's weight: a retry after the style check found the strokes lighter or heavier.")
+    exemplars: list[str] = Field(default_factory=list, description="Glyphs drawn from the image's own pixels: which "
+                                 "character, from which word and box (plan.exemplars); the others from the face.")
     mask_boxes: list[Box]
     ocr_text: str = Field(description="What the verifier read on the word crop.")
     ocr_confidence: float
@@ -184,6 +213,9 @@ class Attempt(BaseModel):
         "(5/S, 1/l, x/X) in unedited characters only, and the recogniser scores the requested word near its reading "
         "and far above the old word; reading+pixels: a re-set word of another length whose letters read exactly as "
         "requested, while the punctuation it kept (. , : ;) is checked on its pixels (moved unchanged), not read.")
+    style: StyleCheck | None = Field(default=None, description="The new glyphs' stroke weight against the word's "
+                                     "unchanged glyphs (None: not checked: a re-set word, no unchanged glyph to compare, "
+                                     "glyphs under 8 px, or letters with an outline or shadow).")
     line_before: str | None = Field(default=None, description="The whole line read from scratch in the original "
                                     "(no character boxes): the reference of the line check.")
     line_read: str | None = Field(default=None, description="The whole line read from scratch after the edit: it must "
@@ -205,6 +237,14 @@ class EditResult(BaseModel):
     occurrences: int | None = Field(default=None, description="How many times find occurs in the image; when more than "
                                     "once, `occurrence` (or the first, in reading order) was edited: its box is plan.word_box.")
     edited_occurrence: int | None = Field(default=None, description="Which occurrence was edited (1-based, reading order).")
+
+    @computed_field(description="The likeness check of the attempt the output holds (the verified one, else the last): "  # type: ignore[prop-decorator]
+                    "the new glyphs' stroke weight against the word's own (None: not checked).")
+    @property
+    def style(self) -> StyleCheck | None:
+        chosen = next((a for a in self.attempts if a.passed), self.attempts[-1] if self.attempts else None)
+        return chosen.style if chosen is not None else None
+
     edits: list[EditResult] = Field(default_factory=list, description="A request with several edits: each edit's own "
                                     "result, in order (each ran on the image the one before it left); the status is "
                                     "verified only when every edit is.")

@@ -76,3 +76,10 @@ def test_outputs_are_written_atomically_with_the_usual_file_mode(tmp_path):
     os.umask(umask)
     assert stat.S_IMODE(out.stat().st_mode) == 0o666 & ~umask  # not mkstemp's private 0600
     assert [p.name for p in tmp_path.iterdir()] == ["out.png"]  # no temporary file left behind
+
+
+def test_a_font_library_index_not_built_is_one_line_naming_the_fix(tmp_path, monkeypatch):
+    monkeypatch.setenv("GLYPHFIX_FONT_INDEX", str(tmp_path / "none.npz"))
+    r = glyphfix("edit", str(EXAMPLES / "word_available.png"), "--find", "a", "--replace", "b", "-o", str(tmp_path / "o.png"))
+    assert r.exit_code == 1 and "Traceback" not in r.output
+    assert r.output.strip().count("\n") == 0 and "make setup" in r.output

@@ -12,7 +12,7 @@ from agent.schemas import EditRequest
 from tools.compression import estimate_quality, match_jpeg, reencode
 from tools.fonts import composite, glyph_pen, match_font, place_glyph, render_text, run_anchor
 from tools.mask import box_to_mask, ink_mask
-from tools.metrics import crop, ssim
+from tools.metrics import crop, ssim, stem_ink
 
 
 def _word(registry, face="FreeSerif", size=30, text="Hamburg", x0=17.0, base=48.0):
@@ -416,15 +416,6 @@ def test_a_lighter_weight_of_a_known_face_is_drawn_as_light_as_its_ink(registry)
     assert abs(edit.draft.coverage.sum() - true_ink) < (unweighted.draft.coverage.sum() - true_ink) / 3
 
 
-def _stem_width(image: np.ndarray, box, fg, bg, x_top: int) -> float:
-    """Ink across a letter's stem above the x-height (px): the median over the rows from the top of its
-    box to the x-height of the coverage summed across the box (a pixel either side)."""
-    from tools.fonts import project_ink
-
-    x0, y0, x1, _ = box
-    return float(np.median(project_ink(image[y0:x_top, x0 - 1 : x1 + 1].astype(np.float32), fg, bg).sum(1)))
-
-
 def test_the_demos_new_b_is_as_heavy_as_the_h_and_d_beside_it(editor):
     # Issue 18: `make demo` ("hands" -> "bands" on the WHO poster) drew the "b" in Roboto, the
     # registry's nearest face; its stem was 1.6 px of ink against 2.2-2.3 px for the "h" it replaced
@@ -439,5 +430,5 @@ def test_the_demos_new_b_is_as_heavy_as_the_h_and_d_beside_it(editor):
     assert plan.font.candidates and plan.font.face in {c.face for c in plan.font.candidates}
     b_box, d_box, x_top = plan.char_boxes[0], plan.char_boxes[3], plan.char_boxes[1][1]  # "a"'s top: the x-height
     fg, bg = plan.font.fg, plan.font.bg
-    b, h, d = _stem_width(out, b_box, fg, bg, x_top), _stem_width(image, b_box, fg, bg, x_top), _stem_width(out, d_box, fg, bg, x_top)
+    b, h, d = stem_ink(out, b_box, fg, bg, x_top), stem_ink(image, b_box, fg, bg, x_top), stem_ink(out, d_box, fg, bg, x_top)
     assert abs(b - h) <= 0.15 * h and abs(b - d) <= 0.15 * d, (b, h, d)

@@ -8,6 +8,7 @@ import pytest
 from agent.context import Toolbox
 from agent.run import Editor
 from agent.schemas import EditRequest
+from agent.style import STYLE_TOLERANCE
 from tools.fonts import composite, render_text
 from tools.ocr import TextLine
 
@@ -56,25 +57,33 @@ class FakeOCR:
 
 
 class FakePaint:
+    """Fills each mask box with the background and draws the draft there (its strokes thinned by
+    `thinner` px: a face lighter than the word's)."""
+
     name = "fake"
 
-    def __init__(self, fail=False):
-        self.fail, self.calls = fail, []
+    def __init__(self, fail=False, thinner=0):
+        self.fail, self.thinner, self.calls = fail, thinner, []
 
     def __call__(self, image, edits, seed=0, guidance=1.0, steps=20):
+        from scipy import ndimage
+
         if self.fail:
             raise RuntimeError("backend exploded")
         self.calls.append((seed, guidance, steps, [e.mask_box for e in edits]))
-        out = image.copy()
+        out = image.astype(np.float32)
         for e in edits:
             x0, y0, x1, y1 = e.mask_box
-            out[y0:y1, x0:x1] = 128
-        return out
+            cov = e.draft.coverage[y0:y1, x0:x1]
+            if self.thinner:
+                cov = ndimage.grey_erosion(cov, size=(1, 1 + self.thinner))
+            out[y0:y1, x0:x1] = composite(np.full((y1 - y0, x1 - x0, 3), e.draft.bg, np.float32), cov, e.draft.fg)
+        return np.clip(np.round(out), 0, 255).astype(np.uint8)
 
 
-def _editor(registry, readings, fail=False, original=("HARBOUR", 0.9), scores=None):
+def _editor(registry, readings, fail=False, original=("HARBOUR", 0.9), scores=None, thinner=0):
     img, box = _word_image(registry)
-    paint = FakePaint(fail)
+    paint = FakePaint(fail, thinner)
     ocr = FakeOCR("HARBOUR", box, [original, *readings], scores)
     return Editor(Toolbox(registry, ocr, {"glyph-diffusion": paint, "naive": paint})), img, paint, ocr
 
@@ -105,6 +114,19 @@ def test_success_after_refinement(registry):
     # the policy grew the mask after remnants, then raised guidance after a wrong glyph
     assert a2.mask_pad > 0 and a2.guidance > a1.guidance and a3.guidance > a2.guidance
     assert len({a.seed for a in result.attempts}) == 3
+
+
+def test_a_new_glyph_lighter_than_its_word_is_not_verified_and_the_retry_draws_it_bolder(registry):
+    # Issue 18: a right letter in the wrong weight read right and passed at the first attempt.
+    editor, img, paint, _ = _editor(registry, [("HARBOUP", 0.9), ("HARBOUP", 0.9)], thinner=3)
+    result, out, _ = editor.run(_request(max_attempts=3), img)
+    first, second = result.attempts
+    assert not first.passed and first.why_failed == "unlike-style"
+    lo, hi = STYLE_TOLERANCE
+    assert first.style.ratio < lo and first.style.witnesses == 6
+    assert second.weight > 0.3 and second.passed and lo <= second.style.ratio <= hi
+    assert result.status == "verified" and result.style == second.style
+    assert "as heavy as the word's own glyphs" in result.message
 
 
 def test_each_attempt_is_reported_as_soon_as_it_is_verified(registry):

@@ -12,7 +12,7 @@ import functools
 import importlib.util
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Protocol
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
@@ -575,7 +575,13 @@ def run_anchor(text: str, index: int) -> Anchor:
     return "right" if first else "left"
 
 
-def replacement_pen(font: ImageFont.FreeTypeFont, old_char: str, new_char: str, pen_x: float, anchor: Anchor) -> float:
+class Advances(Protocol):
+    """Anything that measures a string's advance width (a font; the unseen suite's made faces)."""
+
+    def getlength(self, text: str) -> float: ...
+
+
+def replacement_pen(font: Advances, old_char: str, new_char: str, pen_x: float, anchor: Anchor) -> float:
     """Pen x of new_char replacing old_char (drawn at pen_x), keeping the `anchor` edge of its advance."""
     spare = font.getlength(old_char) - font.getlength(new_char)
     return pen_x + {"left": 0.0, "centre": spare / 2, "right": spare}[anchor]

@@ -63,10 +63,13 @@ class Candidate:
 
 
 def index_path() -> Path:
-    """GLYPHFIX_FONT_INDEX, else ~/.cache/glyphfix/font-index-v<version>.npz (not GLYPHFIX_CACHE's folder:
-    that one holds readings, and tests point it at a fresh folder)."""
+    """GLYPHFIX_FONT_INDEX, else ~/.cache/glyphfix/font-index-v<version>-<environment>.npz (not
+    GLYPHFIX_CACHE's folder: that one holds readings, and tests point it at a fresh folder). One per
+    Python environment: the index names font files inside it (the PyPI font packages), and two
+    checkouts' environments would otherwise rebuild it in turn, each leaving the other's paths."""
+    environment = hashlib.sha256(sys.prefix.encode()).hexdigest()[:8]
     return Path(os.environ.get("GLYPHFIX_FONT_INDEX") or
-                Path.home() / ".cache" / "glyphfix" / f"font-index-v{INDEX_VERSION}.npz")
+                Path.home() / ".cache" / "glyphfix" / f"font-index-v{INDEX_VERSION}-{environment}.npz")
 
 
 # ----------------------------------------------------------------------------- finding the faces

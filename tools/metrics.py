@@ -50,3 +50,13 @@ def edit_distance(a: str, b: str) -> int:
 
 def normalised_edit_distance(a: str, b: str) -> float:
     return edit_distance(a, b) / max(1, len(a), len(b))
+
+
+def stem_ink(image: np.ndarray, box: Box, fg, bg, x_top: int) -> float:
+    """Ink across a letter's stem above the x-height (px; issue 18's measure of a new glyph's weight):
+    the median, over the rows from the top of its box down to the x-height, of the ink coverage
+    summed across the box and a pixel either side."""
+    from tools.fonts import project_ink
+
+    x0, y0, x1, _ = box
+    return float(np.median(project_ink(image[y0:x_top, x0 - 1 : x1 + 1].astype(np.float32), fg, bg).sum(1)))

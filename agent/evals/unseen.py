@@ -1,9 +1,12 @@
 """Edits in faces the registry does not hold: the closest thing here to a user's unknown font.
 
 The registry has regular and bold (and italic) faces; users bring light, medium and black weights,
-Computer Modern, condensed display faces. These come from the same packages (other weights) and
-from matplotlib (Computer Modern), never from the registry, so the planner can only approximate
-them. Words sit on flat, gradient or blurred-photo grounds (the bundled photos), some tilted by up
+Computer Modern, condensed display faces. Two kinds are drawn here, each reported apart (its case's
+condition): "packaged face", other weights and families from the same packages (Computer Modern
+from matplotlib), never from the registry, but held by the font library (tools/library.py) since
+issue 18; and "made face", a packaged face drawn condensed or extended and bolder, which no package
+holds (a user's commercial face cannot be in any library either), so the planner can only
+approximate it. Words sit on flat, gradient or blurred-photo grounds (the bundled photos), some tilted by up
 to 3 degrees, some JPEG'd. The ground truth is the word drawn again with one character replaced
 (a new first letter keeps the end of the old one's advance, a last one its pen, as the planner does).
 """
@@ -29,6 +32,15 @@ UNSEEN_FACES = (
     ("matplotlib", "cmr10.ttf"), ("matplotlib", "cmss10.ttf"), ("matplotlib", "cmtt10.ttf"), ("matplotlib", "cmb10.ttf"),
     ("font_fjallaone", "FjallaOne-Regular.ttf"),
 )
+# (package, file, horizontal scale, px its outlines are moved out): faces no package holds
+MADE_FACES = (
+    ("font_roboto", "Roboto-Regular.ttf", 0.82, 0.0), ("matplotlib", "DejaVuSerif.ttf", 1.18, 0.0),
+    ("font_lato", "Lato-Regular.ttf", 1.0, 0.8), ("font_caladea", "Caladea-Regular.ttf", 0.9, 0.5),
+    ("/usr/share/fonts/truetype/liberation", "LiberationSans-Bold.ttf", 0.78, 0.0),
+    ("font_rhd", "RedHatDisplay-Regular.ttf", 1.12, 0.6), ("font_manrope", "Manrope-Regular.ttf", 0.85, 0.5),
+    ("font_source_serif_pro", "SourceSerifPro-Semibold.ttf", 0.88, 0.0),
+)
+SUPER = 4  # a made face is drawn at this many times the size, then scaled down (anti-aliased as a renderer would)
 WORDS = ("price total open closed market garden station coffee bakery pharmacy sale hotel exit parking Monday "
          "Friday London Paris Street Avenue NORTH SOUTH ENTRANCE DANGER STOP 2024 1999 4815 $45 12:30").split()
 CLASSES = ("abcdefghijklmnopqrstuvwxyz", "ABCDEFGHIJKLMNOPQRSTUVWXYZ", "0123456789")
@@ -64,12 +76,39 @@ def _ground(rng: np.random.Generator, w: int, h: int, photos: list[np.ndarray]) 
     return np.asarray(crop, np.float32), kind
 
 
+@dataclass
+class MadeFont:
+    """A face no package holds: a packaged one (loaded at SUPER times the size) drawn `x_scale` times as
+    wide and with its outlines `bolder` px further out."""
+
+    base: ImageFont.FreeTypeFont
+    x_scale: float
+    bolder: float
+
+    def getlength(self, text: str) -> float:
+        return self.base.getlength(text) * self.x_scale / SUPER
+
+    def draw(self, text: str, pens: list[float], shape: tuple[int, int], origin: tuple[float, float]) -> Image.Image:
+        """An L layer of shape (h, w) with text's characters at their pens (x from origin; baseline origin[1])."""
+        h, w = shape
+        big = Image.new("L", (int(np.ceil(w / self.x_scale * SUPER)), h * SUPER), 0)
+        draw = ImageDraw.Draw(big)
+        stroke = round(self.bolder * SUPER)
+        for ch, x in zip(text, pens, strict=True):
+            draw.text(((origin[0] + x) / self.x_scale * SUPER, origin[1] * SUPER), ch, font=self.base, fill=255,
+                      anchor="ls", stroke_width=stroke, stroke_fill=255)
+        return big.resize((w, h), Image.Resampling.BOX)
+
+
 def _layer(font, text: str, pens: list[float], shape: tuple[int, int], origin: tuple[float, float], angle: float) -> np.ndarray:
     h, w = shape
-    layer = Image.new("L", (w, h), 0)
-    draw = ImageDraw.Draw(layer)
-    for ch, x in zip(text, pens, strict=True):
-        draw.text((origin[0] + x, origin[1]), ch, font=font, fill=255, anchor="ls")
+    if isinstance(font, MadeFont):
+        layer = font.draw(text, pens, shape, origin)
+    else:
+        layer = Image.new("L", (w, h), 0)
+        draw = ImageDraw.Draw(layer)
+        for ch, x in zip(text, pens, strict=True):
+            draw.text((origin[0] + x, origin[1]), ch, font=font, fill=255, anchor="ls")
     if angle:
         layer = layer.rotate(angle, resample=Image.Resampling.BICUBIC, center=(w / 2, h / 2))
     return np.asarray(layer, np.float32) / 255
@@ -85,9 +124,17 @@ def _box(mask: np.ndarray, margin: int, shape) -> tuple[int, int, int, int]:
 def make_unseen_case(seed: int, index: int, photos: list[np.ndarray]) -> UnseenCase:
     """One edit; the same (seed, index) gives the same case."""
     rng = np.random.default_rng([seed, index, 11])
-    package, file_name = UNSEEN_FACES[int(rng.integers(len(UNSEEN_FACES)))]
+    made = bool(rng.random() < 0.5)
     size = int(rng.integers(18, 64))
-    font = ImageFont.truetype(str(packaged_font(package, file_name)), size)
+    font: ImageFont.FreeTypeFont | MadeFont
+    if made:
+        package, file_name, x_scale, bolder = MADE_FACES[int(rng.integers(len(MADE_FACES)))]
+        font = MadeFont(ImageFont.truetype(str(packaged_font(package, file_name)), size * SUPER), x_scale, bolder)
+        face = f"{Path(file_name).stem}-x{x_scale:g}-b{bolder:g}"
+    else:
+        package, file_name = UNSEEN_FACES[int(rng.integers(len(UNSEEN_FACES)))]
+        font = ImageFont.truetype(str(packaged_font(package, file_name)), size)
+        face = Path(file_name).stem
     word = str(rng.choice(WORDS))
     k = int(rng.choice([i for i, c in enumerate(word) if c.isalnum()]))
     pool = next(p for p in CLASSES if word[k] in p)
@@ -121,7 +168,7 @@ def make_unseen_case(seed: int, index: int, photos: list[np.ndarray]) -> UnseenC
     word_ink = np.maximum(_layer(font, word, word_pens, (h, w), word_origin, angle),
                           _layer(font, new_word, [p - pens[start] for p in new_pens[start : start + len(word)]], (h, w), word_origin, angle))
     return UnseenCase(
-        f"unseen-{seed}-{index:04d}", pictures[0], pictures[1], word, new_word, Path(file_name).stem,
+        f"unseen-{seed}-{index:04d}", pictures[0], pictures[1], word, new_word, face,
         _box(np.abs(old - new) > 0.02, max(3, round(0.12 * size)), (h, w)), _box(word_ink > 0.1, max(2, size // 6), (h, w)),
-        (kind, *(["tilt"] if angle else []), *(["jpeg"] if quality else [])),
+        ("made face" if made else "packaged face", kind, *(["tilt"] if angle else []), *(["jpeg"] if quality else [])),
     )

@@ -36,8 +36,15 @@ def _toolbox(ctx: typer.Context, diffusion: bool = True):
     from agent.context import Toolbox
     from tools.readings import default_folder
 
-    # One process per command: readings are kept on disk for the next one (tools/readings.py).
-    return ctx.obj if isinstance(ctx.obj, Toolbox) else Toolbox.load(diffusion=diffusion, reading_cache=default_folder())
+    from tools.fonts import FontsMissingError
+
+    if isinstance(ctx.obj, Toolbox):
+        return ctx.obj
+    try:
+        # One process per command: readings are kept on disk for the next one (tools/readings.py).
+        return Toolbox.load(diffusion=diffusion, reading_cache=default_folder())
+    except FontsMissingError as e:  # a set-up step not run: the message names it
+        fail(str(e), code=1)
 
 
 def fail(message: str, code: int = 2) -> None:

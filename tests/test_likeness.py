@@ -1,0 +1,72 @@
+"""Likeness (issue 18): glyphs drawn from the image's own exemplars, and the stroke-weight check."""
+
+from __future__ import annotations
+
+import numpy as np
+from PIL import ImageFont
+
+from agent.evals.unseen import SUPER, MadeFont
+from agent.plan import make_plan, observed_ink
+from agent.repaint import AttemptSettings, glyph_edits
+from agent.schemas import EditRequest
+from agent.style import stroke_width
+from tools.fonts import ink_box, packaged_font
+from tools.ocr import TextLine
+
+LIBERATION = "/usr/share/fonts/truetype/liberation"
+
+
+def _line(text: str, ground=None, x_scale=0.85, bolder=0.6, size=30):
+    """text in a face no package holds (Liberation Sans condensed and emboldened), dark on a light ground."""
+    font = MadeFont(ImageFont.truetype(str(packaged_font(LIBERATION, "LiberationSans-Regular.ttf")), size * SUPER), x_scale, bolder)
+    pens = [font.getlength(text[:i]) for i in range(len(text))]
+    coverage = np.asarray(font.draw(text, pens, (70, 300), (20, 45)), np.float32) / 255
+    paper = np.full((70, 300, 3), (240, 235, 220), np.float32) if ground is None else ground
+    image = (paper * (1 - coverage[..., None]) + np.array([30, 40, 90], np.float32) * coverage[..., None]).astype(np.uint8)
+    box = ink_box(coverage)
+    return image, TextLine(text, 0.99, [], (box[0] - 3, box[1] - 3, box[2] + 3, box[3] + 3))
+
+
+def test_a_new_letter_the_line_already_shows_is_drawn_from_its_pixels(registry):
+    image, line = _line("bold label back")
+    request = EditRequest(image="-", find="label", replace="lobel")
+    plan = make_plan(registry, image, line, line.text.index("label"), request)
+    (exemplar,) = plan.exemplars
+    assert exemplar.char == "o" and exemplar.word == "bold"
+    (edit,) = glyph_edits(registry, image, plan, AttemptSettings(tool="naive"))
+    assert edit.source == exemplar.describe()
+    # the draft is the exemplar's own ink, moved: the same coverage, pixel for pixel
+    x0, y0, x1, y1 = exemplar.box
+    source = observed_ink(image[y0:y1, x0:x1], plan.font.fg, plan.font.bg, None)
+    db = ink_box(edit.draft.coverage)
+    sb = ink_box(source)
+    drawn = edit.draft.coverage[db[1] : db[3], db[0] : db[2]]
+    assert drawn.shape == (sb[3] - sb[1], sb[2] - sb[0])
+    assert np.abs(drawn - source[sb[1] : sb[3], sb[0] : sb[2]]).max() < 1e-6
+    # the new "o" stands where the old "a" stood, on its baseline
+    old = plan.edits[0].box
+    assert abs(db[3] - old[3]) <= 1 and old[0] - 3 <= db[0] and db[2] <= old[2] + 3
+    # a retry after a failure draws it from the face instead
+    (face_drawn,) = glyph_edits(registry, image, plan, AttemptSettings(tool="naive", exemplars=False))
+    assert face_drawn.source is None and not np.array_equal(face_drawn.draft.coverage, edit.draft.coverage)
+
+
+def test_no_exemplar_from_letters_that_touch_or_from_a_textured_ground(registry):
+    request = EditRequest(image="-", find="label", replace="lobel")
+    # set so tight that the o of "bold" touches its neighbours
+    tight, line = _line("bold label back", x_scale=0.7, bolder=1.5)
+    assert make_plan(registry, tight, line, line.text.index("label"), request).exemplars == []
+    noise = np.random.default_rng(3).uniform(90, 255, (70, 300, 3)).astype(np.float32)
+    textured, line = _line("bold label back", ground=noise)
+    assert make_plan(registry, textured, line, line.text.index("label"), request).exemplars == []
+
+
+def test_stroke_width_is_the_ink_across_a_stroke():
+    for width in (1, 2, 3, 5):
+        bar = np.zeros((60, 20), np.float32)
+        bar[5:55, 8 : 8 + width] = 1.0
+        assert abs(stroke_width(bar) - width) <= 0.1 * width + 0.15, (width, stroke_width(bar))
+    half = np.zeros((60, 20), np.float32)  # a stroke 2.5 px wide: anti-aliased edge pixels count their share
+    half[5:55, 8:10] = 1.0
+    half[5:55, 10] = 0.5
+    assert abs(stroke_width(half) - 2.5) < 0.3
