@@ -34,9 +34,8 @@ def _toolbox(ctx: typer.Context, diffusion: bool = True):
     """The models: the Toolbox a caller passed in (`CliRunner().invoke(app, args, obj=toolbox)`, so
     tests and embedding programs load them once), else loaded now."""
     from agent.context import Toolbox
-    from tools.readings import default_folder
-
     from tools.fonts import FontsMissingError
+    from tools.readings import default_folder
 
     if isinstance(ctx.obj, Toolbox):
         return ctx.obj
