@@ -263,7 +263,7 @@ def test_a_neighbouring_words_letter_inside_the_detected_box_is_not_cut_as_a_cha
     from agent.plan import make_plan
     from agent.schemas import EditRequest
 
-    case = make_unseen_case(0, 11, [])
+    case = make_unseen_case(0, 11, [], made=False)
     assert (case.find, case.replace) == ("$45", "$40")
     five_right = case.edit_box[2]  # the 5's ink ends 5 px before this
     ink = line_ink(case.source, (24, 34, 74, 64), "$45")

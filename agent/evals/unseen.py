@@ -121,10 +121,13 @@ def _box(mask: np.ndarray, margin: int, shape) -> tuple[int, int, int, int]:
             min(w, int(xs.max()) + 1 + margin), min(h, int(ys.max()) + 1 + margin))
 
 
-def make_unseen_case(seed: int, index: int, photos: list[np.ndarray]) -> UnseenCase:
-    """One edit; the same (seed, index) gives the same case."""
+def make_unseen_case(seed: int, index: int, photos: list[np.ndarray], made: bool | None = None) -> UnseenCase:
+    """One edit; the same (seed, index) gives the same case. made: in a made face or a packaged one
+    (None: drawn, half each, from a stream of its own: a packaged face's case is the one the suite
+    drew before made faces came)."""
     rng = np.random.default_rng([seed, index, 11])
-    made = bool(rng.random() < 0.5)
+    if made is None:
+        made = bool(np.random.default_rng([seed, index, 12]).random() < 0.5)
     size = int(rng.integers(18, 64))
     font: ImageFont.FreeTypeFont | MadeFont
     if made:
