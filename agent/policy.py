@@ -174,6 +174,9 @@ REFIT_SCALES = (1.08, 0.93)  # a wrong glyph at full guidance: a smaller size nu
 _AS_DIAGNOSIS = {"changed-outside-word": "neighbour-changed", "line-neighbour-changed": "neighbour-changed"}
 
 
+MAX_STYLE_STEP = 0.25  # of the expected stroke: the most a style retry moves the outlines
+
+
 def refine(prev: AttemptSettings, why: str, first_pad: int, style: StyleCheck | None = None) -> tuple[AttemptSettings, str]:
     """The settings for the next attempt and a one-line reason (style: the failed attempt's style check).
 
@@ -188,8 +191,11 @@ def refine(prev: AttemptSettings, why: str, first_pad: int, style: StyleCheck | 
     nxt = replace(prev, tool=tool, seed=prev.seed + 1, exemplars=False)
     spec = MaskSpec(pad=first_pad if prev.pad is None else prev.pad, grow_x=prev.grow_x)
     if why == "unlike-style" and style is not None:
-        # A stroke w px too light gains w/2 px on each side of its outline (agent/style.py).
-        step = float(np.clip((style.expected_stroke - style.stroke) / 2, -MAX_WEIGHT, MAX_WEIGHT))
+        # A stroke w px too light gains w/2 px on each side of its outline (agent/style.py), by at most a
+        # quarter of the stroke a step: the estimate is a mean over letters, and a glyph thinned by
+        # more reads as another letter (an "a" thinned 1.5 px on the Greenstead sign was read "o").
+        limit = min(MAX_WEIGHT, MAX_STYLE_STEP * style.expected_stroke)
+        step = float(np.clip((style.expected_stroke - style.stroke) / 2, -limit, limit))
         nxt = replace(nxt, weight=round(prev.weight + step, 2))
         change = f"strokes {style.ratio:.2f}x the word's own: outlines moved {step:+.2f} px"
     elif why == "old-glyph-remains":

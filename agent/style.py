@@ -30,6 +30,11 @@ MIN_HEIGHT = 8  # px: smaller glyphs are a few pixels of hinting, their strokes 
 # truth (seed 0, 259 edits with witnesses) lay within 0.796-1.461 (1%-99%: 0.825-1.275). Outside this
 # is the wrong weight (the WHO poster's "b" drawn in Roboto: 0.68) or a crisp glyph in a blurred word.
 STYLE_TOLERANCE = (0.78, 1.47)
+# The expected stroke leans on the matched face's letters: a face that draws the line this badly
+# (ink IoU) cannot say how heavy a new letter should be next to the old ones (the Greenstead sign's
+# italic matched a condensed face at 0.21; the check refused a right "a" and the retry drew it so
+# thin that the judge read an "o").
+TRUSTED_FIT = 0.35
 
 
 def stroke_width(coverage: np.ndarray) -> float | None:
@@ -65,9 +70,10 @@ def _drawn_ratio(registry, plan: EditPlan, new_chars: list[str], witness_chars: 
 
 def check_style(registry, after: np.ndarray, plan: EditPlan, new_boxes: list[Box]) -> StyleCheck | None:
     """The new glyphs' stroke weight against the word's unchanged glyphs (None: nothing to compare: a
-    re-set word, no unchanged glyph, glyphs too small, or an outline/shadow whose ink is not the letters')."""
+    re-set word, no unchanged glyph, glyphs too small, an outline/shadow whose ink is not the letters',
+    or a face that does not fit the line)."""
     f = plan.font
-    if plan.mode != "chars" or f.effect is not None or not new_boxes:
+    if plan.mode != "chars" or f.effect is not None or not new_boxes or f.score < TRUSTED_FIT:
         return None
     edited = {plan.start - plan.word_start + e.index for e in plan.edits}
     kept = [k for k, b in enumerate(plan.char_boxes)
