@@ -243,7 +243,7 @@ def make_plan(registry, image: np.ndarray, line: TextLine, start: int, request: 
                     fg=fg, bg=bg, score=round(match.score, 4), blur=blur, weight=weight, effect=effect, candidates=candidates)
     exemplars = (exemplars_in_line(registry, image, text, boxes, {start + e.index for e in edits}, {e.new for e in edits},
                                    fg, bg, match.face, match.size)
-                 if mode == "chars" and effect is None else [])
+                 if mode == "chars" and effect is None and match.score < GOOD_FIT else [])
     return EditPlan(
         exemplars=exemplars,
         line_text=text, line_box=line.box, start=start, word=word, new_word=new_word, word_box=word_box,
@@ -338,7 +338,9 @@ def exemplars_in_line(registry, image: np.ndarray, text: str, boxes: list, edite
     blur and colour. Where the face draws it as well, the face's glyph lands on the sub-pixel phase
     the layout asks for and a copy on a whole pixel: the synthetic suite's 29 edits with an exemplar,
     drawn in faces the plan matched (IoU 0.79-1.0 with the exemplar, all but three over 0.9), lost
-    0.03 of mean SSIM to them; a face no package holds drew its exemplars at 0.78-0.85."""
+    0.03 of mean SSIM to them; a face no package holds drew its exemplars at 0.78-0.85. The plan asks
+    only where no face lays the line out (IoU under GOOD_FIT): an italic the plan matched exactly
+    drew its exemplar at 0.84, and the copy cost the edit its strict pass."""
     h, w = image.shape[:2]
     inked = [k for k, b in enumerate(boxes) if b is not None]
     out = []
