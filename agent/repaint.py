@@ -45,11 +45,14 @@ def glyph_edits(registry, image: np.ndarray, plan: EditPlan, s: AttemptSettings)
     """Masks and drafts for every edited character of a same-length edit under the attempt's
     settings (a replacement of another length is set by agent/reflow.py)."""
     h, w = image.shape[:2]
+    # A style retry's weight is the new glyphs' alone: the old glyph and the neighbours are where the
+    # image has them, and moving their outlines would only move the mask off them.
+    as_found = plan
     if s.weight:
         plan = plan.model_copy(update={"font": plan.font.model_copy(update={"weight": plan.font.weight + s.weight})})
     f = plan.font
     size = max(6, round(f.size * s.size_scale))
-    slant = 0.0 if is_italic(f.face) else f.slant
+    slant = 0.0 if is_italic(registry, f.face) else f.slant
     offset = plan.start - plan.word_start
     line_h = plan.word_box[3] - plan.word_box[1]
     effect = text_effect(f)
@@ -69,7 +72,7 @@ def glyph_edits(registry, image: np.ndarray, plan: EditPlan, s: AttemptSettings)
         draft_box = ink_box(cov)
         char_h = e.box[3] - e.box[1]
         pad = default_pad(char_h) if s.pad is None else s.pad
-        old_cov, _ = place_glyph(registry, f.face, e.old, e.old, pen, (h, w), slant, weight=f.weight)
+        old_cov, _ = place_glyph(registry, f.face, e.old, e.old, pen, (h, w), slant, weight=as_found.font.weight)
         old_box = ink_box(old_cov)
         # Where the edit may repaint: near the old glyph (its aligned rendering when that explains
         # its ink, else also its cut box) and the new one. Retries may grow masks, never past this.
@@ -81,7 +84,7 @@ def glyph_edits(registry, image: np.ndarray, plan: EditPlan, s: AttemptSettings)
         x0, y0, x1, y1 = union(union(e.box, draft_box), old_box)
         window = (max(0, x0 - reach), max(0, y0 - reach), min(w, x1 + reach), min(h, y1 + reach))
         replaced = {offset + other.index: other.new for other in plan.edits if other is not e}
-        neighbours = _neighbour_ink(registry, image, plan, k, neighbour_pens, slant, window, replaced)
+        neighbours = _neighbour_ink(registry, image, as_found, k, neighbour_pens, slant, window, replaced)
         mbox = None
         if s.shaped:
             mbox, shape = _shaped_mask(image, plan, e, old_cov, cov, neighbours, effect, window, pad, trusted)

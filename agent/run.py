@@ -42,9 +42,9 @@ class Editor:
                                f"in reading order was edited, at {list(result.plan.word_box)}: choose another with --occurrence N)")
         out = None
         if result.status == "verified":
-            out = state["candidate"]
+            out, result.kept_attempt = state["candidate"], result.attempts[-1].number
         elif result.status == "failed" and best is not None:
-            out = best[1]
+            out, result.kept_attempt = best[1], best[2]
         if out is not None:
             # The next edit of the result (a request's next edit, or the chat's, page's or MCP
             # caller's next one) reads only the lines this one changed again, not the whole image.

@@ -238,11 +238,14 @@ class EditResult(BaseModel):
                                     "once, `occurrence` (or the first, in reading order) was edited: its box is plan.word_box.")
     edited_occurrence: int | None = Field(default=None, description="Which occurrence was edited (1-based, reading order).")
 
-    @computed_field(description="The likeness check of the attempt the output holds (the verified one, else the last): "  # type: ignore[prop-decorator]
+    kept_attempt: int | None = Field(default=None, description="The number of the attempt the output holds: the "
+                                     "verified one, else the best (a pass, then characters read right, then confidence).")
+
+    @computed_field(description="The likeness check of the attempt the output holds (kept_attempt): "  # type: ignore[prop-decorator]
                     "the new glyphs' stroke weight against the word's own (None: not checked).")
     @property
     def style(self) -> StyleCheck | None:
-        chosen = next((a for a in self.attempts if a.passed), self.attempts[-1] if self.attempts else None)
+        chosen = next((a for a in self.attempts if a.number == self.kept_attempt), None)
         return chosen.style if chosen is not None else None
 
     edits: list[EditResult] = Field(default_factory=list, description="A request with several edits: each edit's own "

@@ -236,7 +236,8 @@ def test_look_alike_misses_rules():
     assert look_alike_misses("Xgw", "ogw", "xgw", [0]) == 0
     assert look_alike_misses("xgw", "ogw", "xgw", [0]) == 0  # exact: nothing to settle
     # one unedited letter not read at all is a miss; the edited one not read is no near miss
-    assert look_alike_misses("hvbour", "harbour", "hvrbour", [1]) == 1
+    assert look_alike_misses("hvrbor", "harbour", "hvrbour", [1]) == 1  # a narrow letter dropped
+    assert look_alike_misses("hvbour", "harbour", "hvrbour", [1]) == 0  # the one beside the edit: maybe crowded out
     assert look_alike_misses("hbour", "harbour", "hvrbour", [1]) == 0
     assert look_alike_misses("hvbou", "harbour", "hvrbour", [1]) == 0  # two dropped
 
