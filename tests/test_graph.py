@@ -129,6 +129,31 @@ def test_a_new_glyph_lighter_than_its_word_is_not_verified_and_the_retry_draws_i
     assert "as heavy as the word's own glyphs" in result.message
 
 
+def test_a_failed_result_reports_the_style_of_the_attempt_its_output_holds(registry):
+    # The output of a failed edit is its best attempt (here the first: it read right, too light);
+    # the result's style check is that attempt's, not the last one's (read wrong).
+    editor, img, paint, _ = _editor(registry, [("HARBOUP", 0.9), ("HARBOUB", 0.9)], thinner=3)
+    result, out, _ = editor.run(_request(max_attempts=2), img)
+    first, second = result.attempts
+    assert result.status == "failed" and first.why_failed == "unlike-style" and second.why_failed == "wrong-glyph"
+    assert result.kept_attempt == 1 and result.style == first.style != second.style
+
+
+def test_style_retries_move_the_outlines_by_at_most_half_the_stroke_in_all():
+    from agent.policy import MAX_STYLE_TOTAL, refine
+    from agent.repaint import AttemptSettings
+    from agent.schemas import StyleCheck
+
+    light = StyleCheck(stroke=1.0, expected_stroke=4.0, ratio=0.25, witnesses=3, passed=False)
+    s = AttemptSettings(tool="naive", seed=0, guidance=2.0, steps=20)
+    weights = []
+    for _ in range(4):
+        s, _ = refine(s, "unlike-style", 2, light)
+        weights.append(s.weight)
+    assert weights[0] == 1.0  # a quarter of the stroke a step
+    assert max(weights) == MAX_STYLE_TOTAL * light.expected_stroke == 2.0
+
+
 def test_each_attempt_is_reported_as_soon_as_it_is_verified(registry):
     editor, img, paint, _ = _editor(registry, [("HARBOUR", 0.9), ("HARBOUB", 0.8), ("HARBOUP", 0.9)])
     seen = []
