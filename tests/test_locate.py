@@ -44,6 +44,15 @@ def test_real_photo_char_boxes_count_order_and_place(ocr, registry, name, word, 
         assert b[2] - b[0] >= 2 and b[3] - b[1] >= 4
 
 
+def test_a_time_read_with_a_full_stop_for_its_colon_is_found():
+    # "12:30 2024" on a photo read "12.302024" (its colon a full stop, the space lost): not found.
+    lines = [TextLine("12.302024", 0.9, [], (0, 0, 100, 20))]
+    assert [(o.start, o.end, o.approximate) for o in find_occurrences(lines, "12:30")] == [(0, 5, True)]
+    lines = [TextLine("Open 12:30; Sat 10.30", 0.9, [], (0, 0, 100, 20))]
+    assert [(o.start, o.approximate) for o in find_occurrences(lines, "12:30")] == [(5, False)]  # exact first
+    assert [(o.start, o.approximate) for o in find_occurrences(lines, "10:30")] == [(16, True)]
+
+
 def test_find_occurrences_in_reading_order_and_across_ocr_spaces():
     lines = [
         TextLine("Clean hands with soap", 1.0, [], (0, 0, 100, 10)),

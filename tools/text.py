@@ -16,8 +16,9 @@ from __future__ import annotations
 LOOK_ALIKES = ("0OoQD", "1Il|", "5Ss", "2Zz", "8B", "9gq", "6b", "Cc", "Uu", "Vv", "Ww", "Xx", "Kk", "Pp")
 
 # Confusions that finding accepts on top of LOOK_ALIKES: a 7 read as Z or 2 in a condensed face, an
-# i without its dot read as l or 1, an E whose bottom bar is lost read as F.
-FIND_ALSO = ("7Z", "1i", "EF")
+# i without its dot read as l or 1, an E whose bottom bar is lost read as F, and the marks below read
+# for one another (a time's "12:30" read "12.30" on a photo was "not found").
+FIND_ALSO = ("7Z", "1i", "EF", ".:", ",;")
 
 
 # Punctuation the recogniser reads for one another at text sizes (a full stop as a colon, a comma as
