@@ -44,6 +44,7 @@ class EditState(TypedDict, total=False):
     mask_boxes: list  # the latest attempt's: the boxes of the pixels it changed
     word_boxes: list  # ... and where the edited word now lies (the word check reads them)
     exemplars: list[str]  # ... and which of its glyphs it drew from the image's own (Exemplar.describe)
+    glyph_zones: list  # ... and where each glyph's repaint could change pixels (GlyphEdit.zone; none for a re-set word)
     attempt_started: float
     attempts: list[Attempt]
     attempt_images: list[np.ndarray]  # every attempt's output, for the contact sheet
@@ -157,6 +158,7 @@ def build_graph(toolbox: Toolbox):
         t0 = time.perf_counter()
         image, plan = state["image"], state["plan"]
         exemplars: list[str] = []
+        glyph_zones: list = []
         if plan.reflow is not None:
             reflowed = paint_reflow(toolbox.registry, image, plan, s)
             out, mask, mask_boxes, word_boxes = reflowed.image, reflowed.drawn, [reflowed.changed_box], [reflowed.word_box]
@@ -168,11 +170,12 @@ def build_graph(toolbox: Toolbox):
                 mask |= e.mask(image.shape[:2])
             mask_boxes = word_boxes = [e.mask_box for e in edits]
             exemplars = [e.source for e in edits if e.source]
+            glyph_zones = [e.zone for e in edits if e.zone is not None]
         if plan.jpeg_quality is not None and state["request"].method != "naive":
             # The naive method is the by-hand baseline: it does not match the compression.
             out = match_jpeg(out, mask, plan.jpeg_quality)
         return {"candidate": out, "mask_boxes": mask_boxes, "word_boxes": word_boxes, "attempt_started": t0,
-                "exemplars": exemplars}
+                "exemplars": exemplars, "glyph_zones": glyph_zones}
 
     def verify(state: EditState, config: RunnableConfig) -> dict:
         p, s = state["plan"], state["settings"]
@@ -197,7 +200,7 @@ def build_graph(toolbox: Toolbox):
                 why, confirmed_by = None, "likelihood"
         # What the user asked, not what the plan intended (agent/verify.py): pixels only in the
         # word, and the whole line, read from scratch, changed only there and as requested.
-        outside = pixels_outside_word(state["image"], state["candidate"], state["plan"])
+        outside = pixels_outside_word(state["image"], state["candidate"], state["plan"], state.get("glyph_zones", []))
         line_before = toolbox.ocr.recognize(line_crop(state["image"], p, edits_boxes))[0]
         line_read = toolbox.ocr.recognize(line_crop(state["candidate"], p, edits_boxes))[0]
         if why is None and outside:

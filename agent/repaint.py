@@ -97,7 +97,7 @@ def glyph_edits(registry, image: np.ndarray, plan: EditPlan, s: AttemptSettings)
         layer = effect.layer(np.maximum(cov, neighbours)) if effect else None
         draft = Draft(cov, draft_box, f.fg, f.bg, layer, effect.colour if effect else (0, 0, 0))
         out.append(GlyphEdit(mbox, draft, min_context=line_h, shape=shape,
-                             source=exemplar.describe() if exemplar is not None else None))
+                             source=exemplar.describe() if exemplar is not None else None, zone=zone))
     return out
 
 

@@ -9,8 +9,9 @@ was erased, and each was verified. Two checks that do not trust the plan's boxes
 - `line_verdict`: the whole line, read again from scratch on the original and on the candidate
   (one crop round the line, no character boxes), must read the same except for the requested
   word, which must read as requested (edited characters exact and case-sensitive).
-- `pixels_outside_word`: every changed pixel lies inside the target word's box plus a margin, and
-  none on the ink of the neighbouring words.
+- `pixels_outside_word`: every changed pixel lies inside the target word's box plus a margin (or
+  the edited glyph's own zone, where the new letter is wider or taller than the old), and none on the ink of
+  the neighbouring words.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from agent.policy import diagnose
-from agent.schemas import EditPlan
+from agent.schemas import Box, EditPlan
 from tools.mask import changed as changed_pixels
 from tools.mask import union
 from tools.metrics import edit_distance
@@ -236,14 +237,20 @@ def allowed_box(plan: EditPlan, shape: tuple[int, int]) -> tuple[int, int, int, 
     return max(0, ax0), max(0, y0 - m), min(w, ax1), min(h, y1 + m)
 
 
-def pixels_outside_word(before: np.ndarray, after: np.ndarray, plan: EditPlan) -> int:
-    """How many changed pixels lie outside allowed_box or on the ink box of a neighbouring
-    character outside the word (where that box is not also the word's: kerned letters overlap)
-    (0 for an edit that kept to its word)."""
+def pixels_outside_word(before: np.ndarray, after: np.ndarray, plan: EditPlan, zones: list[Box] | tuple = ()) -> int:
+    """How many changed pixels lie outside allowed_box and the edited glyphs' zones, or on the ink
+    box of a neighbouring character outside the word (where that box is not also the word's: kerned
+    letters overlap) (0 for an edit that kept to its word). A zone (GlyphEdit.zone: the old and the
+    new glyph's ink with the painter's reach round them) is the letter the user asked for where it
+    is wider or taller than the old: an "l" made a "c" at a word's end reached 2 px past the
+    margin, an "n" made an "f" rose 1 px above an x-height word's (both right, both refused before).
+    A zone never frees a neighbour's ink."""
     changed = changed_pixels(before, after)
     allowed = np.zeros_like(changed)
     x0, y0, x1, y1 = allowed_box(plan, before.shape[:2])
     allowed[y0:y1, x0:x1] = True
+    for b in zones:
+        allowed[b[1] : b[3], b[0] : b[2]] = True
     named, others = _named(plan)
     if plan.reflow is not None:  # one side moves: only the characters on the other keep their pixels
         if plan.reflow.side == "after":

