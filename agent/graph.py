@@ -22,7 +22,7 @@ from agent.reflow import kept_intact, paint_reflow, plan_reflow
 from agent.repaint import AttemptSettings, glyph_edits
 from agent.schemas import Attempt, Box, Confirmation, EditPlan, EditRequest
 from agent.style import check_style
-from agent.verify import aligned_before, line_crop, line_verdict, marks_free, pixels_outside_word
+from agent.verify import aligned_before, line_crop, line_verdict, marks_free, pixels_outside_word, unchanged_sides
 from tools.compression import estimate_quality, match_jpeg
 from tools.mask import default_pad
 from tools.ocr import shifted
@@ -207,7 +207,8 @@ def build_graph(toolbox: Toolbox):
             why, confirmed_by = "changed-outside-word", None
         if why is None:
             as_checked = without_marks if checked is not None else str
-            if line_why := line_verdict(as_checked(line_before), as_checked(line_read), p, edited, read):
+            same_sides = unchanged_sides(state["image"], state["candidate"], p)
+            if line_why := line_verdict(as_checked(line_before), as_checked(line_read), p, edited, read, same_sides):
                 why, confirmed_by = line_why, None
         # Likeness (agent/style.py): the right letter drawn lighter or heavier than the word's own is not the edit asked for.
         style = check_style(toolbox.registry, state["candidate"], state["plan"], edits_boxes)

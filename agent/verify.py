@@ -138,15 +138,42 @@ def _context_matches(pre: str, post: str, word_at_end: bool) -> bool:
                for i, (x, y) in enumerate(zip(pre, post, strict=True)))
 
 
-def line_verdict(before: str, after: str, plan: EditPlan, edited: list[int], word_read: str | None = None) -> str | None:
+def unchanged_sides(before: np.ndarray, after: np.ndarray, plan: EditPlan) -> tuple[bool, bool]:
+    """Whether no pixel changed left of the named word's box, and whether none changed right of it
+    (over the whole image's height): what the line shows on such a side is what it showed."""
+    columns = np.nonzero(changed_pixels(before, after).any(axis=0))[0]
+    if len(columns) == 0:
+        return True, True
+    named, _ = _named(plan)
+    return bool(columns[0] >= named[0]), bool(columns[-1] < named[2])
+
+
+def _strip_marks(text: str, word: str, left: bool, right: bool) -> str:
+    """text without the punctuation the recogniser read at the line's start (left) or end (right),
+    but for the word's own first or last character."""
+    while left and text and not text[0].isalnum() and text[0] != word[:1]:
+        text = text[1:]
+    while right and text and not text[-1].isalnum() and text[-1] != word[-1:]:
+        text = text[:-1]
+    return text
+
+
+def line_verdict(before: str, after: str, plan: EditPlan, edited: list[int], word_read: str | None = None,
+                 same_sides: tuple[bool, bool] = (False, False)) -> str | None:
     """None when the line reads `before` with only the word changed, and the word as requested (or
     exactly as `word_read`, the word crop's reading that the word check accepted: a look-alike of
     an unedited character that the recogniser's likelihoods confirmed); otherwise why not:
     "line-unreadable" (the word cannot be found in the line's reading of the original),
     "line-neighbour-changed" (text outside the word reads differently, or punctuation came or went
     at the word's ends), or the word's diagnosis on the line's reading ("line-" + policy.diagnose's
-    reason)."""
+    reason). same_sides (unchanged_sides): on a side of the word where no pixel changed, punctuation
+    read at the line's end there is the recogniser's, not the edit's (a textured ground read "~"
+    before a line's first word in one reading and not the other: words-0-0042, "~green" -> "price")."""
     pre, post = squeeze(before), squeeze(after)
+    if any(same_sides):
+        # 0. Marks at the line's ends on an unchanged side: the same pixels, read twice.
+        old, new = squeeze(plan.word), squeeze(plan.new_word)
+        pre, post = _strip_marks(pre, old, *same_sides), _strip_marks(post, new, *same_sides)
     span = _word_span(pre, plan)
     if span is None:
         return "line-unreadable"

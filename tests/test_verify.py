@@ -166,3 +166,32 @@ def test_a_glyph_zone_never_frees_a_neighbours_ink():
     assert pixels_outside_word(before, wide, plan) > 0
     assert pixels_outside_word(before, wide, plan, [zone]) == 0
     assert pixels_outside_word(before, onto_next, plan, [zone]) > 0
+
+
+def test_marks_at_the_line_ends_on_an_unchanged_side_are_the_recognisers():
+    # words-0-0042: a textured ground read "~" before the line's first word, then not: no pixel left
+    # of the word changed, so the "~" is the same pixels read twice. Where pixels there changed (or
+    # on the other side), a mark that came or went next to the word is still the edit's.
+    from agent.schemas import EditPlan, FontInfo
+    from agent.verify import line_verdict, unchanged_sides
+
+    font = FontInfo(face=FACE, category="sans", size=20, baseline=30, slant=0, fg=INK, bg=(GROUND,) * 3, score=1.0)
+    boxes = [(20 + 10 * i, 10, 28 + 10 * i, 30) for i in range(5)]
+    plan = EditPlan(line_text="green sun car", line_box=(8, 8, 200, 32), start=0, word_start=0, word="green",
+                    new_word="greet", word_box=(20, 10, 68, 30), target=(0, 5), char_boxes=boxes, mode="chars",
+                    edits=[], font=font, original_read="green")
+    edited = [4]
+    assert line_verdict("~green sun car", "greet sun car", plan, edited) == "line-neighbour-changed"
+    assert line_verdict("~green sun car", "greet sun car", plan, edited, same_sides=(True, False)) is None
+    assert line_verdict("green sun car", "~greet sun car", plan, edited, same_sides=(True, False)) is None
+    assert line_verdict("~green sun car", "greet sun car", plan, edited, same_sides=(False, True)) == "line-neighbour-changed"
+    # the words themselves are still compared: an unchanged side frees only marks at the line's end
+    assert line_verdict("~green sun car", "greet sun cat", plan, edited, same_sides=(True, False)) == "line-neighbour-changed"
+    assert line_verdict("~green sun car", "green sun car", plan, edited, same_sides=(True, False)) == "line-old-glyph-remains"
+    before = np.full((40, 220, 3), GROUND, np.uint8)
+    inside, past_left = before.copy(), before.copy()
+    inside[12:28, 60:68] = 0
+    past_left[12:28, 14:24] = 0
+    assert unchanged_sides(before, inside, plan) == (True, True)
+    assert unchanged_sides(before, past_left, plan) == (False, True)
+    assert unchanged_sides(before, before, plan) == (True, True)
