@@ -22,7 +22,14 @@ from agent.reflow import kept_intact, paint_reflow, plan_reflow
 from agent.repaint import AttemptSettings, glyph_edits
 from agent.schemas import Attempt, Box, Confirmation, EditPlan, EditRequest
 from agent.style import check_style
-from agent.verify import aligned_before, line_crop, line_verdict, marks_free, pixels_outside_word, unchanged_sides
+from agent.verify import (
+    aligned_before,
+    line_crop,
+    line_verdict,
+    marks_free,
+    pixels_outside_word,
+    unchanged_sides,
+)
 from tools.compression import estimate_quality, match_jpeg
 from tools.mask import default_pad
 from tools.ocr import shifted
