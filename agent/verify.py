@@ -9,8 +9,8 @@ was erased, and each was verified. Two checks that do not trust the plan's boxes
 - `line_verdict`: the whole line, read again from scratch on the original and on the candidate
   (one crop round the line, no character boxes), must read the same except for the requested
   word, which must read as requested (edited characters exact and case-sensitive).
-- `pixels_outside_word`: every changed pixel lies inside the target word's box plus a margin (or
-  the edited glyph's own zone, where the new letter is wider or taller than the old), and none on the ink of
+- `pixels_outside_word`: every changed pixel lies inside the target word's box plus a margin (or,
+  on ground, the edited glyph's own zone, where the new letter is wider or taller than the old), and none on the ink of
   the neighbouring words.
 """
 
@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from agent.plan import observed_ink
 from agent.policy import diagnose
 from agent.schemas import Box, EditPlan
 from tools.mask import changed as changed_pixels
@@ -33,6 +34,7 @@ BORDERS = "|[]/\\(){}"  # what a box or table line at the line's end is read as;
 # than the old (a ledger's 1 -> 7 reached 4 px past a 14 px word), its halo and anti-aliasing.
 WORD_MARGIN = 0.35
 MIN_WORD_MARGIN = 3  # ... and at least this many pixels (a blur's reach on small text)
+ZONE_GROUND = 0.3  # a zone pixel the text's ink covers less than this is ground the new letter may cover (more: a stroke of something)
 NEAR = 2  # characters this close to the word are compared exactly; farther ones may read as look-alikes
 # Tick marks the recogniser reads for one another at a word's end, from the same few pixels (the
 # sign's MARKET read "MARKET'" before an edit and "MARKEX\"" after); one may stand for another anywhere.
@@ -271,13 +273,15 @@ def pixels_outside_word(before: np.ndarray, after: np.ndarray, plan: EditPlan, z
     new glyph's ink with the painter's reach round them) is the letter the user asked for where it
     is wider or taller than the old: an "l" made a "c" at a word's end reached 2 px past the
     margin, an "n" made an "f" rose 1 px above an x-height word's (both right, both refused before).
-    A zone never frees a neighbour's ink."""
+    A zone frees only ground: never a neighbour's ink, nor another line's that it reaches."""
     changed = changed_pixels(before, after)
     allowed = np.zeros_like(changed)
     x0, y0, x1, y1 = allowed_box(plan, before.shape[:2])
-    allowed[y0:y1, x0:x1] = True
+    f = plan.font
     for b in zones:
-        allowed[b[1] : b[3], b[0] : b[2]] = True
+        ground = observed_ink(before[b[1] : b[3], b[0] : b[2]], f.fg, f.bg, f.effect) < ZONE_GROUND
+        allowed[b[1] : b[3], b[0] : b[2]] |= ground
+    allowed[y0:y1, x0:x1] = True
     named, others = _named(plan)
     if plan.reflow is not None:  # one side moves: only the characters on the other keep their pixels
         if plan.reflow.side == "after":

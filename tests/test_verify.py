@@ -149,7 +149,7 @@ def test_a_wider_new_last_letter_may_change_pixels_past_the_margin_in_its_own_zo
     assert pixels_outside_word(source, out, plan, state["glyph_zones"]) == 0
 
 
-def test_a_glyph_zone_never_frees_a_neighbours_ink():
+def test_a_glyph_zone_frees_only_ground():
     from agent.schemas import EditPlan, FontInfo
     from agent.verify import pixels_outside_word
 
@@ -166,6 +166,13 @@ def test_a_glyph_zone_never_frees_a_neighbours_ink():
     assert pixels_outside_word(before, wide, plan) > 0
     assert pixels_outside_word(before, wide, plan, [zone]) == 0
     assert pixels_outside_word(before, onto_next, plan, [zone]) > 0
+    # ... nor another line's ink that the zone reaches (a descender of the line above)
+    above = before.copy()
+    above[0:3, 40:46] = INK  # above the word's margin (rows 3-37)
+    over_above = above.copy()
+    over_above[0:28, 40:60] = 0
+    assert pixels_outside_word(above, over_above, plan, [(36, 0, 68, 32)]) > 0
+    assert pixels_outside_word(above, over_above, plan, [(36, 0, 68, 32)]) == 3 * 6  # the ink alone
 
 
 def test_marks_at_the_line_ends_on_an_unchanged_side_are_the_recognisers():
