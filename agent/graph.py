@@ -18,7 +18,7 @@ from langgraph.graph import END, START, StateGraph
 from agent.context import Toolbox
 from agent.plan import BadRequest, NotFound, locate, make_plan, row_around, verify_crop
 from agent.policy import diagnose, likely_enough, look_alike_misses, refine, similarity
-from agent.reflow import kept_intact, paint_reflow, plan_reflow
+from agent.reflow import joins_kept_text, kept_intact, paint_reflow, plan_reflow
 from agent.repaint import AttemptSettings, glyph_edits
 from agent.schemas import Attempt, Box, Confirmation, EditPlan, EditRequest
 from agent.style import check_style
@@ -212,6 +212,8 @@ def build_graph(toolbox: Toolbox):
         line_read = toolbox.ocr.recognize(line_crop(state["candidate"], p, edits_boxes))[0]
         if why is None and outside:
             why, confirmed_by = "changed-outside-word", None
+        if why is None and p.reflow is not None and joins_kept_text(state["image"], state["candidate"], p):
+            why, confirmed_by = "joins-kept-text", None
         if why is None:
             as_checked = without_marks if checked is not None else str
             same_sides = unchanged_sides(state["image"], state["candidate"], p)

@@ -173,7 +173,8 @@ FIT_SCALES = (0.9, 1.1)  # glyph count off: redraw the draft a tenth smaller (or
 REFIT_SCALES = (1.08, 0.93)  # a wrong glyph at full guidance: a smaller size nudge, the other way each time
 
 # The line and pixel checks' reasons (agent/verify.py) as the diagnoses the policy acts on.
-_AS_DIAGNOSIS = {"changed-outside-word": "neighbour-changed", "line-neighbour-changed": "neighbour-changed"}
+_AS_DIAGNOSIS = {"changed-outside-word": "neighbour-changed", "line-neighbour-changed": "neighbour-changed",
+                 "joins-kept-text": "neighbour-changed"}
 
 
 MAX_STYLE_STEP = 0.25  # of the expected stroke: the most a style retry moves the outlines

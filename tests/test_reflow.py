@@ -61,6 +61,22 @@ def test_a_word_of_another_length_moves_the_rest_of_the_line(editor, registry, s
     assert ssim(out[y0:y1, x0:x1], case.target[y0:y1, x0:x1]) >= 0.85  # the line set again with the new word
 
 
+# Words-suite cases on a texture and a grainy ground whose cells and specks passed for strokes:
+# the changes reached 3 rows past the letters' margin (405 px, unverified; 86 px, verified).
+GROUND_CASES = [(0, 53), (0, 147)]
+
+
+@pytest.mark.parametrize(("seed", "index"), GROUND_CASES)
+def test_a_grounds_cells_do_not_carry_the_changes_past_the_letters(editor, registry, seed, index):
+    case = make_word_case(registry, seed, index)
+    _, out = _edit(editor, case)
+    x0, y0, x1, y1 = case.edit_box
+    changed = (out != case.source).any(-1)
+    assert changed[y0:y1, x0:x1].sum() > 100  # the edit happened
+    changed[y0:y1, x0:x1] = False
+    assert not changed.any(), f"{changed.sum()} pixels changed outside the line"
+
+
 def test_a_full_stop_ocr_did_not_read_moves_with_the_line(editor, registry):
     # "West and we cook." -> "West and hands harbour": OCR read "cook" without its full stop, which
     # lay in the k's box and was erased with it, and the line verified without it.

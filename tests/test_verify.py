@@ -202,3 +202,33 @@ def test_marks_at_the_line_ends_on_an_unchanged_side_are_the_recognisers():
     assert unchanged_sides(before, inside, plan) == (True, True)
     assert unchanged_sides(before, past_left, plan) == (False, True)
     assert unchanged_sides(before, before, plan) == (True, True)
+
+
+def test_a_new_letter_joined_to_the_kept_full_stop_does_not_verify():
+    # words-0-0078: "Furniture." -> "Kitchen." set a pixel wider than the truth, its "n" on the
+    # moved full stop; the stop's pixels moved intact and the recogniser read "Kitchen", the judge
+    # read the stop into the "n". Joined where the old word was apart: refused.
+    from agent.reflow import joins_kept_text
+    from agent.schemas import Cut, EditPlan, FontInfo, Reflow
+
+    font = FontInfo(face=FACE, category="sans", size=20, baseline=30, slant=0, fg=INK, bg=(GROUND,) * 3, score=1.0)
+    reflow = Reflow(how="moved", why="", head=0, tail=0, pen_x=10.0, baseline=30.0, size=20, tracking=1.0,
+                    cut_before=Cut(x_base=9.5, lean=0.0), cut_after=Cut(x_base=61.5, lean=0.0), dx=-10, run=(10, 67),
+                    band=(8, 34))
+    plan = EditPlan(line_text="Fish.", line_box=(8, 8, 70, 32), start=0, word_start=0, word="Fish",
+                    new_word="Kit", word_box=(10, 10, 60, 30), target=(0, 4), char_boxes=[(10 + 12 * i, 10, 20 + 12 * i, 30) for i in range(4)],
+                    outside=(None, None), mode="relayout", edits=[], font=font, reflow=reflow)
+    before = np.full((40, 100, 3), GROUND, np.uint8)
+    before[12:30, 10:58] = INK  # the old word (ends 4 px before the stop)
+    before[26:30, 62:66] = INK  # its full stop
+    apart = np.full_like(before, GROUND)
+    apart[12:30, 10:48] = INK  # the new, shorter word
+    apart[26:30, 52:56] = INK  # the stop moved 10 px left, 4 px after it as before
+    joined = apart.copy()
+    joined[26:30, 48:52] = INK  # the new word's last stroke reaches the stop
+    assert not joins_kept_text(before, apart, plan)
+    assert joins_kept_text(before, joined, plan)
+    # ... where the old word touched its stop already, touching is how the line is set
+    touching = before.copy()
+    touching[26:30, 58:62] = INK
+    assert not joins_kept_text(touching, joined, plan)
