@@ -679,8 +679,8 @@ def paint_reflow(registry, image: np.ndarray, plan: EditPlan, s: AttemptSettings
     # a speck of a noisy one above them. The rows are the letters' solid ink (a textured ground's
     # cells and a grain's specks pass for strokes: they took the changes 3 rows past the letters'
     # margin, 3 of 183 words cases); the face's extent where there is none.
-    letters = _without_specks((observed > SOLID) & ~rules & text_band, f.size)
-    text_rows = np.nonzero((letters if letters.any() else strokes & ink).any(1))[0]
+    solid_ink = _without_specks((observed > SOLID) & ~rules & text_band, f.size)
+    text_rows = np.nonzero((solid_ink if solid_ink.any() else strokes & ink).any(1))[0]
     if len(text_rows):
         near_rows = (ys >= y0 + text_rows[0] - halo) & (ys <= y0 + text_rows[-1] + halo)
         ink &= near_rows
@@ -704,7 +704,7 @@ def paint_reflow(registry, image: np.ndarray, plan: EditPlan, s: AttemptSettings
     hole = (ndimage.binary_dilation((old_mid | moving_ink) & strokes, iterations=halo)
             | ndimage.binary_dilation(old_mid | moving_ink, iterations=1))
     rows, cols = np.nonzero(old_mid.any(1))[0], np.nonzero(old_mid.any(0))[0]
-    old_letters = np.nonzero((letters & between).any(0))[0]
+    old_letters = np.nonzero((solid_ink & between).any(0))[0]
     if len(rows) and len(text_rows) and len(old_letters):  # (the letters' extent, not the ground cells' round them)
         rows = rows[(rows >= text_rows[0]) & (rows <= text_rows[-1])]
         cols = cols[(cols >= old_letters[0] - 1) & (cols <= old_letters[-1] + 1)]
@@ -715,14 +715,14 @@ def paint_reflow(registry, image: np.ndarray, plan: EditPlan, s: AttemptSettings
     vacated = np.zeros_like(hole)
     # (with no letter moving, the old word's own hole is all the line leaves: a phrase at the
     # line's end took the ground cells past it for text, and mirrored a blot in, read as ".")
-    if shift < 0 and r.side == "after" and len(text_rows) and ((letters & moving).any() or not letters.any()):
+    if shift < 0 and r.side == "after" and len(text_rows) and ((solid_ink & moving).any() or not solid_ink.any()):
         # The line's end closes up: the ground it leaves goes whole, not letter by letter (on a
         # textured ground each letter's filled hole kept its shape, a ghost "E." the judge read as
         # a full stop), and where the ground beyond the line's end is clean it is mirrored in.
         # (Copying clean ground from elsewhere on the band in blocks, tried 2026-11-27, left stripes.)
         # It ends a halo past the last letter, not past the detector's padded box (which reached
         # 6 px past the "m" of "Museum" on a textured ground, and the changes 2 px past its margin).
-        ends = np.nonzero((letters & moving).any(0))[0]
+        ends = np.nonzero((solid_ink & moving).any(0))[0]
         text_end = min(run_edge, xa + int(ends[-1]) + 1) if len(ends) else run_edge
         vacated = ((xs >= text_end + shift - halo) & (xs < text_end + halo)
                    & (ys >= y0 + text_rows[0] - halo) & (ys <= y0 + text_rows[-1] + halo))
@@ -838,7 +838,7 @@ def _seamless(orig: np.ndarray, region: np.ndarray, candidates: list[np.ndarray]
     def step(c: np.ndarray) -> float:
         return sum(float(np.abs(c[i] - orig[o]).mean()) for i, o in pairs)
 
-    return min(candidates, key=step) if pairs else candidates[0]
+    return min(candidates, key=step)  # (with no edge inside the image, every step is 0: the first)
 
 
 def _grow_frame(ground: np.ndarray, orig: np.ndarray, r: Reflow, xa: int, y0: int, rules: np.ndarray) -> np.ndarray:
@@ -941,30 +941,37 @@ def _shifted(a: np.ndarray, dx: int) -> np.ndarray:
     return out
 
 
+def _kept_sides(r: Reflow, strokes_before: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(the side of the band that stays, the side that moves, up to the run's end), HxW over the
+    band's rows and the image's width: what kept_intact and joins_kept_text hold the edit to."""
+    y0, y1 = r.band
+    ys, xs = np.arange(y0, y1)[:, None], np.arange(strokes_before.shape[1])[None, :]
+    _, run_edge = moving_part(r)
+    if r.side == "after":
+        staying = ~_right_of(r.cut_before, xs, ys, r.baseline)
+        moving = (_right_of(r.cut_after, xs, ys, r.baseline) | _carried(r, strokes_before, 0, y0)) & (xs < run_edge)
+    else:
+        staying = _right_of(r.cut_after, xs, ys, r.baseline)
+        moving = ~_right_of(r.cut_before, xs, ys, r.baseline) & (xs >= run_edge)
+    return staying, moving
+
+
 def kept_intact(before: np.ndarray, after: np.ndarray, plan: EditPlan) -> bool:
     """Whether the text the edit kept is there, unchanged: the ink on the side that stays where it
     was, and the ink on the moving side (up to the run's end) moved by its shift (strokes compared;
     rules excluded: they stay)."""
     r, f = plan.reflow, plan.font
     y0, y1 = r.band
-    w = before.shape[1]
     height = plan.word_box[3] - plan.word_box[1]
-    ys, xs = np.arange(y0, y1)[:, None], np.arange(w)[None, :]
-
-    def right_of(c: Cut) -> np.ndarray:
-        return _right_of(c, xs, ys, r.baseline)
-
+    xs = np.arange(before.shape[1])[None, :]
     ink_before = observed_ink(before[y0:y1], f.fg, f.bg, f.effect)
     ink_after = observed_ink(after[y0:y1], f.fg, f.bg, f.effect)
     strokes_before = ink_before > STROKE
     not_rules = ~_rules(strokes_before, f.size)
     shift, run_edge = moving_part(r)
-    if r.side == "after":
-        staying = ~right_of(r.cut_before) & (xs >= plan.word_box[0] - height)
-        moving = (right_of(r.cut_after) | _carried(r, strokes_before, 0, y0)) & (xs < run_edge)
-    else:
-        staying = right_of(r.cut_after) & (xs < plan.word_box[2] + height)
-        moving = ~right_of(r.cut_before) & (xs >= run_edge)
+    staying, moving = _kept_sides(r, strokes_before)
+    # (the staying side's ink within a word's height of the word: a far letter's faint change is not this edit's)
+    staying &= (xs >= plan.word_box[0] - height) if r.side == "after" else (xs < plan.word_box[2] + height)
     for where, now in ((staying & not_rules, ink_after), (moving & not_rules, _shifted(ink_after, -shift))):
         # Only a stroke that went (or came) counts, not an edge a moved ground shaded differently.
         lost = (ink_before > STRONG) & (now < FAINT) & where
@@ -984,17 +991,10 @@ def joins_kept_text(before: np.ndarray, after: np.ndarray, plan: EditPlan) -> bo
     moved full stop; both checks passed on its moved pixels and its reading, the judge read "Kitchen".)"""
     r, f = plan.reflow, plan.font
     y0, y1 = r.band
-    w = before.shape[1]
-    ys, xs = np.arange(y0, y1)[:, None], np.arange(w)[None, :]
     strokes_before = observed_ink(before[y0:y1], f.fg, f.bg, f.effect) > STROKE
     strokes_after = observed_ink(after[y0:y1], f.fg, f.bg, f.effect) > STROKE
-    shift, run_edge = moving_part(r)
-    if r.side == "after":
-        staying = ~_right_of(r.cut_before, xs, ys, r.baseline)
-        moving = (_right_of(r.cut_after, xs, ys, r.baseline) | _carried(r, strokes_before, 0, y0)) & (xs < run_edge)
-    else:
-        staying = _right_of(r.cut_after, xs, ys, r.baseline)
-        moving = ~_right_of(r.cut_before, xs, ys, r.baseline) & (xs >= run_edge)
+    shift, _ = moving_part(r)
+    staying, moving = _kept_sides(r, strokes_before)
     moved = _shifted(strokes_before & moving, shift)
     word_before, word_after = ~staying & ~moving, ~staying & ~_shifted(moving, shift)
     # Each side apart: a kept piece's strokes, in the image before and after, and whether the
