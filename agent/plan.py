@@ -27,10 +27,10 @@ from tools.fonts import (
     render_text,
     split_colours,
 )
-from tools.locate import char_boxes, find_occurrences, line_ink
+from tools.locate import Occurrence, another_number, char_boxes, find_occurrences, line_ink
 from tools.mask import Box, box_iou, union
 from tools.ocr import TextLine
-from tools.text import lower, squeeze
+from tools.text import lower, shared_ends, squeeze
 
 
 class BadRequest(ValueError):
@@ -46,11 +46,19 @@ def locate(lines: list[TextLine], request: EditRequest) -> tuple[list[TextLine],
     BadRequest. When the text
     was found only approximately (OCR misread a character or two), the line's reading is corrected
     to the user's spelling there, so the characters are cut and verified as the user named them."""
-    occ = find_occurrences(lines, request.find)
+    least = max(1, request.occurrence or 1)
+    keep = shared_ends(squeeze(request.find), squeeze(request.replace))
+
+    def found_in(lines: list[TextLine]) -> list[Occurrence]:
+        # A misreading that reads another number where the edit changes it is not the number asked for.
+        return [o for o in find_occurrences(lines, request.find, least)
+                if not (o.approximate and another_number(lines[o.line].text[o.start : o.end], request.find, keep))]
+
+    occ = found_in(lines)
     if not occ:
         # The detector split the word (or the phrase) into neighbouring boxes: join them and look again.
         joined = joined_neighbours(lines)
-        if (occ := find_occurrences(joined, request.find)):
+        if (occ := found_in(joined)):
             lines = joined
     if not occ:
         seen = "; ".join(f'"{ln.text}"' for ln in lines[:8]) or "no text at all"

@@ -17,7 +17,9 @@ Notation (image coordinates; the text leans `lean` px per px above its baseline)
    of the word's glyphs; the cuts (leaning lines through the least ink between two glyphs); the
    run of the line that moves (the detector's boxes on the word's row, joined over word gaps, and
    the ink touching them) and the room after it (the next text, or the image edge). No room for
-   dx: the new characters' advances shrink by up to MAX_TIGHTEN; not even then: refused.
+   dx: the new characters' advances shrink by up to MAX_RETRACK; not even then: refused. A word of
+   the same length whose width differs by no more than MAX_RETRACK moves nothing: its characters
+   are set in the old ones' width (preservation first: the rest of the line keeps its pixels).
 2. Paint (`paint_reflow`): the ground under the old middle and under the moving text is filled
    (tools.inpaint.background_plate); the moving text's pixels are put back dx further, each
    carrying its difference from its own ground, orig(p) - fill(p) + fill(p + dx) (a gradient or a
@@ -43,7 +45,7 @@ from tools.mask import Box, default_pad, union
 from tools.ocr import TextLine
 from tools.text import shared_ends
 
-MAX_TIGHTEN = 0.1  # the most the new characters' advances may shrink: 10% a reader does not notice
+MAX_RETRACK = 0.1  # the most the new characters' advances may shrink or grow: 10% a reader does not notice
 TRACKING = (0.85, 1.2)  # the measured tracking (word's spacing / face's) is trusted within these bounds
 STROKE = 0.3  # observed ink above this is a stroke: a cut avoids it
 INK = 0.12  # ... above this it is ink that moves or is erased (anti-aliased edges included)
@@ -140,6 +142,16 @@ def plan_reflow(registry, image: np.ndarray, plan: EditPlan, lines: list[TextLin
     else:
         pen_x = cell - tracking * advance(old[head:ref])
     dx_float = tracking * (advance(h0 + new_mid + t0) - advance(h0 + old_mid + t0))
+    last_old = len(old) - tail - 1
+    anchor = pen if last_old == ref else pens.get(last_old)
+    if old_mid and anchor is not None and anchor.size == pen.size and not old[last_old].isspace():
+        # What follows the change moves by where the new text ends less where the old text ends by
+        # its own last glyph's ink, not by the measured tracking times the advances between (a
+        # tracking measured 2% wide left "Furniture."'s full stop 2.3 px short for "Kitchen": the
+        # new "n" touched it).
+        old_end = anchor.x - in_cell(font, cells, old[last_old], tracking) + tracking * (advance(old[last_old] + t0) - advance(t0))
+        new_end = pen_x + tracking * (advance(new_mid + t0) - advance(t0))
+        dx_float = new_end - old_end
     # 3. Which side moves, and the room it has: what follows the word (as left-aligned text does),
     #    else what precedes it (right-aligned text: a ledger's prices), else the new letters are
     #    set closer. Table rules (long straight lines) are not text: they stay, and stop a run.
@@ -180,7 +192,20 @@ def plan_reflow(registry, image: np.ndarray, plan: EditPlan, lines: list[TextLin
     how: Literal["moved", "tracked"] = "moved"
     why = f"what follows moves {dx:+d} px (the new text is {dx_float:+.1f} px wider)"
     frame = None
-    if dx > max(room_after, room_before) and (frame := _frame_side(across | upright, upright, f, solid, band, end_x, dx,
+    # What a change of tracking moves: the new characters' places, not the last one's own width (a
+    # squeeze over the whole advance left the last letter 1 px over its old end, on the next word).
+    spacing = tracking * advance(new_mid[:-1])
+    if dx != 0 and len(new) == len(old) and spacing > 0 and abs(dx_float) <= MAX_RETRACK * spacing:
+        # A word of the same length is set in the old one's width: a few pixels of spacing a reader
+        # does not notice, and no pixel of the line outside the word changes ("designers" ->
+        # "engineers" on a scanned page moved the rest of its line 5 px: 1,812 pixels outside the
+        # word, for 4.6 px of width). A word of another length moves the line, as a typesetter does.
+        squeeze = dx_float / spacing
+        tracking *= 1 - squeeze
+        how, dx = "tracked", 0
+        why = (f"the new text is {dx_float:+.1f} px wider: its characters are set {100 * abs(squeeze):.0f}% "
+               f"{'closer' if squeeze > 0 else 'looser'} in the old width, and nothing else on the line moves")
+    elif dx > max(room_after, room_before) and (frame := _frame_side(across | upright, upright, f, solid, band, end_x, dx,
                                                                     obstacle_after, gap, attached)) is not None:
         why += f"; the box drawn round the line grows with it (its right side moves {dx:+d} px)"
     elif dx > room_after:
@@ -191,8 +216,8 @@ def plan_reflow(registry, image: np.ndarray, plan: EditPlan, lines: list[TextLin
             room = max(room_after, room_before)
             side = "after" if room_after >= room_before else "before"
             need = dx - max(0, room)
-            squeeze = need / max(1.0, tracking * advance(new_mid))
-            if squeeze > MAX_TIGHTEN:
+            squeeze = need / max(1.0, spacing)
+            if squeeze > MAX_RETRACK:
                 raise BadRequest(f'no room for "{new}": the line would run {need} px into the next text, a rule or the '
                                  "image edge (a shorter replacement fits)")
             tracking *= 1 - squeeze
@@ -698,6 +723,8 @@ def paint_reflow(registry, image: np.ndarray, plan: EditPlan, s: AttemptSettings
     else:
         moving, staying = ~after_head & (xs >= run_edge - halo), after_mid
         bounds = ~right_of(r.cut_after, 1) & (xs >= run_edge - halo)
+    if not shift:  # set in the old width: the rest of the line is not touched (not even put back in place)
+        moving = np.zeros_like(moving)
     old_mid, moving_ink = ink & between, ink & moving
     # The halo round the strokes (their soft edges, blur, ringing), a pixel round fainter ink: on a
     # grainy ground, specks next to a letter pass for ink, and a halo round them reached past it.

@@ -116,7 +116,8 @@ class Reflow(BaseModel):
     rest of the line, the ones between are erased and drawn anew."""
 
     how: Literal["moved", "tracked"] = Field(description="moved: the rest of the line moves by the width difference; "
-                                             "tracked: it cannot move that far, so the new characters are set closer.")
+                                             "tracked: the new characters are set closer (the line cannot move that far) or, where the "
+                                             "difference is within a reader's notice, in the old width (nothing else moves).")
     side: Literal["after", "before"] = Field(default="after", description="after: what follows the changed characters "
                                              "moves (dx); before: what precedes them moves (-dx), as right-aligned text does.")
     why: str = Field(description="Why it was set that way, in one line.")

@@ -127,6 +127,49 @@ def test_find_tolerates_an_ocr_misreading_and_corrects_the_line():
             locate(lines, EditRequest(image="x.png", find=far, replace="x" + far[1:]))
 
 
+def test_a_number_is_never_found_in_another_number():
+    from agent.plan import NotFound, locate
+    from agent.schemas import EditRequest
+
+    # A bank statement's column whose "4987" the detector missed: "4982" is 4987 through look-alikes
+    # (2 ~ Z ~ 7) and "4986" one edit away, and the row below was edited and verified.
+    column = [TextLine(t, 1.0, [], (569, 137 + 18 * i, 603, 153 + 18 * i)) for i, t in enumerate(["4986", "4982", "4981"])]
+    with pytest.raises(NotFound, match="not found"):
+        locate(column, EditRequest(image="x.png", find="4987", replace="4988"))
+    # A kept digit misread (the edit changes the second: a receipt's 200,000 read "200,034"), a digit
+    # read as a letter, a letter as a digit, a digit dropped: misreadings of the number, found.
+    for read, find, replace in (("200,034", "200,000", "250,000"), ("82,OOO", "82,000", "92,000"),
+                                ("S0LD", "SOLD", "GOLD"), ("1,50.00", "1,500.00", "1,800.00"), ("PGIF8H", "PG9F8H", "PG9F8K")):
+        line = TextLine(read, 1.0, [], (0, 0, 60, 12))
+        fixed, _, _, _ = locate([line], EditRequest(image="x.png", find=find, replace=replace))
+        assert fixed[0].text == find, (read, find)
+    # ... but not where the edit changes it: there it is another number.
+    with pytest.raises(NotFound):
+        locate([TextLine("200,034", 1.0, [], (0, 0, 60, 12))], EditRequest(image="x.png", find="200,000", replace="200,050"))
+
+
+def test_capitals_read_as_a_capitalised_word_with_a_misread_letter_are_found():
+    # A kiosk's "FIBRE HERE" read "Ribre HERE": not found before. Running text in lower case is still
+    # not a title's near miss ("histoire" for HISTOIRE), nor a word read in another case alone.
+    lines = [TextLine(t, 1.0, [], (0, 20 * i, 100, 20 * i + 15)) for i, t in enumerate(["Ribre HERE", "histoire de la"])]
+    assert [(o.line, o.start, o.end, o.approximate) for o in find_occurrences(lines, "FIBRE")] == [(0, 0, 5, True)]
+    assert find_occurrences(lines, "HISTOIRE") == [] and find_occurrences(lines, "FIBRE HERE")
+
+
+def test_the_nth_occurrence_a_user_names_is_found_among_misreadings():
+    from agent.plan import locate
+    from agent.schemas import EditRequest
+
+    # doctr's word-crop demo: each crop's label above it, read exactly; the crop's typewriter face
+    # read "Perachuto" and "5031". Asked for occurrence 2, they were "not found".
+    lines = [TextLine(t, 1.0, [], (0, 30 * i, 300, 30 * i + 25)) for i, t in enumerate(["503d Parachute", "Tha 5031 Perachuto"])]
+    for find, replace, at in (("Parachute", "Paradise", (1, 9)), ("503d", "504d", (1, 4))):
+        fixed, li, start, count = locate(lines, EditRequest(image="x.png", find=find, replace=replace, occurrence=2))
+        assert ((li, start), count, fixed[1].text[start : start + len(find)]) == (at, 2, find)
+    # Occurrence 1 (or none given) is still the exact reading only.
+    assert len(find_occurrences(lines, "Parachute")) == 1
+
+
 def test_line_ink_takes_the_text_not_the_shading_of_a_gradient(registry):
     from agent.evals.synthetic import make_case
 
@@ -283,6 +326,50 @@ def test_a_neighbouring_words_letter_inside_the_detected_box_is_not_cut_as_a_cha
                      EditRequest(image="-", find="$45", replace="$40"))
     (edit,) = plan.edits
     assert edit.box[0] >= case.edit_box[0] and edit.box[2] <= five_right
+
+
+def test_a_frames_sides_beside_the_word_are_not_cut_as_its_letters(registry):
+    # A parking sign's border runs down either side of PARKING, a few pixels from the P and the G:
+    # the border was cut as the P (and the G), and the new B drawn over the border.
+    from agent.plan import make_plan
+    from agent.schemas import EditRequest
+
+    font = registry.font("LiberationSans-Bold", 40)
+    r = render_text(font, "PARKING", (220, 90), (20.0, 62.0))
+    img = np.full((90, 220, 3), 235, np.uint8)
+    img[(r.alpha > 0.5)] = (40, 30, 60)
+    x0, x1 = r.boxes[0][0] - 6, r.boxes[-1][2] + 6  # the frame's sides, 4 px wide, top to bottom
+    img[:, x0 - 4 : x0] = (40, 30, 60)
+    img[:, x1 : x1 + 4] = (40, 30, 60)
+    box = (x0 + 2, 28, x1 - 2, 66)  # the detector's box, a little into the frame
+    ink = line_ink(img, box, "PARKING")
+    cols = np.nonzero((ink.coverage > 0.5).any(0))[0] + ink.region[0]
+    assert cols.min() >= x0 and cols.max() < x1
+    plan = make_plan(registry, img, TextLine("PARKING", 0.9, [], box), 0, EditRequest(image="-", find="PARKING", replace="BARKING"))
+    (edit,) = plan.edits
+    assert abs(edit.box[0] - r.boxes[0][0]) <= 2 and abs(edit.box[2] - r.boxes[0][2]) <= 2
+
+
+def test_text_in_two_colours_is_cut_whole_not_in_one_colours_ink(registry):
+    # A terminal's "26.4%": teal digits, a white "%". The text colour refined to the white, and all
+    # five characters were cut inside the "%" (the 6 -> 8 edit wrote over the "%").
+    from agent.plan import make_plan
+    from agent.schemas import EditRequest
+
+    font = registry.font("DejaVuSansMono", 22)
+    r = render_text(font, "26.4%", (140, 40), (10.0, 28.0))
+    img = np.full((40, 140, 3), (35, 38, 39), np.float32)
+    for j, glyph in enumerate(r.glyph_alphas):
+        colour = np.array((163, 223, 229) if j == 4 else (24, 156, 131), np.float32)
+        img = img * (1 - glyph[..., None]) + colour * glyph[..., None]
+    img = np.round(img).astype(np.uint8)
+    box = (8, 6, 84, 34)
+    ink = line_ink(img, box, "26.4%")
+    cols = np.nonzero((ink.coverage > 0.5).any(0))[0] + ink.region[0]
+    assert cols.min() <= r.boxes[0][0] + 1 and cols.max() >= r.boxes[4][2] - 2
+    plan = make_plan(registry, img, TextLine("26.4%", 0.9, [], box), 0, EditRequest(image="-", find="26.4%", replace="28.4%"))
+    (edit,) = plan.edits
+    assert abs(edit.box[0] - r.boxes[1][0]) <= 2 and abs(edit.box[2] - r.boxes[1][2]) <= 2
 
 
 def test_a_word_the_detector_split_in_two_is_found_in_the_joined_boxes():

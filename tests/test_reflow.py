@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from scipy import ndimage
 
 from agent.evals.words import MAX_LONGER, MAX_SHORTER, make_word_case
+from agent.plan import observed_ink
 from agent.reflow import _rules
 from agent.schemas import EditRequest
 from tools.fonts import composite, render_text
@@ -59,6 +61,46 @@ def test_a_word_of_another_length_moves_the_rest_of_the_line(editor, registry, s
     changed[y0:y1, x0:x1] = False
     assert not changed.any(), "a pixel changed outside the line"
     assert ssim(out[y0:y1, x0:x1], case.target[y0:y1, x0:x1]) >= 0.85  # the line set again with the new word
+
+
+# Words-suite cases of the same length whose new letters are a few pixels wider or narrower: the
+# rest of the line moved 3-5 px (on a scanned page, "designers" -> "engineers" changed 1,812
+# pixels outside the word for 4.6 px of width).
+SAME_LENGTH_CASES = [(0, 97), (0, 117), (0, 192)]
+
+
+@pytest.mark.parametrize(("seed", "index"), SAME_LENGTH_CASES)
+def test_a_word_of_the_same_length_is_set_in_the_old_width_and_nothing_else_moves(editor, registry, seed, index):
+    case = make_word_case(registry, seed, index)
+    result, out = _edit(editor, case)
+    assert result.status == "verified", (result.message, [(a.ocr_text, a.line_read, a.why_failed) for a in result.attempts])
+    reflow = result.plan.reflow
+    assert reflow is not None and reflow.how == "tracked" and reflow.dx == 0
+    assert "old width" in reflow.why
+    changed = (out != case.source).any(-1)
+    assert changed.sum() > 50  # the edit happened
+    x0, _, x1, _ = result.plan.word_box
+    margin = (result.plan.word_box[3] - result.plan.word_box[1]) // 2
+    changed[:, x0 - margin : x1 + margin] = False
+    assert not changed.any(), f"{changed.sum()} pixels changed outside the word"
+
+
+def test_what_follows_moves_from_where_the_old_words_last_glyph_ends(editor, registry):
+    # "Fish The Furniture." -> "Kitchen.": the word's tracking was measured 2% wide, and the full
+    # stop moved by that tracking times the advances landed 1 px short of the truth's, on the new
+    # "n" (refused as joined). Now it moves from where the old "e" ends, and lands where the truth's does.
+    case = make_word_case(registry, 0, 78)
+    assert (case.find, case.replace) == ("Furniture", "Kitchen")
+    result, out = _edit(editor, case)
+    x0, y0, x1, y1 = case.edit_box
+    f = result.plan.font
+
+    def last_mark(image: np.ndarray) -> int:  # the full stop's first column: the rightmost piece of solid ink
+        labels, _ = ndimage.label(observed_ink(image[y0:y1, x0:x1], f.fg, f.bg, f.effect) > 0.8)
+        pieces = ndimage.find_objects(labels)
+        return max(pieces, key=lambda p: p[1].stop)[1].start
+
+    assert last_mark(out) == last_mark(case.target)
 
 
 # Words-suite cases on a texture and a grainy ground whose cells and specks passed for strokes:

@@ -60,6 +60,9 @@ def _coverage(crop: np.ndarray, bg: np.ndarray, fg: np.ndarray) -> np.ndarray:
 SAME_COLOUR = 25.0  # RGB distance below which two colours count as one (noise, compression)
 
 
+KEPT_BY_REFINING = 0.7  # the text colour refined on the line's ink must keep this share of its columns (else it is one colour of several)
+
+
 def line_ink(
     image: np.ndarray, box: Box, text: str | None = None, registry: FontRegistry | None = None, margin: float = 0.25,
     trim: bool = False,
@@ -131,9 +134,14 @@ def line_ink(
     else:
         _, cov, fg, hbg, keep = best
         if keep is not None and (refined := ink_colour(crop, fg, hbg, keep > 0)) is not None:
-            fg = refined
-            cov = _coverage(crop, hbg, fg)
-            cov = (trim_to_cores(cov, lh) if trim else cov) * keep
+            narrowed = _coverage(crop, hbg, refined)
+            narrowed = (trim_to_cores(narrowed, lh) if trim else narrowed) * keep
+            # One colour of text in several loses whole characters, so columns: a terminal's teal
+            # "26.4" and white "%" refined to the white (26% of the columns), and the five
+            # characters were cut inside the "%". (Refining away a textured ground's pixels round
+            # the letters keeps their columns: 92% in a synthetic case; its pixels, only 51%.)
+            if (narrowed > 0.5).any(0).sum() >= KEPT_BY_REFINING * (cov > 0.5).any(0).sum():
+                fg, cov = refined, narrowed
     # A neighbour's letter that the crop's side cuts through (where that side is inside the image)
     # is not this line's: the margin is there for letters the detector's box cut short.
     cov = _without_cut_neighbours(cov, x0 - rx0 if rx0 > 0 else None, x1 - rx0 if rx1 < w_img else None)
@@ -203,7 +211,11 @@ def _line_components(ink: np.ndarray, top: int, bottom: int, text: str | None = 
     area = np.asarray(ndimage.sum(ink, lab, index=np.arange(1, n + 1)), np.float32)
     # Border-touching bands that span much more than a letter are frames or stripes, not text.
     band = ((y0s == 0) | (y1s == h)) & (x1s - x0s > 3 * lh)
-    keep = (cy >= top) & (cy <= bottom) & ~band & (area >= 2)
+    # ... and thin strokes through the whole crop, above and below the line, are a frame's sides or
+    # a rule (a parking sign's border either side of PARKING was cut as its P and G, and the new B
+    # drawn over the border).
+    post = (y0s == 0) & (y1s == h) & (x1s - x0s <= 0.5 * lh)
+    keep = (cy >= top) & (cy <= bottom) & ~band & ~post & (area >= 2)
     big = keep & (hh >= 0.3 * lh)
     if big.sum() >= 3:
         sel = big.copy()
@@ -393,7 +405,8 @@ def same_case_mostly(read: str, find: str) -> bool:
     """Whether at least half the letters of a case-insensitive match have the case the user typed:
     an all-caps word read in mixed case ("SpEED" for SPEED) is the user's word; an all-lowercase
     word elsewhere is another word (a scan's running text "histoire" is not its title HISTOIRE)."""
-    pairs = [(r, f) for r, f in zip(squeeze_indexed(read)[0], squeeze_indexed(find)[0], strict=False) if r.isalpha()]
+    # (letters only: a "0" read as "O" is not a case the user typed)
+    pairs = [(r, f) for r, f in zip(squeeze_indexed(read)[0], squeeze_indexed(find)[0], strict=False) if r.isalpha() and f.isalpha()]
     return not pairs or 2 * sum(r.isupper() == f.isupper() for r, f in pairs) >= len(pairs)
 
 
@@ -406,12 +419,24 @@ def titled_capitals(read: str, find: str) -> bool:
     return len(letters) >= 2 and all(c.isupper() for c in letters) and first.isupper()
 
 
-def find_occurrences(lines: list[TextLine], find: str) -> list[Occurrence]:
+def find_occurrences(lines: list[TextLine], find: str, least: int = 1) -> list[Occurrence]:
     """Every place find occurs, in reading order. Exact (case-sensitive) matches; OCR often inserts
     or drops spaces ("6, 001 , 271"), so a match that ignores spaces counts when no exact one exists;
     then one that ignores case (an all-caps sign read "SpEED"), then confusable characters, then
     a near miss (_approximate). Only exact matches are not `approximate`: for the others the user's
-    spelling names the characters."""
+    spelling names the characters. A user who names the `least`-th occurrence knows there are that
+    many: fewer found, the looser tiers' matches join them (a demo's label "Parachute" read exactly,
+    the word crop below it "Perachuto": occurrence 2 was "not found")."""
+    found = _first_tier(lines, find)
+    if len(found) >= least:
+        return found
+    for looser in (_loose(lines, find), _approximate(lines, find)):
+        found += [o for o in looser if all(o.line != f.line or o.end <= f.start or o.start >= f.end for f in found)]
+    return sorted(found, key=lambda o: (o.line, o.start))
+
+
+def _first_tier(lines: list[TextLine], find: str) -> list[Occurrence]:
+    """find_occurrences' matches from the first tier that has any."""
     found = []
     for li, line in enumerate(lines):
         start = line.text.find(find)
@@ -456,6 +481,25 @@ def _loose(lines: list[TextLine], find: str, titled: list[Occurrence] | None = N
     return []
 
 
+def another_number(read: str, find: str, keep: tuple[int, int] = (0, 0)) -> bool:
+    """Whether a misreading of find is another number: its digits where the edit changes find's
+    (all but `keep`, the characters the edit keeps at find's start and end, when the reading is as
+    long) are as many as find's there but not the same in order, or neither digit sequence lies
+    inside the other. A digit read as a letter ("0" as "O"), a letter read as a digit, or a digit
+    dropped is a misreading; so is a kept digit misread (a receipt's 200,000 read "200,034": the
+    user's word names it). Asked for "4987" -> "4988" in a bank statement whose detector missed
+    it, the row below's "4982", 4987 through look-alikes (2 ~ Z ~ 7), was edited, and verified."""
+    read, find = squeeze(read), squeeze(find)
+    if len(read) == len(find):
+        read, find = read[keep[0] : len(read) - keep[1]], find[keep[0] : len(find) - keep[1]]
+    got, want = [c for c in read if c.isdigit()], [c for c in find if c.isdigit()]
+    if len(got) == len(want):
+        return got != want
+    short, long = sorted((got, want), key=len)
+    rest = iter(long)
+    return not all(c in rest for c in short)
+
+
 def _word_like(find: str) -> bool:
     """A find that names a word (three or more characters, letters among them), not a few
     characters inside one ("1" of "6,001", "001")."""
@@ -480,9 +524,11 @@ def _whole_words(lines: list[TextLine], found: list[Occurrence]) -> list[Occurre
 def _approximate(lines: list[TextLine], find: str) -> list[Occurrence]:
     """Last resort: the whole words whose reading is within an edit distance of 1 (find up to 5
     characters) or 2 (longer) of find, confusable characters counting as equal. OCR drops,
-    merges and misreads characters ("Harbour" read "Eabour"); the user knows what the text says."""
+    merges and misreads characters ("Harbour" read "Eabour"); the user knows what the text says.
+    Case aside, as the looser tiers match: a kiosk's all-caps FIBRE read "Ribre" was "not found"
+    (the letters must mostly keep the user's case, or be the capitals read as a capitalised word)."""
     plain = squeeze_indexed(find)[0]
-    target = confusable(plain)
+    target = confusable(lower(plain))
     n = len(target)
     if n < 3:
         return []
@@ -490,7 +536,7 @@ def _approximate(lines: list[TextLine], find: str) -> list[Occurrence]:
     found = []
     for li, line in enumerate(lines):
         raw, where = squeeze_indexed(line.text)
-        squeezed = confusable(raw)
+        squeezed = confusable(lower(raw))
         spans = []
         for i in range(len(squeezed)):
             for j in range(i + max(1, n - allowed), min(len(squeezed), i + n + allowed) + 1):
@@ -499,7 +545,8 @@ def _approximate(lines: list[TextLine], find: str) -> list[Occurrence]:
                     continue  # only whole words: "ands" inside "hands" is not a misreading of "Hands"
                 d = edit_distance(squeezed[i:j], target)
                 # A difference of case alone is the user's word, not a misreading ("Hands" is not in "hands").
-                if d <= allowed and raw[i:j].lower() != plain.lower():
+                if (d <= allowed and raw[i:j].lower() != plain.lower()
+                        and (same_case_mostly(raw[i:j], plain) or titled_capitals(raw[i:j], plain))):
                     spans.append((d, abs(j - i - n), i, j))
         # Best spans first; keep those that do not overlap a better one.
         taken: list[tuple[int, int]] = []
