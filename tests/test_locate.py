@@ -338,9 +338,12 @@ def test_a_frames_sides_beside_the_word_are_not_cut_as_its_letters(registry):
     r = render_text(font, "PARKING", (220, 90), (20.0, 62.0))
     img = np.full((90, 220, 3), 235, np.uint8)
     img[(r.alpha > 0.5)] = (40, 30, 60)
-    x0, x1 = r.boxes[0][0] - 6, r.boxes[-1][2] + 6  # the frame's sides, 4 px wide, top to bottom
-    img[:, x0 - 4 : x0] = (40, 30, 60)
-    img[:, x1 : x1 + 4] = (40, 30, 60)
+    x0, x1 = r.boxes[0][0] - 6, r.boxes[-1][2] + 6  # the frame's sides, 4 px wide
+    img[:, x1 : x1 + 4] = (40, 30, 60)  # top to bottom
+    # ... and on the left a rounded corner: the side starts 2 rows below the line's crop (rows 22-71)
+    # and joins the frame's bottom, under the letters
+    img[24:72, x0 - 4 : x0] = (40, 30, 60)
+    img[68:72, x0 - 4 : x0 + 40] = (40, 30, 60)
     box = (x0 + 2, 28, x1 - 2, 66)  # the detector's box, a little into the frame
     ink = line_ink(img, box, "PARKING")
     cols = np.nonzero((ink.coverage > 0.5).any(0))[0] + ink.region[0]

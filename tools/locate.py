@@ -60,6 +60,7 @@ def _coverage(crop: np.ndarray, bg: np.ndarray, fg: np.ndarray) -> np.ndarray:
 SAME_COLOUR = 25.0  # RGB distance below which two colours count as one (noise, compression)
 
 
+FRAME_SHORT = 2  # px: a frame's side may stop this short of the line's crop at one end (a rounded corner)
 KEPT_BY_REFINING = 0.7  # the text colour refined on the line's ink must keep this share of its columns (else it is one colour of several)
 
 
@@ -211,10 +212,11 @@ def _line_components(ink: np.ndarray, top: int, bottom: int, text: str | None = 
     area = np.asarray(ndimage.sum(ink, lab, index=np.arange(1, n + 1)), np.float32)
     # Border-touching bands that span much more than a letter are frames or stripes, not text.
     band = ((y0s == 0) | (y1s == h)) & (x1s - x0s > 3 * lh)
-    # ... and thin strokes through the whole crop, above and below the line, are a frame's sides or
-    # a rule (a parking sign's border either side of PARKING was cut as its P and G, and the new B
-    # drawn over the border).
-    post = (y0s == 0) & (y1s == h) & (x1s - x0s <= 0.5 * lh)
+    # ... and ink through the whole crop, above and below the line, is a frame's side or a rule: no
+    # letter of the line reaches past the detector's box at both ends (a parking sign's border
+    # either side of PARKING was cut as its P and G, and the new B drawn over the border; a rounded
+    # corner joins the side to the frame's bottom, and stops a row or two short of the crop's top).
+    post = ((y0s == 0) | (y1s == h)) & (y1s - y0s >= h - FRAME_SHORT)
     keep = (cy >= top) & (cy <= bottom) & ~band & ~post & (area >= 2)
     big = keep & (hh >= 0.3 * lh)
     if big.sum() >= 3:
