@@ -70,6 +70,12 @@ def locate(lines: list[TextLine], request: EditRequest) -> tuple[list[TextLine],
         raise NotFound(f'occurrence {n} requested but "{request.find}" occurs {len(occ)} time(s)')
     o = occ[n - 1]
     read_there = lines[o.line].text[o.start : o.end]
+    if o.approximate and len(read_there) > len(request.find) and (k := lower(read_there).find(lower(request.find))) >= 0:
+        # A near miss longer than the word, holding it whole but for case: the rest is other text
+        # the reading glued on (a barrier's "NO PARKING" read "NOparkInG": the whole was taken for
+        # PARKING, the NO's ink cut as its first letters, and the B drawn on the N).
+        o = Occurrence(o.line, o.start + k, o.start + k + len(request.find), approximate=True)
+        read_there = lines[o.line].text[o.start : o.end]
     if o.approximate and lower(read_there) == lower(request.find) and lower(request.find) == lower(request.replace):
         # Found only ignoring case, and the edit changes only case: which letters to change cannot be
         # told from the user's spelling (the sign reads SPEED; "speed" -> "Speed" would verify as is).

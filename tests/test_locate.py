@@ -156,6 +156,17 @@ def test_capitals_read_as_a_capitalised_word_with_a_misread_letter_are_found():
     assert find_occurrences(lines, "HISTOIRE") == [] and find_occurrences(lines, "FIBRE HERE")
 
 
+def test_a_near_miss_holding_the_word_and_other_text_is_narrowed_to_the_word():
+    from agent.plan import locate
+    from agent.schemas import EditRequest
+
+    # Two "NO PARKING" signs, the second read "NOparkInG =": its whole first token was taken for
+    # PARKING (two edits away), the line corrected to "PARKING =", and the B drawn on the N of NO.
+    lines = [TextLine("NOPArkInG", 0.2, [], (79, 164, 231, 226)), TextLine("NOparkInG =", 0.1, [], (463, 306, 704, 398))]
+    fixed, li, start, count = locate(lines, EditRequest(image="x.png", find="PARKING", replace="BARKING", occurrence=2))
+    assert (li, start, count, fixed[1].text) == (1, 2, 2, "NOPARKING =")
+
+
 def test_the_nth_occurrence_a_user_names_is_found_among_misreadings():
     from agent.plan import locate
     from agent.schemas import EditRequest
