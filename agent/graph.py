@@ -114,15 +114,17 @@ def build_graph(toolbox: Toolbox):
         if progress:
             progress(text)
 
-    def read(image: np.ndarray, region: Box | None, thorough: bool = False) -> list:
+    def read(image: np.ndarray, region: Box | None, effort: Literal["quick", "thorough", "enlarged"] = "quick") -> list:
         """The image's lines, or only those in region (read in a crop, in image coordinates)."""
-        if region is None:
-            return toolbox.ocr.read(image, thorough)
-        h, w = image.shape[:2]
-        x0, y0, x1, y1 = region[0], region[1], min(w, region[2]), min(h, region[3])
-        if x1 <= x0 or y1 <= y0:
-            raise BadRequest(f"region {list(region)} lies outside the image ({w}x{h})")
-        return shifted(toolbox.ocr.read(image[y0:y1, x0:x1], thorough), x0, y0)
+        x0 = y0 = 0
+        if region is not None:
+            h, w = image.shape[:2]
+            x0, y0, x1, y1 = region[0], region[1], min(w, region[2]), min(h, region[3])
+            if x1 <= x0 or y1 <= y0:
+                raise BadRequest(f"region {list(region)} lies outside the image ({w}x{h})")
+            image = image[y0:y1, x0:x1]
+        lines = toolbox.ocr.read_enlarged(image) if effort == "enlarged" else toolbox.ocr.read(image, effort == "thorough")
+        return lines if region is None else shifted(lines, x0, y0)
 
     def locate_(state: EditState, config: RunnableConfig) -> dict:
         request = state["request"]
@@ -131,8 +133,12 @@ def build_graph(toolbox: Toolbox):
             found = locate(read(state["image"], request.region), request)
         except NotFound:
             # A large image with large text is read at a reduced size (tools/ocr.py): before saying
-            # "not found" (or fewer occurrences than asked for), read it at full size.
-            found = locate(read(state["image"], request.region, thorough=True), request)
+            # "not found" (or fewer occurrences than asked for), read it at full size, then enlarged
+            # (small text the detector missed at the image's own size).
+            try:
+                found = locate(read(state["image"], request.region, "thorough"), request)
+            except NotFound:
+                found = locate(read(state["image"], request.region, "enlarged"), request)
         lines, li, start, occurrences = found
         return {"lines": lines, "line_index": li, "start": start, "occurrences": occurrences}
 

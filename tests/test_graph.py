@@ -38,6 +38,10 @@ class FakeOCR:
         x0, y0, x1, y1 = self.box
         return [TextLine(self.text, 0.99, [(x0, y0), (x1, y0), (x1, y1), (x0, y1)], self.box)]
 
+    def read_enlarged(self, image):
+        self.enlarged_reads = getattr(self, "enlarged_reads", 0) + 1
+        return self.read(image)
+
     def recognize(self, crop, allowlist=None):
         self.calls += 1
         if self.calls == 1:
@@ -310,12 +314,14 @@ def test_the_result_says_how_many_occurrences_there_are_and_which_was_edited(reg
     assert "occurs 2 times" in result.message and "--occurrence" in result.message
 
 
-def test_only_a_text_not_found_is_looked_for_again_at_full_size(registry):
+def test_only_a_text_not_found_is_looked_for_again_at_full_size_then_enlarged(registry):
     editor, img, _, ocr = _editor(registry, [])
     result, _, _ = editor.run(EditRequest(image="x.png", find="ZEBRA", replace="ZEBRO"), img)
-    assert result.status == "error" and "not found" in result.message and ocr.thorough_reads == 1
+    assert result.status == "error" and "not found" in result.message
+    assert (ocr.thorough_reads, ocr.enlarged_reads) == (1, 1)
     editor, img, _, ocr = _editor(registry, [])
     # Found only ignoring case, and the edit changes only case: refused as is (no second reading).
     result, _, _ = editor.run(EditRequest(image="x.png", find="HARBOUr", replace="HARBOUR"), img)
     assert result.status == "error" and "only ignoring case" in result.message and ocr.thorough_reads == 0
+    assert getattr(ocr, "enlarged_reads", 0) == 0
 

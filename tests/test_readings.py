@@ -53,6 +53,20 @@ def test_a_thorough_reading_is_not_answered_by_a_quick_one(ocr):
     assert [line.text for line in thorough] == ["NOPARKING", "NOPARKING ="]
 
 
+def test_an_enlarged_reading_finds_small_text_the_detector_missed_at_the_images_size(ocr):
+    # A bank statement (957x307): the detector misses the cheque number "4987" in a column whose
+    # other numbers it finds; searched enlarged it finds it (asked for 4987, the row below's "4982"
+    # was edited before, and verified).
+    from tests.conftest import EXAMPLES
+    from tools.images import load_image
+
+    image = load_image(EXAMPLES / "heldout" / "bank_statement.png")
+    quick, enlarged = ocr.read(image, thorough=True), ocr.read_enlarged(image)
+    assert "4987" not in [line.text for line in quick] and "4986" in [line.text for line in quick]
+    (found,) = [line for line in enlarged if line.text == "4987"]
+    assert abs(found.box[0] - 567) <= 4 and abs(found.box[1] - 120) <= 4  # the hand-set box's corner
+
+
 class Stub:
     """What OCR.carry_reading uses of an OCR: its readings and a recogniser (here: a fixed answer)."""
 

@@ -42,6 +42,15 @@ def _edit(editor, case):
     return result, out
 
 
+def _verified_reflow(editor, registry, seed: int, index: int):
+    """The words-suite case, its edit's result (verified, a re-set word) and the output."""
+    case = make_word_case(registry, seed, index)
+    result, out = _edit(editor, case)
+    assert result.status == "verified", (result.message, [(a.ocr_text, a.line_read, a.why_failed) for a in result.attempts])
+    assert result.plan.reflow is not None
+    return case, result, out
+
+
 # (seed, index) of words-suite cases: a phrase two words longer, a shorter word before a full
 # stop, a longer word in a line of capitals with a full stop OCR reads as a colon.
 CASES = [(0, 10), (0, 21), (0, 29)]
@@ -49,11 +58,9 @@ CASES = [(0, 10), (0, 21), (0, 29)]
 
 @pytest.mark.parametrize(("seed", "index"), CASES)
 def test_a_word_of_another_length_moves_the_rest_of_the_line(editor, registry, seed, index):
-    case = make_word_case(registry, seed, index)
-    result, out = _edit(editor, case)
-    assert result.status == "verified", (result.message, [(a.ocr_text, a.line_read, a.why_failed) for a in result.attempts])
+    case, result, out = _verified_reflow(editor, registry, seed, index)
     reflow = result.plan.reflow
-    assert reflow is not None and reflow.how == "moved" and reflow.why
+    assert reflow.how == "moved" and reflow.why
     grows = len(case.replace) > len(case.find)
     assert (reflow.dx > 0) == grows
     x0, y0, x1, y1 = case.edit_box
@@ -71,11 +78,9 @@ SAME_LENGTH_CASES = [(0, 97), (0, 117), (0, 192)]
 
 @pytest.mark.parametrize(("seed", "index"), SAME_LENGTH_CASES)
 def test_a_word_of_the_same_length_is_set_in_the_old_width_and_nothing_else_moves(editor, registry, seed, index):
-    case = make_word_case(registry, seed, index)
-    result, out = _edit(editor, case)
-    assert result.status == "verified", (result.message, [(a.ocr_text, a.line_read, a.why_failed) for a in result.attempts])
+    case, result, out = _verified_reflow(editor, registry, seed, index)
     reflow = result.plan.reflow
-    assert reflow is not None and reflow.how == "tracked" and reflow.dx == 0
+    assert reflow.how == "tracked" and reflow.dx == 0
     assert "old width" in reflow.why
     changed = (out != case.source).any(-1)
     assert changed.sum() > 50  # the edit happened

@@ -55,6 +55,7 @@ class TextLine:
 COARSE_SIDE = 768  # px: the longest side a large image is first searched for text at (_detect)
 SMALL_TEXT = 20  # px: lines at least this tall at the size searched are found well there
 FULL_CANVAS = 2560  # px: easyocr's own detection canvas (its default): the most it ever searches at
+UPSCALE = 2.0  # an enlarged reading searches an image this much larger, within FULL_CANVAS: small text the detector missed at its own size (a bank statement's "4987", in a column it read the rest of)
 
 
 class OCR:
@@ -69,7 +70,7 @@ class OCR:
         import easyocr
 
         # A reading on disk is this recogniser's, found with these detection sizes.
-        self.readings = Readings(reading_cache, tag=f"easyocr{easyocr.__version__}-{COARSE_SIDE}-{SMALL_TEXT}-{FULL_CANVAS}")
+        self.readings = Readings(reading_cache, tag=f"easyocr{easyocr.__version__}-{COARSE_SIDE}-{SMALL_TEXT}-{FULL_CANVAS}-{UPSCALE}")
 
         folder = Path(model_dir) if model_dir else weights_dir()
         # easyocr prints a CPU warning on every construction; keep stdout clean for --json users.
@@ -96,6 +97,29 @@ class OCR:
         self.readings.put(key + "+" if thorough else key, lines)
         if full and not thorough:
             self.readings.put(key + "+", lines)  # it was the thorough reading too
+        return list(lines)
+
+    def read_enlarged(self, image: np.ndarray) -> list[TextLine]:
+        """All text lines, the image searched enlarged by up to UPSCALE within the full canvas:
+        small text the detector misses at the image's own size (locate's last try before "not
+        found"; enlarging a photo whose text is large splits its lines, so it is not the first try).
+        The thorough reading where the image cannot be enlarged."""
+        side = max(image.shape[:2])
+        upscale = min(UPSCALE, FULL_CANVAS / side)
+        if upscale <= 1.0:
+            return self.read(image, thorough=True)
+        key = content_key(image) + "++"
+        if (known := self.readings.get(key)) is not None:
+            return known
+        from easyocr.utils import reformat_input
+
+        img, grey = reformat_input(image)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            boxes, quads = self._boxes(img, FULL_CANVAS, upscale)
+            results = self.reader.recognize(grey, boxes, quads, detail=1, paragraph=False, reformat=False)
+        lines = _lines(results, image.shape[:2])
+        self.readings.put(key, lines)
         return list(lines)
 
     def carry_reading(self, before: np.ndarray, after: np.ndarray) -> list[TextLine] | None:
@@ -147,16 +171,7 @@ class OCR:
             boxes, quads, full = self._detect(img, thorough)
             # Recognition always reads the full-resolution pixels, whatever scale the boxes were found at.
             results = self.reader.recognize(grey, boxes, quads, detail=1, paragraph=False, reformat=False)
-        lines = []
-        h, w = image.shape[:2]
-        for quad, text, conf in results:
-            xs = [p[0] for p in quad]
-            ys = [p[1] for p in quad]
-            box = (max(0, int(min(xs))), max(0, int(min(ys))), min(w, int(np.ceil(max(xs)))), min(h, int(np.ceil(max(ys)))))
-            if box[2] <= box[0] or box[3] <= box[1]:
-                continue
-            lines.append(TextLine(str(text), float(conf), [(float(x), float(y)) for x, y in quad], box))
-        return reading_order(lines), full
+        return _lines(results, image.shape[:2]), full
 
     def _detect(self, img: np.ndarray, thorough: bool) -> tuple[list, list, bool]:
         """Text boxes (easyocr's horizontal boxes and free quads, in image coordinates) and whether
@@ -181,8 +196,8 @@ class OCR:
                     return *self._boxes(img, needed), False
         return *self._boxes(img, FULL_CANVAS), True
 
-    def _boxes(self, img: np.ndarray, canvas: int) -> tuple[list, list]:
-        boxes, quads = self.reader.detect(img, canvas_size=canvas, reformat=False)
+    def _boxes(self, img: np.ndarray, canvas: int, upscale: float = 1.0) -> tuple[list, list]:
+        boxes, quads = self.reader.detect(img, canvas_size=canvas, mag_ratio=upscale, reformat=False)
         return boxes[0], quads[0]
 
     def recognize(self, crop: np.ndarray, allowlist: str | None = None) -> tuple[str, float]:
@@ -258,6 +273,20 @@ def _grey(crop: np.ndarray) -> np.ndarray:
     if crop.ndim == 3:
         return (crop[..., 0] * 0.299 + crop[..., 1] * 0.587 + crop[..., 2] * 0.114).astype(np.uint8)
     return crop.astype(np.uint8)
+
+
+def _lines(results: list, shape: tuple[int, int]) -> list[TextLine]:
+    """easyocr's (quad, text, confidence) results as TextLines in reading order, boxes clipped to the image."""
+    lines = []
+    h, w = shape
+    for quad, text, conf in results:
+        xs = [p[0] for p in quad]
+        ys = [p[1] for p in quad]
+        box = (max(0, int(min(xs))), max(0, int(min(ys))), min(w, int(np.ceil(max(xs)))), min(h, int(np.ceil(max(ys)))))
+        if box[2] <= box[0] or box[3] <= box[1]:
+            continue
+        lines.append(TextLine(str(text), float(conf), [(float(x), float(y)) for x, y in quad], box))
+    return reading_order(lines)
 
 
 def reading_order(lines: list[TextLine]) -> list[TextLine]:
