@@ -52,7 +52,8 @@ def locate(lines: list[TextLine], request: EditRequest) -> tuple[list[TextLine],
     def found_in(lines: list[TextLine]) -> list[Occurrence]:
         # A misreading that reads another number where the edit changes it is not the number asked for.
         return [o for o in find_occurrences(lines, request.find, least)
-                if not (o.approximate and another_number(lines[o.line].text[o.start : o.end], request.find, keep))]
+                if not (o.approximate and another_number(lines[o.line].text[o.start : o.end], request.find, keep,
+                                                         sure=lines[o.line].confidence >= SURE_READING))]
 
     occ = found_in(lines)
     if not occ:
@@ -87,6 +88,7 @@ def locate(lines: list[TextLine], request: EditRequest) -> tuple[list[TextLine],
     return lines, o.line, o.start, len(occ)
 
 
+SURE_READING = 0.9  # a line read with this confidence is what it says: a kept digit read as another is another number
 JOIN_GAP = 1.0  # boxes on one row closer than this x their height may be one word or phrase the detector split
 OVERLAP = 0.5  # ... and boxes overlapping by at most this x their height (and half the narrower's width)
 

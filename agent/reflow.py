@@ -723,8 +723,9 @@ def paint_reflow(registry, image: np.ndarray, plan: EditPlan, s: AttemptSettings
     else:
         moving, staying = ~after_head & (xs >= run_edge - halo), after_mid
         bounds = ~right_of(r.cut_after, 1) & (xs >= run_edge - halo)
-    if not shift:  # set in the old width: the rest of the line is not touched (not even put back in place)
-        moving = np.zeros_like(moving)
+    if not shift:  # set in the old width: the rest of the line is not touched (not even put back in place),
+        moving = np.zeros_like(moving)  # and the old letters' halo stops at its ink as at the kept head's
+        staying = staying | (after_mid if r.side == "after" else ~after_head)
     old_mid, moving_ink = ink & between, ink & moving
     # The halo round the strokes (their soft edges, blur, ringing), a pixel round fainter ink: on a
     # grainy ground, specks next to a letter pass for ink, and a halo round them reached past it.

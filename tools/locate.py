@@ -216,7 +216,9 @@ def _line_components(ink: np.ndarray, top: int, bottom: int, text: str | None = 
     # letter of the line reaches past the detector's box at both ends (a parking sign's border
     # either side of PARKING was cut as its P and G, and the new B drawn over the border; a rounded
     # corner joins the side to the frame's bottom, and stops a row or two short of the crop's top).
-    post = ((y0s == 0) | (y1s == h)) & (y1s - y0s >= h - FRAME_SHORT)
+    # (only where the crop has a margin round the box to tell it by: a line cut at the image's edge has none)
+    post = ((y0s == 0) | (y1s == h)) & (y1s - y0s >= h - FRAME_SHORT) & (y0s < top) & (y1s > bottom)
+    post &= min(top, h - bottom) > FRAME_SHORT
     keep = (cy >= top) & (cy <= bottom) & ~band & ~post & (area >= 2)
     big = keep & (hh >= 0.3 * lh)
     if big.sum() >= 3:
@@ -483,16 +485,17 @@ def _loose(lines: list[TextLine], find: str, titled: list[Occurrence] | None = N
     return []
 
 
-def another_number(read: str, find: str, keep: tuple[int, int] = (0, 0)) -> bool:
+def another_number(read: str, find: str, keep: tuple[int, int] = (0, 0), sure: bool = False) -> bool:
     """Whether a misreading of find is another number: its digits where the edit changes find's
     (all but `keep`, the characters the edit keeps at find's start and end, when the reading is as
     long) are as many as find's there but not the same in order, or neither digit sequence lies
     inside the other. A digit read as a letter ("0" as "O"), a letter read as a digit, or a digit
     dropped is a misreading; so is a kept digit misread (a receipt's 200,000 read "200,034": the
-    user's word names it). Asked for "4987" -> "4988" in a bank statement whose detector missed
-    it, the row below's "4982", 4987 through look-alikes (2 ~ Z ~ 7), was edited, and verified."""
+    user's word names it), but not in a reading the recogniser is `sure` of. Asked for "4987" ->
+    "4988" in a bank statement whose detector missed it, the row below's "4982" (read with
+    confidence 1.0), 4987 through look-alikes (2 ~ Z ~ 7), was edited, and verified."""
     read, find = squeeze(read), squeeze(find)
-    if len(read) == len(find):
+    if len(read) == len(find) and not sure:
         read, find = read[keep[0] : len(read) - keep[1]], find[keep[0] : len(find) - keep[1]]
     got, want = [c for c in read if c.isdigit()], [c for c in find if c.isdigit()]
     if len(got) == len(want):
@@ -530,22 +533,23 @@ def _approximate(lines: list[TextLine], find: str) -> list[Occurrence]:
     Case aside, as the looser tiers match: a kiosk's all-caps FIBRE read "Ribre" was "not found"
     (the letters must mostly keep the user's case, or be the capitals read as a capitalised word)."""
     plain = squeeze_indexed(find)[0]
-    target = confusable(lower(plain))
-    n = len(target)
+    # (look-alikes of capitals, 8 ~ B, E ~ F, are lost in lower case: both forms, the nearer counts)
+    targets = (confusable(plain), confusable(lower(plain)))
+    n = len(plain)
     if n < 3:
         return []
     allowed = 1 if n <= 5 else 2
     found = []
     for li, line in enumerate(lines):
         raw, where = squeeze_indexed(line.text)
-        squeezed = confusable(lower(raw))
+        forms = (confusable(raw), confusable(lower(raw)))
         spans = []
-        for i in range(len(squeezed)):
-            for j in range(i + max(1, n - allowed), min(len(squeezed), i + n + allowed) + 1):
+        for i in range(len(raw)):
+            for j in range(i + max(1, n - allowed), min(len(raw), i + n + allowed) + 1):
                 a, b = where[i], where[j - 1] + 1
                 if (a > 0 and line.text[a - 1].isalnum()) or (b < len(line.text) and line.text[b].isalnum()):
                     continue  # only whole words: "ands" inside "hands" is not a misreading of "Hands"
-                d = edit_distance(squeezed[i:j], target)
+                d = min(edit_distance(form[i:j], target) for form, target in zip(forms, targets, strict=True))
                 # A difference of case alone is the user's word, not a misreading ("Hands" is not in "hands").
                 if (d <= allowed and raw[i:j].lower() != plain.lower()
                         and (same_case_mostly(raw[i:j], plain) or titled_capitals(raw[i:j], plain))):
