@@ -111,14 +111,7 @@ class OCR:
         key = content_key(image) + "++"
         if (known := self.readings.get(key)) is not None:
             return known
-        from easyocr.utils import reformat_input
-
-        img, grey = reformat_input(image)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            boxes, quads = self._boxes(img, FULL_CANVAS, upscale)
-            results = self.reader.recognize(grey, boxes, quads, detail=1, paragraph=False, reformat=False)
-        lines = _lines(results, image.shape[:2])
+        lines, _ = self._detect_and_read(image, thorough=True, upscale=upscale)
         self.readings.put(key, lines)
         return list(lines)
 
@@ -161,17 +154,31 @@ class OCR:
         self.readings.put(content_key(after), carried, persist=False)
         return list(carried)
 
-    def _detect_and_read(self, image: np.ndarray, thorough: bool) -> tuple[list[TextLine], bool]:
-        """The lines, and whether they were found at the full canvas."""
+    def _detect_and_read(self, image: np.ndarray, thorough: bool, upscale: float = 1.0) -> tuple[list[TextLine], bool]:
+        """The lines, and whether they were found at the full canvas (upscale > 1: searched there
+        enlarged, read_enlarged's reading)."""
         from easyocr.utils import reformat_input
 
         img, grey = reformat_input(image)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # easyocr's DataLoader warns about pin_memory on CPU
-            boxes, quads, full = self._detect(img, thorough)
+            if upscale > 1.0:
+                boxes, quads = self._boxes(img, FULL_CANVAS, upscale)
+                full = False
+            else:
+                boxes, quads, full = self._detect(img, thorough)
             # Recognition always reads the full-resolution pixels, whatever scale the boxes were found at.
             results = self.reader.recognize(grey, boxes, quads, detail=1, paragraph=False, reformat=False)
-        return _lines(results, image.shape[:2]), full
+        lines = []
+        h, w = image.shape[:2]
+        for quad, text, conf in results:
+            xs = [p[0] for p in quad]
+            ys = [p[1] for p in quad]
+            box = (max(0, int(min(xs))), max(0, int(min(ys))), min(w, int(np.ceil(max(xs)))), min(h, int(np.ceil(max(ys)))))
+            if box[2] <= box[0] or box[3] <= box[1]:
+                continue
+            lines.append(TextLine(str(text), float(conf), [(float(x), float(y)) for x, y in quad], box))
+        return reading_order(lines), full
 
     def _detect(self, img: np.ndarray, thorough: bool) -> tuple[list, list, bool]:
         """Text boxes (easyocr's horizontal boxes and free quads, in image coordinates) and whether
@@ -273,20 +280,6 @@ def _grey(crop: np.ndarray) -> np.ndarray:
     if crop.ndim == 3:
         return (crop[..., 0] * 0.299 + crop[..., 1] * 0.587 + crop[..., 2] * 0.114).astype(np.uint8)
     return crop.astype(np.uint8)
-
-
-def _lines(results: list, shape: tuple[int, int]) -> list[TextLine]:
-    """easyocr's (quad, text, confidence) results as TextLines in reading order, boxes clipped to the image."""
-    lines = []
-    h, w = shape
-    for quad, text, conf in results:
-        xs = [p[0] for p in quad]
-        ys = [p[1] for p in quad]
-        box = (max(0, int(min(xs))), max(0, int(min(ys))), min(w, int(np.ceil(max(xs)))), min(h, int(np.ceil(max(ys)))))
-        if box[2] <= box[0] or box[3] <= box[1]:
-            continue
-        lines.append(TextLine(str(text), float(conf), [(float(x), float(y)) for x, y in quad], box))
-    return reading_order(lines)
 
 
 def reading_order(lines: list[TextLine]) -> list[TextLine]:
