@@ -727,6 +727,11 @@ def paint_reflow(registry, image: np.ndarray, plan: EditPlan, s: AttemptSettings
         moving = np.zeros_like(moving)  # and the old letters' halo stops at its ink as at the kept head's
         staying = staying | (after_mid if r.side == "after" else ~after_head)
     old_mid, moving_ink = ink & between, ink & moving
+    # What moves is letters: ink that holds a stroke of the text's full strength somewhere, or an
+    # effect's layer. A textured ground's cell past a phrase at the line's end (its peak a third of
+    # the contrast) passed for ink, moved with the closing line, and its halo reached 2 px past
+    # the line's margin (words-0-0040); a full stop, however small, has a solid core.
+    moving_ink = _holding(moving_ink, (observed > SOLID) | layer_ink)
     # The halo round the strokes (their soft edges, blur, ringing), a pixel round fainter ink: on a
     # grainy ground, specks next to a letter pass for ink, and a halo round them reached past it.
     hole = (ndimage.binary_dilation((old_mid | moving_ink) & strokes, iterations=halo)
@@ -842,6 +847,13 @@ def paint_reflow(registry, image: np.ndarray, plan: EditPlan, s: AttemptSettings
     if drawn_box is not None:
         word_box = union(word_box, (drawn_box[0] + xa, drawn_box[1] + y0, drawn_box[2] + xa, drawn_box[3] + y0))
     return Reflowed(result, drawn_mask, change_box, word_box or plan.word_box)
+
+
+def _holding(mask: np.ndarray, core: np.ndarray) -> np.ndarray:
+    """The connected parts of `mask` that hold a pixel of `core`."""
+    labels, _ = ndimage.label(mask)
+    held = np.unique(labels[mask & core])
+    return np.isin(labels, held[held > 0])
 
 
 def _seamless(orig: np.ndarray, region: np.ndarray, candidates: list[np.ndarray]) -> np.ndarray:
