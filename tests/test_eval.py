@@ -171,6 +171,35 @@ def test_cases_the_judge_cannot_read_right_are_dropped_and_counted(tmp_path):
     assert [r["judge_can_read_truth"] for r in rows] == [False] * 3 and all(r["judge_can_read_original"] for r in rows)
 
 
+def test_a_truth_the_judge_reads_right_only_in_some_crops_is_dropped(tmp_path):
+    """words-0-0145: the truth "Open Of Run" read "of" with its box a pixel off, and an output
+    with the same glyphs was counted a false verified. Such a case is dropped as unreadable."""
+    from agent.evals.judge import reads_steadily
+    from agent.evals.suites import synthetic_suite
+    from tools.images import load_image
+
+    base, _ = synthetic_suite(tmp_path / "none", 3, 0, None)
+    sources = {c.image: c for c in base}
+    boxes = {c.image: tuple(c.word_box) for c in base}
+
+    class Judge:  # reads every original right, the truths right only in the box the case names
+        def read(self, image, box):
+            for path, case in sources.items():
+                if np.array_equal(image, load_image(path)):
+                    return case.find, 1.0
+            named = any(box == b for b in boxes.values())
+            truth = next(c.expected or c.replace for p, c in sources.items() if np.array_equal(image, load_image(c.gt)))
+            return (truth if named else truth + "l"), 1.0
+
+    judge = Judge()
+    first = base[0]
+    truth = load_image(first.gt)
+    assert judge.read(truth, tuple(first.word_box))[0] == (first.expected or first.replace)  # a single reading is right
+    assert not reads_steadily(judge, truth, tuple(first.word_box), first.expected or first.replace)
+    kept, dropped = synthetic_suite(tmp_path / "judged", 3, 0, judge)
+    assert kept == [] and dropped == {"original": 0, "truth": 3}
+
+
 def test_unseen_cases_use_faces_no_registry_face_is_drawn_from_and_change_only_their_edit_box(registry):
     from agent.evals.unseen import UNSEEN_FACES, make_unseen_case
     from tools.fonts import packaged_font

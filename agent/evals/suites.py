@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from agent.evals.judge import Judge
+from agent.evals.judge import Judge, reads_steadily
 from agent.evals.runner import Case
 from agent.evals.synthetic import make_case
 from agent.evals.unseen import make_unseen_case
@@ -134,8 +134,9 @@ def _judged(out: Path, judge: Judge | None, generated) -> tuple[list[Case], dict
 
     A case is judged by reading the output where the word is, so it only measures the method when
     the judge reads the word right in the original and in the ground-truth edit: a judge that reads
-    the true edit "chnl" as "chn1" would call every correct output wrong. Returns the kept cases
-    and how many were dropped for each reason.
+    the true edit "chnl" as "chn1" would call every correct output wrong. The truth must read right
+    steadily (judge.reads_steadily: with the box a pixel off too), or an output as good as it is
+    judged by a coin toss. Returns the kept cases and how many were dropped for each reason.
     """
     folder = out / "cases"
     folder.mkdir(parents=True, exist_ok=True)
@@ -151,11 +152,10 @@ def _judged(out: Path, judge: Judge | None, generated) -> tuple[list[Case], dict
                     keep=list(g.keep) if g.keep else None)
         readable = {"original": True, "truth": True}
         if judge is not None:
-            for key, image, text in (("original", g.source, g.source_text or g.find), ("truth", g.target, expected)):
-                readable[key] = squeeze(judge.read(image, g.word_box)[0]) == squeeze(text)
-                if not readable[key]:
-                    dropped[key] += 1
-                    break
+            readable["original"] = squeeze(judge.read(g.source, g.word_box)[0]) == squeeze(g.source_text or g.find)
+            if readable["original"]:
+                readable["truth"] = reads_steadily(judge, g.target, g.word_box, expected)
+            dropped["original" if not readable["original"] else "truth"] += not all(readable.values())
         rows.append({**case.__dict__, "judge_can_read_original": readable["original"],
                      "judge_can_read_truth": readable["truth"]})
         if all(readable.values()):

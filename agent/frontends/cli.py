@@ -240,7 +240,7 @@ def eval_(
             case_list, dropped = make(out, n, seed, Judge())
             header.append(f"suite {suite}: {n} cases generated ({what}), {dropped['original']} dropped because "
                           f"the judge could not read the original, {dropped['truth']} because it could not read the "
-                          f"ground-truth edit, {len(case_list)} run")
+                          f"ground-truth edit steadily, {len(case_list)} run")
         elif suite == "real":
             case_list = real_suite()
             header.append(f"suite real: {len(case_list)} curated edits on the bundled photos, judged by OCR only")
