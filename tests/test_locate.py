@@ -430,3 +430,36 @@ def test_a_find_that_names_a_word_prefers_the_word_to_letters_inside_another():
     ledger = [TextLine("6,001, 271.61", 1.0, [], (0, 0, 100, 20))]
     assert [(o.start, o.end) for o in find_occurrences(ledger, "001")] == [(2, 5)]
     assert [(o.start, o.end) for o in find_occurrences(ledger, "1")] == [(4, 5), (9, 10), (12, 13)]
+
+
+def test_two_cuts_never_fall_in_one_blank_gap():
+    # A wide letter, a narrow stem, a wide letter: the face's layout put the first cut inside the
+    # stem and the second in the gap after it. The cheapest cuts then both fell in that gap and
+    # the stem's character got no ink (a sign's "NOTICE": the T's box took the I).
+    from tools.locate import _cut
+
+    profile = np.zeros(60, np.float32)
+    profile[0:20], profile[24:28], profile[38:60] = 20, 25, 20  # T, I, C
+    cuts = _cut(profile, np.array([29.0, 36.0], np.float32), 20.0)
+    edges = [0, *cuts, len(profile)]
+    assert all(profile[a:b].any() for a, b in zip(edges[:-1], edges[1:], strict=True)), cuts
+    assert 20 <= cuts[0] <= 24 and 28 <= cuts[1] <= 38
+
+
+def test_a_framed_signs_dark_letters_keep_their_own_boxes_and_colour(ocr, registry):
+    # notice_parking_sign.jpg (held-out dev half): dark capitals on an orange plate inside a dark
+    # frame. The library's nearest face lays "TI" out touching, and the T's box took the I; the
+    # word crop's two colours came out the other way round (the frame outweighs the plate), so
+    # the hole was filled dark and the new V drawn in orange.
+    from agent.plan import locate, make_plan
+    from agent.schemas import EditRequest
+    from tests.conftest import EXAMPLES
+    from tools.images import load_image
+
+    image = load_image(EXAMPLES / "heldout" / "notice_parking_sign.jpg")
+    request = EditRequest(image="-", find="NOTICE", replace="NOVICE")
+    lines, li, start, _ = locate(ocr.read(image, thorough=True), request)
+    plan = make_plan(registry, image, lines[li], start, request)
+    t, i = plan.char_boxes[2], plan.char_boxes[3]
+    assert t is not None and i is not None and t[2] <= i[0] and i[2] - i[0] <= 10
+    assert sum(plan.font.fg) < sum(plan.font.bg) - 150  # dark letters on the light plate

@@ -311,8 +311,12 @@ def _reference_gaps(registry: FontRegistry, face: str, text: str) -> tuple[list[
     return idx, np.clip(np.array(gaps, np.float32), 0, 1)
 
 
-def _cut(profile: np.ndarray, expected: np.ndarray, char_w: float) -> list[int]:
-    """Choose ordered cut columns near the expected ones where the profile is lowest (DP)."""
+def _cut(profile: np.ndarray, expected: np.ndarray, char_w: float, need_ink: bool = True) -> list[int]:
+    """Choose ordered cut columns near the expected ones where the profile is lowest (DP).
+    need_ink: every segment (before the first cut, between two, after the last) holds an inked
+    column: two cuts in one blank gap gave a character nothing (a sign's "NOTICE", its I a narrow
+    stem between two gaps in a face whose T reaches the I: both cuts fell in the gap after the I,
+    and the T's box took the I). Without a way to do that, the cuts as near as they can be."""
     n = len(expected)
     if n == 0:
         return []
@@ -321,18 +325,26 @@ def _cut(profile: np.ndarray, expected: np.ndarray, char_w: float) -> list[int]:
     xs = np.arange(W, dtype=np.float32)
     min_gap = max(1, int(0.2 * char_w))
     cost = np.stack([p + 0.6 * ((xs - e) / max(char_w, 1.0)) ** 2 for e in expected])  # n x W
-    total = cost[0].copy()
-    back = np.zeros((n, W), dtype=np.int64)
     xs_idx = np.arange(W)
+    # inked[x]: the inked columns before column x; a cut at x may follow one at most at limit[x]
+    inked = np.concatenate([[0], np.cumsum(profile > 0)])
+    limit = xs_idx - min_gap
+    if need_ink:
+        limit = np.minimum(limit, np.searchsorted(inked, inked[:W] - 1, side="right") - 1)
+    total = cost[0] + np.where(inked[:W] >= 1 if need_ink else True, 0.0, np.inf)
+    back = np.zeros((n, W), dtype=np.int64)
     for k in range(1, n):
-        # best previous cut at least min_gap to the left: a running minimum and where it was reached
+        # best previous cut at or before limit: a running minimum and where it was reached
         run_min = np.minimum.accumulate(total)
         run_arg = np.maximum.accumulate(np.where(total == run_min, xs_idx, 0))
-        prev = np.full(W, np.inf, np.float32)
-        arg = np.zeros(W, np.int64)
-        prev[min_gap:], arg[min_gap:] = run_min[:-min_gap], run_arg[:-min_gap]
+        ok = limit >= 0
+        prev = np.where(ok, run_min[np.clip(limit, 0, W - 1)], np.inf)
         total = prev + cost[k]
-        back[k] = arg
+        back[k] = np.where(ok, run_arg[np.clip(limit, 0, W - 1)], 0)
+    if need_ink:
+        total = total + np.where(inked[W] - inked[:W] >= 1, 0.0, np.inf)
+        if not np.isfinite(total).any():
+            return _cut(profile, expected, char_w, need_ink=False)
     cuts = [int(np.argmin(total))]
     for k in range(n - 1, 0, -1):
         cuts.append(int(back[k][cuts[-1]]))
