@@ -292,6 +292,23 @@ def test_a_cut_that_gives_an_italic_letters_stem_to_its_neighbour_falls_back_to_
     assert box_iou(plan.char_boxes[0], s.boxes[0]) >= 0.8  # a cut that fits is kept
 
 
+@pytest.mark.parametrize("index", [257, 52])
+def test_italic_letters_are_cut_where_they_interlock(registry, index):
+    # "Zay" and "YMUY58A" in italics: no blank column parts an italic Z from its a, nor a bold
+    # italic Y from its M. Cuts kept off strokes (as upright text wants) moved into the a and the
+    # Y: the Z's box took the a's stem (4 px changed outside the edit, verified), the new U's
+    # glyph was misplaced (SSIM 0.87 -> 0.29).
+    from agent.evals.synthetic import make_case
+    from agent.plan import make_plan
+    from agent.schemas import EditRequest
+    from tools.mask import box_iou
+
+    case = make_case(registry, 0, index)
+    s = case.scene
+    plan = make_plan(registry, s.source, case.gt_line(), 0, EditRequest(image="-", find=s.text, replace=s.new_text))
+    assert box_iou(plan.char_boxes[0], s.boxes[0]) >= 0.8 and box_iou(plan.char_boxes[1], s.boxes[1]) >= 0.75
+
+
 def test_texture_cells_touching_the_letters_do_not_stretch_the_font_match(registry):
     # Pink texture cells on purple touch bold italic pink capitals and join their ink: no face
     # fits it (IoU 0.18), and the best misfit was a thin face a size too large whose J descended
@@ -463,3 +480,24 @@ def test_a_framed_signs_dark_letters_keep_their_own_boxes_and_colour(ocr, regist
     t, i = plan.char_boxes[2], plan.char_boxes[3]
     assert t is not None and i is not None and t[2] <= i[0] and i[2] - i[0] <= 10
     assert sum(plan.font.fg) < sum(plan.font.bg) - 150  # dark letters on the light plate
+
+
+@pytest.mark.slow
+def test_cuts_go_through_gaps_not_a_serif_faces_hairlines(ocr, registry):
+    # histoire_scan.jpg (held-out dev half), "poulpes" -> "poulets" in an old-style serif: the
+    # face's layout drifted 8-9 px from the scan's letters, and the cheapest cuts ran through the
+    # hairlines of p, o and u rather than the blank columns beside them; the second p's box took
+    # the l, which was erased with it (read "pouets", six attempts).
+    from agent.plan import locate, make_plan
+    from agent.schemas import EditRequest
+    from tests.conftest import EXAMPLES
+    from tools.images import load_image
+
+    image = load_image(EXAMPLES / "heldout" / "histoire_scan.jpg")
+    request = EditRequest(image="-", find="poulpes", replace="poulets")
+    lines, li, start, _ = locate(ocr.read(image), request)
+    plan = make_plan(registry, image, lines[li], start, request)
+    assert plan.word.startswith("poulpes")
+    p, o, u, ell, p2 = plan.char_boxes[:5]
+    assert all(a[2] <= b[0] for a, b in [(p, o), (o, u), (u, ell), (ell, p2)])  # no two boxes share a column
+    assert ell[2] - ell[0] <= 12 and p2[2] - p2[0] <= 24  # an l's stem and a p's bowl, each alone

@@ -311,8 +311,17 @@ def _reference_gaps(registry: FontRegistry, face: str, text: str) -> tuple[list[
     return idx, np.clip(np.array(gaps, np.float32), 0, 1)
 
 
-def _cut(profile: np.ndarray, expected: np.ndarray, char_w: float, need_ink: bool = True) -> list[int]:
+GAP_INK = 0.02  # a column with less ink than this share of the fullest one is a gap (a scan's specks); the
+#                 hairline joining a scanned u's stems is 3% (at 5% a cut went through it)
+INK_CUT = 0.15  # what a cut through a stroke costs besides its ink: as much as moving it half a character (0.6 x 0.5^2)
+#                 toward a gap (0.1 still cut the scan's "poulpes" through a hairline; 0.25 lost 2 of the locate
+#                 benchmark's 1,026 characters, 0.15 none: python -m agent.evals.bench_locate --n 200 --seed 0)
+
+
+def _cut(profile: np.ndarray, expected: np.ndarray, char_w: float, need_ink: bool = True, stroke_cost: float = INK_CUT) -> list[int]:
     """Choose ordered cut columns near the expected ones where the profile is lowest (DP).
+    stroke_cost: what a cut through ink costs besides the ink (INK_CUT; none for italic letters,
+    which interlock: no blank column parts them, and a cut through a thin join is where they meet).
     need_ink: every segment (before the first cut, between two, after the last) holds an inked
     column: two cuts in one blank gap gave a character nothing (a sign's "NOTICE", its I a narrow
     stem between two gaps in a face whose T reaches the I: both cuts fell in the gap after the I,
@@ -324,7 +333,11 @@ def _cut(profile: np.ndarray, expected: np.ndarray, char_w: float, need_ink: boo
     p = profile / max(1e-6, float(profile.max()))
     xs = np.arange(W, dtype=np.float32)
     min_gap = max(1, int(0.2 * char_w))
-    cost = np.stack([p + 0.6 * ((xs - e) / max(char_w, 1.0)) ** 2 for e in expected])  # n x W
+    # A cut through any stroke costs more than the stroke's weight: a serif face's hairlines weigh
+    # little, and the cheapest cuts ran through them 9 px from the true gaps when the face's
+    # layout drifted (a scan's "poulpes": the p's box took the l's top, the l was erased).
+    through = p + stroke_cost * (p > GAP_INK)
+    cost = np.stack([through + 0.6 * ((xs - e) / max(char_w, 1.0)) ** 2 for e in expected])  # n x W
     xs_idx = np.arange(W)
     # inked[x]: the inked columns before column x; a cut at x may follow one at most at limit[x]
     inked = np.concatenate([[0], np.cumsum(profile > 0)])
@@ -344,7 +357,7 @@ def _cut(profile: np.ndarray, expected: np.ndarray, char_w: float, need_ink: boo
     if need_ink:
         total = total + np.where(inked[W] - inked[:W] >= 1, 0.0, np.inf)
         if not np.isfinite(total).any():
-            return _cut(profile, expected, char_w, need_ink=False)
+            return _cut(profile, expected, char_w, need_ink=False, stroke_cost=stroke_cost)
     cuts = [int(np.argmin(total))]
     for k in range(n - 1, 0, -1):
         cuts.append(int(back[k][cuts[-1]]))
@@ -369,7 +382,10 @@ def char_boxes(registry: FontRegistry, ink: LineInk, text: str, face: str = "Dej
     np.add.at(prof, np.clip(np.round(sx[on] - left).astype(int), 0, len(prof) - 1), cov[on])
     span = right - left
     char_w = span / max(1, len(idx))
-    cuts = _cut(prof, gaps * span, char_w)
+    known = registry.by_name.get(face)
+    upright = ink.slant == 0 and not (known.italic if known is not None else "italic" in face.lower())
+    # (italic text interlocks: a cut through a thin join moved off it, an italic Z's box took the a's stem)
+    cuts = _cut(prof, gaps * span, char_w, stroke_cost=INK_CUT if upright else 0.0)
     edges = [-1e9] + [c + left for c in cuts] + [1e9]
     ys, xs = np.nonzero(on)
     col = sx[on]
