@@ -235,11 +235,6 @@ def make_plan(registry, image: np.ndarray, line: TextLine, start: int, request: 
     h, w = image.shape[:2]
     x0, y0, x1, y1 = word_box
     _, fg, bg = split_colours(image[max(0, y0 - pad) : min(h, y1 + pad), max(0, x0 - pad) : min(w, x1 + pad)])
-    if _distance(fg, ink.bg) + _distance(bg, ink.fg) < _distance(fg, ink.fg) + _distance(bg, ink.bg):
-        # The crop's two colours, the other way round from the line's ink: a sign's dark frame round
-        # dark letters outweighed the orange plate in the crop ("NOTICE": the ground came out dark,
-        # the hole was filled dark and the V drawn in orange with a dark outline, six times).
-        fg, bg = bg, fg
     if two_colour is not None:
         fg, found_effect = two_colour[0], two_colour[1]
     else:  # shadows reach a few pixels past the ink: look at a wider crop for them
@@ -456,10 +451,6 @@ def is_italic(registry, face: str) -> bool:
     SourceSerifPro-It say it only there, and a slant fitted on top of their own lean doubled it."""
     known = registry.by_name.get(face)
     return known.italic if known is not None else "italic" in face.lower() or "oblique" in face.lower()
-
-
-def _distance(a, b) -> float:
-    return float(np.linalg.norm(np.subtract(a, b, dtype=np.float32)))
 
 
 def _plausible(registry, image: np.ndarray, text: str, boxes: list, match, indices) -> list:
