@@ -180,7 +180,7 @@ def make_plan(registry, image: np.ndarray, line: TextLine, start: int, request: 
     if registry.library is not None:
         match, candidates = _library_match(registry, ink, text, start, end, match, squeeze(text) + squeeze(request.replace))
     match.slant = confirm_slant(registry, match, text, ink.coverage, (rx0, ry0))
-    if not is_italic(registry, match.face):  # an italic face leans by itself; the cuts follow the ink's own lean
+    if not registry.is_italic(match.face):  # an italic face leans by itself; the cuts follow the ink's own lean
         ink = replace(ink, slant=match.slant)
     boxes = char_boxes(registry, ink, text, match.face)
     boxes = _plausible(registry, image, text, boxes, match, range(start, end))
@@ -444,13 +444,6 @@ def busy_ground(pixels: np.ndarray, fg, bg) -> bool:
         return False
     contrast = float(np.linalg.norm(np.subtract(fg, bg, dtype=np.float32)))
     return float(np.linalg.norm(ground - ground.mean(0), axis=-1).mean()) > BUSY * contrast
-
-
-def is_italic(registry, face: str) -> bool:
-    """From the face file (its italic flag or angle), not its name: library faces such as
-    SourceSerifPro-It say it only there, and a slant fitted on top of their own lean doubled it."""
-    known = registry.by_name.get(face)
-    return known.italic if known is not None else "italic" in face.lower() or "oblique" in face.lower()
 
 
 def _plausible(registry, image: np.ndarray, text: str, boxes: list, match, indices) -> list:

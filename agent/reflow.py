@@ -35,7 +35,7 @@ from typing import Literal
 import numpy as np
 from scipy import ndimage
 
-from agent.plan import BadRequest, is_italic, observed_ink
+from agent.plan import BadRequest, observed_ink
 from agent.repaint import AttemptSettings, edit_pen, ink_around, text_effect
 from agent.schemas import Cut, EditPlan, Reflow
 from tools.effects import ink_on_axis
@@ -77,8 +77,8 @@ def plan_reflow(registry, image: np.ndarray, plan: EditPlan, lines: list[TextLin
     inked = [j for j, b in enumerate(boxes) if b is not None and not old[j].isspace()]
     if not inked:
         raise BadRequest(f'could not find the ink of "{old}" in the image')
-    slant = 0.0 if is_italic(registry, f.face) else f.slant
-    lean = slant + (0.2 if is_italic(registry, f.face) else 0.0)  # an italic face leans about 0.2 (11 degrees) by itself
+    slant = 0.0 if registry.is_italic(f.face) else f.slant
+    lean = slant + (0.2 if registry.is_italic(f.face) else 0.0)  # an italic face leans about 0.2 (11 degrees) by itself
     height = plan.word_box[3] - plan.word_box[1]
     left = plan.outside[0] if plan.outside[0] is not None and plan.word_box[0] - plan.outside[0][2] < 2 * height else None
     right = plan.outside[1]
@@ -810,7 +810,7 @@ def paint_reflow(registry, image: np.ndarray, plan: EditPlan, s: AttemptSettings
     new_mid = plan.new_word[r.head : len(plan.new_word) - r.tail]
     size = max(6, round(r.size * s.size_scale))
     font = registry.font(f.face, size)
-    slant = 0.0 if is_italic(registry, f.face) else f.slant
+    slant = 0.0 if registry.is_italic(f.face) else f.slant
     pen_x = r.pen_x + (0 if r.side == "after" else -r.dx)
     advance = cells_advance(font, r.cells)
     cov = np.zeros((out.shape[0], out.shape[1]), np.float32)
@@ -1049,10 +1049,7 @@ JOINED = 2  # pixels: a kept piece whose strokes' connected piece has this many 
 
 
 def _joined(strokes: np.ndarray, kept: np.ndarray, word: np.ndarray) -> bool:
-    labels, _ = ndimage.label(strokes)
-    pieces = np.unique(labels[kept & strokes])
-    pieces = pieces[pieces > 0]
-    beyond = np.isin(labels, pieces) & ~ndimage.binary_dilation(kept, iterations=1) & word
+    beyond = _holding(strokes, kept) & ~ndimage.binary_dilation(kept, iterations=1) & word
     return bool(beyond.sum() >= JOINED)
 
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
-from agent.plan import is_italic, observed_ink
+from agent.plan import observed_ink
 from agent.schemas import EditPlan, Exemplar, FontInfo, Tool
 from tools.effects import TextEffect, ink_on_axis
 from tools.fonts import Anchor, GlyphPen, glyph_pen, ink_box, place_glyph, run_anchor
@@ -52,7 +52,7 @@ def glyph_edits(registry, image: np.ndarray, plan: EditPlan, s: AttemptSettings)
         plan = plan.model_copy(update={"font": plan.font.model_copy(update={"weight": plan.font.weight + s.weight})})
     f = plan.font
     size = max(6, round(f.size * s.size_scale))
-    slant = 0.0 if is_italic(registry, f.face) else f.slant
+    slant = 0.0 if registry.is_italic(f.face) else f.slant
     offset = plan.start - plan.word_start
     line_h = plan.word_box[3] - plan.word_box[1]
     effect = text_effect(f)

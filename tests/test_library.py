@@ -75,10 +75,8 @@ def test_retrieval_finds_the_face_a_word_was_set_in(registry):
 def test_a_face_is_italic_by_its_file_not_its_name(registry):
     # Library faces such as SourceSerifPro-It or C059-BdIta say so only in the face file (its italic
     # flag or angle): by the name alone a fitted slant was added to their own lean.
-    from agent.plan import is_italic
-
     for name in ("SourceSerifPro-It", "C059-BdIta", "LinLibertineOI"):
-        assert name in registry.by_name and is_italic(registry, name)
+        assert name in registry.by_name and registry.is_italic(name)
     for name in ("SourceSerifPro-Regular", "C059-Bold", "LinLibertineO"):
-        assert name in registry.by_name and not is_italic(registry, name)
-    assert is_italic(registry, "LiberationSans-Italic") and not is_italic(registry, "LiberationSans")
+        assert name in registry.by_name and not registry.is_italic(name)
+    assert registry.is_italic("LiberationSans-Italic") and not registry.is_italic("LiberationSans")

@@ -162,6 +162,13 @@ class FontRegistry:
             font.set_variation_by_axes(list(face.variation))
         return font
 
+    def is_italic(self, name: str) -> bool:
+        """From the face file (its italic flag or angle), not its name: library faces such as
+        SourceSerifPro-It say it only there, and a slant fitted on top of their own lean doubled it.
+        A face the registry does not know is judged by its name."""
+        known = self.by_name.get(name)
+        return known.italic if known is not None else "italic" in name.lower() or "oblique" in name.lower()
+
     def can_draw(self, name: str, text: str) -> bool:
         """True if every character of text has a real glyph (not .notdef) in the face."""
         from fontTools.ttLib import TTFont

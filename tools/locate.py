@@ -382,8 +382,7 @@ def char_boxes(registry: FontRegistry, ink: LineInk, text: str, face: str = "Dej
     np.add.at(prof, np.clip(np.round(sx[on] - left).astype(int), 0, len(prof) - 1), cov[on])
     span = right - left
     char_w = span / max(1, len(idx))
-    known = registry.by_name.get(face)
-    upright = ink.slant == 0 and not (known.italic if known is not None else "italic" in face.lower())
+    upright = ink.slant == 0 and not registry.is_italic(face)
     # (italic text interlocks: a cut through a thin join moved off it, an italic Z's box took the a's stem)
     cuts = _cut(prof, gaps * span, char_w, stroke_cost=INK_CUT if upright else 0.0)
     edges = [-1e9] + [c + left for c in cuts] + [1e9]

@@ -155,7 +155,10 @@ def _judged(out: Path, judge: Judge | None, generated) -> tuple[list[Case], dict
             readable["original"] = squeeze(judge.read(g.source, g.word_box)[0]) == squeeze(g.source_text or g.find)
             if readable["original"]:
                 readable["truth"] = reads_steadily(judge, g.target, g.word_box, expected)
-            dropped["original" if not readable["original"] else "truth"] += not all(readable.values())
+            if not readable["original"]:
+                dropped["original"] += 1
+            elif not readable["truth"]:
+                dropped["truth"] += 1
         rows.append({**case.__dict__, "judge_can_read_original": readable["original"],
                      "judge_can_read_truth": readable["truth"]})
         if all(readable.values()):
