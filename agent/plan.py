@@ -27,7 +27,7 @@ from tools.fonts import (
     render_text,
     split_colours,
 )
-from tools.locate import Occurrence, another_number, char_boxes, find_occurrences, line_ink
+from tools.locate import Occurrence, another_number, char_boxes, find_occurrences, line_ink, noisy
 from tools.mask import Box, box_iou, union
 from tools.ocr import TextLine
 from tools.text import lower, shared_ends, squeeze
@@ -168,12 +168,14 @@ def make_plan(registry, image: np.ndarray, line: TextLine, start: int, request: 
         raise BadRequest(f"no available font can draw both {text!r} and {request.replace!r}")
     match = match_font(registry, ink.coverage, text, ink.fg, ink.bg, faces=drawable, offset=(rx0, ry0), slant=ink.slant)
     if match.score < POOR_FIT and two_colour is None:
-        # No face fits the ink: texture cells touching the letters may have stretched it.
-        trimmed = line_ink(image, line.box, text, registry, trim=True)
-        retry = match_font(registry, trimmed.coverage, text, trimmed.fg, trimmed.bg, faces=drawable, offset=(rx0, ry0),
-                           slant=trimmed.slant)
-        if retry.score > match.score + 0.15:
-            ink, match = trimmed, retry
+        # No face fits the ink: texture cells touching the letters may have stretched it, or sensor
+        # noise speckled it (tools.locate.NOISE_SIGMA).
+        for retried in [line_ink(image, line.box, text, registry, trim=True)] + (
+                [line_ink(image, line.box, text, registry, quiet=True)] if noisy(region) else []):
+            retry = match_font(registry, retried.coverage, text, retried.fg, retried.bg, faces=drawable,
+                               offset=(rx0, ry0), slant=retried.slant)
+            if retry.score > match.score + 0.15:
+                ink, match = retried, retry
     text, start, end, match = _without_phantoms(registry, ink, text, start, end, match, drawable)
     found = text[start:end]
     candidates: list[FaceCandidate] = []
