@@ -325,3 +325,16 @@ def test_only_a_text_not_found_is_looked_for_again_at_full_size_then_enlarged(re
     assert result.status == "error" and "only ignoring case" in result.message and ocr.thorough_reads == 0
     assert getattr(ocr, "enlarged_reads", 0) == 0
 
+
+
+def test_a_sampled_glyph_read_unsure_is_not_verified_where_a_drawn_one_would_be(registry):
+    # Synthetic "Nxnfeb": a diffusion sample, a smudge between b and the old d, was read right at
+    # confidence 0.51 and verified; the judge read "Nxnfe". The drawn glyph (naive) keeps the lower bar.
+    editor, img, _, _ = _editor(registry, [("HARBOUB", 0.9), ("HARBOUP", 0.51)])
+    result, _, _ = editor.run(_request(max_attempts=2), img)
+    drawn, sampled = result.attempts
+    assert (drawn.tool, sampled.tool) == ("naive", "glyph-diffusion")
+    assert not sampled.passed and sampled.why_failed == "low-confidence" and result.status == "failed"
+    editor, img, _, _ = _editor(registry, [("HARBOUP", 0.51)])
+    result, _, _ = editor.run(_request(max_attempts=1), img)
+    assert result.status == "verified" and result.attempts[0].tool == "naive"

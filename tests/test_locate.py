@@ -498,3 +498,18 @@ def test_cuts_go_through_gaps_not_a_serif_faces_hairlines(ocr, registry):
     p, o, u, ell, p2 = plan.char_boxes[:5]
     assert all(a[2] <= b[0] for a, b in [(p, o), (o, u), (u, ell), (ell, p2)])  # no two boxes share a column
     assert ell[2] - ell[0] <= 12 and p2[2] - p2[0] <= 24  # an l's stem and a p's bowl, each alone
+
+
+def test_noise_is_told_from_a_clean_or_compressed_ground():
+    # tools.locate.NOISE_SIGMA: sensor noise of 8 levels is noisy; a flat ground, a sharp edge and
+    # JPEG's ringing round it are not (their residual off a 3x3 median is zero almost everywhere).
+    from tools.compression import reencode
+    from tools.locate import noisy, quieted
+
+    rng = np.random.default_rng(0)
+    clean = np.full((40, 120, 3), 200, np.uint8)
+    clean[10:30, 20:60] = 30
+    assert not noisy(clean) and not noisy(reencode(clean, 60))
+    grainy = np.clip(clean + rng.normal(0, 8, clean.shape), 0, 255).astype(np.float32)
+    assert noisy(grainy) and not noisy(quieted(grainy))
+    assert np.array_equal(quieted(clean.astype(np.float32)), clean)  # a clean crop is left as it is
