@@ -267,6 +267,9 @@ def _shaped_mask(image: np.ndarray, plan: EditPlan, e, old_cov: np.ndarray, new_
     return (box[0] + x0, box[1] + y0, box[2] + x0, box[3] + y0), shape
 
 
+PHASE_REACH = 2.0  # px: a glyph misaligned by JPEG or noise lies about this far off; the phase vote looks no further
+
+
 def edit_pen(registry, image: np.ndarray, plan: EditPlan, k: int, size: int, slant: float,
               align: bool) -> tuple[GlyphPen, dict[int, GlyphPen]]:
     """The pen of the word's k-th character, aligned to its ink (unless a deliberate re-size by
@@ -318,6 +321,13 @@ def edit_pen(registry, image: np.ndarray, plan: EditPlan, k: int, size: int, sla
     first = min([k, *pens])
     start = pen.x if first == k else pens[first].x
     guess = start + font.getlength(word[:k]) - font.getlength(word[:first])
+    # Phase only: a witness further off the glyph's own pen than PHASE_REACH speaks of spacing the
+    # face's advances lack (letter-spaced capitals), not of phase. On a book title's spaced
+    # "HISTOIRE" every neighbour disagreed, the tie went to the first glyph's guess, and the added
+    # S was set 140 px left of the E, over the O.
+    witnesses = [w for w in witnesses if abs(w - pen.x) <= PHASE_REACH]
+    if abs(guess - pen.x) > PHASE_REACH:
+        guess = pen.x
     lo, hi = _most_agreed(witnesses, guess)
     x = guess if lo <= guess < hi else (lo + hi) / 2
     return GlyphPen(pen.size, x, pen.baseline), pens
