@@ -5,6 +5,7 @@ agent/repaint.py turns a plan plus the current attempt's settings into masks and
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from typing import Literal
 
@@ -156,6 +157,9 @@ def make_plan(registry, image: np.ndarray, line: TextLine, start: int, request: 
     if missing:
         raise BadRequest(f"no available font can draw {''.join(sorted(set(missing)))!r}")
     ink = line_ink(image, line.box, text, registry)
+    if (marked := _without_edge_marks(text, start, end, ink.coverage)) != (text, start, end):
+        text, start, end = marked
+        ink = line_ink(image, line.box, text, registry)
     rx0, ry0, rx1, ry1 = ink.region
     region = image[ry0:ry1, rx0:rx1]
     two_colour = estimate_fill_outline(region, *split_colours(region)[1:])
@@ -433,6 +437,26 @@ def _without_phantoms(registry, ink, text: str, start: int, end: int, match, fac
     if alone.score < match.score + PHANTOM_GAIN:
         return text, start, end, match
     return text[start:end], 0, end - start, alone
+
+
+def _without_edge_marks(text: str, start: int, end: int, coverage: np.ndarray) -> tuple[str, int, int]:
+    """(text, start, end) without a mark OCR read as a word of its own at the line's edge (one or
+    two characters, no letter or digit, outside the requested span) where the ink has no glyph for
+    it: its separate pieces number the other characters exactly. A sign's frame beside "NO PARKING"
+    was read "=": ten characters cut from nine letters split the O in two, and the B drawn for the
+    P went over the O's right half."""
+    candidates = []
+    if (lead := re.match(r"[^\w\s]{1,2}\s+", text)) and lead.end() <= start:
+        candidates.append((text[lead.end() :], lead.end()))
+    if (trail := re.search(r"\s+[^\w\s]{1,2}$", text)) and trail.start() >= end:
+        candidates.append((text[: trail.start()], 0))
+    if not candidates:
+        return text, start, end
+    _, pieces = ndimage.label(coverage > 0.5)
+    for kept, shift in candidates:
+        if pieces == len(squeeze(kept)) < len(squeeze(text)):
+            return kept, start - shift, end - shift
+    return text, start, end
 
 
 BUSY = 0.1  # x the text's contrast: a ground whose own colours spread wider is textured

@@ -513,3 +513,51 @@ def test_noise_is_told_from_a_clean_or_compressed_ground():
     grainy = np.clip(clean + rng.normal(0, 8, clean.shape), 0, 255).astype(np.float32)
     assert noisy(grainy) and not noisy(quieted(grainy))
     assert np.array_equal(quieted(clean.astype(np.float32)), clean)  # a clean crop is left as it is
+
+
+def _sign(registry, text: str = "NOPARKING", face: str = "NimbusSansNarrow-Bold", size: int = 48):
+    """A condensed sign's capitals, red on white, spaced apart: (image, each letter's ink box)."""
+    from tools.fonts import composite
+
+    font = registry.font(face, size)
+    pens = [font.getlength(text[:i]) + 4 * i for i in range(len(text))]
+    r = render_text(font, text, (420, 80), (20.0, 60.0), pens)
+    img = composite(np.full((80, 420, 3), 245, np.float32), r.alpha, (200, 30, 40)).astype(np.uint8)
+    return img, r.boxes
+
+
+def test_letters_in_pieces_of_their_own_are_boxed_whole_whatever_face_the_cut_assumes(registry):
+    # no_parking_barrier.jpg (held-out dev half): a condensed, slanted "NO PARKING" that no face
+    # fits (IoU 0.32, a condensed Inconsolata). Cut at that face's advances, the P's box was its
+    # stem and the A's took its bowl: the B drawn for the P stood on the bowl, and the judge read
+    # "BPARKING". Its nine letters are nine pieces of ink: each is a letter's box.
+    from agent.plan import make_plan
+    from agent.schemas import EditRequest
+    from tests.conftest import EXAMPLES
+    from tools.images import load_image
+
+    image = load_image(EXAMPLES / "heldout" / "no_parking_barrier.jpg")
+    line = TextLine("NOPARKING", 0.9, [], (463, 306, 704, 398))
+    plan = make_plan(registry, image, line, 2, EditRequest(image="-", find="PARKING", replace="BARKING"))
+    p, a = plan.char_boxes[2], plan.char_boxes[3]
+    assert p is not None and a is not None
+    assert abs(p[0] - 533) <= 1 and abs(p[2] - 556) <= 1  # the P's ink, stem and bowl (measured by eye)
+    assert a[0] >= 552
+
+
+def test_a_lone_mark_read_at_the_lines_edge_is_dropped_where_the_ink_has_no_glyph_for_it(registry):
+    # The sign's frame read as "=" after "NOPARKING": ten characters for nine letters.
+    from agent.plan import make_plan
+    from agent.schemas import EditRequest
+
+    img, truth = _sign(registry)
+    line = TextLine("NOPARKING =", 0.9, [], (14, 12, 400, 72))
+    plan = make_plan(registry, img, line, 2, EditRequest(image="-", find="PARKING", replace="BARKING"))
+    assert plan.line_text == "NOPARKING" and plan.word == "NOPARKING"
+    (edit,) = plan.edits
+    assert abs(edit.box[0] - truth[2][0]) <= 1 and abs(edit.box[2] - truth[2][2]) <= 1
+    # a mark that is there (its own piece of ink) stays
+    img, _ = _sign(registry, "NOPARKING=")
+    line = TextLine("NOPARKING =", 0.9, [], (14, 12, 400, 72))
+    plan = make_plan(registry, img, line, 2, EditRequest(image="-", find="PARKING", replace="BARKING"))
+    assert plan.line_text == "NOPARKING ="

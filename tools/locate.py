@@ -415,6 +415,11 @@ def char_boxes(registry: FontRegistry, ink: LineInk, text: str, face: str = "Dej
     np.add.at(prof, np.clip(np.round(sx[on] - left).astype(int), 0, len(prof) - 1), cov[on])
     span = right - left
     char_w = span / max(1, len(idx))
+    if (pieces := _one_piece_each(on, len(idx), char_w)) is not None:
+        rx0, ry0 = ink.region[0], ink.region[1]
+        for i, (x0, y0, x1, y1) in zip(idx, pieces, strict=True):
+            boxes[i] = (x0 + rx0, y0 + ry0, x1 + rx0, y1 + ry0)
+        return boxes
     upright = ink.slant == 0 and not registry.is_italic(face)
     # (italic text interlocks: a cut through a thin join moved off it, an italic Z's box took the a's stem)
     cuts = _cut(prof, gaps * span, char_w, stroke_cost=INK_CUT if upright else 0.0)
@@ -447,6 +452,27 @@ def char_boxes(registry: FontRegistry, ink: LineInk, text: str, face: str = "Dej
         if not sel.any():
             continue
         boxes[i] = (int(xs[sel].min()) + rx0, int(ys[sel].min()) + ry0, int(xs[sel].max()) + 1 + rx0, int(ys[sel].max()) + 1 + ry0)
+    return boxes
+
+
+PIECE_OVERLAP = 0.3  # neighbouring pieces sharing more of the narrower one's columns are one glyph's (an i's dot)
+
+
+def _one_piece_each(on: np.ndarray, n: int, char_w: float) -> list[Box] | None:
+    """The boxes of the ink's separate pieces, left to right, where there is exactly one per
+    character: each no wider than 1.5 characters and overlapping its neighbours' columns by less
+    than PIECE_OVERLAP (not a dot over its stem). A condensed sign's letters matched to a monospaced
+    face were cut at the face's equal advances: the O split in two, the P's bowl given to the A."""
+    labels, count = ndimage.label(on)
+    if count != n or n < 2:
+        return None
+    found = sorted(ndimage.find_objects(labels), key=lambda sl: (sl[1].start, sl[1].stop))
+    boxes = [(sl[1].start, sl[0].start, sl[1].stop, sl[0].stop) for sl in found]
+    if any(b[2] - b[0] > 1.5 * char_w for b in boxes):
+        return None
+    for a, b in zip(boxes, boxes[1:], strict=False):
+        if min(a[2], b[2]) - max(a[0], b[0]) > PIECE_OVERLAP * min(a[2] - a[0], b[2] - b[0]):
+            return None
     return boxes
 
 
