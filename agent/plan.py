@@ -240,7 +240,7 @@ def make_plan(registry, image: np.ndarray, line: TextLine, start: int, request: 
     pad = max(2, match.size // 4)
     h, w = image.shape[:2]
     x0, y0, x1, y1 = word_box
-    _, fg, bg = split_colours(image[max(0, y0 - pad) : min(h, y1 + pad), max(0, x0 - pad) : min(w, x1 + pad)])
+    fg, bg = _draft_colours(image, word_box, [b for b in boxes[ws:we] if b is not None], pad)
     if two_colour is not None:
         fg, found_effect = two_colour[0], two_colour[1]
     else:  # shadows reach a few pixels past the ink: look at a wider crop for them
@@ -273,6 +273,36 @@ def make_plan(registry, image: np.ndarray, line: TextLine, start: int, request: 
         word_start=ws, char_boxes=boxes[ws:we], mode=mode, edits=edits, font=font,
         outside=(next((b for b in reversed(boxes[:ws]) if b), None), next((b for b in boxes[we:] if b), None)),
     )
+
+
+GLYPH_INK_SHARE = 0.6  # of the text colour's pixels in the word crop, at least this share lies in the glyphs' boxes
+TIGHT_PAD = 2  # px round the word: its glyphs' own ground, where a frame or another object has no room
+
+
+def _draft_colours(image: np.ndarray, word_box: Box, glyph_boxes: list, pad: int) -> tuple:
+    """(text, ground) colours: 2-means on the word crop grown by pad, as the model saw them in
+    training. A crop whose "text" colour lies mostly outside the glyphs' boxes split something else
+    (a sign's yellow frame and red letters against its white plate and the grey wall: "text" came
+    out grey and the ground brown, the N's hole was filled brown, the new G drawn grey): then the
+    crop grown by TIGHT_PAD only, where the glyphs' ground is all there is beside them."""
+    h, w = image.shape[:2]
+    x0, y0, x1, y1 = word_box
+
+    def split(grow: int) -> tuple:
+        ox, oy = max(0, x0 - grow), max(0, y0 - grow)
+        cov, fg, bg = split_colours(image[oy : min(h, y1 + grow), ox : min(w, x1 + grow)])
+        inked = cov > 0.5
+        inside = np.zeros_like(inked)
+        for bx0, by0, bx1, by1 in glyph_boxes:
+            inside[max(0, by0 - oy) : max(0, by1 - oy), max(0, bx0 - ox) : max(0, bx1 - ox)] = True
+        return fg, bg, float((inked & inside).sum()) / max(1, int(inked.sum()))
+
+    fg, bg, share = split(pad)
+    if share < GLYPH_INK_SHARE and pad > TIGHT_PAD:
+        tight_fg, tight_bg, tight_share = split(TIGHT_PAD)
+        if tight_share >= GLYPH_INK_SHARE:
+            return tight_fg, tight_bg
+    return fg, bg
 
 
 LIBRARY_SHORTLIST = 8  # library faces fitted to the line (the drawing face was among the 8 closest for 91% of calibration words)

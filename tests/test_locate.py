@@ -561,3 +561,20 @@ def test_a_lone_mark_read_at_the_lines_edge_is_dropped_where_the_ink_has_no_glyp
     line = TextLine("NOPARKING =", 0.9, [], (14, 12, 400, 72))
     plan = make_plan(registry, img, line, 2, EditRequest(image="-", find="PARKING", replace="BARKING"))
     assert plan.line_text == "NOPARKING ="
+
+
+def test_a_words_colours_come_from_its_glyphs_not_a_frame_beside_them(registry):
+    # no_parking_barrier.jpg (held-out dev half): the word crop round "NO" (grown a quarter of the
+    # size) held the sign's yellow frame and the grey wall; 2-means split grey from red-and-yellow,
+    # and the "text" was grey, the ground brown: the N's hole was filled brown, the G drawn grey.
+    from agent.plan import make_plan
+    from agent.schemas import EditRequest
+    from tests.conftest import EXAMPLES
+    from tools.images import load_image
+
+    image = load_image(EXAMPLES / "heldout" / "no_parking_barrier.jpg")
+    line = TextLine("NOparkInG", 0.9, [], (463, 306, 704, 398))
+    plan = make_plan(registry, image, line, 0, EditRequest(image="-", find="NO", replace="GO"))
+    (r, g, b), ground = plan.font.fg, plan.font.bg
+    assert r > g + 60 and r > b + 60  # red letters
+    assert min(ground) > 120 and max(ground) - min(ground) < 40  # on a pale plate
