@@ -224,6 +224,9 @@ def trim_to_cores(cov: np.ndarray, line_height: int) -> np.ndarray:
     return cov * (ndimage.distance_transform_edt(~core) <= reach)
 
 
+LETTER_OF_MEDIAN = 0.6  # x the median letter height: an x-height letter beside capitals and ascenders is about 0.7
+
+
 def _line_components(ink: np.ndarray, top: int, bottom: int, text: str | None = None) -> tuple[np.ndarray, int]:
     """The pixels of the components that form the text line: fit a line through the centres of
     the letter-sized components (the baseline may tilt) and drop components far from it
@@ -254,6 +257,7 @@ def _line_components(ink: np.ndarray, top: int, bottom: int, text: str | None = 
     post &= min(top, h - bottom) > FRAME_SHORT
     keep = (cy >= top) & (cy <= bottom) & ~band & ~post & (area >= 2)
     big = keep & (hh >= 0.3 * lh)
+    letter_h = 0.3 * lh
     if big.sum() >= 3:
         sel = big.copy()
         for _ in range(3):
@@ -265,11 +269,15 @@ def _line_components(ink: np.ndarray, top: int, bottom: int, text: str | None = 
                 break
             sel = new_sel
         keep = keep & (resid < 0.9 * mh) & (hh < 2.5 * mh)
+        # A tilted line's box is taller than its letters: a letter is measured against the letters'
+        # own median too (a kiosk's slanted "Admission.": its box 48 px tall for 14-20 px letters,
+        # the final n, 14 px, was taken for a speck past the last letter, and the s added over it).
+        letter_h = min(letter_h, LETTER_OF_MEDIAN * mh)
     # Specks of texture or noise: tiny components away from the letters' span. A thin anti-aliased
     # letter falls apart into short pieces at this threshold: short pieces that join up across
     # one-pixel gaps into something letter-sized count as a letter too (else a word's broken first
     # letter is lost). Half the line's height, not 0.3: specks joined up are not a letter.
-    letters = keep & (hh >= 0.3 * lh)
+    letters = keep & (hh >= letter_h)
     pieces = keep & ~letters
     if pieces.any():
         joined, _ = ndimage.label(ndimage.binary_dilation(np.isin(lab, np.nonzero(pieces)[0] + 1), np.ones((3, 3), bool)))
