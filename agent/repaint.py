@@ -267,7 +267,7 @@ def _shaped_mask(image: np.ndarray, plan: EditPlan, e, old_cov: np.ndarray, new_
     return (box[0] + x0, box[1] + y0, box[2] + x0, box[3] + y0), shape
 
 
-PHASE_REACH = 2.0  # px: a glyph misaligned by JPEG or noise lies about this far off; the phase vote looks no further
+PHASE_REACH = 2.0  # px: a glyph misaligned by JPEG or noise lies about this far off; further needs most witnesses' votes
 
 
 def edit_pen(registry, image: np.ndarray, plan: EditPlan, k: int, size: int, slant: float,
@@ -321,14 +321,19 @@ def edit_pen(registry, image: np.ndarray, plan: EditPlan, k: int, size: int, sla
     first = min([k, *pens])
     start = pen.x if first == k else pens[first].x
     guess = start + font.getlength(word[:k]) - font.getlength(word[:first])
-    # Phase only: a witness further off the glyph's own pen than PHASE_REACH speaks of spacing the
-    # face's advances lack (letter-spaced capitals), not of phase. On a book title's spaced
-    # "HISTOIRE" every neighbour disagreed, the tie went to the first glyph's guess, and the added
-    # S was set 140 px left of the E, over the O.
-    witnesses = [w for w in witnesses if abs(w - pen.x) <= PHASE_REACH]
-    if abs(guess - pen.x) > PHASE_REACH:
-        guess = pen.x
+    # Neighbours that agree overrule the glyph's own pen (a kerned pair: "MONDAY"'s Y tucks under
+    # the A, and the I that replaces it goes where the layout puts it, 5 px right of the Y's pen).
+    # Neighbours that do not agree speak of spacing the face's advances lack (letter-spaced
+    # capitals), not of phase: on a book title's spaced "HISTOIRE" every neighbour said another
+    # place, the tie went to the first glyph's guess, and the added S was set 140 px left, over the
+    # O. A place further than PHASE_REACH off the glyph's own pen needs more than half the votes;
+    # else only the witnesses within that reach count.
     lo, hi = _most_agreed(witnesses, guess)
+    votes = sum(c - 0.5 <= (lo + hi) / 2 < c + 0.5 for c in witnesses)
+    if abs((lo + hi) / 2 - pen.x) > PHASE_REACH and 2 * votes <= len(witnesses):
+        witnesses = [c for c in witnesses if abs(c - pen.x) <= PHASE_REACH]
+        guess = guess if abs(guess - pen.x) <= PHASE_REACH else pen.x
+        lo, hi = _most_agreed(witnesses, guess)
     x = guess if lo <= guess < hi else (lo + hi) / 2
     return GlyphPen(pen.size, x, pen.baseline), pens
 
