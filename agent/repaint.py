@@ -328,19 +328,18 @@ def edit_pen(registry, image: np.ndarray, plan: EditPlan, k: int, size: int, sla
     # place, the tie went to the first glyph's guess, and the added S was set 140 px left, over the
     # O. A place further than PHASE_REACH off the glyph's own pen needs more than half the votes;
     # else only the witnesses within that reach count.
-    lo, hi = _most_agreed(witnesses, guess)
-    votes = sum(c - 0.5 <= (lo + hi) / 2 < c + 0.5 for c in witnesses)
+    lo, hi, votes = _most_agreed(witnesses, guess)
     if abs((lo + hi) / 2 - pen.x) > PHASE_REACH and 2 * votes <= len(witnesses):
         witnesses = [c for c in witnesses if abs(c - pen.x) <= PHASE_REACH]
         guess = guess if abs(guess - pen.x) <= PHASE_REACH else pen.x
-        lo, hi = _most_agreed(witnesses, guess)
+        lo, hi, _ = _most_agreed(witnesses, guess)
     x = guess if lo <= guess < hi else (lo + hi) / 2
     return GlyphPen(pen.size, x, pen.baseline), pens
 
 
-def _most_agreed(centres: list[float], prefer: float, half: float = 0.5) -> tuple[float, float]:
-    """The interval covered by the most of the intervals [c - half, c + half); ties go to the one
-    holding `prefer`, then to the first witness's, then to the widest."""
+def _most_agreed(centres: list[float], prefer: float, half: float = 0.5) -> tuple[float, float, int]:
+    """The interval covered by the most of the intervals [c - half, c + half), and how many cover
+    it; ties go to the one holding `prefer`, then to the first witness's, then to the widest."""
     edges = sorted({c - half for c in centres} | {c + half for c in centres})
     best = None
     for a, b in zip(edges, edges[1:], strict=False):
@@ -348,7 +347,7 @@ def _most_agreed(centres: list[float], prefer: float, half: float = 0.5) -> tupl
         votes = sum(c - half <= m < c + half for c in centres)
         key = (votes, a <= prefer < b, centres[0] - half <= m < centres[0] + half, b - a)
         if best is None or key > best[0]:
-            best = (key, (a, b))
+            best = (key, (a, b, votes))
     return best[1]
 
 

@@ -423,8 +423,8 @@ def char_boxes(registry: FontRegistry, ink: LineInk, text: str, face: str = "Dej
     np.add.at(prof, np.clip(np.round(sx[on] - left).astype(int), 0, len(prof) - 1), cov[on])
     span = right - left
     char_w = span / max(1, len(idx))
+    rx0, ry0 = ink.region[0], ink.region[1]
     if (pieces := _one_piece_each(on, len(idx), char_w)) is not None:
-        rx0, ry0 = ink.region[0], ink.region[1]
         for i, (x0, y0, x1, y1) in zip(idx, pieces, strict=True):
             boxes[i] = (x0 + rx0, y0 + ry0, x1 + rx0, y1 + ry0)
         return boxes
@@ -454,7 +454,6 @@ def char_boxes(registry: FontRegistry, ink: LineInk, text: str, face: str = "Dej
         seg = np.where(whole[comp], major[comp], seg)
         for k in set(range(len(idx))) - set(np.unique(seg).tolist()):  # never empty a character
             seg = np.where(by_column == k, k, seg)
-    rx0, ry0 = ink.region[0], ink.region[1]
     for k, i in enumerate(idx):
         sel = seg == k
         if not sel.any():
