@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import string
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 from PIL import Image, ImageFilter
 
+from models.faces import TrainingFaces
 from models.inputs import DataConfig, condition_tensor, crop_inputs, crop_window, to_model_range
 from tools.fonts import (
     FontFace,
@@ -28,6 +30,7 @@ from tools.fonts import (
 )
 from tools.images import rgb
 from tools.inpaint import Draft, draft_image
+from tools.library import INDEX_CHARS
 from tools.mask import MaskSpec, box_to_mask, char_mask_box, default_pad, ink_mask, union
 
 LOWER, UPPER, DIGITS = string.ascii_lowercase, string.ascii_uppercase, string.digits
@@ -201,11 +204,15 @@ def make_draft(
     return Draft(r.alpha, ink_box(r.alpha), fg, bg)
 
 
-def make_example(
-    rng: np.random.Generator, registry: FontRegistry, faces: list[FontFace], cfg: DataConfig
-) -> dict[str, torch.Tensor]:
+def make_example(rng: np.random.Generator, faces: TrainingFaces, cfg: DataConfig) -> dict[str, torch.Tensor]:
     """A training example: model inputs plus the ground-truth crop `x0`."""
-    scene = make_scene(rng, registry, faces, cfg)
+    registry = faces.registry
+    pool = faces.validation if cfg.held_out else faces.words
+    if not cfg.held_out and cfg.p_library_face > 0 and faces.library and rng.random() < cfg.p_library_face:
+        pool = faces.library
+    scene = make_scene(rng, registry, pool, cfg)
+    while scene.boxes[scene.index] is None or scene.new_box is None:  # a library face's blank glyph: no edit to learn
+        scene = make_scene(rng, registry, pool, cfg)
     h, w = scene.source.shape[:2]
     word_box = None
     for b in scene.boxes:
@@ -214,17 +221,16 @@ def make_example(
     pad = max(2, scene.size // 4)
     wx0, wy0, wx1, wy1 = max(0, x0 - pad), max(0, y0 - pad), min(w, x1 + pad), min(h, y1 + pad)
     _, fg, bg = split_colours(scene.source[wy0:wy1, wx0:wx1])
-    # The draft stands in for the font matcher's guess: sometimes the true face, else a similar one.
-    same_cat = [f for f in faces if f.category == registry.by_name[scene.face].category]
-    face = scene.face if rng.random() < cfg.p_same_face_draft else same_cat[int(rng.integers(len(same_cat)))].name
-    if not registry.can_draw(face, scene.new_text[scene.index]):
-        face = scene.face
-    size = max(6, int(round(scene.size * (1 + rng.uniform(-1, 1) * cfg.draft_size_jitter))))
-    shift = rng.uniform(-1, 1, 2) * cfg.draft_shift_jitter * scene.size
+    new_char = scene.new_text[scene.index]
+    face, size, shift = _draft_face(rng, faces, scene, cfg)
     if rng.random() < cfg.p_exact_draft:  # the matcher found the face: a model that distrusts every draft blurs exact ones
         face, size, shift = scene.face, scene.size, np.zeros(2)
     pen = (scene.origin[0] + scene.new_pen + shift[0], scene.origin[1] + shift[1])
-    draft = make_draft(registry, face, size, scene.new_text[scene.index], pen, (h, w), fg, bg)
+    draft = make_draft(registry, face, size, new_char, pen, (h, w), fg, bg)
+    if face != scene.face and draft.box is not None and scene.new_box is not None:
+        # Another face's glyph is set where the plan would put it: its ink centred on the slot's.
+        dx = (scene.new_box[0] + scene.new_box[2] - draft.box[0] - draft.box[2]) / 2
+        draft = make_draft(registry, face, size, new_char, (pen[0] + dx, pen[1]), (h, w), fg, bg)
     old_box = scene.boxes[scene.index]
     left = next((b for b in reversed(scene.boxes[: scene.index]) if b), None)
     right = next((b for b in scene.boxes[scene.index + 1 :] if b), None)
@@ -243,17 +249,46 @@ def make_example(
     return inputs
 
 
+def _draft_face(rng: np.random.Generator, faces: TrainingFaces, scene: Scene, cfg: DataConfig) -> tuple[str, int, np.ndarray]:
+    """The face, size and position error of the draft: the matcher's guess. A near face of the
+    library (the word's face in no package: issue 18), sized so its glyph is the true glyph's height;
+    else the true face, else a registry face of its category, each a little off in size and place."""
+    new_char = scene.new_text[scene.index]
+    registry = faces.registry
+    shift = rng.uniform(-1, 1, 2) * cfg.draft_shift_jitter * scene.size
+    jitter = 1 + rng.uniform(-1, 1) * cfg.draft_size_jitter
+    near = [n for n in faces.neighbours.get(scene.face, []) if registry.can_draw(n, new_char)]
+    if cfg.p_neighbour_draft > 0 and near and new_char in INDEX_CHARS and rng.random() < cfg.p_neighbour_draft:
+        face = near[int(rng.integers(len(near)))]
+        k = INDEX_CHARS.index(new_char)
+        ratio = faces.heights[scene.face][k] / max(faces.heights[face][k], 1e-3)
+        return face, max(6, int(round(scene.size * ratio * jitter))), shift
+    pool = faces.validation if cfg.held_out else faces.words
+    same_cat = [f for f in pool if f.category == registry.by_name[scene.face].category] or pool
+    face = scene.face if rng.random() < cfg.p_same_face_draft else same_cat[int(rng.integers(len(same_cat)))].name
+    if not registry.can_draw(face, new_char):
+        face = scene.face
+    return face, max(6, int(round(scene.size * jitter))), shift
+
+
 class EditPairs(torch.utils.data.IterableDataset):
     """An endless, seeded stream of training examples (each worker gets its own seed)."""
 
-    def __init__(self, cfg: DataConfig, seed: int):
-        self.cfg, self.seed = cfg, seed
+    def __init__(self, cfg: DataConfig, seed: int, font_pack: Path | None = None):
+        self.cfg, self.seed, self.font_pack = cfg, seed, font_pack
 
     def __iter__(self):
         info = torch.utils.data.get_worker_info()
         rng = np.random.default_rng([self.seed, info.id if info else 0])
-        registry = FontRegistry.discover()
-        faces = registry.select(held_out=self.cfg.held_out)
+        faces = training_faces(self.cfg, self.font_pack)
         while True:
-            ex = make_example(rng, registry, faces, self.cfg)
+            ex = make_example(rng, faces, self.cfg)
             yield condition_tensor(ex), ex["x0"]
+
+
+def training_faces(cfg: DataConfig, font_pack: Path | None = None) -> TrainingFaces:
+    """The faces of a run: from the pack when given (a machine without the font packages), else
+    installed; the library only when the run draws in it."""
+    if font_pack is not None:
+        return TrainingFaces.from_pack(font_pack)
+    return TrainingFaces.discover(with_library=cfg.p_library_face > 0 or cfg.p_neighbour_draft > 0)

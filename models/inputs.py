@@ -44,6 +44,8 @@ class DataConfig:
     context_scale: float = 1.5  # crop side / longest side of the mask box
     p_exact_draft: float = 0.0  # training: the draft is the true face at the true size and place (a clean match)
     p_same_face_draft: float = 0.7  # training, otherwise: the draft uses the true face; else a similar one
+    p_library_face: float = 0.0  # training: the word is drawn in a face of the font library (not the registry's)
+    p_neighbour_draft: float = 0.0  # training, unless exact: the draft is in one of the word face's nearest other faces
     draft_size_jitter: float = 0.04  # training: relative size error of the draft
     draft_shift_jitter: float = 0.02  # training: position error of the draft, as a fraction of size
     p_blur: float = 0.3  # probability of a Gaussian blur on the whole picture

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from models.data import EditPairs, make_example
+from models.data import EditPairs, make_example, training_faces
 from models.inputs import CONDITION, GLYPH, DataConfig, condition_tensor
 from models.pipeline import DEFAULT_WEIGHTS, GlyphInpaintPipeline, GlyphModel, saved_config
 from models.schedule import NoiseSchedule, ScheduleConfig
@@ -50,14 +50,11 @@ class TrainConfig:
     data: DataConfig = field(default_factory=DataConfig)
 
 
-def validation_batch(cfg: TrainConfig) -> tuple[torch.Tensor, torch.Tensor]:
-    from tools.fonts import FontRegistry
-
-    registry = FontRegistry.discover()
-    faces = registry.select(held_out=True)
+def validation_batch(cfg: TrainConfig, font_pack: Path | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    faces = training_faces(cfg.data, font_pack)
     rng = np.random.default_rng([cfg.seed, 999])
     vcfg = dataclasses.replace(cfg.data, held_out=True)
-    exs = [make_example(rng, registry, faces, vcfg) for _ in range(cfg.val_examples)]
+    exs = [make_example(rng, faces, vcfg) for _ in range(cfg.val_examples)]
     return torch.stack([condition_tensor(e) for e in exs]), torch.stack([e["x0"] for e in exs])
 
 
@@ -123,7 +120,8 @@ def init_from(unet: GlyphUNet, ema: GlyphUNet, path: Path) -> None:
             torch.nn.init.zeros_(last.bias)
 
 
-def train(cfg: TrainConfig, out: Path, weights: Path, init_from_shipped: bool = True, init: Path | None = None) -> None:
+def train(cfg: TrainConfig, out: Path, weights: Path, init_from_shipped: bool = True, init: Path | None = None,
+          font_pack: Path | None = None) -> None:
     torch.set_num_threads(cfg.threads)
     torch.manual_seed(cfg.seed)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -160,10 +158,10 @@ def train(cfg: TrainConfig, out: Path, weights: Path, init_from_shipped: bool = 
         unet.to(device)
         ema.to(device)
         print(f"new run initialised from {init}")
-    data = EditPairs(cfg.data, seed=cfg.seed * 1000 + step)  # a fresh stream after a resume
+    data = EditPairs(cfg.data, seed=cfg.seed * 1000 + step, font_pack=font_pack)  # a fresh stream after a resume
     loader = iter(torch.utils.data.DataLoader(data, batch_size=cfg.batch_size, num_workers=cfg.workers,
                                               persistent_workers=cfg.workers > 0))
-    val_cond, val_x0 = validation_batch(cfg)
+    val_cond, val_x0 = validation_batch(cfg, font_pack)
     log = (out / "log.jsonl").open("a")
     bar = tqdm(total=cfg.steps, initial=step, desc="train", dynamic_ncols=True)
     running, t_last = [], time.time()
@@ -240,6 +238,12 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--draft-plate", choices=["flat", "inpainted"], default=DataConfig.draft_plate)
     p.add_argument("--p-exact-draft", type=float, default=DataConfig.p_exact_draft,
                    help="share of training drafts in the true face, size and place")
+    p.add_argument("--p-library-face", type=float, default=DataConfig.p_library_face,
+                   help="share of training words drawn in a font library face (issue 18: restyling)")
+    p.add_argument("--p-neighbour-draft", type=float, default=DataConfig.p_neighbour_draft,
+                   help="share of inexact drafts drawn in one of the word face's nearest other faces")
+    p.add_argument("--font-pack", type=Path, default=None,
+                   help="draw from this pack (python -m models.faces DIR) instead of the installed font packages")
     p.add_argument("--init-from", type=Path, default=None, help="start a new run from these weights (not a resume)")
     p.add_argument("--workers", type=int, default=TrainConfig.workers)
     p.add_argument("--threads", type=int, default=TrainConfig.threads)
@@ -254,11 +258,12 @@ def main(argv: list[str] | None = None) -> None:
         steps=a.steps, batch_size=a.batch_size, lr=a.lr, workers=a.workers, threads=a.threads,
         ckpt_every=a.ckpt_every, seed=a.seed, reuse=a.reuse, max_minutes=a.max_minutes,
         unet=UNetConfig(base_channels=a.base_channels, draft_skip=a.draft_skip),
-        schedule=ScheduleConfig(prediction=a.prediction), data=DataConfig(draft_plate=a.draft_plate, p_exact_draft=a.p_exact_draft),
+        schedule=ScheduleConfig(prediction=a.prediction), data=DataConfig(draft_plate=a.draft_plate, p_exact_draft=a.p_exact_draft,
+                        p_library_face=a.p_library_face, p_neighbour_draft=a.p_neighbour_draft),
     )
     if cfg.unet.draft_skip and cfg.schedule.prediction != "sample":
         p.error("--draft-skip needs --prediction sample (the draft is an image, not noise)")
-    train(cfg, a.out, a.weights, init=a.init_from)
+    train(cfg, a.out, a.weights, init=a.init_from, font_pack=a.font_pack)
 
 
 if __name__ == "__main__":

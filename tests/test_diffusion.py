@@ -187,18 +187,17 @@ def test_exact_drafts_are_the_ground_truth_glyph():
     """p_exact_draft: the draft in the true face, size and place; on clean flat pictures it then
     matches the target crop closely, where the usual jittered drafts do not."""
     from models.data import make_example
+    from models.faces import TrainingFaces
     from models.inputs import DataConfig
-    from tools.fonts import FontRegistry
 
-    registry = FontRegistry.discover()
-    faces = registry.select(held_out=False)
+    faces = TrainingFaces.discover(with_library=False)
 
     def draft_error(p_exact: float) -> float:
         cfg = DataConfig(p_exact_draft=p_exact, p_blur=0, p_jpeg=0, p_effect=0, draft_plate="inpainted")
         rng = np.random.default_rng(4)
         errs = []
         for _ in range(12):
-            ex = make_example(rng, registry, faces, cfg)
+            ex = make_example(rng, faces, cfg)
             m = ex["mask"]
             errs.append(float(((ex["draft"] - ex["x0"]) ** 2 * m).sum() / (m.sum() * 3)))
         return float(np.mean(errs))

@@ -166,7 +166,13 @@ NOTES = """What was tried (2026-11-26), each measured on held-out faces:
   draft carries the placement either way. On the benchmark (its first/last-letter pairs changed with
   the ground truth): read-back 94.3% -> 94.7% (seed 0) and 94.7% -> 95.3% (best of 4: 286 of 300 pairs,
   one more than the target needs), the recogniser on the ground truth 92.3% -> 93.3%, SSIM 0.9334
-  against the paste's 0.9317.""".splitlines()
+  against the paste's 0.9317.
+- A restyling retry (issue 18, item 5; 2026-12-04, results/restyle/README.md): fine-tuned from these
+  weights 6262 steps (360 s on a lent H200) with words drawn in font-library faces and drafts in one of
+  the word face's nearest other faces (`p_library_face` 0.5, `p_neighbour_draft` 0.6, models/faces.py).
+  Validation MSE on held-out faces with nearest-face drafts 0.0549 -> 0.0532, but on the unseen suite
+  with one diffusion attempt SSIM in the edit box 0.747 -> 0.731 and strict 57.5% -> 53.4% (40 cases
+  worse, 7 better): not shipped.""".splitlines()
 
 
 def _lineage(meta: dict) -> list[str]:
@@ -183,7 +189,8 @@ def _lineage(meta: dict) -> list[str]:
 def _changed_defaults(data: dict) -> list[str]:
     """Data settings whose defaults changed since these weights were trained (a resumed run uses the new ones)."""
     now = asdict(DataConfig())
-    diff = {k: (data.get(k), v) for k, v in now.items() if data.get(k) != v and not isinstance(v, tuple)}
+    # A setting newer than the weights (absent from their config) was off when they were trained: its default.
+    diff = {k: (data.get(k, v), v) for k, v in now.items() if data.get(k, v) != v and not isinstance(v, tuple)}
     if not diff:
         return []
     return ["  A new run's defaults differ (these weights -> default; a run resumed from these weights keeps theirs): "
