@@ -167,7 +167,7 @@ NOTES = """What was tried (2026-11-26), each measured on held-out faces:
   the ground truth): read-back 94.3% -> 94.7% (seed 0) and 94.7% -> 95.3% (best of 4: 286 of 300 pairs,
   one more than the target needs), the recogniser on the ground truth 92.3% -> 93.3%, SSIM 0.9334
   against the paste's 0.9317.
-- A restyling retry (issue 18, item 5; 2026-12-04, results/restyle/README.md): fine-tuned from these
+- A restyling retry (issue 18, item 5; 2026-12-04, results/restyle.md): fine-tuned from these
   weights 6262 steps (360 s on a lent H200) with words drawn in font-library faces and drafts in one of
   the word face's nearest other faces (`p_library_face` 0.5, `p_neighbour_draft` 0.6, models/faces.py).
   Validation MSE on held-out faces with nearest-face drafts 0.0549 -> 0.0532, but on the unseen suite
