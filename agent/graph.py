@@ -16,7 +16,7 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.graph import END, START, StateGraph
 
 from agent.context import Toolbox
-from agent.plan import BadRequest, NotFound, locate, make_plan, row_around, verify_crop
+from agent.plan import BadRequest, NotFound, Support, locate, make_plan, row_around, verify_crop
 from agent.policy import diagnose, likely_enough, look_alike_misses, refine, similarity
 from agent.reflow import joins_kept_text, kept_intact, paint_reflow, plan_reflow
 from agent.repaint import AttemptSettings, glyph_edits
@@ -31,8 +31,9 @@ from agent.verify import (
     unchanged_sides,
 )
 from tools.compression import estimate_quality, match_jpeg
+from tools.locate import Occurrence
 from tools.mask import default_pad
-from tools.ocr import shifted
+from tools.ocr import OCR, TextLine, shifted
 from tools.text import squeeze, without_marks
 
 MIN_CONFIDENCE = 0.2  # recogniser confidence below this is not trusted as a pass
@@ -50,6 +51,7 @@ class EditState(TypedDict, total=False):
     line_index: int
     start: int
     occurrences: int  # how many times the requested text occurs (the request's occurrence, or the first, is edited)
+    edited_occurrence: int  # which of them was edited, in reading order (agent/plan.locate)
     plan: EditPlan
     settings: AttemptSettings
     candidate: np.ndarray  # the latest attempt's image
@@ -113,6 +115,19 @@ def _guard(fn):
     return node
 
 
+def pixels_say(ocr: OCR, image: np.ndarray, find: str) -> Support:
+    """How much more likely (nats) the recogniser finds a line, on its own pixels, with the user's
+    spelling at an occurrence than as it read it (agent/plan.locate weighs it)."""
+    def support(line: TextLine, o: Occurrence) -> float:
+        x0, y0, x1, y1 = line.box
+        pad = max(2, (y1 - y0) // 8)
+        crop = image[max(0, y0 - pad) : y1 + pad, max(0, x0 - pad) : x1 + pad]
+        said, read = ocr.likelihoods(crop, [line.text[: o.start] + find + line.text[o.end :], line.text])
+        return said - read
+
+    return support
+
+
 def build_graph(toolbox: Toolbox):
     def say(config: RunnableConfig, text: str) -> None:
         progress = config.get("configurable", {}).get("progress")
@@ -133,19 +148,24 @@ def build_graph(toolbox: Toolbox):
 
     def locate_(state: EditState, config: RunnableConfig) -> dict:
         request = state["request"]
+        says = pixels_say(toolbox.ocr, state["image"], request.find)
         say(config, "reading the image" if request.region is None else f"reading the region {list(request.region)}")
-        try:
-            found = locate(read(state["image"], request.region), request)
-        except NotFound:
-            # A large image with large text is read at a reduced size (tools/ocr.py): before saying
-            # "not found" (or fewer occurrences than asked for), read it at full size, then enlarged
-            # (small text the detector missed at the image's own size).
+        # A large image with large text is read at a reduced size (tools/ocr.py): before saying "not
+        # found" (or fewer occurrences than asked for), read it at full size, then enlarged (small
+        # text the detector missed at the image's own size); then look beyond the edit-distance rule.
+        efforts: tuple[Literal["quick", "thorough", "enlarged"], ...] = ("quick", "thorough", "enlarged")
+        readings = {}
+        for effort in efforts:
+            readings[effort] = read(state["image"], request.region, effort)
             try:
-                found = locate(read(state["image"], request.region, "thorough"), request)
+                found = locate(readings[effort], request, says)
+                break
             except NotFound:
-                found = locate(read(state["image"], request.region, "enlarged"), request)
-        lines, li, start, occurrences = found
-        return {"lines": lines, "line_index": li, "start": start, "occurrences": occurrences}
+                continue
+        else:
+            found = locate(readings["thorough"], request, says, beyond=True)
+        lines, li, start, occurrences, number = found
+        return {"lines": lines, "line_index": li, "start": start, "occurrences": occurrences, "edited_occurrence": number}
 
     def plan(state: EditState, config: RunnableConfig) -> dict:
         line = state["lines"][state["line_index"]]

@@ -6,6 +6,7 @@ agent/repaint.py turns a plan plus the current attempt's settings into masks and
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Literal
 
@@ -28,9 +29,10 @@ from tools.fonts import (
     render_text,
     split_colours,
 )
-from tools.locate import Occurrence, another_number, char_boxes, find_occurrences, line_ink, noisy
+from tools.locate import Occurrence, another_number, char_boxes, find_occurrences, line_ink, noisy, word_like
 from tools.mask import Box, box_iou, union
-from tools.ocr import TextLine
+from tools.metrics import edit_distance
+from tools.ocr import LIKELIHOOD_SLACK, TextLine
 from tools.text import lower, shared_ends, squeeze
 
 
@@ -42,11 +44,22 @@ class NotFound(BadRequest):
     """The text, or the occurrence asked for, is not in the reading (a fuller reading may find it)."""
 
 
-def locate(lines: list[TextLine], request: EditRequest) -> tuple[list[TextLine], int, int, int]:
-    """(lines, line index, start index, number of occurrences) of the requested occurrence, or
-    BadRequest. When the text
+# How much more likely (nats) the recogniser finds a line's pixels with the user's word at an
+# occurrence than as it read them (agent/graph.pixels_say).
+Support = Callable[[TextLine, Occurrence], float]
+
+
+def locate(lines: list[TextLine], request: EditRequest, support: Support | None = None,
+           beyond: bool = False) -> tuple[list[TextLine], int, int, int, int]:
+    """(lines, line index, start index, number of occurrences, its number in reading order) of the
+    requested occurrence, or BadRequest. When the text
     was found only approximately (OCR misread a character or two), the line's reading is corrected
-    to the user's spelling there, so the characters are cut and verified as the user named them."""
+    to the user's spelling there, so the characters are cut and verified as the user named them.
+    Found only approximately in several places, and no occurrence named: the first place whose
+    pixels say the user's word (`support`: the user's spelling there about as likely as the reading,
+    as a near miss passes verify) is edited. Not found at all and `beyond` (the caller's last
+    resort, every reading tried): a word the recogniser finds likelier to say the user's word than
+    what it read is the word (read_beyond)."""
     least = max(1, request.occurrence or 1)
     keep = shared_ends(squeeze(request.find), squeeze(request.replace))
 
@@ -62,15 +75,26 @@ def locate(lines: list[TextLine], request: EditRequest) -> tuple[list[TextLine],
         joined = joined_neighbours(lines)
         if (occ := found_in(joined)):
             lines = joined
+    if not occ and beyond:
+        occ = read_beyond(lines, request.find, support)
     if not occ:
         seen = "; ".join(f'"{ln.text}"' for ln in lines[:8]) or "no text at all"
         raise NotFound(f'"{request.find}" not found in the image (it reads: {seen})')
-    n = request.occurrence or 1
-    if n == -1:  # the last one
-        n = len(occ)
-    if n > len(occ):
-        raise NotFound(f'occurrence {n} requested but "{request.find}" occurs {len(occ)} time(s)')
-    o = occ[n - 1]
+    if request.occurrence is None and support is not None and len(occ) > 1 and all(o.approximate for o in occ):
+        # A word misread everywhere: a label drawn over a scan read "Intantry" (and says it: the
+        # label is what the annotator's OCR wrote) before the scan's own word read "Infentry" was
+        # taken for the user's "Infantry" as the first in reading order, edited and verified.
+        said = [o for o in occ if support(lines[o.line], o) >= -LIKELIHOOD_SLACK * max(
+            1, edit_distance(lines[o.line].text[o.start : o.end], request.find))]
+        o = said[0] if said else occ[0]
+    else:
+        n = request.occurrence or 1
+        if n == -1:  # the last one
+            n = len(occ)
+        if n > len(occ):
+            raise NotFound(f'occurrence {n} requested but "{request.find}" occurs {len(occ)} time(s)')
+        o = occ[n - 1]
+    number = occ.index(o) + 1
     read_there = lines[o.line].text[o.start : o.end]
     if o.approximate and len(read_there) > len(request.find) and (k := lower(read_there).find(lower(request.find))) >= 0:
         # A near miss longer than the word, holding it whole but for case: the rest is other text
@@ -86,7 +110,30 @@ def locate(lines: list[TextLine], request: EditRequest) -> tuple[list[TextLine],
     if o.approximate:
         line = lines[o.line]
         lines = [*lines[: o.line], replace(line, text=line.text[: o.start] + request.find + line.text[o.end :]), *lines[o.line + 1 :]]
-    return lines, o.line, o.start, len(occ)
+    return lines, o.line, o.start, len(occ), number
+
+
+BEYOND_LENGTH = 2  # characters a word misread beyond the edit-distance rule may be read longer or shorter than the user's
+
+
+def read_beyond(lines: list[TextLine], find: str, support: Support | None) -> list[Occurrence]:
+    """The words (as many space-separated tokens as find has) misread beyond find_occurrences'
+    edit-distance rule whose pixels the recogniser finds likelier to be the user's word than its
+    own reading (support > 0: its greedy decoding is not the likeliest text). A blurred,
+    outlined bold "green" was read "Eeen" and "ueen" and not found; "green" scores higher on its
+    pixels than "Eeen", "queen" 6.5 nats lower. A few characters (no word) are not looked for so."""
+    if support is None or not word_like(find):
+        return []
+    n, words = len(squeeze(find)), len(find.split())
+    found = []
+    for li, line in enumerate(lines):
+        tokens = [(m.start(), m.end()) for m in re.finditer(r"\S+", line.text)]
+        for i in range(len(tokens) - words + 1):
+            a, b = tokens[i][0], tokens[i + words - 1][1]
+            o = Occurrence(li, a, b, approximate=True)
+            if abs(len(squeeze(line.text[a:b])) - n) <= BEYOND_LENGTH and support(line, o) > 0:
+                found.append(o)
+    return found
 
 
 SURE_READING = 0.9  # a line read with this confidence is what it says: a kept digit read as another is another number

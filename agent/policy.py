@@ -15,6 +15,7 @@ from agent.repaint import AttemptSettings
 from agent.schemas import StyleCheck, Tool
 from tools.fonts import MAX_WEIGHT
 from tools.mask import MaskSpec, grow, grow_toward_gaps, tighten
+from tools.ocr import LIKELIHOOD_MARGIN, LIKELIHOOD_SLACK
 from tools.text import look_alike, squeeze
 
 
@@ -52,10 +53,6 @@ def diagnose(
     return "wrong-glyph"
 
 
-# A reading that differs from the requested word only by look-alikes (tools/text.LOOK_ALIKES) is
-# a near miss that the recogniser's likelihoods can settle.
-LIKELIHOOD_SLACK = 5.0  # nats per look-alike miss the requested word may score below the reading
-LIKELIHOOD_MARGIN = 3.0  # nats the requested word must score above the old word (and the original reading)
 
 
 def look_alike_misses(

@@ -34,8 +34,7 @@ class Editor:
             status=state.get("status", "error"), request=request, plan=state.get("plan"), attempts=state.get("attempts", []),
             seconds=round(time.perf_counter() - t0, 3), message=state.get("message", ""),
             occurrences=state.get("occurrences"),
-            edited_occurrence=({None: 1, -1: state.get("occurrences")}.get(request.occurrence, request.occurrence)
-                               if state.get("occurrences") else None),
+            edited_occurrence=state.get("edited_occurrence"),
         )
         if result.occurrences and result.occurrences > 1 and result.plan is not None:
             result.message += (f' ("{request.find}" occurs {result.occurrences} times; occurrence {result.edited_occurrence} '

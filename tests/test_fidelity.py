@@ -293,7 +293,7 @@ def test_small_crisp_text_in_a_face_we_lack_is_not_taken_for_blurred(ocr, regist
 
     img = load("poster_who_handwashing.png")
     req = EditRequest(image="-", find="Health", replace="Wealth")
-    lines, li, start, _ = locate(ocr.read(img), req)
+    lines, li, start, _, _ = locate(ocr.read(img), req)
     assert make_plan(registry, img, lines[li], start, req).font.blur == 0.0
 
 
@@ -313,7 +313,7 @@ def test_two_edits_in_a_word_leave_no_outline_of_the_old_neighbour(registry, ocr
                                  stroke_width=3, stroke_fill=(0, 0, 0))
     image = np.asarray(picture)
     request = EditRequest(image="-", find="MONDAY", replace="SUNDAY")
-    lines, li, start, _ = locate(ocr.read(image), request)
+    lines, li, start, _, _ = locate(ocr.read(image), request)
     plan = make_plan(registry, image, lines[li], start, request)
     assert plan.font.effect is not None and plan.font.effect.kind == "outline"
     edits = glyph_edits(registry, image, plan, AttemptSettings(tool="naive"))
@@ -358,7 +358,7 @@ def test_a_new_first_or_last_letter_keeps_the_fonts_spacing_to_the_letters_that_
     ImageDraw.Draw(picture).text((30, 20), "MONDAY", font=font, fill=(20, 20, 30))
     image = np.asarray(picture)
     request = EditRequest(image="-", find="MONDAY", replace="SONDAI")
-    lines, li, start, _ = locate(ocr.read(image), request)
+    lines, li, start, _, _ = locate(ocr.read(image), request)
     plan = make_plan(registry, image, lines[li], start, request)
     first, last = glyph_edits(registry, image, plan, AttemptSettings(tool="naive"))
     new_s, new_i = (np.nonzero((e.draft.coverage > 0.5).any(0))[0] for e in (first, last))

@@ -114,12 +114,12 @@ def test_find_tolerates_an_ocr_misreading_and_corrects_the_line():
     # A dropped and a misread character, and a misreading of a non-confusable pair.
     assert [(o.line, o.start, o.end, o.approximate) for o in find_occurrences(lines, "Harbour")] == [(0, 0, 6, True)]
     assert [(o.line, o.start, o.end) for o in find_occurrences(lines, "PG9F8H")] == [(1, 0, 6)]
-    fixed, li, start, _ = locate(lines, EditRequest(image="x.png", find="Harbour", replace="Harbours"))
+    fixed, li, start, _, _ = locate(lines, EditRequest(image="x.png", find="Harbour", replace="Harbours"))
     assert (li, start, fixed[0].text, lines[0].text) == (0, 0, "Harbour view", "Eabour view")  # the caller's lines untouched
     # A confusable misreading (I for 1) is corrected too: the font is matched on the user's glyphs.
-    fixed, li, start, _ = locate(lines, EditRequest(image="x.png", find="PG9F8H", replace="PG9F8K"))
+    fixed, li, start, _, _ = locate(lines, EditRequest(image="x.png", find="PG9F8H", replace="PG9F8K"))
     assert (li, start, fixed[1].text) == (1, 0, "PG9F8H")
-    fixed, _, _, _ = locate([TextLine("INIUG", 0.9, [], (0, 0, 50, 9))], EditRequest(image="x.png", find="IN1UG", replace="IN1MG"))
+    fixed, _, _, _, _ = locate([TextLine("INIUG", 0.9, [], (0, 0, 50, 9))], EditRequest(image="x.png", find="IN1UG", replace="IN1MG"))
     assert fixed[0].text == "IN1UG"
     # Too far from anything the image says: still refused.
     for far in ("green", "giraffe"):
@@ -140,7 +140,7 @@ def test_a_number_is_never_found_in_another_number():
     for read, find, replace in (("82,OOO", "82,000", "92,000"),
                                 ("S0LD", "SOLD", "GOLD"), ("1,50.00", "1,500.00", "1,800.00"), ("PGIF8H", "PG9F8H", "PG9F8K")):
         line = TextLine(read, 1.0, [], (0, 0, 60, 12))
-        fixed, _, _, _ = locate([line], EditRequest(image="x.png", find=find, replace=replace))
+        fixed, _, _, _, _ = locate([line], EditRequest(image="x.png", find=find, replace=replace))
         assert fixed[0].text == find, (read, find)
     # ... but not where the edit changes it: there it is another number; nor a kept digit the
     # recogniser is sure of (the receipt's line was read with 0.55, the bank statement's with 1.0).
@@ -149,7 +149,7 @@ def test_a_number_is_never_found_in_another_number():
     with pytest.raises(NotFound):
         locate(column, EditRequest(image="x.png", find="4987", replace="5987"))
     # A kept digit misread in an unsure reading is the number (the edit changes the second digit).
-    fixed, _, _, _ = locate([TextLine("200,034", 0.5, [], (0, 0, 60, 12))], EditRequest(image="x.png", find="200,000", replace="250,000"))
+    fixed, _, _, _, _ = locate([TextLine("200,034", 0.5, [], (0, 0, 60, 12))], EditRequest(image="x.png", find="200,000", replace="250,000"))
     assert fixed[0].text == "200,000"
 
 
@@ -168,7 +168,7 @@ def test_a_near_miss_holding_the_word_and_other_text_is_narrowed_to_the_word():
     # Two "NO PARKING" signs, the second read "NOparkInG =": its whole first token was taken for
     # PARKING (two edits away), the line corrected to "PARKING =", and the B drawn on the N of NO.
     lines = [TextLine("NOPArkInG", 0.2, [], (79, 164, 231, 226)), TextLine("NOparkInG =", 0.1, [], (463, 306, 704, 398))]
-    fixed, li, start, count = locate(lines, EditRequest(image="x.png", find="PARKING", replace="BARKING", occurrence=2))
+    fixed, li, start, count, _ = locate(lines, EditRequest(image="x.png", find="PARKING", replace="BARKING", occurrence=2))
     assert (li, start, count, fixed[1].text) == (1, 2, 2, "NOPARKING =")
 
 
@@ -180,10 +180,72 @@ def test_the_nth_occurrence_a_user_names_is_found_among_misreadings():
     # read "Perachuto" and "5031". Asked for occurrence 2, they were "not found".
     lines = [TextLine(t, 1.0, [], (0, 30 * i, 300, 30 * i + 25)) for i, t in enumerate(["503d Parachute", "Tha 5031 Perachuto"])]
     for find, replace, at in (("Parachute", "Paradise", (1, 9)), ("503d", "504d", (1, 4))):
-        fixed, li, start, count = locate(lines, EditRequest(image="x.png", find=find, replace=replace, occurrence=2))
+        fixed, li, start, count, _ = locate(lines, EditRequest(image="x.png", find=find, replace=replace, occurrence=2))
         assert ((li, start), count, fixed[1].text[start : start + len(find)]) == (at, 2, find)
     # Occurrence 1 (or none given) is still the exact reading only.
     assert len(find_occurrences(lines, "Parachute")) == 1
+
+
+def test_a_word_misread_everywhere_is_edited_where_its_pixels_say_it():
+    """doctr's word-crop demo: a label drawn over the scan reads "Intantry" (the annotator's OCR
+    wrote that) above the scan's own word, read "Infentry". Asked for "Infantry", the label came
+    first in reading order and was edited (and verified). Where the pixels say the user's word,
+    that place is edited, and the result names it by its number in reading order; an occurrence
+    the user names is still counted in reading order."""
+    from agent.plan import locate
+    from agent.schemas import EditRequest
+
+    lines = [TextLine("Intantry", 1.0, [], (9, 194, 95, 224)), TextLine("Infentry Regiment ,", 0.6, [], (6, 214, 312, 267))]
+    request = EditRequest(image="x.png", find="Infantry", replace="Cavalry")
+    # (nats the user's spelling is likelier than the reading, as measured on the demo's pixels)
+    support = {0: -21.2, 1: 1.3}
+    fixed, li, start, count, number = locate(lines, request, lambda line, o: support[lines.index(line)])
+    assert (li, start, count, number, fixed[1].text) == (1, 0, 2, 2, "Infantry Regiment ,")
+    # Neither says it: the first in reading order, as before.
+    assert locate(lines, request, lambda line, o: -21.0)[1:] == (0, 0, 2, 1)
+    named = EditRequest(image="x.png", find="Infantry", replace="Cavalry", occurrence=1)
+    assert locate(lines, named, lambda line, o: support[lines.index(line)])[1:] == (0, 0, 2, 1)
+
+
+def test_pixels_say_a_word_the_recogniser_misread_but_not_another_word(ocr, registry):
+    """The recogniser's likelihood of the user's spelling on a line's own pixels: a misreading of the
+    word drawn there ("Infantry" read "Infentry") supports it; a word that is another spelling
+    ("Intantry", drawn so) does not, by far."""
+    from agent.graph import pixels_say
+    from tools.locate import Occurrence
+
+    def drawn(text: str) -> np.ndarray:
+        r = render_text(registry.font("DejaVuSans", 28), text, (190, 44), (8, 32), None)
+        return np.repeat((255 * (1 - r.alpha))[..., None], 3, 2).astype(np.uint8)
+
+    box, o = (0, 0, 190, 44), Occurrence(0, 0, 8, approximate=True)
+    assert pixels_say(ocr, drawn("Infantry"), "Infantry")(TextLine("Infentry", 0.6, [], box), o) > 0
+    assert pixels_say(ocr, drawn("Intantry"), "Infantry")(TextLine("Intantry", 1.0, [], box), o) < -10
+
+
+def test_a_word_misread_beyond_the_edit_distance_rule_is_found_where_its_pixels_say_it():
+    """Every reading tried and the word not found: a word the recogniser finds likelier to say the
+    user's word than its own reading is the word (a blurred, outlined bold "green" read
+    "Eeen": not found), counted among whole words of the user's word's length; other words are
+    not, nor is anything in the caller's earlier passes (beyond=False)."""
+    from agent.plan import NotFound, locate
+    from agent.schemas import EditRequest
+
+    lines = [TextLine("Total 45", 0.9, [], (0, 0, 80, 12)), TextLine("Eeen fields", 0.1, [], (0, 20, 120, 40))]
+    request = EditRequest(image="x.png", find="green", replace="gveen")
+    # (the synthetic case's own numbers: "green" +1.0 nats on its pixels, "queen" -6.5)
+    support = {("Eeen fields", 0, 4): 1.0}
+
+    def measured(line, o):
+        return support.get((line.text, o.start, o.end), -6.5)
+
+    with pytest.raises(NotFound):
+        locate(lines, request, measured)
+    fixed, li, start, count, number = locate(lines, request, measured, beyond=True)
+    assert (li, start, count, number, fixed[1].text) == (1, 0, 1, 1, "green fields")
+    for elsewhere in (-6.5, 0.0):  # (a tie is no evidence)
+        with pytest.raises(NotFound):
+            locate(lines, EditRequest(image="x.png", find="queen", replace="quern"), lambda line, o, s=elsewhere: s, beyond=True)
 
 
 def test_line_ink_takes_the_text_not_the_shading_of_a_gradient(registry):
@@ -415,7 +477,7 @@ def test_a_word_the_detector_split_in_two_is_found_in_the_joined_boxes():
     lines = [TextLine("SPE", 0.9, [], (10, 10, 60, 40)), TextLine("ED", 0.9, [], (66, 11, 100, 40)),
              TextLine("LIMIT", 0.9, [], (10, 60, 100, 90))]
     assert [ln.text for ln in joined_neighbours(lines)] == ["SPE ED", "LIMIT"]
-    fixed, li, start, n = locate(lines, EditRequest(image="x.png", find="SPEED", replace="SPEND"))
+    fixed, li, start, n, _ = locate(lines, EditRequest(image="x.png", find="SPEED", replace="SPEND"))
     assert (fixed[li].text, fixed[li].box, start, n) == ("SPE ED", (10, 10, 100, 40), 0, 1)
     far = [TextLine("SPE", 0.9, [], (10, 10, 60, 40)), TextLine("ED", 0.9, [], (200, 10, 240, 40))]
     assert [ln.text for ln in joined_neighbours(far)] == ["SPE", "ED"]  # a column apart: not one word
@@ -473,7 +535,7 @@ def test_a_framed_signs_narrow_letter_keeps_its_own_box(ocr, registry):
 
     image = load_image(EXAMPLES / "heldout" / "notice_parking_sign.jpg")
     request = EditRequest(image="-", find="NOTICE", replace="NOVICE")
-    lines, li, start, _ = locate(ocr.read(image, thorough=True), request)
+    lines, li, start, _, _ = locate(ocr.read(image, thorough=True), request)
     plan = make_plan(registry, image, lines[li], start, request)
     t, i = plan.char_boxes[2], plan.char_boxes[3]
     assert t is not None and i is not None and t[2] <= i[0] and i[2] - i[0] <= 10
@@ -492,7 +554,7 @@ def test_cuts_go_through_gaps_not_a_serif_faces_hairlines(ocr, registry):
 
     image = load_image(EXAMPLES / "heldout" / "histoire_scan.jpg")
     request = EditRequest(image="-", find="poulpes", replace="poulets")
-    lines, li, start, _ = locate(ocr.read(image), request)
+    lines, li, start, _, _ = locate(ocr.read(image), request)
     plan = make_plan(registry, image, lines[li], start, request)
     assert plan.word.startswith("poulpes")
     p, o, u, ell, p2 = plan.char_boxes[:5]

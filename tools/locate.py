@@ -541,7 +541,7 @@ def _first_tier(lines: list[TextLine], find: str) -> list[Occurrence]:
             found.append(Occurrence(li, start, start + len(find)))
             start = line.text.find(find, start + 1)
     if found:
-        if not _word_like(find):  # a few characters inside a number ("1" of "6,001"): every place counts
+        if not word_like(find):  # a few characters inside a number ("1" of "6,001"): every place counts
             return found
         if words := _whole_words(lines, found):
             return words
@@ -549,7 +549,7 @@ def _first_tier(lines: list[TextLine], find: str) -> list[Occurrence]:
         # misread ("ant"); a user who names a word means it, not the letters inside another.
         return _whole_words(lines, _loose(lines, find)) or _approximate(lines, find) or found
     titled: list[Occurrence] = []
-    return _loose(lines, find, titled) or _approximate(lines, find) or (_word_like(find) and _whole_words(lines, titled)) or titled
+    return _loose(lines, find, titled) or _approximate(lines, find) or (word_like(find) and _whole_words(lines, titled)) or titled
 
 
 def _loose(lines: list[TextLine], find: str, titled: list[Occurrence] | None = None) -> list[Occurrence]:
@@ -574,7 +574,7 @@ def _loose(lines: list[TextLine], find: str, titled: list[Occurrence] | None = N
                 found.append(Occurrence(li, a, b, approximate=misread))
                 start = squeezed.find(target, start + 1)
         if found:
-            return (_word_like(find) and _whole_words(lines, found)) or found
+            return (word_like(find) and _whole_words(lines, found)) or found
     return []
 
 
@@ -598,7 +598,7 @@ def another_number(read: str, find: str, keep: tuple[int, int] = (0, 0), sure: b
     return not all(c in rest for c in short)
 
 
-def _word_like(find: str) -> bool:
+def word_like(find: str) -> bool:
     """A find that names a word (three or more characters, letters among them), not a few
     characters inside one ("1" of "6,001", "001")."""
     return len(squeeze(find)) >= 3 and any(c.isalpha() for c in find)

@@ -56,6 +56,10 @@ COARSE_SIDE = 768  # px: the longest side a large image is first searched for te
 SMALL_TEXT = 20  # px: lines at least this tall at the size searched are found well there
 FULL_CANVAS = 2560  # px: easyocr's own detection canvas (its default): the most it ever searches at
 UPSCALE = 2.0  # an enlarged reading searches an image this much larger, within FULL_CANVAS: small text the detector missed at its own size (a bank statement's "4987", in a column it read the rest of)
+# A reading that differs from the requested word only by look-alikes (tools/text.LOOK_ALIKES) is
+# a near miss that the recogniser's likelihoods (OCR.likelihoods) can settle.
+LIKELIHOOD_SLACK = 5.0  # nats per look-alike miss the requested word may score below the reading
+LIKELIHOOD_MARGIN = 3.0  # nats the requested word must score above the old word (and the original reading)
 
 
 class OCR:
