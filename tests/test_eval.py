@@ -241,3 +241,23 @@ def test_the_judge_ignores_only_punctuation_at_the_ends_that_the_expected_word_l
     assert without_foreign_edges("angel?", "angel?") == "angel?"
     assert without_foreign_edges("angels", "angel") == "angels"  # a letter too many is judged
     assert without_foreign_edges("6,007,", "6,007") == "6,007"
+
+
+def test_a_case_with_no_output_is_neither_exact_nor_strict(tmp_path):
+    """A "not found" makes no edit: where a ground truth scores strictness it counts as a strict
+    failure, as it counts as not exact (it was left out of the strict rate: the synthetic suite's
+    one "not found" raised strict from 95.73% to 96.07%)."""
+    from agent.evals.runner import Runner, run_case
+    from agent.schemas import EditResult
+
+    class NotFoundEditor:
+        def edit_file(self, request, out_path, sheet=None):
+            return EditResult(status="error", request=request, message='"green" not found in the image'), True
+
+    runner = Runner.__new__(Runner)
+    runner.editor, runner.judge = NotFoundEditor(), object()
+    scored = Case(id="s", image="x.png", find="green", replace="gveen", expected="gveen", gt="gt.png", edit_box=(0, 0, 9, 9))
+    read_only = Case(id="r", image="x.png", find="green", replace="gveen", expected="gveen")
+    rows = [run_case(runner, case, "agent", tmp_path) for case in (scored, read_only)]
+    assert (rows[0]["exact"], rows[0]["strict"]) == (False, False) and "strict" not in rows[1]
+    assert summarise(rows + [{"id": "ok", "status": "verified", "exact": True, "strict": True, "seconds": 1.0}])["strict"] == 0.5

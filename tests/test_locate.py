@@ -607,6 +607,19 @@ def test_letters_in_pieces_of_their_own_are_boxed_whole_whatever_face_the_cut_as
     assert a[0] >= 552
 
 
+def test_a_piece_below_the_baseline_does_not_stop_the_letters_being_boxed_whole(registry):
+    # notice_parking_sign.jpg (held-out dev half): a screw under "ALL TIMES" made eleven pieces of ink
+    # for ten letters; cut at a monospaced stand-in's advances, the M's box was the E's, and the R
+    # of "TIRES" was drawn over the E (the judge read "TIMBS").
+    img, truth = _sign(registry, "TIMES")
+    img[68:74, 60:66] = (30, 30, 30)  # the screw, under the I and M
+    ink = line_ink(img, (14, 12, 260, 76), "TIMES", registry)
+    boxes = char_boxes(registry, ink, "TIMES", "DejaVuSansMono")
+    for got, want in zip(boxes, truth, strict=True):
+        assert got is not None and want is not None
+        assert all(abs(g - w) <= 1 for g, w in zip(got, want, strict=True)), (got, want)
+
+
 def test_a_lone_mark_read_at_the_lines_edge_is_dropped_where_the_ink_has_no_glyph_for_it(registry):
     # The sign's frame read as "=" after "NOPARKING": ten characters for nine letters.
     from agent.plan import make_plan

@@ -467,15 +467,20 @@ PIECE_OVERLAP = 0.3  # neighbouring pieces sharing more of the narrower one's co
 
 def _one_piece_each(on: np.ndarray, n: int, char_w: float) -> list[Box] | None:
     """The boxes of the ink's separate pieces, left to right, where there is exactly one per
-    character: each no wider than 1.5 characters and overlapping its neighbours' columns by less
+    character (pieces below the baseline aside): each no wider than 1.5 characters and overlapping its neighbours' columns by less
     than PIECE_OVERLAP (not a dot over its stem). A condensed sign's letters matched to a monospaced
     face were cut at the face's equal advances: the O split in two, the P's bowl given to the A."""
     labels, count = ndimage.label(on)
-    if count != n or n < 2:
+    if count < n or n < 2:
         return None
     found = sorted(ndimage.find_objects(labels), key=lambda sl: (sl[1].start, sl[1].stop))
     boxes = [(sl[1].start, sl[0].start, sl[1].stop, sl[0].stop) for sl in found]
-    if any(b[2] - b[0] > 1.5 * char_w for b in boxes):
+    # A piece wholly below the letters' baseline is no character: the screw under a sign's "TIMES"
+    # made eleven pieces of ten letters, and the cut gave the M's box to the E.
+    tall = max(b[3] - b[1] for b in boxes)
+    baseline = float(np.median([b[3] for b in boxes if b[3] - b[1] >= 0.5 * tall]))
+    boxes = [b for b in boxes if b[1] < baseline]
+    if len(boxes) != n or any(b[2] - b[0] > 1.5 * char_w for b in boxes):
         return None
     for a, b in zip(boxes, boxes[1:], strict=False):
         if min(a[2], b[2]) - max(a[0], b[0]) > PIECE_OVERLAP * min(a[2] - a[0], b[2] - b[0]):

@@ -79,8 +79,11 @@ def run_case(runner: Runner, case: Case, method: Method, out_dir: Path, seed: in
     row.update(json.loads(result.model_dump_json(include={"status", "output", "seconds", "attempts", "message", "plan"})))
     row["seconds"] = round(time.perf_counter() - t0, 3)
     if runner.judge is not None and (case.expected or case.gt):
-        # No output (an error, "not found") is judged not exact: the edit the case asks for was not made.
-        row.update(judge_output(runner.judge, case, result) if result.output else {"exact": False, "false_verified": False})
+        # No output (an error, "not found") is judged not exact, nor strict where a ground truth scores
+        # strictness: the edit the case asks for was not made. (Until 2026-12-04 such a case was left
+        # out of the strict rate's cases: a "not found" raised it.)
+        missed = {"exact": False, "false_verified": False} | ({"strict": False} if case.gt and case.edit_box else {})
+        row.update(judge_output(runner.judge, case, result) if result.output else missed)
     return row
 
 
