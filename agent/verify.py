@@ -127,15 +127,17 @@ def _trim_ends(text: str, a: int, tail: int) -> tuple[str, int, int]:
     return text[lead : len(text) - back], lead, back
 
 
-def _context_matches(pre: str, post: str, word_at_end: bool) -> bool:
+def _context_matches(pre: str, post: str, word_at_end: bool, unchanged: bool = False) -> bool:
     """The text on one side of the word reads the same: exactly within NEAR characters of the
     word but for the case of a letter drawn alike in both ("To" read "TO" after the longer word
     before it moved it: words-0-0111), farther a look-alike may stand for a character (its pixels
-    did not change: pixels_outside_word; moved, kept_intact)."""
+    did not change: pixels_outside_word; moved, kept_intact). On a side where no pixel changed
+    (unchanged_sides), a letter's case is the recogniser's: a barrier's capitals were read
+    "NOparkInG" before the edit and "GOPARKING" after it."""
     if len(pre) != len(post):
         return False
     n = len(pre)
-    return all(x == y or (x in TICKS and y in TICKS) or (look_alike(x, y) and lower(x) == lower(y))
+    return all(x == y or (x in TICKS and y in TICKS) or ((look_alike(x, y) or unchanged) and lower(x) == lower(y))
                or ((n - i if word_at_end else i + 1) > NEAR and look_alike(x, y))
                for i, (x, y) in enumerate(zip(pre, post, strict=True)))
 
@@ -197,8 +199,8 @@ def line_verdict(before: str, after: str, plan: EditPlan, edited: list[int], wor
     a, b, tail = a - cut, b - cut, tail - back
     post, _, _ = _trim_ends(post, a + cut - lead, tail + back - trail)
     # 3. Outside the word, the line reads as before.
-    if len(post) < a + tail or not _context_matches(pre[:a], post[:a], True) \
-            or not _context_matches(pre[b:], post[len(post) - tail :], False):
+    if len(post) < a + tail or not _context_matches(pre[:a], post[:a], True, same_sides[0]) \
+            or not _context_matches(pre[b:], post[len(post) - tail :], False, same_sides[1]):
         return "line-neighbour-changed"
     word = post[a : len(post) - tail]
     # 4. No punctuation came at the word's ends, and the word reads as requested.

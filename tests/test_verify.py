@@ -195,6 +195,11 @@ def test_marks_at_the_line_ends_on_an_unchanged_side_are_the_recognisers():
     # the words themselves are still compared: an unchanged side frees only marks at the line's end
     assert line_verdict("~green sun car", "greet sun cat", plan, edited, same_sides=(True, False)) == "line-neighbour-changed"
     assert line_verdict("~green sun car", "green sun car", plan, edited, same_sides=(True, False)) == "line-old-glyph-remains"
+    # no_parking_barrier.jpg (held-out dev half): its capitals read "NOparkInG" before the edit and
+    # "GOPARKING" after; no pixel right of the word changed, so the case there is the recogniser's.
+    assert line_verdict("green sUn CaR", "greet SUN car", plan, edited, same_sides=(False, True)) is None
+    assert line_verdict("green sUn CaR", "greet SUN car", plan, edited) == "line-neighbour-changed"
+    assert line_verdict("green sUn CaR", "greet SUN cat", plan, edited, same_sides=(False, True)) == "line-neighbour-changed"
     before = np.full((40, 220, 3), GROUND, np.uint8)
     inside, past_left = before.copy(), before.copy()
     inside[12:28, 60:68] = 0
