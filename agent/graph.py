@@ -52,6 +52,7 @@ class EditState(TypedDict, total=False):
     start: int
     occurrences: int  # how many times the requested text occurs (the request's occurrence, or the first, is edited)
     edited_occurrence: int  # which of them was edited, in reading order (agent/plan.locate)
+    found_beyond: bool  # found only beyond the edit-distance rule (agent/plan.read_beyond): verified strictly
     plan: EditPlan
     settings: AttemptSettings
     candidate: np.ndarray  # the latest attempt's image
@@ -154,7 +155,7 @@ def build_graph(toolbox: Toolbox):
         # found" (or fewer occurrences than asked for), read it at full size, then enlarged (small
         # text the detector missed at the image's own size); then look beyond the edit-distance rule.
         efforts: tuple[Literal["quick", "thorough", "enlarged"], ...] = ("quick", "thorough", "enlarged")
-        readings = {}
+        readings, beyond = {}, False
         for effort in efforts:
             readings[effort] = read(state["image"], request.region, effort)
             try:
@@ -163,9 +164,10 @@ def build_graph(toolbox: Toolbox):
             except NotFound:
                 continue
         else:
-            found = locate(readings["thorough"], request, says, beyond=True)
+            found, beyond = locate(readings["thorough"], request, says, beyond=True), True
         lines, li, start, occurrences, number = found
-        return {"lines": lines, "line_index": li, "start": start, "occurrences": occurrences, "edited_occurrence": number}
+        return {"lines": lines, "line_index": li, "start": start, "occurrences": occurrences, "edited_occurrence": number,
+                "found_beyond": beyond}
 
     def plan(state: EditState, config: RunnableConfig) -> dict:
         line = state["lines"][state["line_index"]]
@@ -181,6 +183,7 @@ def build_graph(toolbox: Toolbox):
         # How the recogniser reads the untouched word on the verifier's crop: the reference for
         # "the characters that were not edited still read the same".
         p = p.model_copy(update={"original_read": toolbox.ocr.recognize(verify_crop(state["image"], p, []))[0],
+                                 "exact_reading": state.get("found_beyond", False),
                                  "jpeg_quality": estimate_quality(state["image"], p.word_box)})
         if p.mode == "relayout":
             p = p.model_copy(update={"reflow": plan_reflow(toolbox.registry, state["image"], p, state["lines"])})
@@ -227,6 +230,8 @@ def build_graph(toolbox: Toolbox):
             p, read = checked, without_marks(read)
         edited = _edited_positions(p)
         before = aligned_before(p.original_read, p.word, p.new_word) if p.reflow is not None else p.original_read
+        if p.exact_reading:  # the user's word there is the recogniser's guess: only reading it as typed confirms it
+            before = None
         least = MIN_CONFIDENCE if s.tool == "naive" else MIN_CONFIDENCE_SAMPLED
         why = diagnose(read, conf, p.word, p.new_word, edited, least, before)
         confirmed_by: Confirmation | None = ("reading" if checked is None else "reading+pixels") if why is None else None

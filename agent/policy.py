@@ -53,8 +53,6 @@ def diagnose(
     return "wrong-glyph"
 
 
-
-
 def look_alike_misses(
     read: str, old_word: str, new_word: str, edited: list[int], original_read: str | None = None,
 ) -> int:

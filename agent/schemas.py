@@ -173,6 +173,9 @@ class EditPlan(BaseModel):
     edits: list[CharEdit]
     jpeg_quality: int | None = Field(default=None, description="JPEG quality the word's surroundings show (repaints are re-encoded to match); None: no JPEG seen.")
     original_read: str | None = Field(default=None, description="How the verifier reads the untouched word (its crop), the reference for unedited characters.")
+    exact_reading: bool = Field(default=False, description="Found only beyond the edit-distance rule, by the recogniser's "
+                                "likelihoods (agent/plan.read_beyond): after the edit every character must read as the user "
+                                "typed it; none passes for reading as the recogniser read it before.")
     font: FontInfo
     reflow: Reflow | None = Field(default=None, description="relayout: how the new text is set and the line moved.")
     exemplars: list[Exemplar] = Field(default_factory=list, description="chars: new characters the line already shows "

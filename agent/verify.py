@@ -209,6 +209,8 @@ def line_verdict(before: str, after: str, plan: EditPlan, edited: list[int], wor
     if word_read is not None and word == squeeze(word_read):
         return None
     before_word = aligned_before(pre[a:b], old, new) if plan.reflow is not None else pre[a:b]
+    if plan.exact_reading:  # (agent/schemas.EditPlan.exact_reading)
+        before_word = None
     why = diagnose(word, 1.0, old, new, edited, 0.0, before_word)
     return None if why is None else f"line-{why}"
 

@@ -222,13 +222,14 @@ def make_example(rng: np.random.Generator, faces: TrainingFaces, cfg: DataConfig
     wx0, wy0, wx1, wy1 = max(0, x0 - pad), max(0, y0 - pad), min(w, x1 + pad), min(h, y1 + pad)
     _, fg, bg = split_colours(scene.source[wy0:wy1, wx0:wx1])
     new_char = scene.new_text[scene.index]
-    face, size, shift = _draft_face(rng, faces, scene, cfg)
+    face, size, shift, near = _draft_face(rng, faces, scene, cfg)
     if rng.random() < cfg.p_exact_draft:  # the matcher found the face: a model that distrusts every draft blurs exact ones
-        face, size, shift = scene.face, scene.size, np.zeros(2)
+        face, size, shift, near = scene.face, scene.size, np.zeros(2), False
     pen = (scene.origin[0] + scene.new_pen + shift[0], scene.origin[1] + shift[1])
     draft = make_draft(registry, face, size, new_char, pen, (h, w), fg, bg)
-    if face != scene.face and draft.box is not None and scene.new_box is not None:
-        # Another face's glyph is set where the plan would put it: its ink centred on the slot's.
+    if near and draft.box is not None:
+        # A near face's glyph is set where the plan would put it: its ink centred on the slot's (the
+        # position error kept on top).
         dx = (scene.new_box[0] + scene.new_box[2] - draft.box[0] - draft.box[2]) / 2
         draft = make_draft(registry, face, size, new_char, (pen[0] + dx, pen[1]), (h, w), fg, bg)
     old_box = scene.boxes[scene.index]
@@ -249,26 +250,27 @@ def make_example(rng: np.random.Generator, faces: TrainingFaces, cfg: DataConfig
     return inputs
 
 
-def _draft_face(rng: np.random.Generator, faces: TrainingFaces, scene: Scene, cfg: DataConfig) -> tuple[str, int, np.ndarray]:
-    """The face, size and position error of the draft: the matcher's guess. A near face of the
-    library (the word's face in no package: issue 18), sized so its glyph is the true glyph's height;
-    else the true face, else a registry face of its category, each a little off in size and place."""
+def _draft_face(rng: np.random.Generator, faces: TrainingFaces, scene: Scene, cfg: DataConfig) -> tuple[str, int, np.ndarray, bool]:
+    """The face, size and position error of the draft, the matcher's guess, and whether the face is
+    a near one: one of the library faces nearest the word's (its face in no package: issue 18),
+    sized so its glyph is the true glyph's height; else the true face or a registry face of its
+    category, each a little off in size and place (drawn in the order runs before issue 18 drew them)."""
     new_char = scene.new_text[scene.index]
     registry = faces.registry
-    shift = rng.uniform(-1, 1, 2) * cfg.draft_shift_jitter * scene.size
-    jitter = 1 + rng.uniform(-1, 1) * cfg.draft_size_jitter
     near = [n for n in faces.neighbours.get(scene.face, []) if registry.can_draw(n, new_char)]
     if cfg.p_neighbour_draft > 0 and near and new_char in INDEX_CHARS and rng.random() < cfg.p_neighbour_draft:
         face = near[int(rng.integers(len(near)))]
         k = INDEX_CHARS.index(new_char)
         ratio = faces.heights[scene.face][k] / max(faces.heights[face][k], 1e-3)
-        return face, max(6, int(round(scene.size * ratio * jitter))), shift
+        size = max(6, int(round(scene.size * ratio * (1 + rng.uniform(-1, 1) * cfg.draft_size_jitter))))
+        return face, size, rng.uniform(-1, 1, 2) * cfg.draft_shift_jitter * scene.size, True
     pool = faces.validation if cfg.held_out else faces.words
     same_cat = [f for f in pool if f.category == registry.by_name[scene.face].category] or pool
     face = scene.face if rng.random() < cfg.p_same_face_draft else same_cat[int(rng.integers(len(same_cat)))].name
     if not registry.can_draw(face, new_char):
         face = scene.face
-    return face, max(6, int(round(scene.size * jitter))), shift
+    size = max(6, int(round(scene.size * (1 + rng.uniform(-1, 1) * cfg.draft_size_jitter))))
+    return face, size, rng.uniform(-1, 1, 2) * cfg.draft_shift_jitter * scene.size, False
 
 
 class EditPairs(torch.utils.data.IterableDataset):

@@ -31,7 +31,8 @@ from tools.library import ASPECT_WEIGHT, HEIGHT_WEIGHT, INDEX_CHARS, FontIndex
 JUDGED_FAMILIES = ("free", "sourceserif", "sourcesans", "roboto", "redhatdisplay", "fjallaone", "cm", "latinmodern",
                    "lmroman", "lmsans", "lmmono", "computermodern")
 NEIGHBOURS = 8  # a draft's face is one of the word face's this many nearest: the plan's shortlist is 8 long
-SAME_DRAWING = 2.0  # mean glyph difference (of 255) under which two faces draw the same (tools.library.SAME_GLYPHS)
+SAME_DRAWING = 2.0  # root mean square glyph difference (of 255) under which two faces draw the same (another package's copy)
+CHUNK = 256  # faces whose neighbours are computed at once (a 256 x 2,366 x 62 cost array: 150 MB)
 PACK_CHARS = INDEX_CHARS  # what training words are made of (models/data.py's words): all a packed face keeps
 
 
@@ -116,24 +117,27 @@ def nearest_faces(index: FontIndex, names: list[str], k: int = NEIGHBOURS) -> di
     """Each named face's k nearest unjudged faces of the index over all INDEX_CHARS, in the
     retrieval's own distance (tools/library.py: shape, width, proportions), skipping faces that draw
     the same glyphs (another package's copy is not another face)."""
-    rows = [i for i, f in enumerate(index.faces) if f.name in set(names)]
+    wanted = set(names)
+    rows = [i for i, f in enumerate(index.faces) if f.name in wanted]
     shapes = index.shapes.reshape(len(index.faces), -1).astype(np.float32) / 255.0
     squares = (shapes ** 2).sum(1)
-    # 1. shape: mean squared difference of every glyph's coverage, all faces against the named at once
-    cost = np.maximum(squares[rows, None] + squares[None] - 2 * shapes[rows] @ shapes.T, 0) / shapes.shape[1]
-    same = cost < (SAME_DRAWING / 255) ** 2  # (a mean squared difference, on the 0-1 scale)
-    # 2. width and 3. proportions, as the retrieval weighs them
     log_aspect = np.log(index.aspects)
     rel_height = np.log(index.heights)
     rel_height -= rel_height.mean(1, keepdims=True)
-    for term, weight in ((log_aspect, ASPECT_WEIGHT), (rel_height, HEIGHT_WEIGHT)):
-        cost += weight * ((term[rows, None] - term[None]) ** 2).mean(2)
     allowed = np.array([not judged(f) for f in index.faces])
-    cost[same | ~allowed[None]] = np.inf
     out = {}
-    for r, i in enumerate(rows):
-        order = np.argsort(cost[r])[:k]
-        out[index.faces[i].name] = [index.faces[j].name for j in order if np.isfinite(cost[r, j])]
+    for start in range(0, len(rows), CHUNK):
+        chunk = rows[start : start + CHUNK]
+        # 1. shape: mean squared difference of every glyph's coverage, these faces against all
+        cost = np.maximum(squares[chunk, None] + squares[None] - 2 * shapes[chunk] @ shapes.T, 0) / shapes.shape[1]
+        same = cost < (SAME_DRAWING / 255) ** 2
+        # 2. width and 3. proportions, as the retrieval weighs them
+        for term, weight in ((log_aspect, ASPECT_WEIGHT), (rel_height, HEIGHT_WEIGHT)):
+            cost += weight * ((term[chunk, None] - term[None]) ** 2).mean(2)
+        cost[same | ~allowed[None]] = np.inf
+        for r, i in enumerate(chunk):
+            order = np.argsort(cost[r])[:k]
+            out[index.faces[i].name] = [index.faces[j].name for j in order if np.isfinite(cost[r, j])]
     return out
 
 

@@ -47,8 +47,8 @@ def test_a_neighbour_draft_is_another_near_face_at_the_glyphs_height(training):
     rng = np.random.default_rng(3)
     for _ in range(40):
         scene = make_scene(rng, training.registry, training.words, cfg)
-        face, size, _ = _draft_face(rng, training, scene, cfg)
-        assert face in training.neighbours[scene.face] and face != scene.face
+        face, size, _, near = _draft_face(rng, training, scene, cfg)
+        assert near and face in training.neighbours[scene.face] and face != scene.face
         char = scene.new_text[scene.index]
         drawn = render_text(training.registry.font(face, size), char, (4 * size, 4 * size), (size, 2 * size), [0.0])
         box = drawn.boxes[0]

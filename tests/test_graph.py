@@ -338,3 +338,22 @@ def test_a_sampled_glyph_read_unsure_is_not_verified_where_a_drawn_one_would_be(
     editor, img, _, _ = _editor(registry, [("HARBOUP", 0.51)])
     result, _, _ = editor.run(_request(max_attempts=1), img)
     assert result.status == "verified" and result.attempts[0].tool == "naive"
+
+
+def test_a_word_found_beyond_the_edit_distance_rule_verifies_only_as_typed(registry):
+    # Every reading misses the user's word ("HXRBEUB", three letters off "HARBOUR"), and the
+    # recogniser's likelihoods find it there (agent/plan.read_beyond). Which word the user meant is
+    # then the recogniser's guess: the unedited letters must read as typed, not "as before", or a
+    # wrong word edited there would verify.
+    img, box = _word_image(registry)
+    scores = {"HARBOUR": -5.0, "HXRBEUB": -8.0}
+
+    def run(reading):
+        paint = FakePaint(False, 0)
+        ocr = FakeOCR("HXRBEUB", box, [("HXRBEUB", 0.9), reading], scores)
+        editor = Editor(Toolbox(registry, ocr, {"glyph-diffusion": paint, "naive": paint}))
+        return editor.run(_request(max_attempts=1), img)[0]
+
+    as_before = run(("HXRBEUP", 0.9))
+    assert as_before.plan.exact_reading and as_before.status == "failed"
+    assert run(("HARBOUP", 0.9)).status == "verified"

@@ -31,7 +31,7 @@ class FontFace:
     category: Category
     bold: bool
     italic: bool
-    held_out: bool  # True: never used to train the diffusion model (validation faces; every library face)
+    held_out: bool  # True: a validation face, or a library face (those train only a run that asks for them: models/faces.py)
     path: Path
     variation: tuple[float, ...] | None = None  # a variable font's named instance: its axis coordinates (fvar order)
 
