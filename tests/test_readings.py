@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from tools import readings
 from tools.ocr import TextLine
@@ -41,6 +42,7 @@ def test_the_disk_keeps_the_most_recently_used_under_its_cap(tmp_path, monkeypat
     assert len(names) == 2 and not any("first" in n for n in names)
 
 
+@pytest.mark.slow  # reads a large photo at two sizes (12 s)
 def test_a_thorough_reading_is_not_answered_by_a_quick_one(ocr):
     # no_parking_barrier.jpg (1280x960) is first searched at 768 px, where its signs read "NOPArkInG";
     # the thorough reading (what locate asks for before "not found") searches the full size.
@@ -53,6 +55,7 @@ def test_a_thorough_reading_is_not_answered_by_a_quick_one(ocr):
     assert [line.text for line in thorough] == ["NOPARKING", "NOPARKING ="]
 
 
+@pytest.mark.slow  # reads a statement enlarged (14 s)
 def test_an_enlarged_reading_finds_small_text_the_detector_missed_at_the_images_size(ocr):
     # A bank statement (957x307): the detector misses the cheque number "4987" in a column whose
     # other numbers it finds; searched enlarged it finds it (asked for 4987, the row below's "4982"
