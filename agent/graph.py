@@ -118,13 +118,14 @@ def _guard(fn):
 
 def pixels_say(ocr: OCR, image: np.ndarray, find: str) -> Support:
     """How much more likely (nats) the recogniser finds a line, on its own pixels, with the user's
-    spelling at an occurrence than as it read it (agent/plan.locate weighs it)."""
-    def support(line: TextLine, o: Occurrence) -> float:
+    spelling at each of some occurrences than as it read it (agent/plan.locate weighs it): the
+    recogniser runs once on the line's crop and scores every spelling."""
+    def support(line: TextLine, occurrences: list[Occurrence]) -> list[float]:
         x0, y0, x1, y1 = line.box
         pad = max(2, (y1 - y0) // 8)
         crop = image[max(0, y0 - pad) : y1 + pad, max(0, x0 - pad) : x1 + pad]
-        said, read = ocr.likelihoods(crop, [line.text[: o.start] + find + line.text[o.end :], line.text])
-        return said - read
+        read, *said = ocr.likelihoods(crop, [line.text, *(line.text[: o.start] + find + line.text[o.end :] for o in occurrences)])
+        return [score - read for score in said]
 
     return support
 

@@ -44,9 +44,21 @@ class NotFound(BadRequest):
     """The text, or the occurrence asked for, is not in the reading (a fuller reading may find it)."""
 
 
-# How much more likely (nats) the recogniser finds a line's pixels with the user's word at an
-# occurrence than as it read them (agent/graph.pixels_say).
-Support = Callable[[TextLine, Occurrence], float]
+# How much more likely (nats) the recogniser finds a line's pixels with the user's word at each of
+# some occurrences in it than as it read them (agent/graph.pixels_say: the recogniser runs once a line).
+Support = Callable[[TextLine, list[Occurrence]], list[float]]
+
+
+def _supported(lines: list[TextLine], occ: list[Occurrence], support: Support) -> list[float]:
+    """support of each occurrence, asked once for each line they lie in."""
+    by_line: dict[int, list[int]] = {}
+    for k, o in enumerate(occ):
+        by_line.setdefault(o.line, []).append(k)
+    scores = [0.0] * len(occ)
+    for li, ks in by_line.items():
+        for k, score in zip(ks, support(lines[li], [occ[k] for k in ks]), strict=True):
+            scores[k] = score
+    return scores
 
 
 def locate(lines: list[TextLine], request: EditRequest, support: Support | None = None,
@@ -84,8 +96,8 @@ def locate(lines: list[TextLine], request: EditRequest, support: Support | None 
         # A word misread everywhere: a label drawn over a scan read "Intantry" (and says it: the
         # label is what the annotator's OCR wrote) before the scan's own word read "Infentry" was
         # taken for the user's "Infantry" as the first in reading order, edited and verified.
-        said = [o for o in occ if support(lines[o.line], o) >= -LIKELIHOOD_SLACK * max(
-            1, edit_distance(lines[o.line].text[o.start : o.end], request.find))]
+        said = [o for o, score in zip(occ, _supported(lines, occ, support), strict=True)
+                if score >= -LIKELIHOOD_SLACK * max(1, edit_distance(lines[o.line].text[o.start : o.end], request.find))]
         o = said[0] if said else occ[0]
     else:
         n = request.occurrence or 1
@@ -125,15 +137,14 @@ def read_beyond(lines: list[TextLine], find: str, support: Support | None) -> li
     if support is None or not word_like(find):
         return []
     n, words = len(squeeze(find)), len(find.split())
-    found = []
+    candidates = []
     for li, line in enumerate(lines):
         tokens = [(m.start(), m.end()) for m in re.finditer(r"\S+", line.text)]
         for i in range(len(tokens) - words + 1):
             a, b = tokens[i][0], tokens[i + words - 1][1]
-            o = Occurrence(li, a, b, approximate=True)
-            if abs(len(squeeze(line.text[a:b])) - n) <= BEYOND_LENGTH and support(line, o) > 0:
-                found.append(o)
-    return found
+            if abs(len(squeeze(line.text[a:b])) - n) <= BEYOND_LENGTH:
+                candidates.append(Occurrence(li, a, b, approximate=True))
+    return [o for o, score in zip(candidates, _supported(lines, candidates, support), strict=True) if score > 0]
 
 
 SURE_READING = 0.9  # a line read with this confidence is what it says: a kept digit read as another is another number

@@ -207,7 +207,7 @@ def make_draft(
 def make_example(rng: np.random.Generator, faces: TrainingFaces, cfg: DataConfig) -> dict[str, torch.Tensor]:
     """A training example: model inputs plus the ground-truth crop `x0`."""
     registry = faces.registry
-    pool = faces.validation if cfg.held_out else faces.words
+    pool = faces.registry_words(cfg.held_out)
     if not cfg.held_out and cfg.p_library_face > 0 and faces.library and rng.random() < cfg.p_library_face:
         pool = faces.library
     scene = make_scene(rng, registry, pool, cfg)
@@ -264,7 +264,7 @@ def _draft_face(rng: np.random.Generator, faces: TrainingFaces, scene: Scene, cf
         ratio = faces.heights[scene.face][k] / max(faces.heights[face][k], 1e-3)
         size = max(6, int(round(scene.size * ratio * (1 + rng.uniform(-1, 1) * cfg.draft_size_jitter))))
         return face, size, rng.uniform(-1, 1, 2) * cfg.draft_shift_jitter * scene.size, True
-    pool = faces.validation if cfg.held_out else faces.words
+    pool = faces.registry_words(cfg.held_out)
     same_cat = [f for f in pool if f.category == registry.by_name[scene.face].category] or pool
     face = scene.face if rng.random() < cfg.p_same_face_draft else same_cat[int(rng.integers(len(same_cat)))].name
     if not registry.can_draw(face, new_char):

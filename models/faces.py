@@ -49,6 +49,10 @@ class TrainingFaces:
     neighbours: dict[str, list[str]]  # face -> its nearest other unjudged faces, closest first (drafts' faces)
     heights: dict[str, list[float]]  # face -> ink height of each INDEX_CHARS glyph at the index size (fits a draft's size)
 
+    def registry_words(self, held_out: bool) -> list[FontFace]:
+        """The registry's faces a word is drawn in: the validation faces, or the training ones."""
+        return self.validation if held_out else self.words
+
     @classmethod
     def discover(cls, with_library: bool) -> TrainingFaces:
         """From the installed packages; with_library: also the font library's faces and neighbours."""

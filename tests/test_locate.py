@@ -199,12 +199,12 @@ def test_a_word_misread_everywhere_is_edited_where_its_pixels_say_it():
     request = EditRequest(image="x.png", find="Infantry", replace="Cavalry")
     # (nats the user's spelling is likelier than the reading, as measured on the demo's pixels)
     support = {0: -21.2, 1: 1.3}
-    fixed, li, start, count, number = locate(lines, request, lambda line, o: support[lines.index(line)])
+    fixed, li, start, count, number = locate(lines, request, lambda line, occ: [support[lines.index(line)]] * len(occ))
     assert (li, start, count, number, fixed[1].text) == (1, 0, 2, 2, "Infantry Regiment ,")
     # Neither says it: the first in reading order, as before.
-    assert locate(lines, request, lambda line, o: -21.0)[1:] == (0, 0, 2, 1)
+    assert locate(lines, request, lambda line, occ: [-21.0] * len(occ))[1:] == (0, 0, 2, 1)
     named = EditRequest(image="x.png", find="Infantry", replace="Cavalry", occurrence=1)
-    assert locate(lines, named, lambda line, o: support[lines.index(line)])[1:] == (0, 0, 2, 1)
+    assert locate(lines, named, lambda line, occ: [support[lines.index(line)]] * len(occ))[1:] == (0, 0, 2, 1)
 
 
 def test_pixels_say_a_word_the_recogniser_misread_but_not_another_word(ocr, registry):
@@ -219,8 +219,10 @@ def test_pixels_say_a_word_the_recogniser_misread_but_not_another_word(ocr, regi
         return np.repeat((255 * (1 - r.alpha))[..., None], 3, 2).astype(np.uint8)
 
     box, o = (0, 0, 190, 44), Occurrence(0, 0, 8, approximate=True)
-    assert pixels_say(ocr, drawn("Infantry"), "Infantry")(TextLine("Infentry", 0.6, [], box), o) > 0
-    assert pixels_say(ocr, drawn("Intantry"), "Infantry")(TextLine("Intantry", 1.0, [], box), o) < -10
+    (said,) = pixels_say(ocr, drawn("Infantry"), "Infantry")(TextLine("Infentry", 0.6, [], box), [o])
+    assert said > 0
+    (said,) = pixels_say(ocr, drawn("Intantry"), "Infantry")(TextLine("Intantry", 1.0, [], box), [o])
+    assert said < -10
 
 
 def test_a_word_misread_beyond_the_edit_distance_rule_is_found_where_its_pixels_say_it():
@@ -236,8 +238,8 @@ def test_a_word_misread_beyond_the_edit_distance_rule_is_found_where_its_pixels_
     # (the synthetic case's own numbers: "green" +1.0 nats on its pixels, "queen" -6.5)
     support = {("Eeen fields", 0, 4): 1.0}
 
-    def measured(line, o):
-        return support.get((line.text, o.start, o.end), -6.5)
+    def measured(line, occ):
+        return [support.get((line.text, o.start, o.end), -6.5) for o in occ]
 
     with pytest.raises(NotFound):
         locate(lines, request, measured)
@@ -245,7 +247,7 @@ def test_a_word_misread_beyond_the_edit_distance_rule_is_found_where_its_pixels_
     assert (li, start, count, number, fixed[1].text) == (1, 0, 1, 1, "green fields")
     for elsewhere in (-6.5, 0.0):  # (a tie is no evidence)
         with pytest.raises(NotFound):
-            locate(lines, EditRequest(image="x.png", find="queen", replace="quern"), lambda line, o, s=elsewhere: s, beyond=True)
+            locate(lines, EditRequest(image="x.png", find="queen", replace="quern"), lambda line, occ, s=elsewhere: [s] * len(occ), beyond=True)
 
 
 def test_line_ink_takes_the_text_not_the_shading_of_a_gradient(registry):

@@ -467,9 +467,10 @@ PIECE_OVERLAP = 0.3  # neighbouring pieces sharing more of the narrower one's co
 
 def _one_piece_each(on: np.ndarray, n: int, char_w: float) -> list[Box] | None:
     """The boxes of the ink's separate pieces, left to right, where there is exactly one per
-    character (pieces wholly below the baseline aside): each no wider than 1.5 characters and overlapping its neighbours' columns by less
-    than PIECE_OVERLAP (not a dot over its stem). A condensed sign's letters matched to a monospaced
-    face were cut at the face's equal advances: the O split in two, the P's bowl given to the A."""
+    character (pieces wholly below the baseline aside): each no wider than 1.5 characters and
+    overlapping its neighbours' columns by less than PIECE_OVERLAP (not a dot over its stem). A
+    condensed sign's letters matched to a monospaced face were cut at the face's equal advances:
+    the O split in two, the P's bowl given to the A."""
     labels, count = ndimage.label(on)
     if count < n or n < 2:
         return None
