@@ -93,6 +93,15 @@ def test_jpeg_quality_is_estimated_and_matched_only_inside_the_mask(registry):
     assert np.array_equal(out[~mask], img[~mask]) and not np.array_equal(out[mask], img[mask])
 
 
+def test_jpeg_quality_off_the_five_step_grid_is_named_exactly(registry):
+    # Qualities 5 apart alone gave 55 for 57, 80 for 63, 80 for 78 and nothing for 92.
+    rng = np.random.default_rng(0)
+    _, img = _word(registry, text="Hamburg 2024")
+    img = np.clip(img.astype(np.float32) + rng.normal(0, 6, img.shape), 0, 255).astype(np.uint8)
+    for quality in (57, 63, 78, 92):
+        assert estimate_quality(reencode(img, quality), (10, 10, 250, 60)) == quality
+
+
 def test_slant_is_kept_only_when_the_leaning_rendering_fits_better(registry):
     from tools.fonts import FontMatch, confirm_slant, shear
 
