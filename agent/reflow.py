@@ -1,4 +1,5 @@
-"""Replacements of another length, set as a typesetter would: what follows on the line moves.
+"""Replacements of another length, set as a typesetter would: what follows on the line moves
+(unless the new text is narrower by about a letter at most: then the rest of the line stays).
 
 A longer word drawn over the old one's box overwrote the next word; the word redrawn whole also
 redrew its punctuation as OCR had read it (a full stop read ":" came back a colon, and verified).
@@ -17,9 +18,11 @@ Notation (image coordinates; the text leans `lean` px per px above its baseline)
    of the word's glyphs; the cuts (leaning lines through the least ink between two glyphs); the
    run of the line that moves (the detector's boxes on the word's row, joined over word gaps, and
    the ink touching them) and the room after it (the next text, or the image edge). No room for
-   dx: the new characters' advances shrink by up to MAX_RETRACK; not even then: refused. A word of
-   the same length whose width differs by no more than MAX_RETRACK moves nothing: its characters
-   are set in the old ones' width (preservation first: the rest of the line keeps its pixels).
+   dx: the new characters' advances shrink by up to MAX_RETRACK; not even then: refused. A new
+   text whose width differs by no more than MAX_RETRACK moves nothing: its characters are set in
+   the old ones' width (preservation first: the rest of the line keeps its pixels). A
+   text narrower by at most SHORTER_STAYS x the size closes up within the word (its shared ending
+   moves dx) and the rest of the line keeps its pixels behind a slightly wider space.
 2. Paint (`paint_reflow`): the ground under the old middle and under the moving text is filled
    (tools.inpaint.background_plate); the moving text's pixels are put back dx further, each
    carrying its difference from its own ground, orig(p) - fill(p) + fill(p + dx) (a gradient or a
@@ -58,6 +61,8 @@ STRONG, FAINT = 0.7, 0.3  # a stroke pixel, and a pixel with next to no ink
 STOP_WIDTH = 0.1  # x the size: about the least a full stop measures across
 LEFT_BEHIND = 0.5  # ink this strong just past a moved run's end was left behind (kept_intact); a textured ground's cells are fainter
 FAINT_INK = 0.1  # moved text: a smaller ink share is the ground's noise
+SHORTER_STAYS = 0.6  # x the size, about a letter: a new text narrower by no more leaves the rest of its line in place
+TAIL_GAP = 0.15  # x the size: ink this close after the word's last glyph is its own (a full stop), not the next word
 SPECK = 0.06  # a piece of ink smaller than (this x the font size) squared is a speck, not a letter or full stop
 MARK = 0.35  # a piece of ink no taller or wider than this x the font size may be punctuation
 SOLID = 0.6  # on the text's colour axis, ink this strong is text that blocks a moving line
@@ -198,16 +203,36 @@ def plan_reflow(registry, image: np.ndarray, plan: EditPlan, lines: list[TextLin
     # What a change of tracking moves: the new characters' places, not the last one's own width (a
     # squeeze over the whole advance left the last letter 1 px over its old end, on the next word).
     spacing = tracking * advance(new_mid[:-1])
-    if dx != 0 and len(new) == len(old) and spacing > 0 and abs(dx_float) <= MAX_RETRACK * spacing:
-        # A word of the same length is set in the old one's width: a few pixels of spacing a reader
-        # does not notice, and no pixel of the line outside the word changes ("designers" ->
-        # "engineers" on a scanned page moved the rest of its line 5 px: 1,812 pixels outside the
-        # word, for 4.6 px of width). A word of another length moves the line, as a typesetter does.
+    if dx != 0 and spacing > 0 and abs(dx_float) <= MAX_RETRACK * spacing:
+        # A new text within MAX_RETRACK of the old width is set in that width: a few pixels of
+        # spacing a reader does not notice, and no pixel of the line outside the word changes
+        # ("designers" -> "engineers" on a scanned page moved the rest of its line 5 px: 1,812
+        # pixels outside the word, for 4.6 px of width; a heading's "Daily" -> "Weekly" moved its
+        # line 10 px). Wider than that, the line moves, as a typesetter does.
         squeeze = dx_float / spacing
         tracking *= 1 - squeeze
         how, dx = "tracked", 0
-        why = (f"the new text is {dx_float:+.1f} px wider: its characters are set {100 * abs(squeeze):.0f}% "
-               f"{'closer' if squeeze > 0 else 'looser'} in the old width, and nothing else on the line moves")
+        why = (f"the new text is {abs(dx_float):.1f} px {'wider' if dx_float > 0 else 'narrower'}: its characters are "
+               f"set {100 * abs(squeeze):.0f}% {'closer' if squeeze > 0 else 'looser'} in the old width, and nothing "
+               "else on the line moves")
+    elif dx < 0 and -dx_float <= SHORTER_STAYS * f.size:
+        # Narrower by about a letter or less: only the word's own tail (its shared ending, a full
+        # stop against it) closes up; the rest of the line keeps its pixels and follows a slightly
+        # wider space. Moving it changed pixels outside the word that the user never named
+        # ("Tarzana," -> "Tarzan," on a scanned manual: 1,493 of them; "book" -> "film": 10,056).
+        word_end = _extend(cols, beyond, rule_cols, max(plan.word_box[2], int(np.ceil(cut_after.x_base))),
+                           max(1, round(TAIL_GAP * f.size)), +1)
+        if head == 0 and tail and not any(c.isalnum() for c in old[len(old) - tail :]):
+            # Only punctuation follows the new letters ("book;" -> "film;"): they are set against it,
+            # and the mark keeps its pixels too (moved, its old halo changed 89 pixels past "book").
+            pen_x -= dx_float
+            dx = 0
+            why = (f"the new text is {-dx_float:.1f} px narrower: it is set against the punctuation after it, and "
+                   "nothing else on the line moves")
+        elif word_end < end_x:
+            end_x = word_end
+            why = (f"the new text is {-dx_float:.1f} px narrower: it closes up within the word, and the rest of "
+                   "the line keeps its pixels")
     elif dx > max(room_after, room_before) and (frame := _frame_side(across | upright, upright, f, solid, band, end_x, dx,
                                                                     obstacle_after, gap, attached)) is not None:
         why += f"; the box drawn round the line grows with it (its right side moves {dx:+d} px)"

@@ -1,5 +1,5 @@
 """Replacements of another length set like a typesetter (agent/reflow.py): what follows moves by
-the width difference, nothing else changes, kept punctuation survives, and a line with no room is
+the width difference (not for a word narrower by about a letter: the rest stays), nothing else changes, kept punctuation survives, and a line with no room is
 refused, never overwritten."""
 
 from __future__ import annotations
@@ -92,6 +92,35 @@ def test_a_word_of_the_same_length_is_set_in_the_old_width_and_nothing_else_move
     margin = (result.plan.word_box[3] - result.plan.word_box[1]) // 2
     changed[:, x0 - margin : x1 + margin] = False
     assert not changed.any(), f"{changed.sum()} pixels changed outside the word"
+
+
+def test_a_longer_word_within_a_tenth_of_the_old_width_is_set_in_it(editor, registry):
+    # "Store Museum Shop" -> "Store Breakfast Shop": 10.5 px wider, 10% of the new letters' spacing.
+    # The rest of the line moved 10-11 px before (the held-out "Daily" -> "Weekly" heading moved 10).
+    case, result, out = _verified_reflow(editor, registry, 0, 9)
+    assert (case.find, case.replace) == ("Museum", "Breakfast")
+    reflow = result.plan.reflow
+    assert reflow.how == "tracked" and reflow.dx == 0 and "closer in the old width" in reflow.why
+    x0, y0, x1, y1 = result.plan.word_box
+    changed = (out != case.source).any(-1)
+    assert changed[:, x0:x1].sum() > 50
+    margin = (y1 - y0) // 2
+    assert not changed[:, x1 + margin :].any() and not changed[:, : x0 - margin].any()
+
+
+def test_a_word_narrower_by_a_letter_leaves_the_rest_of_its_line_in_place(editor, registry):
+    # "Day Water Evening" -> "Day Bank Evening": 11 px narrower at size 23. "Evening" moved 11 px
+    # left before (on the held-out dev half, "Tarzana," -> "Tarzan," moved 1,493 pixels of its line
+    # and "book" -> "film" 10,056, all outside the word the user named, and verified).
+    case, result, out = _verified_reflow(editor, registry, 0, 13)
+    assert (case.find, case.replace) == ("Water", "Bank")
+    reflow = result.plan.reflow
+    assert reflow.dx < 0 and "keeps its pixels" in reflow.why
+    x0, y0, x1, y1 = result.plan.word_box
+    changed = (out != case.source).any(-1)
+    assert changed[:, x0:x1].sum() > 50  # the edit happened
+    margin = (y1 - y0) // 2
+    assert not changed[:, x1 + margin :].any(), "a pixel of the rest of the line changed"
 
 
 def test_what_follows_moves_from_where_the_old_words_last_glyph_ends(editor, registry):
