@@ -195,6 +195,25 @@ def test_outlined_letters_are_told_from_their_fill_when_the_outline_looks_like_t
         assert estimate_fill_outline(img, *split_colours(img)[1:]) is None
 
 
+def test_dark_text_on_a_light_highlight_is_not_a_fill_in_a_ring(registry):
+    # A PaddleOCR result figure (examples/heldout_extra): dark text on a light green highlight was
+    # taken for a green fill in a dark ring with no pixel over half, and the plan failed
+    # ("no font can draw ..."), for every word of the line.
+    from pathlib import Path
+
+    from PIL import Image
+
+    from tools.ocr import TextLine
+
+    image = np.asarray(Image.open(Path(__file__).parents[1] / "examples/heldout_extra/ppocrv3_utah_notice_annotated.png").convert("RGB"))
+    text = "Today the Governor announced an enhanced effort to connect Utah businesses wth federal"
+    x0, y0, x1, y1 = 98, 144, 725, 163  # the line as easyocr finds and reads it
+    line = TextLine(text, 0.9, [(x0, y0), (x1, y0), (x1, y1), (x0, y1)], (x0, y0, x1, y1))
+    plan = make_plan(registry, image, line, text.index("federal"), EditRequest(image="-", find="federal", replace="general"))
+    assert plan.font.effect is None and plan.word == "federal"
+    assert max(plan.font.fg) < 120  # the text's dark green, not the highlight
+
+
 def test_a_light_fill_in_a_thin_dark_ring_on_a_busy_ground_is_the_text(registry):
     # Model benchmark pair 262 (seed 1): cream digits in a 1 px black ring on a texture. The ring
     # is what the colour split takes for the text, and the fill differs from the ground by half as

@@ -114,6 +114,9 @@ def estimate_effect(crop: np.ndarray, fg, bg, gain: float = 0.6, min_contrast: f
     return effect if contrast >= min_contrast else None
 
 
+MIN_FILL = 0.1  # of the text shape's solid pixels, at least this share is solid fill (outlined synthetic words: 0.31-1.0)
+
+
 def estimate_fill_outline(
     crop: np.ndarray, fg, bg, gain: float = 0.45, min_contrast: float = 40.0,
 ) -> tuple[tuple[int, int, int], TextEffect, np.ndarray] | None:
@@ -175,6 +178,11 @@ def estimate_fill_outline(
     if core.sum() >= max(10, 0.25 * solid.sum()):
         fill_colour = np.median(img[core], axis=0)
     fill = np.where(near, _unmix(img, plate, outline, fill_colour)[1], 0).astype(np.float32)
+    if (fill > 0.5).sum() < MIN_FILL * (shape > 0.5).sum():
+        # A "fill" that covers next to no pixel fully is not the letters': dark text on a light
+        # green highlight (an OCR demo's result figure) came out as a green fill in a dark ring,
+        # with no pixel over half, and no face could be fitted to it (ValueError, no plan).
+        return None
     return (rgb(np.clip(np.round(fill_colour), 0, 255)), TextEffect("outline", rgb(np.clip(np.round(outline), 0, 255)), width=width),
             fill)
 
