@@ -262,10 +262,9 @@ def make_plan(registry, image: np.ndarray, line: TextLine, start: int, request: 
                     mode = "relayout"
                     break
                 edits.append(CharEdit(index=i, old=a, new=b, box=boxes[start + i]))
-        if len(edits) >= 2 and (len(edits) > len(find_chars) / 2 or _crowded(registry, match, edits)):
+        if len(edits) >= 2 and len(edits) > len(find_chars) / 2:
             # Most of it is new ("Big" -> "For"): glyphs repainted one by one in the old ones' places
             # keep the old word's spacing ("Fcr  paper"); it is set anew, as a word of another length.
-            # So is a word whose new letters are much wider than the old ones (see _crowded).
             mode = "relayout"
     if mode == "relayout" and found != request.find and len(find_chars) == len(found_chars):
         # Set anew as the user spells it: OCR's spaces inside the found text ("6, 001") are not the
@@ -336,19 +335,6 @@ def make_plan(registry, image: np.ndarray, line: TextLine, start: int, request: 
 
 GLYPH_INK_SHARE = 0.6  # of the text colour's pixels in the word crop, at least this share lies in the glyphs' boxes
 TIGHT_PAD = 2  # px round the word: its glyphs' own ground, where a frame or another object has no room
-
-
-CROWDED = 0.15  # x the size: a new letter wider than the old one by more, drawn in its place, runs into the next letter
-
-
-def _crowded(registry, match, edits: list[CharEdit]) -> bool:
-    """Whether a new letter, drawn at the old one's pen, would run into the letter after it: its
-    advance in the matched face exceeds the old letter's by more than CROWDED x the size. On a
-    quiz sheet "correct" -> "connect" drew each n in an r's place: the two touched, and both the
-    recogniser and the judge read "conect"; "Chloride" -> "Fluoride" read "Flworide". (Edits of one
-    letter keep its place: the synthetic suite's truth draws the new letter at the old pen.)"""
-    font = registry.font(match.face, match.size)
-    return any(font.getlength(e.new) - font.getlength(e.old) > CROWDED * match.size for e in edits)
 
 
 def _draft_colours(image: np.ndarray, word_box: Box, glyph_boxes: list, pad: int) -> tuple:

@@ -123,17 +123,6 @@ def test_a_word_narrower_by_a_letter_leaves_the_rest_of_its_line_in_place(editor
     assert not changed[:, x1 + margin :].any(), "a pixel of the rest of the line changed"
 
 
-def test_new_letters_much_wider_than_the_old_ones_are_set_anew(editor, registry):
-    # "little" -> "lumble": the u, m and b drawn in the i's and t's places ran into one another and
-    # read "lnble" three times (an annotated quiz sheet's "correct" -> "connect" read "conect").
-    font = registry.font("DejaVuSans", 30)
-    drawn = render_text(font, "a little note", (400, 60), (12.0, 42.0))
-    image = composite(np.full((60, 400, 3), 240, np.float32), drawn.alpha, (30, 30, 90)).astype(np.uint8)
-    result, out, _ = editor.run(EditRequest(image="line.png", find="little", replace="lumble", max_attempts=3), image)
-    assert result.plan.mode == "relayout"
-    assert result.status == "verified" and result.attempts[0].ocr_text == "lumble"
-
-
 def test_what_follows_moves_from_where_the_old_words_last_glyph_ends(editor, registry):
     # "Fish The Furniture." -> "Kitchen.": the word's tracking was measured 2% wide, and the full
     # stop moved by that tracking times the advances landed 1 px short of the truth's, on the new
