@@ -22,7 +22,8 @@ Notation (image coordinates; the text leans `lean` px per px above its baseline)
    text whose width differs by no more than MAX_RETRACK moves nothing: its characters are set in
    the old ones' width (preservation first: the rest of the line keeps its pixels). A
    text narrower by at most SHORTER_STAYS x the size closes up within the word (its shared ending
-   moves dx) and the rest of the line keeps its pixels behind a slightly wider space.
+   moves dx) and the rest of the line keeps its pixels behind a slightly wider space; with only
+   punctuation after it, it is set against that punctuation and nothing moves.
 2. Paint (`paint_reflow`): the ground under the old middle and under the moving text is filled
    (tools.inpaint.background_plate); the moving text's pixels are put back dx further, each
    carrying its difference from its own ground, orig(p) - fill(p) + fill(p + dx) (a gradient or a

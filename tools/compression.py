@@ -68,11 +68,16 @@ def estimate_quality(image: np.ndarray, box: Box, margin: int = 48, dip: float =
     region = image[y0:y1, x0:x1]
     if region.shape[0] < GRID or region.shape[1] < GRID:
         return None
-    err = {q: float(np.abs(reencode(region, q).astype(np.int16) - region).mean()) for q in QUALITIES}
-    broad = _deepest(err, list(QUALITIES[::COARSE_STEP]), dip)
+    def error(q: int) -> float:
+        return float(np.abs(reencode(region, q).astype(np.int16) - region).mean())
+
+    coarse = list(QUALITIES[::COARSE_STEP])
+    err = {q: error(q) for q in coarse}
+    broad = _deepest(err, coarse, dip)
     if broad is None:
         return None
     near = [q for q in QUALITIES if abs(q - broad[1]) < COARSE_STEP]
+    err.update({q: error(q) for q in near if q not in err})
     return min(near, key=err.__getitem__)
 
 
