@@ -63,7 +63,7 @@ STOP_WIDTH = 0.1  # x the size: about the least a full stop measures across
 LEFT_BEHIND = 0.5  # ink this strong just past a moved run's end was left behind (kept_intact); a textured ground's cells are fainter
 FAINT_INK = 0.1  # moved text: a smaller ink share is the ground's noise
 SHORTER_STAYS = 0.6  # x the size, about a letter: a new text narrower by no more leaves the rest of its line in place
-TAIL_GAP = 0.15  # x the size: ink this close after the word's last glyph is its own (a full stop), not the next word
+TAIL_GAP = 0.15  # x the size: ink after a gap this narrow past the word's last glyph is its own (a full stop), not the next word
 SPECK = 0.06  # a piece of ink smaller than (this x the font size) squared is a speck, not a letter or full stop
 MARK = 0.35  # a piece of ink no taller or wider than this x the font size may be punctuation
 SOLID = 0.6  # on the text's colour axis, ink this strong is text that blocks a moving line
@@ -204,6 +204,11 @@ def plan_reflow(registry, image: np.ndarray, plan: EditPlan, lines: list[TextLin
     # What a change of tracking moves: the new characters' places, not the last one's own width (a
     # squeeze over the whole advance left the last letter 1 px over its old end, on the next word).
     spacing = tracking * advance(new_mid[:-1])
+    # Where the word's own ink ends (a full stop against it included), unless that runs into the
+    # next character read: where the run stops when the rest of the line keeps its pixels.
+    word_end = _extend(cols, beyond, rule_cols, max(plan.word_box[2], int(np.ceil(cut_after.x_base))),
+                       round(TAIL_GAP * f.size) + 2, +1)
+    own_end = word_end < end_x and (plan.outside[1] is None or word_end <= plan.outside[1][0])
     if dx != 0 and spacing > 0 and abs(dx_float) <= MAX_RETRACK * spacing:
         # A new text within MAX_RETRACK of the old width is set in that width: a few pixels of
         # spacing a reader does not notice, and no pixel of the line outside the word changes
@@ -216,13 +221,11 @@ def plan_reflow(registry, image: np.ndarray, plan: EditPlan, lines: list[TextLin
         why = (f"the new text is {abs(dx_float):.1f} px {'wider' if dx_float > 0 else 'narrower'}: its characters are "
                f"set {100 * abs(squeeze):.0f}% {'closer' if squeeze > 0 else 'looser'} in the old width, and nothing "
                "else on the line moves")
-    elif dx < 0 and -dx_float <= SHORTER_STAYS * f.size:
+    elif dx < 0 and -dx_float <= SHORTER_STAYS * f.size and own_end:
         # Narrower by about a letter or less: only the word's own tail (its shared ending, a full
         # stop against it) closes up; the rest of the line keeps its pixels and follows a slightly
         # wider space. Moving it changed pixels outside the word that the user never named
         # ("Tarzana," -> "Tarzan," on a scanned manual: 1,493 of them; "book" -> "film": 10,056).
-        word_end = _extend(cols, beyond, rule_cols, max(plan.word_box[2], int(np.ceil(cut_after.x_base))),
-                           max(1, round(TAIL_GAP * f.size)), +1)
         if head == 0 and tail and not any(c.isalnum() for c in old[len(old) - tail :]):
             # Only punctuation follows the new letters ("book;" -> "film;"): they are set against it,
             # and the mark keeps its pixels too (moved, its old halo changed 89 pixels past "book").
@@ -230,7 +233,7 @@ def plan_reflow(registry, image: np.ndarray, plan: EditPlan, lines: list[TextLin
             dx = 0
             why = (f"the new text is {-dx_float:.1f} px narrower: it is set against the punctuation after it, and "
                    "nothing else on the line moves")
-        elif word_end < end_x:
+        else:
             end_x = word_end
             why = (f"the new text is {-dx_float:.1f} px narrower: it closes up within the word, and the rest of "
                    "the line keeps its pixels")
@@ -253,6 +256,8 @@ def plan_reflow(registry, image: np.ndarray, plan: EditPlan, lines: list[TextLin
             dx = max(0, room)
             how, why = "tracked", (f"the line can move only {dx} px (the next text, a rule or the image edge): the new "
                                    f"characters are set {100 * squeeze:.0f}% closer")
+    if dx == 0 and own_end:  # nothing moves: the rest of the line is not the edit's (verify keeps it to its pixels)
+        end_x = word_end
     return Reflow(how=how, side=side, why=why, head=head, tail=tail, pen_x=round(pen_x, 2), baseline=round(pen.baseline, 2),
                   size=pen.size, tracking=round(tracking, 4), cut_before=cut_before, cut_after=cut_after, dx=dx,
                   run=(start_x, end_x), band=band, carried=carried, cells=cells, frame=frame)
@@ -745,8 +750,12 @@ def paint_reflow(registry, image: np.ndarray, plan: EditPlan, s: AttemptSettings
     after_head, after_mid = right_of(r.cut_before), right_of(r.cut_after) | _carried(r, strokes, xa, y0)
     between = after_head & ~after_mid
     # The run's ends are where its strokes end: their soft edges (halo) move with them.
+    # Where the run ends before the next character read (a narrower word's run ends at its own
+    # end), that character's ink neither moves nor goes, though within the halo.
+    nxt = plan.outside[1]
+    stop = nxt[0] if r.side == "after" and nxt is not None and nxt[0] >= run_edge else w
     if r.side == "after":
-        moving, staying = after_mid & (xs < run_edge + halo), ~after_head
+        moving, staying = after_mid & (xs < run_edge + halo), ~after_head | (xs >= stop)
         # The halo never crosses the cut before the change (the kept head's ground and its neighbours stay).
         bounds = right_of(r.cut_before, -1) & (xs < run_edge + halo)
     else:
@@ -760,7 +769,7 @@ def paint_reflow(registry, image: np.ndarray, plan: EditPlan, s: AttemptSettings
     # effect's layer. A textured ground's cell past a phrase at the line's end (its peak a third of
     # the contrast) passed for ink, moved with the closing line, and its halo reached 2 px past
     # the line's margin (words-0-0040); a full stop, however small, has a solid core.
-    moving_ink = _holding(moving_ink, (observed > SOLID) | layer_ink)
+    moving_ink = _holding(moving_ink, ((observed > SOLID) | layer_ink) & (xs < stop))
     # The halo round the strokes (their soft edges, blur, ringing), a pixel round fainter ink: on a
     # grainy ground, specks next to a letter pass for ink, and a halo round them reached past it.
     hole = (ndimage.binary_dilation((old_mid | moving_ink) & strokes, iterations=halo)

@@ -287,11 +287,12 @@ def pixels_outside_word(before: np.ndarray, after: np.ndarray, plan: EditPlan, z
         allowed[b[1] : b[3], b[0] : b[2]] |= ground
     allowed[y0:y1, x0:x1] = True
     named, others = _named(plan)
-    if plan.reflow is not None:  # one side moves: only the characters on the other keep their pixels
-        if plan.reflow.side == "after":
-            others = [b for b in others if b[2] <= named[0]]
+    r = plan.reflow
+    if r is not None:  # one side moves: the characters on the other, and past the moving run, keep their pixels
+        if r.side == "after":
+            others = [b for b in others if b[2] <= named[0] or b[0] >= r.run[1] + max(0, r.dx)]
         else:
-            others = [b for b in others if b[0] >= named[2]]
+            others = [b for b in others if b[0] >= named[2] or b[2] <= r.run[0] - max(0, r.dx)]
     for b in others:
         allowed[b[1] : b[3], b[0] : b[2]] = False
     allowed[named[1] : named[3], named[0] : named[2]] = True

@@ -121,6 +121,8 @@ def test_a_word_narrower_by_a_letter_leaves_the_rest_of_its_line_in_place(editor
     assert changed[:, x0:x1].sum() > 50  # the edit happened
     margin = (y1 - y0) // 2
     assert not changed[:, x1 + margin :].any(), "a pixel of the rest of the line changed"
+    nx0, ny0, nx1, ny1 = result.plan.outside[1]  # the E of "Evening", within that margin
+    assert not changed[ny0:ny1, nx0:nx1].any()
 
 
 def test_what_follows_moves_from_where_the_old_words_last_glyph_ends(editor, registry):
