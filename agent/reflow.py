@@ -256,8 +256,6 @@ def plan_reflow(registry, image: np.ndarray, plan: EditPlan, lines: list[TextLin
             dx = max(0, room)
             how, why = "tracked", (f"the line can move only {dx} px (the next text, a rule or the image edge): the new "
                                    f"characters are set {100 * squeeze:.0f}% closer")
-    if dx == 0 and own_end:  # nothing moves: the rest of the line is not the edit's (verify keeps it to its pixels)
-        end_x = word_end
     return Reflow(how=how, side=side, why=why, head=head, tail=tail, pen_x=round(pen_x, 2), baseline=round(pen.baseline, 2),
                   size=pen.size, tracking=round(tracking, 4), cut_before=cut_before, cut_after=cut_after, dx=dx,
                   run=(start_x, end_x), band=band, carried=carried, cells=cells, frame=frame)
