@@ -23,11 +23,11 @@ from agent.repaint import AttemptSettings, glyph_edits
 from agent.schemas import Attempt, Box, Confirmation, EditPlan, EditRequest
 from agent.style import check_style
 from agent.verify import (
-    aligned_before,
     line_crop,
     line_verdict,
     marks_free,
     pixels_outside_word,
+    reference_reading,
     unchanged_sides,
 )
 from tools.compression import estimate_quality, match_jpeg
@@ -230,9 +230,7 @@ def build_graph(toolbox: Toolbox):
         if checked is not None:
             p, read = checked, without_marks(read)
         edited = _edited_positions(p)
-        before = aligned_before(p.original_read, p.word, p.new_word) if p.reflow is not None else p.original_read
-        if p.exact_reading:  # the user's word there is the recogniser's guess: only reading it as typed confirms it
-            before = None
+        before = reference_reading(p, p.original_read, p.word, p.new_word)
         least = MIN_CONFIDENCE if s.tool == "naive" else MIN_CONFIDENCE_SAMPLED
         why = diagnose(read, conf, p.word, p.new_word, edited, least, before)
         confirmed_by: Confirmation | None = ("reading" if checked is None else "reading+pixels") if why is None else None

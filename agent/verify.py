@@ -208,11 +208,18 @@ def line_verdict(before: str, after: str, plan: EditPlan, edited: list[int], wor
         return "line-neighbour-changed"
     if word_read is not None and word == squeeze(word_read):
         return None
-    before_word = aligned_before(pre[a:b], old, new) if plan.reflow is not None else pre[a:b]
-    if plan.exact_reading:  # (agent/schemas.EditPlan.exact_reading)
-        before_word = None
-    why = diagnose(word, 1.0, old, new, edited, 0.0, before_word)
+    why = diagnose(word, 1.0, old, new, edited, 0.0, reference_reading(plan, pre[a:b], old, new))
     return None if why is None else f"line-{why}"
+
+
+def reference_reading(plan: EditPlan, before: str | None, old: str, new: str) -> str | None:
+    """How the word's unedited characters read before the edit, for diagnose's "still reads as
+    before" (the word check's crop and the line's reading each pass their own): a re-set word's
+    aligned to the new one (aligned_before); None for a word found only by the recogniser's
+    likelihoods, where every character must read as the user typed it (EditPlan.exact_reading)."""
+    if plan.exact_reading:
+        return None
+    return aligned_before(before, old, new) if plan.reflow is not None else before
 
 
 def aligned_before(before: str | None, old: str, new: str) -> str | None:
