@@ -115,9 +115,11 @@ class Reflow(BaseModel):
     text share at the word's start keep their pixels, those they share at its end move with the
     rest of the line, the ones between are erased and drawn anew."""
 
-    how: Literal["moved", "tracked"] = Field(description="moved: the rest of the line moves by the width difference; "
-                                             "tracked: the new characters are set closer (the line cannot move that far) or, where the "
-                                             "difference is within a reader's notice, in the old width (nothing else moves).")
+    how: Literal["moved", "tracked"] = Field(description="moved: the word's moving part (its shared ending, and the rest "
+                                             "of the line unless `why` says it keeps its pixels) moves by dx; with dx 0, a narrower "
+                                             "text set against the punctuation after it (nothing moves). tracked: the new characters "
+                                             "are set closer (the line cannot move that far) or, where the difference is within a "
+                                             "reader's notice, in the old width (nothing else moves).")
     side: Literal["after", "before"] = Field(default="after", description="after: what follows the changed characters "
                                              "moves (dx); before: what precedes them moves (-dx), as right-aligned text does.")
     why: str = Field(description="Why it was set that way, in one line.")
@@ -129,9 +131,11 @@ class Reflow(BaseModel):
     tracking: float = Field(description="Scale of the new characters' advances (1: the face's own spacing).")
     cut_before: Cut = Field(description="Between the kept head and the replaced characters.")
     cut_after: Cut = Field(description="Between the replaced characters and the kept tail (or what follows the word).")
-    dx: int = Field(description="How much wider the new text is (px): what follows moves dx, or what precedes -dx.")
-    run: tuple[int, int] = Field(description="Where the line's ink starts and ends (image x, end exclusive): the moving part "
-                                 "runs from a cut to one of them.")
+    dx: int = Field(description="How far the moving part moves (px; what follows moves dx, or what precedes -dx): the "
+                    "width difference, or 0 where nothing moves.")
+    run: tuple[int, int] = Field(description="Where the moving part ends (image x, end exclusive): the line's ink, or the "
+                                 "word's own end where the rest of the line keeps its pixels; it runs from a cut to one "
+                                 "of them.")
     band: tuple[int, int] = Field(description="The rows the edit may change (y0, y1).")
     cells: Literal["face", "figures", "all"] = Field(
         default="face", description="How the characters advance: the matched face's own widths; figures in equal "

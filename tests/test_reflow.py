@@ -408,3 +408,26 @@ def test_a_letter_added_to_letter_spaced_capitals_takes_the_words_spacing(editor
         return max(ndimage.find_objects(labels), key=lambda p: p[1].stop)[1].start
 
     assert abs(last_glyph_start(out) - last_glyph_start(truth)) <= 3
+
+
+def test_a_narrower_word_before_its_punctuation_is_set_against_it_and_nothing_moves(editor, registry):
+    # "book;" -> "film;" (the held-out dev half's acknowledgements page): the rest of the line
+    # moved 10,056 pixels when the word was re-set, and the semicolon's old halo changed 89 past it.
+    font = registry.font("LiberationSerif", 30)
+    text = "Read the book; then go home"
+    drawn = render_text(font, text, (520, 70), (14.0, 46.0))
+    image = composite(np.full((70, 520, 3), 244, np.float32), drawn.alpha, (25, 25, 30)).astype(np.uint8)
+    req = EditRequest(image="line.png", find="book", replace="film", max_attempts=3)
+    result, out, _ = editor.run(req, image)
+    assert result.status == "verified", result.message
+    reflow = result.plan.reflow
+    assert reflow.dx == 0 and "set against the punctuation" in reflow.why
+    semicolon = text.index(";")
+    sx0, sy0, sx1, sy1 = drawn.boxes[semicolon]
+    changed = (out != image).any(-1)
+    assert not changed[:, sx0:].any(), "the semicolon or the rest of the line changed"
+    # the new word ends about where the old one did: the gap before the semicolon is kept
+    ink = (out < 128).any(-1)
+    old_end = max(x for x in range(sx0) if (image[:, x] < 128).any())
+    new_end = max(x for x in range(sx0) if ink[:, x].any())
+    assert abs(new_end - old_end) <= 2
