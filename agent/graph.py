@@ -23,6 +23,7 @@ from agent.repaint import AttemptSettings, glyph_edits
 from agent.schemas import Attempt, Box, Confirmation, EditPlan, EditRequest
 from agent.style import check_style
 from agent.verify import (
+    levelled_crop,
     line_crop,
     line_verdict,
     marks_free,
@@ -241,6 +242,13 @@ def build_graph(toolbox: Toolbox):
             scores = dict(zip(texts, toolbox.ocr.likelihoods(crop, texts), strict=True))
             if likely_enough(scores, read, p.new_word, rivals, misses):
                 why, confirmed_by = None, "likelihood"
+        if why is None and p.reflow is None and (level := levelled_crop(state["candidate"], p)) is not None:
+            # A tilted line is read level too, and must read as requested there as well.
+            level_read, level_conf = toolbox.ocr.recognize(level)
+            level_before = toolbox.ocr.recognize(levelled_crop(state["image"], p))[0]
+            if level_why := diagnose(level_read, level_conf, p.word, p.new_word, edited, least,
+                                     reference_reading(p, level_before, p.word, p.new_word)):
+                why, confirmed_by = level_why, None
         # What the user asked, not what the plan intended (agent/verify.py): pixels only in the
         # word, and the whole line, read from scratch, changed only there and as requested.
         outside = pixels_outside_word(state["image"], state["candidate"], state["plan"], state.get("glyph_zones", []))

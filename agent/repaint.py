@@ -16,6 +16,7 @@ from tools.effects import TextEffect, ink_on_axis
 from tools.fonts import Anchor, GlyphPen, glyph_pen, ink_box, place_glyph, run_anchor
 from tools.inpaint import Draft, GlyphEdit
 from tools.mask import Box, MaskSpec, box_to_mask, char_mask_box, default_pad, glyph_mask, union
+from tools.text import height_class
 
 
 @dataclass(frozen=True)
@@ -72,7 +73,7 @@ def glyph_edits(registry, image: np.ndarray, plan: EditPlan, s: AttemptSettings)
         draft_box = ink_box(cov)
         char_h = e.box[3] - e.box[1]
         pad = default_pad(char_h) if s.pad is None else s.pad
-        old_cov, _ = place_glyph(registry, f.face, e.old, e.old, pen, (h, w), slant, weight=as_found.font.weight)
+        old_cov, _ = place_glyph(registry, f.face, e.old, e.old, pen, (h, w), slant, weight=as_found.font.weight, slope=f.tilt)
         old_box = ink_box(old_cov)
         # Where the edit may repaint: near the old glyph (its aligned rendering when that explains
         # its ink, else also its cut box) and the new one. Retries may grow masks, never past this.
@@ -127,20 +128,13 @@ def _from_exemplar(image: np.ndarray, f: FontInfo, exemplar: Exemplar, drawn: np
 
 
 def _draw(registry, f: FontInfo, e, pen: GlyphPen, shape, slant: float, shift, anchor: Anchor) -> np.ndarray:
-    cov, _ = place_glyph(registry, f.face, e.old, e.new, pen, shape, slant, shift, anchor, f.weight)
+    cov, _ = place_glyph(registry, f.face, e.old, e.new, pen, shape, slant, shift, anchor, f.weight, f.tilt)
     return ndimage.gaussian_filter(cov, f.blur) if f.blur > 0 else cov
 
 
-# Characters that share their ink's top and bottom in a font: the x-height letters, capitals
-# without tails, figures, ascender letters, descender letters.
-HEIGHT_CLASSES = ("acemnorsuvwxz", "ABCDEFGHIKLMNOPRSTUVWXYZ", "0123456789", "bdhkl", "gpqy")
 # Round glyphs overshoot the flat ones by a pixel or so at the top and bottom: they
 # neither witness a class's rows nor are re-sized to them.
 OVERSHOOT = set("CGJOQSUacegosu0368")
-
-
-def _height_class(c: str) -> int | None:
-    return next((i for i, g in enumerate(HEIGHT_CLASSES) if c in g), None)
 
 
 def _rows(cov: np.ndarray) -> tuple[int, int] | None:
@@ -158,12 +152,12 @@ def _fit_height(registry, image: np.ndarray, plan: EditPlan, e, pen: GlyphPen, c
     faithful edit changes). Two or more such glyphs must agree (to a pixel) before they overrule the
     face's own metrics.
     """
-    cls = _height_class(e.new)
+    cls = height_class(e.new)
     if cls is None:
         return cov
     spans = []
     for c, b in zip(plan.word, plan.char_boxes, strict=True):  # the original glyphs, the old one included
-        if b is None or _height_class(c) != cls or c in OVERSHOOT:
+        if b is None or height_class(c) != cls or c in OVERSHOOT:
             continue
         rows = _rows(observed_ink(image[b[1] : b[3], b[0] : b[2]], plan.font.fg, plan.font.bg, plan.font.effect))
         if rows:
@@ -231,7 +225,7 @@ def _neighbour_ink(registry, image: np.ndarray, plan: EditPlan, k: int, pens: di
             continue
         if j in pens:
             nb, _ = place_glyph(registry, f.face, plan.word[j], replaced.get(j, plan.word[j]), pens[j], (h, w), slant,
-                                anchor=run_anchor(plan.word, j), weight=f.weight)
+                                anchor=run_anchor(plan.word, j), weight=f.weight, slope=f.tilt)
             out[y0:y1, x0:x1] = np.maximum(out[y0:y1, x0:x1], nb[y0:y1, x0:x1])
         else:
             if observed is None:
@@ -286,11 +280,11 @@ def edit_pen(registry, image: np.ndarray, plan: EditPlan, k: int, size: int, sla
     """
     f, word, boxes = plan.font, plan.word, plan.char_boxes
     if not align:
-        return glyph_pen(registry, f.face, size, word[k], boxes[k], slant, f.baseline), {}
+        return glyph_pen(registry, f.face, size, word[k], boxes[k], slant, f.baseline, slope=f.tilt), {}
 
     def aligned(j: int, at: int, fixed: bool = False) -> GlyphPen:
         return glyph_pen(registry, f.face, at, word[j], boxes[j], slant, f.baseline,
-                         ink_around(image, boxes[j], f), fixed_size=fixed)
+                         ink_around(image, boxes[j], f), fixed_size=fixed, slope=f.tilt)
 
     # Neighbours in the same run of text (no space between), nearest first.
     near = [j for j in sorted(range(len(word)), key=lambda j: abs(j - k))[1:]

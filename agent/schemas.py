@@ -84,6 +84,9 @@ class FontInfo(BaseModel):
     size: int = Field(description="Font size in pixels.")
     baseline: float = Field(default=0.0, description="y of the line's baseline in the image (fallback for placing glyphs).")
     slant: float = Field(description="Shear of the strokes (dx per dy).")
+    tilt: float = Field(default=0.0, description="Slope of the line's baseline (dy per px across, image rows: negative "
+                        "rises to the right; 0 for a level line): new glyphs are set on it, their columns moved down by it "
+                        "times their distance from the pen (tools.fonts.tilt).")
     fg: tuple[int, int, int] = Field(description="Text colour.")
     bg: tuple[int, int, int] = Field(description="Background colour.")
     score: float = Field(description="IoU of the matched rendering with the observed ink.")

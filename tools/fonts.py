@@ -505,6 +505,21 @@ def shear(coverage: np.ndarray, slant: float, baseline: float) -> np.ndarray:
     return np.asarray(img, np.float32) / 255.0
 
 
+def tilt(coverage: np.ndarray, slope: float, pivot: tuple[float, float]) -> np.ndarray:
+    """Set an upright glyph on a tilted baseline: each column moves down by `slope` (dy per px across,
+    image rows: negative rises to the right) times its distance from the pivot (the pen), its
+    verticals staying vertical. A sign seen from one side tilts its lines so (perspective keeps its
+    verticals upright: a word turned by the camera's roll also leans its stems, which the face's
+    slant measures on the levelled ink)."""
+    if abs(slope) < 1e-3:
+        return coverage
+    px, _ = pivot
+    img = Image.fromarray((coverage * 255).astype(np.uint8))
+    # out(x, y) = in(x, y - slope * (x - px))
+    img = img.transform(img.size, Image.Transform.AFFINE, (1, 0, 0, -slope, 1, slope * px), resample=Image.Resampling.BILINEAR)
+    return np.asarray(img, np.float32) / 255.0
+
+
 @dataclass(frozen=True)
 class GlyphPen:
     """Where an observed glyph was drawn: font size and pen position (x, baseline y)."""
@@ -525,6 +540,7 @@ def glyph_pen(
     baseline: float | None = None,
     observed: tuple[np.ndarray, tuple[int, int]] | None = None,
     fixed_size: bool = False,
+    slope: float = 0.0,
 ) -> GlyphPen:
     """The size and pen that draw char in face over its observed ink box (at exactly `size` when
     fixed_size: the word's glyphs agreed on it).
@@ -533,11 +549,19 @@ def glyph_pen(
     fixes the pen locally (so a tilted baseline or a drifting layout does not matter). Given the
     observed ink coverage (array, (x, y) of its top-left in the image), the alignment is refined to
     the size and whole-pixel offset whose rendering best matches that ink: a one-pixel or one-size
-    error costs more fidelity than anything the inpainting can win back.
+    error costs more fidelity than anything the inpainting can win back. slope: the line's baseline
+    tilt (see `tilt`); the rendering is set on it before it is aligned.
     """
     ox0, oy0, ox1, oy1 = box
+
+    def drawn_box(font, size: int):  # the glyph's ink box drawn at pen (size, 2 size), on the line's tilt
+        if not slope:
+            return render_text(font, char, (4 * size, 3 * size), (size, 2 * size), [0.0]).boxes[0]
+        return ink_box(tilt(render_text(font, char, (4 * size, 4 * size), (size, 2 * size), [0.0]).alpha, slope,
+                            (size, 2 * size)))
+
     font = registry.font(face, size)
-    rb = render_text(font, char, (4 * size, 3 * size), (size, 2 * size), [0.0]).boxes[0]
+    rb = drawn_box(font, size)
     if rb is not None and not fixed_size:
         # Local size: when the observed box is uniformly smaller or larger than the rendering
         # (height and width agree), the line-level size is off here: rescale.
@@ -545,7 +569,7 @@ def glyph_pen(
         if 0.55 <= rh <= 1.8 and abs(rh - rw) <= 0.35 * rh and abs(rh - 1) > 0.08:
             size = max(4, round(size * rh))
             font = registry.font(face, size)
-            rb = render_text(font, char, (4 * size, 3 * size), (size, 2 * size), [0.0]).boxes[0]
+            rb = drawn_box(font, size)
     if rb is None:
         return GlyphPen(size, float(ox0), float(oy1))
     pen_x = (ox0 + ox1) / 2 - ((rb[0] + rb[2]) / 2 - size)
@@ -558,7 +582,7 @@ def glyph_pen(
     if observed is None:
         return GlyphPen(size, pen_x, base_y)
     sizes = (size,) if fixed_size else (size, size - 1, size + 1)  # ties keep the line's estimate
-    err, size, pen_x, base_y = _align_to_ink(registry, face, sizes, char, box, pen_x, base_y, slant, observed)
+    err, size, pen_x, base_y = _align_to_ink(registry, face, sizes, char, box, pen_x, base_y, slant, observed, slope=slope)
     # The renderer puts glyphs on whole pixels (x rounds half up): keep the pen it drew at.
     return GlyphPen(size, float(np.floor(pen_x + 0.5)), base_y, err)
 
@@ -664,11 +688,13 @@ def place_glyph(
     shift: tuple[float, float] = (0.0, 0.0),
     anchor: Anchor = "centre",
     weight: float = 0.0,
+    slope: float = 0.0,
 ) -> tuple[np.ndarray, tuple[float, float]]:
     """Coverage of new_char drawn where old_char stood (its pen), and the new pen (x, baseline y).
 
     The new glyph takes the same baseline and keeps the `anchor` edge of the old glyph's advance;
-    `weight` moves its outline out (bolder) or in by that many pixels (see GlyphOutline).
+    `weight` moves its outline out (bolder) or in by that many pixels (see GlyphOutline); `slope`
+    sets it on a tilted baseline through the old glyph's pen (see `tilt`).
     """
     font = registry.font(face, pen.size)
     pen_x = replacement_pen(font, old_char, new_char, pen.x, anchor) + shift[0]
@@ -677,7 +703,7 @@ def place_glyph(
         alpha = glyph_outline(registry, face, pen.size, new_char, shape, (pen_x, base_y)).coverage(weight)
     else:
         alpha = render_text(font, new_char, (shape[1], shape[0]), (pen_x, base_y), [0.0]).alpha
-    return shear(alpha, slant, base_y), (pen_x, base_y)
+    return tilt(shear(alpha, slant, base_y), slope, (pen.x, pen.baseline)), (pen_x, base_y)
 
 
 @functools.cache
@@ -690,6 +716,7 @@ def _offsets_nearest_first(reach: int) -> tuple[tuple[int, int], ...]:
 def _align_to_ink(
     registry: FontRegistry, face: str, sizes: tuple[int, ...], char: str, box: tuple[int, int, int, int],
     pen_x: float, base_y: float, slant: float, observed: tuple[np.ndarray, tuple[int, int]], reach: int = 2,
+    slope: float = 0.0,
 ) -> tuple[float, int, float, float]:
     """(error, size, pen x, baseline) among `sizes` (the estimate's first) and within `reach` pixels of the
     estimate whose rendering of char best matches the observed coverage around its box (least squares)."""
@@ -713,7 +740,8 @@ def _align_to_ink(
         # Render once on a canvas `reach` pixels larger all round; each offset is a slice of it.
         canvas = (x1 - x0 + 2 * reach, y1 - y0 + 2 * reach)
         by = base_y - y0 + reach
-        big = shear(render_text(font, char, canvas, (px - x0 + reach, by), [0.0]).alpha, slant, by)
+        big = tilt(shear(render_text(font, char, canvas, (px - x0 + reach, by), [0.0]).alpha, slant, by), slope,
+                   (px - x0 + reach, by))
         for dx, dy in offsets:
             win = big[reach - dy : reach - dy + y1 - y0, reach - dx : reach - dx + x1 - x0]
             err = float(((win - target) ** 2).sum())

@@ -85,3 +85,13 @@ _FIND_TABLE = str.maketrans(_find_classes())
 def confusable(text: str) -> str:
     """The canonical form for finding: every character of a confusable class as one representative."""
     return text.translate(_FIND_TABLE)
+
+
+# Characters that share their ink's top and bottom in a font: the x-height letters, capitals
+# without tails, figures, ascender letters, descender letters.
+HEIGHT_CLASSES = ("acemnorsuvwxz", "ABCDEFGHIKLMNOPRSTUVWXYZ", "0123456789", "bdhkl", "gpqy")
+
+
+def height_class(c: str) -> int | None:
+    """Which of HEIGHT_CLASSES c belongs to (None: a character of its own height, punctuation)."""
+    return next((i for i, g in enumerate(HEIGHT_CLASSES) if c in g), None)
