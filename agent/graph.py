@@ -242,10 +242,11 @@ def build_graph(toolbox: Toolbox):
             scores = dict(zip(texts, toolbox.ocr.likelihoods(crop, texts), strict=True))
             if likely_enough(scores, read, p.new_word, rivals, misses):
                 why, confirmed_by = None, "likelihood"
-        if why is None and p.reflow is None and (level := levelled_crop(state["candidate"], p)) is not None:
-            # A tilted line is read level too, and must read as requested there as well.
+        if why is None and (level := levelled_crop(state["candidate"], p, edits_boxes)) is not None:
+            # A tilted line is read level too, and must read as requested there as well (a re-set
+            # word's plan has no tilt: it is drawn level). No likelihood rescue here: only stricter.
             level_read, level_conf = toolbox.ocr.recognize(level)
-            level_before = toolbox.ocr.recognize(levelled_crop(state["image"], p))[0]
+            level_before = toolbox.ocr.recognize(levelled_crop(state["image"], p, edits_boxes))[0]
             if level_why := diagnose(level_read, level_conf, p.word, p.new_word, edited, least,
                                      reference_reading(p, level_before, p.word, p.new_word)):
                 why, confirmed_by = level_why, None

@@ -29,8 +29,8 @@ from tools.fonts import (
     render_text,
     shear,
     split_colours,
+    vertical_shear,
 )
-from tools.fonts import tilt as tilt_glyph
 from tools.locate import (
     Occurrence,
     another_number,
@@ -263,8 +263,7 @@ def make_plan(registry, image: np.ndarray, line: TextLine, start: int, request: 
     if tilt:
         # A tilted line is matched set level: tilted, its glyphs fitted a condensed face best, whose
         # new R, in a line turned 12 degrees, crowded the I before it.
-        cx, cy = (rx1 - rx0) / 2, (ry1 - ry0) / 2
-        levelled_ink = tilt_glyph(ink.coverage, -tilt, (cx, cy))
+        levelled_ink = vertical_shear(ink.coverage, -tilt, (rx1 - rx0) / 2)
         level = replace(ink, coverage=levelled_ink, slant=estimate_slant(levelled_ink))
         levelled = match_font(registry, level.coverage, text, level.fg, level.bg, faces=drawable, offset=(rx0, ry0),
                               slant=level.slant)
@@ -353,8 +352,10 @@ def make_plan(registry, image: np.ndarray, line: TextLine, start: int, request: 
         offset=found_effect.offset, blur=found_effect.blur)
     blur = _blur(registry, image, text, boxes[ws:we], ws, match, fg, bg, effect, tilt)
     weight = _weight(registry, image, text, boxes[ws:we], ws, match, fg, bg, effect, blur, tilt)
+    # A word set anew is drawn level (agent/reflow.py sets no text on a tilt yet, and moves the rest
+    # of the line only across): its plan keeps tilt 0, so its pens are fitted as before.
     font = FontInfo(face=match.face, category=match.category, size=match.size, baseline=round(match.baseline, 2), slant=match.slant,
-                    tilt=tilt, fg=fg, bg=bg, score=round(match.score, 4), blur=blur, weight=weight, effect=effect, candidates=candidates)
+                    tilt=tilt if mode == "chars" else 0.0, fg=fg, bg=bg, score=round(match.score, 4), blur=blur, weight=weight, effect=effect, candidates=candidates)
     exemplars = (exemplars_in_line(registry, image, text, boxes, {start + e.index for e in edits}, {e.new for e in edits},
                                    fg, bg, match.face, match.size)
                  if mode == "chars" and effect is None and match.score < GOOD_FIT else [])
@@ -626,7 +627,7 @@ def _plausible(registry, image: np.ndarray, text: str, boxes: list, match, indic
     return fixed
 
 
-TILT_PX = 1.5  # a line tilted so that a glyph's top leans this far (px, over its size) past its foot is drawn tilted
+TILT_PX = 1.5  # a line whose baseline rises or falls this far (px) over one font size is drawn tilted (under it, a glyph's ends stay within a pixel)
 TILT_SPREAD = 0.05  # x the size: the glyphs' centres lie this close to one straight line per height class (median)
 
 
@@ -645,19 +646,25 @@ def baseline_tilt(text: str, boxes: list, size: int) -> float:
     for c, b in zip(text, boxes, strict=True):
         if b is not None and (cls := height_class(c)) is not None:
             centres.setdefault(cls, []).append(((b[0] + b[2]) / 2, (b[1] + b[3]) / 2))
+    # pairs at least half a size apart: a pixel of a box's centre is then at most 2 / size of slope
     slopes = [(y2 - y1) / (x2 - x1) for group in centres.values() for i, (x1, y1) in enumerate(group)
               for x2, y2 in group[i + 1 :] if abs(x2 - x1) >= 0.5 * size]
     if len(slopes) < 2:
         return 0.0
     slope = float(np.median(slopes))  # Theil-Sen: a glyph cut short or a merged neighbour is outvoted
-    spread = [abs(o - float(np.median(offs))) for group in centres.values()
-              for offs in [[y - slope * x for x, y in group]] for o in offs]
-    if float(np.median(spread)) > TILT_SPREAD * size or abs(slope) * size < TILT_PX:
+    spread = []  # each centre's distance from its class's line (a class of one glyph says nothing)
+    for group in centres.values():
+        if len(group) >= 2:
+            offsets = [y - slope * x for x, y in group]
+            spread += [abs(o - float(np.median(offsets))) for o in offsets]
+    if not spread or float(np.median(spread)) > TILT_SPREAD * size or abs(slope) * size < TILT_PX:
         return 0.0
     return round(slope, 4)
 
 
-TILT_SEARCH, TILT_STEP = 0.06, 0.005  # the slope is refined this far (dy per px) either side of the glyphs' estimate
+# The slope is refined this far (dy per px) either side of the glyphs' estimate (a few glyphs' boxes
+# missed it by up to 0.03), in steps of a fifth of a pixel over a 40 px glyph.
+TILT_SEARCH, TILT_STEP = 0.06, 0.005
 
 
 def level_slope(coverage: np.ndarray, estimate: float, size: int) -> float:
@@ -670,7 +677,7 @@ def level_slope(coverage: np.ndarray, estimate: float, size: int) -> float:
         return 0.0
     h, w = coverage.shape
     slopes = estimate + TILT_STEP * np.arange(-round(TILT_SEARCH / TILT_STEP), round(TILT_SEARCH / TILT_STEP) + 1)
-    sharpness = [float((tilt_glyph(coverage, -float(s), (w / 2, h / 2)).sum(1) ** 2).sum()) for s in slopes]
+    sharpness = [float((vertical_shear(coverage, -float(s), w / 2).sum(1) ** 2).sum()) for s in slopes]
     slope = float(slopes[int(np.argmax(sharpness))])
     return round(slope, 4) if abs(slope) * size >= TILT_PX else 0.0
 
@@ -709,7 +716,7 @@ def _blur(registry, image: np.ndarray, text: str, boxes: list, first: int, match
         if pen.size != match.size:
             continue
         crisp = render_text(font, char, (x1 - x0, y1 - y0), (pen.x - x0, pen.baseline - y0), [0.0]).alpha
-        crisp = tilt_glyph(shear(crisp, lean, pen.baseline - y0), tilt, (pen.x - x0, pen.baseline - y0))
+        crisp = vertical_shear(shear(crisp, lean, pen.baseline - y0), tilt, pen.x - x0)
         errs[0] += float(((crisp - observed) ** 2).sum())
         peaks[0] += float(np.percentile(observed, 99))
         for j, sigma in enumerate(BLURS, 1):
@@ -747,7 +754,7 @@ def _weight(registry, image: np.ndarray, text: str, boxes: list, first: int, mat
                         slope=tilt)
         outline = glyph_outline(registry, match.face, match.size, char, (y1 - y0, x1 - x0), (pen.x - x0, pen.baseline - y0))
         for i, weight in enumerate(weights):
-            drawn = tilt_glyph(shear(outline.coverage(weight), lean, pen.baseline - y0), tilt, (pen.x - x0, pen.baseline - y0))
+            drawn = vertical_shear(shear(outline.coverage(weight), lean, pen.baseline - y0), tilt, pen.x - x0)
             if blur:
                 drawn = ndimage.gaussian_filter(drawn, blur)
             errs[i] += float(((drawn - observed) ** 2).sum())

@@ -9,7 +9,7 @@ was erased, and each was verified. Two checks that do not trust the plan's boxes
 - `line_verdict`: the whole line, read again from scratch on the original and on the candidate
   (one crop round the line, no character boxes), must read the same except for the requested
   word, which must read as requested (edited characters exact and case-sensitive).
-- `levelled_crop`: on a tilted line, the word is also read turned level (the recogniser forgives a
+- `levelled_crop`: on a tilted line, the word is also read set level (the recogniser forgives a
   misdrawn glyph in tilted text that it does not forgive level).
 - `pixels_outside_word`: every changed pixel lies inside the target word's box plus a margin (or,
   on ground, the edited glyph's own zone, where the new letter is wider or taller than the old), and none on the ink of
@@ -23,7 +23,7 @@ import numpy as np
 from agent.plan import observed_ink
 from agent.policy import diagnose
 from agent.schemas import Box, EditPlan
-from tools.fonts import tilt
+from tools.fonts import vertical_shear
 from tools.mask import changed as changed_pixels
 from tools.mask import union
 from tools.metrics import edit_distance
@@ -49,39 +49,46 @@ def word_margin(word_box) -> int:
     return max(MIN_WORD_MARGIN, round(WORD_MARGIN * (word_box[3] - word_box[1])))
 
 
-def levelled_crop(image: np.ndarray, plan: EditPlan) -> np.ndarray | None:
-    """The word set level (its line's tilt undone, tools.fonts.tilt: columns keep their x) and
-    cropped as `verify_crop` crops a level word, or None for a level line. On a line turned 12
+def levelled_crop(image: np.ndarray, plan: EditPlan, mask_boxes: list) -> np.ndarray | None:
+    """The word set level (its line's tilt undone, tools.fonts.vertical_shear: columns keep their
+    x) and cropped as `verify_crop` crops a level word (grown to every mask, a margin of a fifth of
+    its height, halfway to the ink outside it), or None for a level line. On a line turned 12
     degrees, easyocr read "DAIRY" where a new upright R crowded the I and the judge read "DARY";
-    read level, the word reads as it looks. The band is the glyphs' own height with the same
-    margin (a band of the font's size took in a barrier sign's frame and its yellow bars)."""
+    read level, the word reads as it looks. The band runs from the highest glyph top to the lowest
+    foot, each carried along the tilt: the median glyph's height cut the G and the l of a sign's
+    "Glass", read "Giass", and a band of the font's size took in a barrier sign's frame."""
     slope = plan.font.tilt
-    inked = [b for b in plan.char_boxes if b is not None]
+    inked = [tuple(b) for b in [*plan.char_boxes, *mask_boxes] if b is not None]
     if not slope or not inked:
         return None
     h, w = image.shape[:2]
-    heights = sorted(b[3] - b[1] for b in inked)
-    text_h = heights[len(heights) // 2]
-    m = max(2, round(0.2 * text_h))
-    x0, x1 = max(0, plan.word_box[0] - m), min(w, plan.word_box[2] + m)
-    left, right = plan.outside  # halfway to the nearest ink outside the word, as verify_crop stops
-    if left is not None and left[2] <= plan.word_box[0]:
-        x0 = max(x0, (left[2] + plan.word_box[0] + 1) // 2)
-    if right is not None and right[0] >= plan.word_box[2]:
-        x1 = min(x1, (right[0] + plan.word_box[2]) // 2 + 1)
+    box = plan.word_box
+    for b in mask_boxes:
+        box = union(box, tuple(b))
+    x0, x1 = box[0], box[2]
     cx = (x0 + x1) / 2
-    # the word's middle row where it crosses cx (each glyph's centre carried along the tilt)
-    cy = float(np.median([(b[1] + b[3]) / 2 - slope * ((b[0] + b[2]) / 2 - cx) for b in inked]))
-    half = text_h / 2 + m
-    reach = abs(slope) * (x1 - x0) / 2
-    y0, y1 = max(0, round(cy - half - reach)), min(h, round(cy + half + reach) + 1)
+    # each box's top and foot where the line crosses cx
+    tops = [b[1] - slope * ((b[0] + b[2]) / 2 - cx) for b in inked]
+    feet = [b[3] - slope * ((b[0] + b[2]) / 2 - cx) for b in inked]
+    top, foot = min(tops), max(feet)
+    m = max(2, round(0.2 * (foot - top)))  # verify_crop's margin
+    x0, x1 = max(0, x0 - m), min(w, x1 + m)
+    left, right = plan.outside  # halfway to the nearest ink outside the word, as verify_crop stops
+    if left is not None and left[2] <= box[0]:
+        x0 = max(x0, (left[2] + box[0] + 1) // 2)
+    if right is not None and right[0] >= box[2]:
+        x1 = min(x1, (right[0] + box[2]) // 2 + 1)
+    reach = abs(slope) * max(cx - x0, x1 - cx)
+    y0, y1 = max(0, round(top - m - reach)), min(h, round(foot + m + reach) + 1)
+    if x1 <= x0 or y1 <= y0:
+        return None
     region = image[y0:y1, x0:x1].astype(np.float32) / 255.0
-    level = np.stack([tilt(region[..., c], -slope, (cx - x0, 0.0)) for c in range(3)], -1)
-    # the tilt leaves the region's corners empty: fill them with the ground, as the recogniser sees paper
-    inside = tilt(np.ones(region.shape[:2], np.float32), -slope, (cx - x0, 0.0))[..., None]
+    level = np.stack([vertical_shear(region[..., c], -slope, cx - x0) for c in range(3)], -1)
+    # the shear leaves the region's corners empty: fill them with the ground, as the recogniser sees paper
+    inside = vertical_shear(np.ones(region.shape[:2], np.float32), -slope, cx - x0)[..., None]
     level = level + (1 - inside) * np.asarray(plan.font.bg, np.float32) / 255.0
-    band = level[max(0, round(cy - half) - y0) : round(cy + half) - y0 + 1]
-    return np.clip(band * 255 + 0.5, 0, 255).astype(np.uint8)
+    band = level[max(0, round(top - m) - y0) : max(0, round(foot + m) - y0 + 1)]
+    return np.clip(band * 255 + 0.5, 0, 255).astype(np.uint8) if band.size else None
 
 
 def line_crop(image: np.ndarray, plan: EditPlan, mask_boxes: list) -> np.ndarray:

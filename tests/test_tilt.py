@@ -10,7 +10,9 @@ from scipy import ndimage
 
 from agent.plan import baseline_tilt, level_slope
 from agent.schemas import EditRequest
-from tools.fonts import composite, render_text, tilt
+from agent.verify import levelled_crop
+from tools.fonts import composite, render_text, vertical_shear
+from tools.locate import char_boxes, line_ink
 
 GROUND, INK = (235, 235, 235), (30, 40, 120)
 
@@ -18,7 +20,7 @@ GROUND, INK = (235, 235, 235), (30, 40, 120)
 def _line(registry, text: str, slope: float = 0.0, degrees: float = 0.0, face: str = "LiberationSans-Bold", size: int = 40):
     """A line of text on a plain ground, its baseline tilted by `slope` (perspective) or turned by `degrees` (roll)."""
     drawn = render_text(registry.font(face, size), text, (460, 140), (40.0, 85.0))
-    alpha = tilt(drawn.alpha, slope, (230.0, 85.0))
+    alpha = vertical_shear(drawn.alpha, slope, 230.0)
     image = composite(np.full((140, 460, 3), GROUND, np.float32), alpha, INK).astype(np.uint8)
     if degrees:
         image = np.asarray(Image.fromarray(image).rotate(degrees, resample=Image.Resampling.BICUBIC, fillcolor=GROUND))
@@ -29,8 +31,6 @@ def _line(registry, text: str, slope: float = 0.0, degrees: float = 0.0, face: s
 def test_the_tilt_of_a_line_is_read_from_its_glyphs_and_its_ink(registry, ocr, slope, degrees):
     image = _line(registry, "OPEN DAILY", slope, degrees)
     line = max(ocr.read(image), key=lambda ln: len(ln.text))
-    from tools.locate import char_boxes, line_ink
-
     ink = line_ink(image, line.box, line.text, registry)
     boxes = char_boxes(registry, ink, line.text, "LiberationSans-Bold")
     truth = slope or -float(np.tan(np.radians(degrees)))
@@ -41,8 +41,6 @@ def test_the_tilt_of_a_line_is_read_from_its_glyphs_and_its_ink(registry, ocr, s
 def test_a_level_line_has_no_tilt(registry, ocr):
     image = _line(registry, "OPEN DAILY")
     line = max(ocr.read(image), key=lambda ln: len(ln.text))
-    from tools.locate import char_boxes, line_ink
-
     ink = line_ink(image, line.box, line.text, registry)
     assert baseline_tilt(line.text, char_boxes(registry, ink, line.text, "LiberationSans-Bold"), 40) == 0.0
 
@@ -63,9 +61,7 @@ def test_a_new_glyph_on_a_tilted_line_is_drawn_on_its_tilt(editor, registry):
     foot = [inked.shape[0] - inked[::-1, c].argmax() for c in (cols[0], cols[-1])]
     assert abs((foot[1] - foot[0]) / (cols[-1] - cols[0]) + 0.2) <= 0.06, (foot, cols[0], cols[-1])
     # Verify also read the word set level: there its capitals' tops lie on one row.
-    from agent.verify import levelled_crop
-
-    level = levelled_crop(out, result.plan)
+    level = levelled_crop(out, result.plan, result.attempts[-1].mask_boxes)
     dark = np.abs(level.astype(int) - GROUND).max(-1) > 100
     pieces, n = ndimage.label(dark)
     tops = [int(np.flatnonzero((pieces == k).any(1))[0]) for k in range(1, n + 1) if (pieces == k).sum() > 40]

@@ -505,18 +505,18 @@ def shear(coverage: np.ndarray, slant: float, baseline: float) -> np.ndarray:
     return np.asarray(img, np.float32) / 255.0
 
 
-def tilt(coverage: np.ndarray, slope: float, pivot: tuple[float, float]) -> np.ndarray:
+def vertical_shear(coverage: np.ndarray, slope: float, pivot_x: float) -> np.ndarray:
     """Set an upright glyph on a tilted baseline: each column moves down by `slope` (dy per px across,
-    image rows: negative rises to the right) times its distance from the pivot (the pen), its
+    image rows: negative rises to the right) times its distance from pivot_x (the pen), its
     verticals staying vertical. A sign seen from one side tilts its lines so (perspective keeps its
-    verticals upright: a word turned by the camera's roll also leans its stems, which the face's
-    slant measures on the levelled ink)."""
-    if abs(slope) < 1e-3:
+    verticals upright; a camera's roll also leans the stems, which the face's slant measures on the
+    levelled ink)."""
+    if abs(slope) < 1e-3:  # under a thousandth, no column of a glyph moves by a tenth of a pixel
         return coverage
-    px, _ = pivot
     img = Image.fromarray((coverage * 255).astype(np.uint8))
-    # out(x, y) = in(x, y - slope * (x - px))
-    img = img.transform(img.size, Image.Transform.AFFINE, (1, 0, 0, -slope, 1, slope * px), resample=Image.Resampling.BILINEAR)
+    # out(x, y) = in(x, y - slope * (x - pivot_x))
+    img = img.transform(img.size, Image.Transform.AFFINE, (1, 0, 0, -slope, 1, slope * pivot_x),
+                        resample=Image.Resampling.BILINEAR)
     return np.asarray(img, np.float32) / 255.0
 
 
@@ -546,19 +546,19 @@ def glyph_pen(
     fixed_size: the word's glyphs agreed on it).
 
     The character is rendered in the matched face and size and aligned to its observed box; that
-    fixes the pen locally (so a tilted baseline or a drifting layout does not matter). Given the
+    fixes the pen locally (so a drifting layout does not matter). Given the
     observed ink coverage (array, (x, y) of its top-left in the image), the alignment is refined to
     the size and whole-pixel offset whose rendering best matches that ink: a one-pixel or one-size
     error costs more fidelity than anything the inpainting can win back. slope: the line's baseline
-    tilt (see `tilt`); the rendering is set on it before it is aligned.
+    tilt (see `vertical_shear`); the rendering is set on it before it is aligned.
     """
     ox0, oy0, ox1, oy1 = box
 
     def drawn_box(font, size: int):  # the glyph's ink box drawn at pen (size, 2 size), on the line's tilt
         if not slope:
             return render_text(font, char, (4 * size, 3 * size), (size, 2 * size), [0.0]).boxes[0]
-        return ink_box(tilt(render_text(font, char, (4 * size, 4 * size), (size, 2 * size), [0.0]).alpha, slope,
-                            (size, 2 * size)))
+        return ink_box(vertical_shear(render_text(font, char, (4 * size, 4 * size), (size, 2 * size), [0.0]).alpha,
+                                      slope, size))
 
     font = registry.font(face, size)
     rb = drawn_box(font, size)
@@ -694,7 +694,7 @@ def place_glyph(
 
     The new glyph takes the same baseline and keeps the `anchor` edge of the old glyph's advance;
     `weight` moves its outline out (bolder) or in by that many pixels (see GlyphOutline); `slope`
-    sets it on a tilted baseline through the old glyph's pen (see `tilt`).
+    sets it on a tilted baseline through the old glyph's pen (see `vertical_shear`).
     """
     font = registry.font(face, pen.size)
     pen_x = replacement_pen(font, old_char, new_char, pen.x, anchor) + shift[0]
@@ -703,7 +703,7 @@ def place_glyph(
         alpha = glyph_outline(registry, face, pen.size, new_char, shape, (pen_x, base_y)).coverage(weight)
     else:
         alpha = render_text(font, new_char, (shape[1], shape[0]), (pen_x, base_y), [0.0]).alpha
-    return tilt(shear(alpha, slant, base_y), slope, (pen.x, pen.baseline)), (pen_x, base_y)
+    return vertical_shear(shear(alpha, slant, base_y), slope, pen.x), (pen_x, base_y)
 
 
 @functools.cache
@@ -740,8 +740,8 @@ def _align_to_ink(
         # Render once on a canvas `reach` pixels larger all round; each offset is a slice of it.
         canvas = (x1 - x0 + 2 * reach, y1 - y0 + 2 * reach)
         by = base_y - y0 + reach
-        big = tilt(shear(render_text(font, char, canvas, (px - x0 + reach, by), [0.0]).alpha, slant, by), slope,
-                   (px - x0 + reach, by))
+        big = vertical_shear(shear(render_text(font, char, canvas, (px - x0 + reach, by), [0.0]).alpha, slant, by), slope,
+                             px - x0 + reach)
         for dx, dy in offsets:
             win = big[reach - dy : reach - dy + y1 - y0, reach - dx : reach - dx + x1 - x0]
             err = float(((win - target) ** 2).sum())
