@@ -24,10 +24,10 @@ from tools.fonts import (
     glyph_pen,
     ink_box,
     match_font,
+    on_line,
     project_ink,
     render_alpha,
     render_text,
-    shear,
     split_colours,
     vertical_shear,
 )
@@ -708,15 +708,15 @@ def _blur(registry, image: np.ndarray, text: str, boxes: list, first: int, match
     observed ink's peak is that, and is not taken.
     """
     font = registry.font(match.face, match.size)
-    lean = 0.0 if registry.is_italic(match.face) else match.slant
+    lean = registry.drawn_slant(match.face, match.slant)
     errs = np.zeros(len(BLURS) + 1)
     peaks = np.zeros(len(BLURS) + 1)  # summed 99th percentiles: [0] observed, [j] rendered at BLURS[j - 1]
     for char, b, (x0, y0, x1, y1), observed in _glyph_ink(image, text, boxes, first, fg, bg, effect):
         pen = glyph_pen(registry, match.face, match.size, char, b, lean, match.baseline, (observed, (x0, y0)), slope=tilt)
         if pen.size != match.size:
             continue
-        crisp = render_text(font, char, (x1 - x0, y1 - y0), (pen.x - x0, pen.baseline - y0), [0.0]).alpha
-        crisp = vertical_shear(shear(crisp, lean, pen.baseline - y0), tilt, pen.x - x0)
+        crisp = on_line(render_text(font, char, (x1 - x0, y1 - y0), (pen.x - x0, pen.baseline - y0), [0.0]).alpha,
+                        lean, pen.baseline - y0, tilt, pen.x - x0)
         errs[0] += float(((crisp - observed) ** 2).sum())
         peaks[0] += float(np.percentile(observed, 99))
         for j, sigma in enumerate(BLURS, 1):
@@ -748,13 +748,13 @@ def _weight(registry, image: np.ndarray, text: str, boxes: list, first: int, mat
     steps = int(min(MAX_WEIGHT, max(2 * WEIGHT_STEP, 0.03 * match.size)) / WEIGHT_STEP)
     weights = WEIGHT_STEP * np.arange(-steps, steps + 1)
     errs = np.zeros(len(weights))
-    lean = 0.0 if registry.is_italic(match.face) else match.slant
+    lean = registry.drawn_slant(match.face, match.slant)
     for char, b, (x0, y0, x1, y1), observed in _glyph_ink(image, text, boxes, first, fg, bg, effect):
         pen = glyph_pen(registry, match.face, match.size, char, b, lean, match.baseline, (observed, (x0, y0)), fixed_size=True,
                         slope=tilt)
         outline = glyph_outline(registry, match.face, match.size, char, (y1 - y0, x1 - x0), (pen.x - x0, pen.baseline - y0))
         for i, weight in enumerate(weights):
-            drawn = vertical_shear(shear(outline.coverage(weight), lean, pen.baseline - y0), tilt, pen.x - x0)
+            drawn = on_line(outline.coverage(weight), lean, pen.baseline - y0, tilt, pen.x - x0)
             if blur:
                 drawn = ndimage.gaussian_filter(drawn, blur)
             errs[i] += float(((drawn - observed) ** 2).sum())
@@ -809,12 +809,23 @@ def verify_crop(image: np.ndarray, plan: EditPlan, mask_boxes: list, reset: bool
     moved_right = r.dx if r is not None and r.side == "after" else 0
     moved_left = -r.dx if r is not None and r.side == "before" else 0
     h, w = image.shape[:2]
-    m = max(2, round(0.2 * (box[3] - box[1])))
-    x0, x1 = max(0, box[0] - m), min(w, box[2] + m)
-    # Stop halfway to the nearest ink outside the word, so no neighbour is read with it.
+    m = crop_margin(box[3] - box[1])
+    x0, x1 = word_columns(plan, box, m, w, moved_left, moved_right)
+    return image[max(0, box[1] - m) : min(h, box[3] + m), x0:x1]
+
+
+def crop_margin(height: float) -> int:
+    """The margin the recogniser likes round a word: a fifth of its height, at least 2 px."""
+    return max(2, round(0.2 * height))
+
+
+def word_columns(plan: EditPlan, box, m: int, width: int, moved_left: int = 0, moved_right: int = 0) -> tuple[int, int]:
+    """The columns of a word's crop: its box and m either side, stopping halfway to the nearest ink
+    outside the word (moved by a re-set line's dx), so no neighbour is read with it."""
+    x0, x1 = max(0, box[0] - m), min(width, box[2] + m)
     left, right = plan.outside
     if left is not None and left[2] + moved_left <= box[0]:
         x0 = max(x0, (left[2] + moved_left + box[0] + 1) // 2)
     if right is not None and right[0] + moved_right >= box[2]:
         x1 = min(x1, (right[0] + moved_right + box[2]) // 2 + 1)
-    return image[max(0, box[1] - m) : min(h, box[3] + m), x0:x1]
+    return x0, x1

@@ -86,7 +86,7 @@ def plan_reflow(registry, image: np.ndarray, plan: EditPlan, lines: list[TextLin
     inked = [j for j, b in enumerate(boxes) if b is not None and not old[j].isspace()]
     if not inked:
         raise BadRequest(f'could not find the ink of "{old}" in the image')
-    slant = 0.0 if registry.is_italic(f.face) else f.slant
+    slant = registry.drawn_slant(f.face, f.slant)
     lean = slant + (0.2 if registry.is_italic(f.face) else 0.0)  # an italic face leans about 0.2 (11 degrees) by itself
     height = plan.word_box[3] - plan.word_box[1]
     left = plan.outside[0] if plan.outside[0] is not None and plan.word_box[0] - plan.outside[0][2] < 2 * height else None
@@ -846,7 +846,7 @@ def paint_reflow(registry, image: np.ndarray, plan: EditPlan, s: AttemptSettings
     new_mid = plan.new_word[r.head : len(plan.new_word) - r.tail]
     size = max(6, round(r.size * s.size_scale))
     font = registry.font(f.face, size)
-    slant = 0.0 if registry.is_italic(f.face) else f.slant
+    slant = registry.drawn_slant(f.face, f.slant)
     pen_x = r.pen_x + (0 if r.side == "after" else -r.dx)
     advance = cells_advance(font, r.cells)
     cov = np.zeros((out.shape[0], out.shape[1]), np.float32)

@@ -53,7 +53,7 @@ def glyph_edits(registry, image: np.ndarray, plan: EditPlan, s: AttemptSettings)
         plan = plan.model_copy(update={"font": plan.font.model_copy(update={"weight": plan.font.weight + s.weight})})
     f = plan.font
     size = max(6, round(f.size * s.size_scale))
-    slant = 0.0 if registry.is_italic(f.face) else f.slant
+    slant = registry.drawn_slant(f.face, f.slant)
     offset = plan.start - plan.word_start
     line_h = plan.word_box[3] - plan.word_box[1]
     effect = text_effect(f)

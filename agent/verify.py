@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from agent.plan import observed_ink
+from agent.plan import crop_margin, observed_ink, word_columns
 from agent.policy import diagnose
 from agent.schemas import Box, EditPlan
 from tools.fonts import vertical_shear
@@ -65,19 +65,13 @@ def levelled_crop(image: np.ndarray, plan: EditPlan, mask_boxes: list) -> np.nda
     box = plan.word_box
     for b in mask_boxes:
         box = union(box, tuple(b))
-    x0, x1 = box[0], box[2]
-    cx = (x0 + x1) / 2
+    cx = (box[0] + box[2]) / 2
     # each box's top and foot where the line crosses cx
     tops = [b[1] - slope * ((b[0] + b[2]) / 2 - cx) for b in inked]
     feet = [b[3] - slope * ((b[0] + b[2]) / 2 - cx) for b in inked]
     top, foot = min(tops), max(feet)
-    m = max(2, round(0.2 * (foot - top)))  # verify_crop's margin
-    x0, x1 = max(0, x0 - m), min(w, x1 + m)
-    left, right = plan.outside  # halfway to the nearest ink outside the word, as verify_crop stops
-    if left is not None and left[2] <= box[0]:
-        x0 = max(x0, (left[2] + box[0] + 1) // 2)
-    if right is not None and right[0] >= box[2]:
-        x1 = min(x1, (right[0] + box[2]) // 2 + 1)
+    m = crop_margin(foot - top)
+    x0, x1 = word_columns(plan, box, m, w)
     reach = abs(slope) * max(cx - x0, x1 - cx)
     y0, y1 = max(0, round(top - m - reach)), min(h, round(foot + m + reach) + 1)
     if x1 <= x0 or y1 <= y0:

@@ -169,6 +169,11 @@ class FontRegistry:
         known = self.by_name.get(name)
         return known.italic if known is not None else "italic" in name.lower() or "oblique" in name.lower()
 
+    def drawn_slant(self, name: str, slant: float) -> float:
+        """The shear a rendering in this face needs for ink that leans by `slant`: none for an italic
+        face, which leans by itself (a slant fitted on top of its own lean doubled it)."""
+        return 0.0 if self.is_italic(name) else slant
+
     def can_draw(self, name: str, text: str) -> bool:
         """True if every character of text has a real glyph (not .notdef) in the face."""
         from fontTools.ttLib import TTFont
@@ -520,6 +525,12 @@ def vertical_shear(coverage: np.ndarray, slope: float, pivot_x: float) -> np.nda
     return np.asarray(img, np.float32) / 255.0
 
 
+def on_line(coverage: np.ndarray, slant: float, baseline: float, slope: float, pen_x: float) -> np.ndarray:
+    """An upright rendering leaned by `slant` about its baseline (`shear`) and set on a line tilted
+    by `slope` through its pen (`vertical_shear`): how every glyph is drawn, aligned and measured."""
+    return vertical_shear(shear(coverage, slant, baseline), slope, pen_x)
+
+
 @dataclass(frozen=True)
 class GlyphPen:
     """Where an observed glyph was drawn: font size and pen position (x, baseline y)."""
@@ -703,7 +714,7 @@ def place_glyph(
         alpha = glyph_outline(registry, face, pen.size, new_char, shape, (pen_x, base_y)).coverage(weight)
     else:
         alpha = render_text(font, new_char, (shape[1], shape[0]), (pen_x, base_y), [0.0]).alpha
-    return vertical_shear(shear(alpha, slant, base_y), slope, pen.x), (pen_x, base_y)
+    return on_line(alpha, slant, base_y, slope, pen.x), (pen_x, base_y)
 
 
 @functools.cache
@@ -740,8 +751,7 @@ def _align_to_ink(
         # Render once on a canvas `reach` pixels larger all round; each offset is a slice of it.
         canvas = (x1 - x0 + 2 * reach, y1 - y0 + 2 * reach)
         by = base_y - y0 + reach
-        big = vertical_shear(shear(render_text(font, char, canvas, (px - x0 + reach, by), [0.0]).alpha, slant, by), slope,
-                             px - x0 + reach)
+        big = on_line(render_text(font, char, canvas, (px - x0 + reach, by), [0.0]).alpha, slant, by, slope, px - x0 + reach)
         for dx, dy in offsets:
             win = big[reach - dy : reach - dy + y1 - y0, reach - dx : reach - dx + x1 - x0]
             err = float(((win - target) ** 2).sum())
