@@ -18,7 +18,7 @@ from langgraph.graph import END, START, StateGraph
 from agent.context import Toolbox
 from agent.plan import BadRequest, NotFound, Support, locate, make_plan, row_around, verify_crop
 from agent.policy import diagnose, likely_enough, look_alike_misses, refine, similarity
-from agent.reflow import joins_kept_text, kept_intact, paint_reflow, plan_reflow
+from agent.reflow import joins_kept_text, kept_intact, paint_reflow, plan_reflow, strands_text, stray_ink
 from agent.repaint import AttemptSettings, glyph_edits
 from agent.schemas import Attempt, Box, Confirmation, EditPlan, EditRequest
 from agent.style import check_style
@@ -32,6 +32,7 @@ from agent.verify import (
     unchanged_sides,
 )
 from tools.compression import estimate_quality, match_jpeg
+from tools.level import Levelled
 from tools.locate import Occurrence
 from tools.mask import default_pad
 from tools.ocr import OCR, TextLine, shifted
@@ -48,6 +49,7 @@ MIN_CONFIDENCE_SAMPLED = 0.7
 class EditState(TypedDict, total=False):
     request: EditRequest
     image: np.ndarray  # the input, never modified
+    work: np.ndarray  # what the attempts edit and verify: the input, or a tilted line's levelled frame of it (EditPlan.frame)
     lines: list  # OCR lines in reading order
     line_index: int
     start: int
@@ -61,6 +63,7 @@ class EditState(TypedDict, total=False):
     word_boxes: list  # ... and where the edited word now lies (the word check reads them)
     exemplars: list[str]  # ... and which of its glyphs it drew from the image's own (Exemplar.describe)
     glyph_zones: list  # ... and where each glyph's repaint could change pixels (GlyphEdit.zone; none for a re-set word)
+    filled: np.ndarray | None  # ... and, a re-set word's, the pixels given the ground's fill alone (Reflowed.filled)
     attempt_started: float
     attempts: list[Attempt]
     attempt_images: list[np.ndarray]  # every attempt's output, for the contact sheet
@@ -171,40 +174,93 @@ def build_graph(toolbox: Toolbox):
         return {"lines": lines, "line_index": li, "start": start, "occurrences": occurrences, "edited_occurrence": number,
                 "found_beyond": beyond}
 
-    def plan(state: EditState, config: RunnableConfig) -> dict:
-        line = state["lines"][state["line_index"]]
-        p = make_plan(toolbox.registry, state["image"], line, state["start"], state["request"])
+    def planned(image: np.ndarray, lines: list, index: int, start: int, request: EditRequest) -> EditPlan:
+        line = lines[index]
+        p = make_plan(toolbox.registry, image, line, start, request)
         if p.mode == "relayout":
             # A word set anew is drawn whole in the matched face: match it on the whole row the
             # detector split into boxes (a short box matched an upright line to an italic face).
-            row, offset = row_around(state["lines"], state["line_index"])
+            row, offset = row_around(lines, index)
             if row is not line:
-                wider = make_plan(toolbox.registry, state["image"], row, state["start"] + offset, state["request"])
+                wider = make_plan(toolbox.registry, image, row, start + offset, request)
                 if wider.mode == "relayout" and wider.word == p.word:
                     p = wider
+        return p
+
+    def levelled(p: EditPlan, image: np.ndarray, request: EditRequest, slope: float):
+        """(plan, image, lines) of the word of plan p (in the image's frame) planned again in the frame
+        where a line of this slope is level (tools/level.py); None where the word is not found there
+        as it was."""
+        frame = Levelled.about(slope, (p.word_box[0] + p.word_box[2]) / 2, image.shape[1])
+        work = frame.level(image)
+        _, y0, _, y1 = frame.to_levelled(p.line_box)
+        size = p.font.size  # (the row across the whole image: the words a moving line carries are read too)
+        lines = read(work, (0, max(0, y0 - size), work.shape[1], y1 + size))
+        target = frame.to_levelled(p.word_box)
+        try:
+            count = locate(lines, request.model_copy(update={"occurrence": None}))[3]
+        except BadRequest:
+            return None
+        best = None
+        for k in range(1, count + 1):  # the occurrence where the word was
+            found, index, start, _, _ = locate(lines, request.model_copy(update={"occurrence": k}))
+            box = found[index].box
+            off = abs((box[1] + box[3]) / 2 - (target[1] + target[3]) / 2)
+            if box[0] <= target[2] and target[0] <= box[2] and (best is None or off < best[0]):
+                best = (off, found, index, start)
+        if best is None:
+            return None
+        again = planned(work, best[1], best[2], best[3], request)
+        if again.mode != "relayout" or squeeze(again.word) != squeeze(p.word):
+            return None
+        return again.model_copy(update={"frame": frame}), work, best[1]
+
+    def plan(state: EditState, config: RunnableConfig) -> dict:
+        image, lines, request = state["image"], state["lines"], state["request"]
+        p = planned(image, lines, state["line_index"], state["start"], request)
+        if p.mode == "relayout" and p.line_tilt:
+            # A re-set word on a tilted line is set in the line's levelled frame: set level on the
+            # tilt, a page turned on the scanner kept "Networks" whole for "Network" (the cut meant
+            # to take the "s" leaned past it, and no pixel changed), and "Delhi" -> "Dhaka" on a
+            # newspaper turned 9 degrees was set in a grotesque italic. The tilt is measured again
+            # in that frame, and what is left of it levelled too (a row the detector joined across
+            # a tilted line measured a tenth of its tilt).
+            slope, found = 0.0, None
+            for _ in range(LEVEL_PASSES):
+                slope += (found[0] if found else p).line_tilt
+                if (again := levelled(p, image, request, slope)) is None:
+                    break
+                found = again
+                if not found[0].line_tilt:
+                    break
+            if found is not None:
+                p, image, lines = found
+                say(config, f"plan: the line is tilted ({p.frame.slope:+.3f}): the word is set in its levelled frame")
         # How the recogniser reads the untouched word on the verifier's crop: the reference for
         # "the characters that were not edited still read the same".
-        p = p.model_copy(update={"original_read": toolbox.ocr.recognize(verify_crop(state["image"], p, []))[0],
+        p = p.model_copy(update={"original_read": toolbox.ocr.recognize(verify_crop(image, p, []))[0],
                                  "exact_reading": state.get("found_beyond", False),
-                                 "jpeg_quality": estimate_quality(state["image"], p.word_box)})
+                                 "jpeg_quality": estimate_quality(image, p.word_box)})
         if p.mode == "relayout":
-            p = p.model_copy(update={"reflow": plan_reflow(toolbox.registry, state["image"], p, state["lines"])})
-        settings = _first_settings(state["request"], p, toolbox.tools)
+            p = p.model_copy(update={"reflow": plan_reflow(toolbox.registry, image, p, lines)})
+        settings = _first_settings(request, p, toolbox.tools)
         what = f"{p.reflow.how}: {p.reflow.why}" if p.reflow else f"{len(p.edits)} character(s) to repaint"
         say(config, f"plan: {p.mode}, font {p.font.face} {p.font.size}px, {what}")
-        return {"plan": p, "settings": settings, "attempts": [], "best": None}
+        return {"plan": p, "work": image, "settings": settings, "attempts": [], "best": None}
 
     def inpaint(state: EditState, config: RunnableConfig) -> dict:
         s = state["settings"]
         n = len(state["attempts"]) + 1
         say(config, f"attempt {n} of {_budget(state)}: {s.tool}, seed {s.seed}, guidance {s.guidance}, steps {s.steps}")
         t0 = time.perf_counter()
-        image, plan = state["image"], state["plan"]
+        image, plan = state["work"], state["plan"]
         exemplars: list[str] = []
         glyph_zones: list = []
+        filled = None
         if plan.reflow is not None:
             reflowed = paint_reflow(toolbox.registry, image, plan, s)
             out, mask, mask_boxes, word_boxes = reflowed.image, reflowed.drawn, [reflowed.changed_box], [reflowed.word_box]
+            filled = reflowed.filled
         else:
             edits = glyph_edits(toolbox.registry, image, plan, s)
             out = toolbox.tools[s.tool](image, edits, seed=s.seed, guidance=s.guidance, steps=s.steps)
@@ -218,7 +274,7 @@ def build_graph(toolbox: Toolbox):
             # The naive method is the by-hand baseline: it does not match the compression.
             out = match_jpeg(out, mask, plan.jpeg_quality)
         return {"candidate": out, "mask_boxes": mask_boxes, "word_boxes": word_boxes, "attempt_started": t0,
-                "exemplars": exemplars, "glyph_zones": glyph_zones}
+                "exemplars": exemplars, "glyph_zones": glyph_zones, "filled": filled}
 
     def verify(state: EditState, config: RunnableConfig) -> dict:
         p, s = state["plan"], state["settings"]
@@ -227,7 +283,7 @@ def build_graph(toolbox: Toolbox):
         read, conf = toolbox.ocr.recognize(crop)
         ocr_text = read
         # A re-set word's kept punctuation is checked on its pixels, and the readings without it.
-        checked = marks_free(p) if p.reflow is not None and kept_intact(state["image"], state["candidate"], p) else None
+        checked = marks_free(p) if p.reflow is not None and kept_intact(state["work"], state["candidate"], p) else None
         if checked is not None:
             p, read = checked, without_marks(read)
         edited = _edited_positions(p)
@@ -246,22 +302,26 @@ def build_graph(toolbox: Toolbox):
             # A tilted line is read level too, and must read as requested there as well (a re-set
             # word's plan has no tilt: it is drawn level). No likelihood rescue here: only stricter.
             level_read, level_conf = toolbox.ocr.recognize(level)
-            level_before = toolbox.ocr.recognize(levelled_crop(state["image"], p, edits_boxes))[0]
+            level_before = toolbox.ocr.recognize(levelled_crop(state["work"], p, edits_boxes))[0]
             if level_why := diagnose(level_read, level_conf, p.word, p.new_word, edited, least,
                                      reference_reading(p, level_before, p.word, p.new_word)):
                 why, confirmed_by = level_why, None
         # What the user asked, not what the plan intended (agent/verify.py): pixels only in the
         # word, and the whole line, read from scratch, changed only there and as requested.
-        outside = pixels_outside_word(state["image"], state["candidate"], state["plan"], state.get("glyph_zones", []))
-        line_before = toolbox.ocr.recognize(line_crop(state["image"], p, edits_boxes))[0]
+        outside = pixels_outside_word(state["work"], state["candidate"], state["plan"], state.get("glyph_zones", []))
+        line_before = toolbox.ocr.recognize(line_crop(state["work"], p, edits_boxes))[0]
         line_read = toolbox.ocr.recognize(line_crop(state["candidate"], p, edits_boxes))[0]
         if why is None and outside:
             why, confirmed_by = "changed-outside-word", None
-        if why is None and p.reflow is not None and joins_kept_text(state["image"], state["candidate"], p):
+        if why is None and p.reflow is not None and joins_kept_text(state["work"], state["candidate"], p):
             why, confirmed_by = "joins-kept-text", None
+        if why is None and p.reflow is not None and strands_text(state["work"], state["candidate"], p):
+            why, confirmed_by = "text-left-behind", None
+        if why is None and state.get("filled") is not None and stray_ink(state["work"], state["candidate"], p, state["filled"]):
+            why, confirmed_by = "stray-ink", None
         if why is None:
             as_checked = without_marks if checked is not None else str
-            same_sides = unchanged_sides(state["image"], state["candidate"], p)
+            same_sides = unchanged_sides(state["work"], state["candidate"], p)
             if line_why := line_verdict(as_checked(line_before), as_checked(line_read), p, edited, read, same_sides):
                 why, confirmed_by = line_why, None
         # Likeness (agent/style.py): the right letter drawn lighter or heavier than the word's own is not the edit asked for.
@@ -272,7 +332,7 @@ def build_graph(toolbox: Toolbox):
             number=len(state["attempts"]) + 1, tool=s.tool, seed=s.seed, guidance=s.guidance, steps=s.steps,
             mask_pad=-1 if s.pad is None else s.pad, mask_grow_x=s.grow_x, mask_shaped=s.shaped, size_scale=s.size_scale, weight=s.weight,
             exemplars=state.get("exemplars", []),
-            mask_boxes=[(int(b[0]), int(b[1]), int(b[2]), int(b[3])) for b in edits_boxes], ocr_text=ocr_text, ocr_confidence=round(conf, 4),
+            mask_boxes=[state["plan"].in_image((int(b[0]), int(b[1]), int(b[2]), int(b[3]))) for b in edits_boxes], ocr_text=ocr_text, ocr_confidence=round(conf, 4),
             passed=why is None, confirmed_by=confirmed_by, line_before=line_before, line_read=line_read,
             changed_outside_word=outside, seconds=round(time.perf_counter() - state["attempt_started"], 3), why_failed=why,
             style=style,
@@ -280,14 +340,15 @@ def build_graph(toolbox: Toolbox):
         # Which attempt to keep when none passes: a pass outranks everything, then characters read
         # right (a half weight: at most just under a pass), then the recogniser's confidence (a tie-break).
         score = (1.0 if why is None else 0.0) + similarity(read, p.new_word) * 0.5 + conf * 0.1
+        frame = state["plan"].frame
+        shown = frame.unlevel(state["candidate"]) if frame is not None else state["candidate"]  # in the image's frame
         best = state.get("best")
         if best is None or score > best[0]:
-            best = (score, state["candidate"], attempt.number)
+            best = (score, shown, attempt.number)
         say(config, f"attempt {attempt.number}: read {ocr_text!r} ({conf:.2f}) -> {'verified' if why is None else why}")
         if seen := config.get("configurable", {}).get("on_attempt"):
-            seen(attempt, state["candidate"])
-        return {"attempts": state["attempts"] + [attempt], "best": best,
-                "attempt_images": state.get("attempt_images", []) + [state["candidate"]]}
+            seen(attempt, shown)
+        return {"attempts": state["attempts"] + [attempt], "best": best, "attempt_images": state.get("attempt_images", []) + [shown]}
 
     def refine_(state: EditState, config: RunnableConfig) -> dict:
         last = state["attempts"][-1]
@@ -348,6 +409,7 @@ def _chain(first, second):
     return router
 
 
+LEVEL_PASSES = 2  # a re-set word's frame is levelled by the tilt measured, then by what is measured left of it there
 RELAYOUT_ATTEMPTS = 2  # a re-set word is drawn, never sampled: beyond a grown halo a retry repeats itself
 
 

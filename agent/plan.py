@@ -363,7 +363,7 @@ def make_plan(registry, image: np.ndarray, line: TextLine, start: int, request: 
         exemplars=exemplars,
         line_text=text, line_box=line.box, start=start, word=word, new_word=new_word, word_box=word_box,
         target=(start - ws, end - ws),
-        word_start=ws, char_boxes=boxes[ws:we], mode=mode, edits=edits, font=font,
+        word_start=ws, char_boxes=boxes[ws:we], mode=mode, edits=edits, font=font, line_tilt=tilt,
         outside=(next((b for b in reversed(boxes[:ws]) if b), None), next((b for b in boxes[we:] if b), None)),
     )
 

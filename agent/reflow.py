@@ -29,6 +29,9 @@ Notation (image coordinates; the text leans `lean` px per px above its baseline)
    carrying its difference from its own ground, orig(p) - fill(p) + fill(p + dx) (a gradient or a
    lit ground stays continuous); the new middle is drawn in the matched face, weight, blur,
    colour and effect.
+A word on a tilted line is set the same way in the line's levelled frame (tools/level.py): the
+graph's plan node levels the image, reads the row again and plans there; the attempts are drawn
+and verified there and moved back (agent/graph.py).
 """
 
 from __future__ import annotations
@@ -92,6 +95,9 @@ def plan_reflow(registry, image: np.ndarray, plan: EditPlan, lines: list[TextLin
     left = plan.outside[0] if plan.outside[0] is not None and plan.word_box[0] - plan.outside[0][2] < 2 * height else None
     right = plan.outside[1]
     run_start, run_end, obstacle_before, obstacle_after, run_boxes = _run(plan, lines, height)
+    # (the words the run joins, read apart: their descenders move too; "today" joined to a line read
+    # "with Recurrent Neural" left its y's tail behind, below that text's deepest glyph)
+    run_text = " ".join(ln.text for ln in lines if ln.box in run_boxes and ln.box != plan.line_box)
     band = _band(plan, lines, run_boxes, run_start, run_end, max(0, len(new) - len(old)) * height, height, h_img)
     band_ink = observed_ink(image[band[0] : band[1]], f.fg, f.bg, f.effect)
 
@@ -170,7 +176,7 @@ def plan_reflow(registry, image: np.ndarray, plan: EditPlan, lines: list[TextLin
     # Letters are mixes of the text's and the ground's colours: a textured ground's cells project
     # onto that axis too (bright green cells under yellow text), but lie off it.
     on_axis = ink_on_axis(image[band[0] : band[1]].astype(np.float32), f.fg, f.bg)
-    top, bottom = _text_rows(registry, plan, f.size, f.baseline, default_pad(height))
+    top, bottom = _text_rows(registry, plan, f.size, f.baseline, default_pad(height), run_text)
     rows = np.arange(band[0], band[1])[:, None]
     letters = _without_specks((on_axis > STROKE) & ~rules & (rows >= top) & (rows < bottom), f.size)
     cols, rule_cols = np.asarray(letters.any(0)), np.asarray(grown(upright).any(0))
@@ -258,7 +264,7 @@ def plan_reflow(registry, image: np.ndarray, plan: EditPlan, lines: list[TextLin
                                    f"characters are set {100 * squeeze:.0f}% closer")
     return Reflow(how=how, side=side, why=why, head=head, tail=tail, pen_x=round(pen_x, 2), baseline=round(pen.baseline, 2),
                   size=pen.size, tracking=round(tracking, 4), cut_before=cut_before, cut_after=cut_after, dx=dx,
-                  run=(start_x, end_x), band=band, carried=carried, cells=cells, frame=frame)
+                  run=(start_x, end_x), band=band, carried=carried, cells=cells, frame=frame, run_text=run_text)
 
 
 def _frame_side(rules: np.ndarray, upright: np.ndarray, f, solid: np.ndarray, band: tuple[int, int], end: int, dx: int,
@@ -302,12 +308,12 @@ def _frame_side(rules: np.ndarray, upright: np.ndarray, f, solid: np.ndarray, ba
     return c0, band[0] + r0, c1, band[0] + r1
 
 
-def _text_rows(registry, plan: EditPlan, size: int, baseline: float, slack: int) -> tuple[float, float]:
-    """[top, bottom) rows the line's text reaches: the face's own extent for the line's text and
-    the new word (their tallest and deepest glyphs) at this size and baseline, slack more each way
+def _text_rows(registry, plan: EditPlan, size: int, baseline: float, slack: int, run_text: str) -> tuple[float, float]:
+    """[top, bottom) rows the line's text reaches: the face's own extent for the line's text, the
+    run's other words and the new word (their tallest and deepest glyphs) at this size and baseline, slack more each way
     (a glyph's soft edges, blur, ringing). On a textured or graded ground, cells next to the
     letters pass for ink: counted as letters they carried a run to the band's edges and the image's."""
-    _, top, _, bottom = registry.font(plan.font.face, size).getbbox(plan.line_text + plan.new_word, anchor="ls")
+    _, top, _, bottom = registry.font(plan.font.face, size).getbbox(plan.line_text + plan.new_word + run_text, anchor="ls")
     top, bottom = baseline + top, baseline + bottom
     seen = [b for b in plan.char_boxes if b is not None]  # ... and the word's own ink (an accent OCR missed)
     if seen:
@@ -686,6 +692,40 @@ class Reflowed:
     drawn: np.ndarray  # HxW bool: the pixels drawn anew (ground filled, new characters); JPEG-matched like any repaint
     changed_box: Box  # the box of every changed pixel, the moved ones included (they keep their own compression)
     word_box: Box  # where the edited word now lies
+    filled: np.ndarray  # HxW bool: the pixels given the ground's fill alone (no letter drawn or moved onto them)
+
+
+STRAY_INK = 0.2  # x the text's contrast: filled ground this far from every colour of the ground round it is something nobody drew
+STRAY_AREA = 0.25  # x the size, squared: ... in a piece this large (a letter's bowl; not a grain's speck)
+GROUND_SAMPLE = 256  # ground pixels the fill's colours are compared with (a textured ground's blotches are among them)
+
+
+def stray_ink(before: np.ndarray, after: np.ndarray, plan: EditPlan, filled: np.ndarray) -> bool:
+    """Whether the ground filled in holds something that is not ground: a piece of at least
+    STRAY_AREA x the size squared whose colours lie STRAY_INK x the text's contrast or more from
+    every colour the ground round the text showed. Under a script sign's "English" -> "Spanish",
+    the fill took the light frame below the band for ground, and a teal triangle under the new p's
+    tail was read "Spcanish" by the judge, while ours read "Spanish". (Compared with the nearest
+    ground alone, a textured ground's own blotches, filled into a C's bowl, failed a right edit.)"""
+    ys, xs = np.nonzero(filled)
+    if not len(ys):
+        return False
+    f = plan.font
+    m = max(2, f.size // 2)  # (along the line only: above or below the band lie other things, a sign's frame)
+    y0, x0, y1, x1 = ys.min(), max(0, xs.min() - m), ys.max() + 1, xs.max() + 1 + m
+    ground = before[y0:y1, x0:x1][observed_ink(before[y0:y1, x0:x1], f.fg, f.bg, f.effect) < FAINT_INK].astype(np.float32)
+    if not len(ground):
+        return False
+    ground = ground[np.random.default_rng(0).choice(len(ground), min(GROUND_SAMPLE, len(ground)), replace=False)]
+    inside = filled[y0:y1, x0:x1]
+    colours = after[y0:y1, x0:x1][inside].astype(np.float32)
+    nearest = np.concatenate([np.linalg.norm(part[:, None, :] - ground[None, :, :], axis=-1).min(1)
+                              for part in np.array_split(colours, max(1, len(colours) // 4096))])
+    contrast = max(1.0, float(np.linalg.norm(np.subtract(f.fg, f.bg, dtype=np.float32))))
+    off = np.zeros(inside.shape, bool)
+    off[inside] = nearest / contrast >= STRAY_INK
+    labels, n = ndimage.label(off)
+    return bool(n) and bool(np.bincount(labels.ravel())[1:].max() >= (STRAY_AREA * f.size) ** 2)
 
 
 def moving_part(r: Reflow) -> tuple[int, int]:
@@ -723,7 +763,7 @@ def paint_reflow(registry, image: np.ndarray, plan: EditPlan, s: AttemptSettings
     contrast = max(1.0, float(np.linalg.norm(np.subtract(f.fg, f.bg, dtype=np.float32))))
     # Only the text's rows change: ground cells that pass for ink beside the letters, moved or
     # filled, changed rows up to the band's edges, far from any letter (15 of 183 words cases, verified).
-    top, bottom = _text_rows(registry, plan, r.size, r.baseline, halo)
+    top, bottom = _text_rows(registry, plan, r.size, r.baseline, halo, r.run_text)
     text_band = (ys >= top) & (ys < bottom)
     # Faint ink next to a stroke (its anti-aliased edge), not specks of a noisy ground; never a rule.
     # (Text of another colour on the line is ink by the same measure where it is lighter or darker
@@ -882,7 +922,9 @@ def paint_reflow(registry, image: np.ndarray, plan: EditPlan, s: AttemptSettings
     drawn_box = ink_box(cov)
     if drawn_box is not None:
         word_box = union(word_box, (drawn_box[0] + xa, drawn_box[1] + y0, drawn_box[2] + xa, drawn_box[3] + y0))
-    return Reflowed(result, drawn_mask, change_box, word_box or plan.word_box)
+    filled = np.zeros((h, w), bool)
+    filled[y0:y1, xa:xb] = hole & ~dst & ~new_ink & ~framed
+    return Reflowed(result, drawn_mask, change_box, word_box or plan.word_box, filled)
 
 
 def _holding(mask: np.ndarray, core: np.ndarray) -> np.ndarray:
@@ -1081,6 +1123,30 @@ def joins_kept_text(before: np.ndarray, after: np.ndarray, plan: EditPlan) -> bo
     return False
 
 
+def strands_text(before: np.ndarray, after: np.ndarray, plan: EditPlan) -> bool:
+    """Whether text that closed up left a piece of itself in the ground it vacated at its far end
+    (every stroke there should have gone with it). "Recurrent" -> "Current" on a tilted line left
+    the y of "today", the next word the detector read apart, without its tail: the tail lay below
+    the rows of the text the plan knew, stayed where it was, and the edit verified."""
+    r, f = plan.reflow, plan.font
+    shift, _ = moving_part(r)
+    if (shift < 0) != (r.side == "after") or not shift:
+        return False
+    y0, y1 = r.band
+    ink_before = observed_ink(before[y0:y1], f.fg, f.bg, f.effect)
+    strokes_before = ink_before > STROKE
+    not_rules = ~_rules(strokes_before, f.size)
+    _, moving = _kept_sides(r, strokes_before)
+    moved_cols = np.nonzero(((ink_before > STRONG) & moving & not_rules).any(0))[0]
+    if not len(moved_cols):
+        return False
+    far = int(moved_cols[-1]) + 1 if r.side == "after" else int(moved_cols[0])
+    lo, hi = (far + shift, far) if r.side == "after" else (far, far + shift)
+    # (a pixel in from each side: the moved end's soft edge, and the ground's first column past the text)
+    left = (observed_ink(after[y0:y1], f.fg, f.bg, f.effect) > STRONG) & not_rules
+    return _a_piece(left[:, max(0, lo + 1) : max(0, hi - 1)], f.size)
+
+
 JOINED = 2  # pixels: a kept piece whose strokes' connected piece has this many in the word's part is joined to it
 
 
@@ -1096,8 +1162,12 @@ def _left_behind(ink: np.ndarray, r: Reflow, run_edge: int, size: int) -> bool:
     In the words suite's 176 re-set lines, no piece of ink this strong lay there."""
     reach = max(2, round(ATTACHED * size))
     x0, x1 = (run_edge, run_edge + reach) if r.side == "after" else (run_edge - reach, run_edge)
-    near = ink[:, max(0, x0) : max(0, x1)]
-    labels, n = ndimage.label(near)
+    return _a_piece(ink[:, max(0, x0) : max(0, x1)], size)
+
+
+def _a_piece(ink: np.ndarray, size: int) -> bool:
+    """Whether the ink holds a piece as large as a full stop at this size (STOP_WIDTH across), or 4 px."""
+    labels, n = ndimage.label(ink)
     if n == 0:
         return False
-    return bool((np.asarray(ndimage.sum(near, labels, np.arange(1, n + 1))) >= max(4.0, (STOP_WIDTH * size) ** 2)).any())
+    return bool((np.asarray(ndimage.sum(ink, labels, np.arange(1, n + 1))) >= max(4.0, (STOP_WIDTH * size) ** 2)).any())

@@ -38,10 +38,11 @@ class Editor:
         )
         if result.occurrences and result.occurrences > 1 and result.plan is not None:
             result.message += (f' ("{request.find}" occurs {result.occurrences} times; occurrence {result.edited_occurrence} '
-                               f"in reading order was edited, at {list(result.plan.word_box)}: choose another with --occurrence N)")
+                               f"in reading order was edited, at {list(result.plan.in_image(result.plan.word_box))}: "
+                               "choose another with --occurrence N)")
         out = None
         if result.status == "verified":
-            out, result.kept_attempt = state["candidate"], result.attempts[-1].number
+            out, result.kept_attempt = state["attempt_images"][-1], result.attempts[-1].number
         elif result.status == "failed" and best is not None:
             out, result.kept_attempt = best[1], best[2]
         if out is not None:
@@ -139,8 +140,8 @@ class Editor:
 
 
 def worked_box(plan: EditPlan, attempts: list[Attempt]) -> Box:
-    """Where an edit worked: its word and every mask its attempts painted."""
-    box: Box = plan.word_box
+    """Where an edit worked, in the image's frame: its word and every mask its attempts painted."""
+    box: Box = plan.in_image(plan.word_box)
     for a in attempts:
         for b in a.mask_boxes:
             box = union(box, b)
@@ -157,7 +158,7 @@ def written_box(plan: EditPlan, attempts: list[Attempt]) -> Box:
     reach = max(abs(r.cut_before.lean), abs(r.cut_after.lean)) * (r.band[1] - r.band[0])
     x0, x1 = r.cut_before.x_base - reach, r.cut_after.x_base + reach
     x0, x1 = (x0, x1 + r.dx) if r.side == "after" else (x0 - r.dx, x1)
-    return int(np.floor(x0)), r.band[0], int(np.ceil(x1)), r.band[1]
+    return plan.in_image((int(np.floor(x0)), r.band[0], int(np.ceil(x1)), r.band[1]))
 
 
 def contact_sheet(image: np.ndarray, state: dict) -> np.ndarray:

@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, Field, ValidationError, computed_field, field_validator, model_validator
 
 from tools.fonts import Category
+from tools.level import Levelled
 
 Method = Literal["agent", "single-shot", "naive"]
 Tool = Literal["glyph-diffusion", "naive"]  # inpainting backends (tools/inpaint.py, models/inpaint_tool.py)
@@ -146,6 +147,9 @@ class Reflow(BaseModel):
     frame: tuple[int, int, int, int] | None = Field(
         default=None, description="The right side of a box drawn round the line (x0, y0, x1, y1, image px), moved dx "
         "with what follows, its top and bottom drawn on: the box grows with its text.")
+    run_text: str = Field(default="", description="What the detector read in the run's other boxes (the words on the "
+                          "line's row it joins): their tallest and deepest glyphs, with the line's and the new word's, "
+                          "bound the rows that move.")
     carried: list[tuple[int, int, int, int]] = Field(
         default_factory=list, description="Punctuation (ink boxes, image px) that no cut can part from the changed "
         "characters' last glyph, kept with what follows them whichever side of cut_after it lies (an italic "
@@ -185,9 +189,19 @@ class EditPlan(BaseModel):
                                 "typed it; none passes for reading as the recogniser read it before.")
     font: FontInfo
     reflow: Reflow | None = Field(default=None, description="relayout: how the new text is set and the line moved.")
+    line_tilt: float = Field(default=0.0, description="The line's measured tilt (as FontInfo.tilt), also for a re-set "
+                             "word, whose FontInfo.tilt is 0: it is set level, in the frame below.")
+    frame: Levelled | None = Field(default=None, description="relayout on a tilted line: the levelled frame "
+                                   "(tools/level.py) the word was planned, drawn and verified in. Every box and row of "
+                                   "this plan and its reflow is in that frame (in_image maps one back; the attempts' "
+                                   "boxes are the image's); None: the image's own.")
     exemplars: list[Exemplar] = Field(default_factory=list, description="chars: new characters the line already shows "
                                       "elsewhere (unedited, standing clear of their neighbours, on a plain ground); "
                                       "an attempt may draw them from these pixels rather than from the face.")
+
+    def in_image(self, box: Box) -> Box:
+        """A box of this plan in the image's frame (a re-set word on a tilted line is planned in a levelled one)."""
+        return box if self.frame is None else self.frame.to_image(box)
 
 
 class StyleCheck(BaseModel):
@@ -215,7 +229,8 @@ class Attempt(BaseModel):
                           "plan's weight: a retry after the style check found the strokes lighter or heavier.")
     exemplars: list[str] = Field(default_factory=list, description="Glyphs drawn from the image's own pixels: which "
                                  "character, from which word and box (plan.exemplars); the others from the face.")
-    mask_boxes: list[Box]
+    mask_boxes: list[Box] = Field(description="The boxes of the pixels the attempt changed, in the image's frame (also "
+                                  "for a plan in a levelled frame: EditPlan.frame).")
     ocr_text: str = Field(description="What the verifier read on the word crop.")
     ocr_confidence: float
     passed: bool

@@ -14,6 +14,11 @@ was erased, and each was verified. Two checks that do not trust the plan's boxes
 - `pixels_outside_word`: every changed pixel lies inside the target word's box plus a margin (or,
   on ground, the edited glyph's own zone, where the new letter is wider or taller than the old), and none on the ink of
   the neighbouring words.
+
+A re-set word (agent/reflow.py) also fails when the text that closed up left a piece of itself in
+the ground it vacated (`strands_text`), or when the ground filled in holds a colour the ground
+round the text never showed (`stray_ink`); on a tilted line it is planned, drawn and checked in
+the line's levelled frame (tools/level.py), where every check above reads a level line.
 """
 
 from __future__ import annotations

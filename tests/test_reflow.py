@@ -10,7 +10,7 @@ from scipy import ndimage
 
 from agent.evals.words import MAX_LONGER, MAX_SHORTER, make_word_case
 from agent.plan import observed_ink
-from agent.reflow import _rules
+from agent.reflow import _rules, stray_ink
 from agent.schemas import EditRequest
 from tools.fonts import composite, render_text
 from tools.metrics import ssim
@@ -431,3 +431,30 @@ def test_a_narrower_word_before_its_punctuation_is_set_against_it_and_nothing_mo
     old_end = max(x for x in range(sx0) if (image[:, x] < 128).any())
     new_end = max(x for x in range(sx0) if ink[:, x].any())
     assert abs(new_end - old_end) <= 2
+
+
+def test_ground_filled_with_a_colour_the_ground_never_showed_does_not_verify(editor, registry):
+    # Under a script sign's "English" -> "Spanish" the fill took the frame below the band for ground:
+    # a teal triangle about a fifth of the text's contrast off the dark panel, read "Spcanish" by
+    # the judge; ours read "Spanish", and it verified.
+    def edited(index: int):
+        case = make_word_case(registry, 0, index)
+        request = EditRequest(image="line.png", find=case.find, replace=case.replace, max_attempts=2)
+        result, out, state = editor.run(request, case.source)
+        assert result.status == "verified", [(a.ocr_text, a.why_failed) for a in result.attempts]
+        return state["work"], out, result.plan, state["filled"]
+
+    # "Garden" -> "Coffee" on a blotchy textured ground: the fill in the C's bowl is the ground's own blotches.
+    assert not stray_ink(*edited(117))
+    # "we map" -> "river museum" on a flat ground: a patch a third of the size across, in the filled
+    # ground, a tenth of the contrast off its colour passes (a JPEG's or a fill's drift); three tenths does not.
+    before, out, plan, filled = edited(10)
+    assert not stray_ink(before, out, plan, filled)
+    side = round(0.3 * plan.font.size)
+    y, x = np.argwhere(ndimage.uniform_filter(filled.astype(float), side) > 0.99)[0] - side // 2
+    contrast = float(np.linalg.norm(np.subtract(plan.font.fg, plan.font.bg, dtype=float)))
+    for share, seen in ((0.1, False), (0.3, True)):
+        patched = out.copy()
+        off = before[filled].astype(float).mean(0) + share * contrast * np.array([0.0, 0.6, 0.8])
+        patched[y : y + side, x : x + side][filled[y : y + side, x : x + side]] = np.clip(off, 0, 255)
+        assert stray_ink(before, patched, plan, filled) == seen, share

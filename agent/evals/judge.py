@@ -63,7 +63,7 @@ def without_foreign_edges(read: str, expected: str) -> str:
 
 def judge_output(judge: Judge, case: Case, result: EditResult) -> dict:
     out = load_image(result.output)
-    box = case.word_box or (list(result.plan.word_box) if result.plan else None)
+    box = case.word_box or (list(result.plan.in_image(result.plan.word_box)) if result.plan else None)
     verdict: dict = {}
     expected = case.expected or case.replace
     if box is not None:
