@@ -18,7 +18,7 @@ from langgraph.graph import END, START, StateGraph
 from agent.context import Toolbox
 from agent.plan import BadRequest, NotFound, Support, locate, make_plan, row_around, verify_crop
 from agent.policy import diagnose, likely_enough, look_alike_misses, refine, similarity
-from agent.reflow import joins_kept_text, kept_intact, paint_reflow, plan_reflow, strands_text, stray_ink
+from agent.reflow import joins_kept_text, kept_intact, left_text_behind, paint_reflow, plan_reflow, stray_ink
 from agent.repaint import AttemptSettings, glyph_edits
 from agent.schemas import Attempt, Box, Confirmation, EditPlan, EditRequest
 from agent.style import check_style
@@ -34,7 +34,7 @@ from agent.verify import (
 from tools.compression import estimate_quality, match_jpeg
 from tools.level import Levelled
 from tools.locate import Occurrence
-from tools.mask import default_pad
+from tools.mask import box_iou, default_pad
 from tools.ocr import OCR, TextLine, shifted
 from tools.text import squeeze, without_marks
 
@@ -187,33 +187,44 @@ def build_graph(toolbox: Toolbox):
                     p = wider
         return p
 
-    def levelled(p: EditPlan, image: np.ndarray, request: EditRequest, slope: float):
+    def levelled(p: EditPlan, image: np.ndarray, lines: list, request: EditRequest, slope: float):
         """(plan, image, lines) of the word of plan p (in the image's frame) planned again in the frame
         where a line of this slope is level (tools/level.py); None where the word is not found there
-        as it was."""
-        frame = Levelled.about(slope, (p.word_box[0] + p.word_box[2]) / 2, image.shape[1])
+        where it was."""
+        size, centre = p.font.size, (p.word_box[0] + p.word_box[2]) / 2
+        # The whole row is levelled (cut at the line's box, the words a moving line carries stayed
+        # tilted past it and were read as one with the word), up to LEVEL_REACH either way.
+        frame = Levelled.about(slope, centre, (max(0, round(centre - LEVEL_REACH)), min(image.shape[1] - 1, round(centre + LEVEL_REACH))))
         work = frame.level(image)
         _, y0, _, y1 = frame.to_levelled(p.line_box)
-        size = p.font.size  # (the row across the whole image: the words a moving line carries are read too)
-        lines = read(work, (0, max(0, y0 - size), work.shape[1], y1 + size))
+        # The row across the image, or the region the user gave: the words a moving line carries are read too.
+        rx0, rx1 = (request.region[0], request.region[2]) if request.region is not None else (0, work.shape[1])
+        row = read(work, (rx0, max(0, y0 - size), rx1, y1 + size))
         target = frame.to_levelled(p.word_box)
         try:
-            count = locate(lines, request.model_copy(update={"occurrence": None}))[3]
+            count = locate(row, request.model_copy(update={"occurrence": None}))[3]
+            places = [locate(row, request.model_copy(update={"occurrence": k})) for k in range(1, count + 1)]
         except BadRequest:
             return None
-        best = None
-        for k in range(1, count + 1):  # the occurrence where the word was
-            found, index, start, _, _ = locate(lines, request.model_copy(update={"occurrence": k}))
-            box = found[index].box
-            off = abs((box[1] + box[3]) / 2 - (target[1] + target[3]) / 2)
-            if box[0] <= target[2] and target[0] <= box[2] and (best is None or off < best[0]):
-                best = (off, found, index, start)
-        if best is None:
+
+        def off(place) -> float:  # how far the occurrence's middle (by its characters' share of the line) lies from the word's
+            found, index, start = place[:3]
+            (bx0, by0, bx1, by1), text = found[index].box, found[index].text
+            middle = bx0 + (bx1 - bx0) * (start + len(request.find) / 2) / max(1, len(text))
+            return abs(middle - (target[0] + target[2]) / 2) + abs((by0 + by1 - target[1] - target[3]) / 2)
+
+        found, index, start = min(places, key=off)[:3]
+        again = planned(work, found, index, start, request)
+        if again.mode != "relayout" or squeeze(again.word) != squeeze(p.word) or box_iou(again.word_box, target) < SAME_WORD:
             return None
-        again = planned(work, best[1], best[2], best[3], request)
-        if again.mode != "relayout" or squeeze(again.word) != squeeze(p.word):
-            return None
-        return again.model_copy(update={"frame": frame}), work, best[1]
+        # The other lines, as the image's reading placed them (read again, the row's box stands
+        # alone): the re-set word's band stops short of them.
+        others = []
+        for ln in lines:
+            b = frame.to_levelled(ln.box)
+            if b[3] <= y0 - size or b[1] >= y1 + size:  # clear of the rows read again
+                others.append(TextLine(ln.text, ln.confidence, [(b[0], b[1]), (b[2], b[1]), (b[2], b[3]), (b[0], b[3])], b))
+        return again.model_copy(update={"frame": frame}), work, found + others
 
     def plan(state: EditState, config: RunnableConfig) -> dict:
         image, lines, request = state["image"], state["lines"], state["request"]
@@ -228,8 +239,9 @@ def build_graph(toolbox: Toolbox):
             slope, found = 0.0, None
             for _ in range(LEVEL_PASSES):
                 slope += (found[0] if found else p).line_tilt
-                if (again := levelled(p, image, request, slope)) is None:
-                    break
+                again = levelled(p, image, lines, request, slope)
+                if again is None or (found is not None and abs(again[0].line_tilt) >= abs(found[0].line_tilt)):
+                    break  # (a pass that levels no better is not taken)
                 found = again
                 if not found[0].line_tilt:
                     break
@@ -240,7 +252,7 @@ def build_graph(toolbox: Toolbox):
         # "the characters that were not edited still read the same".
         p = p.model_copy(update={"original_read": toolbox.ocr.recognize(verify_crop(image, p, []))[0],
                                  "exact_reading": state.get("found_beyond", False),
-                                 "jpeg_quality": estimate_quality(image, p.word_box)})
+                                 "jpeg_quality": estimate_quality(state["image"], p.in_image(p.word_box))})
         if p.mode == "relayout":
             p = p.model_copy(update={"reflow": plan_reflow(toolbox.registry, image, p, lines)})
         settings = _first_settings(request, p, toolbox.tools)
@@ -271,8 +283,11 @@ def build_graph(toolbox: Toolbox):
             exemplars = [e.source for e in edits if e.source]
             glyph_zones = [e.zone for e in edits if e.zone is not None]
         if plan.jpeg_quality is not None and state["request"].method != "naive":
-            # The naive method is the by-hand baseline: it does not match the compression.
-            out = match_jpeg(out, mask, plan.jpeg_quality)
+            # The naive method is the by-hand baseline: it does not match the compression. (In a
+            # levelled frame, on the image's own 8x8 grid: the frame moves its columns off it.)
+            f = plan.frame
+            out = (match_jpeg(out, mask, plan.jpeg_quality) if f is None
+                   else f.level(match_jpeg(f.unlevel(out), f.unlevel(mask), plan.jpeg_quality)))
         return {"candidate": out, "mask_boxes": mask_boxes, "word_boxes": word_boxes, "attempt_started": t0,
                 "exemplars": exemplars, "glyph_zones": glyph_zones, "filled": filled}
 
@@ -315,7 +330,7 @@ def build_graph(toolbox: Toolbox):
             why, confirmed_by = "changed-outside-word", None
         if why is None and p.reflow is not None and joins_kept_text(state["work"], state["candidate"], p):
             why, confirmed_by = "joins-kept-text", None
-        if why is None and p.reflow is not None and strands_text(state["work"], state["candidate"], p):
+        if why is None and p.reflow is not None and left_text_behind(state["work"], state["candidate"], p):
             why, confirmed_by = "text-left-behind", None
         if why is None and state.get("filled") is not None and stray_ink(state["work"], state["candidate"], p, state["filled"]):
             why, confirmed_by = "stray-ink", None
@@ -409,6 +424,8 @@ def _chain(first, second):
     return router
 
 
+LEVEL_REACH = 2000  # px either side of the word levelled (a 4,000 px wide photo whole; the padding stays under 0.2 x this)
+SAME_WORD = 0.3  # IoU with the word's box that the word found again in the levelled frame must have (else it is another)
 LEVEL_PASSES = 2  # a re-set word's frame is levelled by the tilt measured, then by what is measured left of it there
 RELAYOUT_ATTEMPTS = 2  # a re-set word is drawn, never sampled: beyond a grown halo a retry repeats itself
 

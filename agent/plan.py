@@ -352,8 +352,8 @@ def make_plan(registry, image: np.ndarray, line: TextLine, start: int, request: 
         offset=found_effect.offset, blur=found_effect.blur)
     blur = _blur(registry, image, text, boxes[ws:we], ws, match, fg, bg, effect, tilt)
     weight = _weight(registry, image, text, boxes[ws:we], ws, match, fg, bg, effect, blur, tilt)
-    # A word set anew is drawn level (agent/reflow.py sets no text on a tilt yet, and moves the rest
-    # of the line only across): its plan keeps tilt 0, so its pens are fitted as before.
+    # A word set anew is drawn level, on a tilted line in the line's levelled frame (agent/graph.py's
+    # plan node: tools/level.py): its plan keeps tilt 0, so its pens are fitted as on a level line.
     font = FontInfo(face=match.face, category=match.category, size=match.size, baseline=round(match.baseline, 2), slant=match.slant,
                     tilt=tilt if mode == "chars" else 0.0, fg=fg, bg=bg, score=round(match.score, 4), blur=blur, weight=weight, effect=effect, candidates=candidates)
     exemplars = (exemplars_in_line(registry, image, text, boxes, {start + e.index for e in edits}, {e.new for e in edits},

@@ -700,6 +700,11 @@ STRAY_AREA = 0.25  # x the size, squared: ... in a piece this large (a letter's 
 GROUND_SAMPLE = 256  # ground pixels the fill's colours are compared with (a textured ground's blotches are among them)
 
 
+def text_contrast(f) -> float:
+    """The distance between the text's colour and its ground's (at least 1): the unit of ink's strength."""
+    return max(1.0, float(np.linalg.norm(np.subtract(f.fg, f.bg, dtype=np.float32))))
+
+
 def stray_ink(before: np.ndarray, after: np.ndarray, plan: EditPlan, filled: np.ndarray) -> bool:
     """Whether the ground filled in holds something that is not ground: a piece of at least
     STRAY_AREA x the size squared whose colours lie STRAY_INK x the text's contrast or more from
@@ -721,7 +726,7 @@ def stray_ink(before: np.ndarray, after: np.ndarray, plan: EditPlan, filled: np.
     colours = after[y0:y1, x0:x1][inside].astype(np.float32)
     nearest = np.concatenate([np.linalg.norm(part[:, None, :] - ground[None, :, :], axis=-1).min(1)
                               for part in np.array_split(colours, max(1, len(colours) // 4096))])
-    contrast = max(1.0, float(np.linalg.norm(np.subtract(f.fg, f.bg, dtype=np.float32))))
+    contrast = text_contrast(f)
     off = np.zeros(inside.shape, bool)
     off[inside] = nearest / contrast >= STRAY_INK
     labels, n = ndimage.label(off)
@@ -760,7 +765,7 @@ def paint_reflow(registry, image: np.ndarray, plan: EditPlan, s: AttemptSettings
         return _right_of(c, xs, ys, r.baseline, by)
 
     observed = observed_ink(win, f.fg, f.bg, f.effect)
-    contrast = max(1.0, float(np.linalg.norm(np.subtract(f.fg, f.bg, dtype=np.float32))))
+    contrast = text_contrast(f)
     # Only the text's rows change: ground cells that pass for ink beside the letters, moved or
     # filled, changed rows up to the band's edges, far from any letter (15 of 183 words cases, verified).
     top, bottom = _text_rows(registry, plan, r.size, r.baseline, halo, r.run_text)
@@ -1123,7 +1128,7 @@ def joins_kept_text(before: np.ndarray, after: np.ndarray, plan: EditPlan) -> bo
     return False
 
 
-def strands_text(before: np.ndarray, after: np.ndarray, plan: EditPlan) -> bool:
+def left_text_behind(before: np.ndarray, after: np.ndarray, plan: EditPlan) -> bool:
     """Whether text that closed up left a piece of itself in the ground it vacated at its far end
     (every stroke there should have gone with it). "Recurrent" -> "Current" on a tilted line left
     the y of "today", the next word the detector read apart, without its tail: the tail lay below

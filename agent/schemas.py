@@ -145,13 +145,13 @@ class Reflow(BaseModel):
         default="face", description="How the characters advance: the matched face's own widths; figures in equal "
         "cells as wide as its 0 (tabular figures, which the face's are not); or every character so (monospaced text).")
     frame: tuple[int, int, int, int] | None = Field(
-        default=None, description="The right side of a box drawn round the line (x0, y0, x1, y1, image px), moved dx "
+        default=None, description="The right side of a box drawn round the line (x0, y0, x1, y1; px of the plan's frame), moved dx "
         "with what follows, its top and bottom drawn on: the box grows with its text.")
     run_text: str = Field(default="", description="What the detector read in the run's other boxes (the words on the "
                           "line's row it joins): their tallest and deepest glyphs, with the line's and the new word's, "
                           "bound the rows that move.")
     carried: list[tuple[int, int, int, int]] = Field(
-        default_factory=list, description="Punctuation (ink boxes, image px) that no cut can part from the changed "
+        default_factory=list, description="Punctuation (ink boxes; px of the plan's frame) that no cut can part from the changed "
         "characters' last glyph, kept with what follows them whichever side of cut_after it lies (an italic "
         "letter's tail leans over its full stop).")
 

@@ -16,7 +16,7 @@ was erased, and each was verified. Two checks that do not trust the plan's boxes
   the neighbouring words.
 
 A re-set word (agent/reflow.py) also fails when the text that closed up left a piece of itself in
-the ground it vacated (`strands_text`), or when the ground filled in holds a colour the ground
+the ground it vacated (`left_text_behind`), or when the ground filled in holds a colour the ground
 round the text never showed (`stray_ink`); on a tilted line it is planned, drawn and checked in
 the line's levelled frame (tools/level.py), where every check above reads a level line.
 """

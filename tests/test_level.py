@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from agent.reflow import strands_text
+from agent.reflow import left_text_behind
 from agent.schemas import EditRequest
 from tools.level import Levelled
 
@@ -26,7 +26,7 @@ def _turned(registry, degrees: float) -> np.ndarray:
 @pytest.mark.parametrize("slope", [-0.2, 0.13])
 def test_levelling_only_reorders_each_columns_pixels(slope):
     image = np.random.default_rng(0).integers(0, 256, (70, 240, 3), dtype=np.uint8)
-    frame = Levelled.about(slope, 90.0, image.shape[1])
+    frame = Levelled.about(slope, 90.0, (0, image.shape[1] - 1))
     levelled = frame.level(image)
     assert levelled.shape == (70 + 2 * frame.pad, 240, 3)
     assert np.array_equal(frame.unlevel(levelled), image)
@@ -69,7 +69,7 @@ def test_a_line_that_closes_up_carries_the_words_read_apart_and_leaves_nothing(e
     assert result.status == "verified", result.message
     frame, plan = result.plan.frame, result.plan
     before, after = frame.level(image), frame.level(out)
-    assert not strands_text(before, after, plan)
+    assert not left_text_behind(before, after, plan)
     # Every dark pixel of the moved words arrived: as many right of the new word as right of the old.
     dark = [np.abs(im.astype(int) - GROUND).max(-1) > 120 for im in (before, after)]
     right, moved = plan.word_box[2], plan.reflow.dx
@@ -79,4 +79,4 @@ def test_a_line_that_closes_up_carries_the_words_read_apart_and_leaves_nothing(e
     ys, xs = np.nonzero(dark[0][:, right:])
     tail = (ys >= np.percentile(ys, 99)) & (xs >= xs.max() - 12)  # the y's tail, the line's lowest, last pixels
     stranded[ys[tail], xs[tail] + right] = before[ys[tail], xs[tail] + right]
-    assert strands_text(before, stranded, plan)
+    assert left_text_behind(before, stranded, plan)

@@ -442,6 +442,7 @@ def test_ground_filled_with_a_colour_the_ground_never_showed_does_not_verify(edi
         request = EditRequest(image="line.png", find=case.find, replace=case.replace, max_attempts=2)
         result, out, state = editor.run(request, case.source)
         assert result.status == "verified", [(a.ocr_text, a.why_failed) for a in result.attempts]
+        assert result.plan.frame is None  # (a level line: the output and the frame the fill was made in are one)
         return state["work"], out, result.plan, state["filled"]
 
     # "Garden" -> "Coffee" on a blotchy textured ground: the fill in the C's bowl is the ground's own blotches.

@@ -29,38 +29,45 @@ class Levelled(BaseModel):
 
     slope: float = Field(description="The line's tilt (dy per px across; negative rises to the right).")
     centre: float = Field(description="The column whose pixels stay where they are (the word's middle).")
+    span: tuple[int, int] = Field(description="The columns the tilt is levelled over (the line's, and a margin); "
+                                  "columns past either end move as that end does.")
     pad: int = Field(description="Rows of the image's edge added above and below before the columns move.")
 
     @classmethod
-    def about(cls, slope: float, centre: float, width: int) -> Levelled:
-        reach = max(abs(slope * (0 - centre)), abs(slope * (width - 1 - centre)))
-        return cls(slope=round(slope, 4), centre=centre, pad=int(np.ceil(reach)) + 1)
+    def about(cls, slope: float, centre: float, span: tuple[int, int]) -> Levelled:
+        """The frame levelling this slope over the columns span, turning about centre. (Over the
+        line, not the image: the padding, and the index arrays, grow with the levelled width.)"""
+        reach = max(abs(slope * (span[0] - centre)), abs(slope * (span[1] - centre)))
+        return cls(slope=round(slope, 4), centre=centre, span=span, pad=int(np.ceil(reach)) + 1)
 
-    def shifts(self, width: int) -> np.ndarray:
-        """s(x) for every column."""
-        return np.round(self.slope * (np.arange(width) - self.centre)).astype(int)
+    def shifts(self, xs: np.ndarray) -> np.ndarray:
+        """s(x) of columns xs (int32)."""
+        return np.round(self.slope * (np.clip(xs, *self.span) - self.centre)).astype(np.int32)
 
     def level(self, image: np.ndarray) -> np.ndarray:
         padded = np.pad(image, ((self.pad, self.pad),) + ((0, 0),) * (image.ndim - 1), mode="edge")
-        h, w = padded.shape[:2]
-        rows = np.arange(h)[:, None] + self.shifts(w)[None, :]
-        return padded[np.clip(rows, 0, h - 1), np.arange(w)[None, :]]
+        return self._moved_rows(padded, +1)
 
     def unlevel(self, levelled: np.ndarray) -> np.ndarray:
-        h, w = levelled.shape[:2]
-        rows = np.arange(h)[:, None] - self.shifts(w)[None, :]
-        back = levelled[np.clip(rows, 0, h - 1), np.arange(w)[None, :]]
-        return back[self.pad : h - self.pad]
+        return self._moved_rows(levelled, -1)[self.pad : levelled.shape[0] - self.pad]
+
+    def _moved_rows(self, image: np.ndarray, sign: int) -> np.ndarray:
+        """Row y of column x taken from row y + sign * s(x) (clipped: only the padding repeats)."""
+        h, w = image.shape[:2]
+        rows = np.clip(np.arange(h, dtype=np.int32)[:, None] + sign * self.shifts(np.arange(w))[None, :], 0, h - 1)
+        if image.ndim == 3:
+            rows = rows[..., None]
+        return np.take_along_axis(image, np.broadcast_to(rows, (h, w) + image.shape[2:]), axis=0)
 
     def to_levelled(self, box: Box) -> Box:
         """The levelled frame's box round an image box (its columns moved by their own shifts)."""
-        return self._moved(box, -1, +self.pad)
+        return self._moved_box(box, -1, +self.pad)
 
     def to_image(self, box: Box) -> Box:
         """The image's box round a box of the levelled frame."""
-        return self._moved(box, +1, -self.pad)
+        return self._moved_box(box, +1, -self.pad)
 
-    def _moved(self, box: Box, sign: int, offset: int) -> Box:
+    def _moved_box(self, box: Box, sign: int, offset: int) -> Box:
         x0, y0, x1, y1 = box
-        ends = np.round(self.slope * (np.array([x0, max(x0, x1 - 1)]) - self.centre)).astype(int) * sign
+        ends = sign * self.shifts(np.array([x0, max(x0, x1 - 1)]))
         return x0, int(y0 + ends.min() + offset), x1, int(y1 + ends.max() + offset)
