@@ -4,6 +4,7 @@ spare the background, and matching the image's JPEG compression."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from agent.evals.synthetic import make_case
 from agent.plan import make_plan
@@ -313,6 +314,7 @@ def test_blur_is_found_on_blurred_text_and_not_made_up_for_a_face_that_fits_loos
     assert blur_of(r.alpha) == 0.0
 
 
+@pytest.mark.slow  # (the whole poster read: 6 s of the fast tier's two minutes)
 def test_small_crisp_text_in_a_face_we_lack_is_not_taken_for_blurred(ocr, registry):
     # "World Health" on the WHO poster (17 px, a face the library lacks): blurring the nearest face
     # fits its ink better, but would draw a washed-out W.
@@ -444,6 +446,7 @@ def test_a_lighter_weight_of_a_known_face_is_drawn_as_light_as_its_ink(registry)
     assert abs(edit.draft.coverage.sum() - true_ink) < (unweighted.draft.coverage.sum() - true_ink) / 3
 
 
+@pytest.mark.slow  # (the whole poster read, as above)
 def test_the_demos_new_b_is_as_heavy_as_the_h_and_d_beside_it(editor):
     # Issue 18: `make demo` ("hands" -> "bands" on the WHO poster) drew the "b" in Roboto, the
     # registry's nearest face; its stem was 1.6 px of ink against 2.2-2.3 px for the "h" it replaced

@@ -433,6 +433,7 @@ def test_a_narrower_word_before_its_punctuation_is_set_against_it_and_nothing_mo
     assert abs(new_end - old_end) <= 2
 
 
+@pytest.mark.slow  # (two edits: the fast tier's two minutes are spent)
 def test_ground_filled_with_a_colour_the_ground_never_showed_does_not_verify(editor, registry):
     # Under a script sign's "English" -> "Spanish" the fill took the frame below the band for ground:
     # a teal triangle about a fifth of the text's contrast off the dark panel, read "Spcanish" by

@@ -61,7 +61,7 @@ def test_a_longer_word_written_over_the_next_word_is_not_verified(registry, ocr,
     assert (picture != source).any()
     changed = (picture != source).any(-1)
     box = (int(np.nonzero(changed.any(0))[0][0]), 10, int(np.nonzero(changed.any(0))[0][-1]) + 1, 60)
-    monkeypatch.setattr(agent.graph, "paint_reflow", lambda *a: Reflowed(picture.copy(), changed, box, box))
+    monkeypatch.setattr(agent.graph, "paint_reflow", lambda *a: Reflowed(picture.copy(), changed, box, box, np.zeros_like(changed)))
     result = _run(registry, ocr, source, picture, "SALE", "SALES")
     assert result.status == "failed"
     assert all(a.why_failed for a in result.attempts), [(a.ocr_text, a.line_read, a.why_failed) for a in result.attempts]
