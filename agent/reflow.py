@@ -884,9 +884,10 @@ def paint_reflow(registry, image: np.ndarray, plan: EditPlan, s: AttemptSettings
     src = (((a > 0) & edges & ndimage.binary_dilation(moving_ink, iterations=halo)) | layer_ink) & moving & text_band
     a[layer_ink] = 1  # an outline or shadow is copied as it is
     ink_alone = orig - (1 - a)[..., None] * fill
-    dst, a_dst = _shifted(src, shift), _shifted(a, shift)[..., None]
+    jog = _frame_jog(plan, xa, xb - xa, shift)
+    dst, a_dst = _jogged(_shifted(src, shift), jog), _jogged(_shifted(a, shift), jog)[..., None]
     out = ground.copy()
-    out[dst] = (_shifted(ink_alone, shift) + (1 - a_dst) * ground)[dst]
+    out[dst] = (_jogged(_shifted(ink_alone, shift), jog) + (1 - a_dst) * ground)[dst]
     # The new characters, in the face, size, weight, blur, slant, colour and effect of the word.
     new_mid = plan.new_word[r.head : len(plan.new_word) - r.tail]
     size = max(6, round(r.size * s.size_scale))
@@ -1052,6 +1053,34 @@ def _grain(pixels: np.ndarray, text: np.ndarray, seed: int) -> tuple[np.ndarray,
     return white[..., None] * (std / max(kept, 1e-3))[None, None, :], std.astype(np.float32)
 
 
+def _frame_jog(plan: EditPlan, x0: int, width: int, dx: int) -> np.ndarray | None:
+    """Per column x0.. of where moved text lands, the rows (down) it moves in the plan's levelled
+    frame besides its dx across, so that in the image it moves rigidly, (dx, slope x dx): round(a) +
+    round(b) - round(a + b), -1, 0 or 1. Moved only across the frame, text along a tilted line took 1 px
+    jogs where the two roundings differ (an N's stem notched every 8 columns); None for a level plan."""
+    f = plan.frame
+    if f is None or not dx:
+        return None
+    xs = np.arange(x0, x0 + width)
+    return f.shifts(xs - dx) + int(round(f.slope * dx)) - f.shifts(xs)
+
+
+def _jogged(a: np.ndarray, jog: np.ndarray | None) -> np.ndarray:
+    """a with each column j moved jog[j] rows down (up when negative); what comes in is zero."""
+    if jog is None or not jog.any():
+        return a
+    out = np.zeros_like(a)
+    for d in np.unique(jog).tolist():
+        cols = jog == d
+        if d == 0:
+            out[:, cols] = a[:, cols]
+        elif 0 < d < a.shape[0]:
+            out[d:, cols] = a[:-d, cols]
+        elif 0 < -d < a.shape[0]:
+            out[:d, cols] = a[-d:, cols]
+    return out
+
+
 def _shifted(a: np.ndarray, dx: int) -> np.ndarray:
     """a moved dx columns right (left when negative); what comes in is zero."""
     out = np.zeros_like(a)
@@ -1095,7 +1124,8 @@ def kept_intact(before: np.ndarray, after: np.ndarray, plan: EditPlan) -> bool:
     staying, moving = _kept_sides(r, strokes_before)
     # (the staying side's ink within a word's height of the word: a far letter's faint change is not this edit's)
     staying &= (xs >= plan.word_box[0] - height) if r.side == "after" else (xs < plan.word_box[2] + height)
-    for where, now in ((staying & not_rules, ink_after), (moving & not_rules, _shifted(ink_after, -shift))):
+    back = _shifted(_jogged(ink_after, None if (jog := _frame_jog(plan, 0, ink_after.shape[1], shift)) is None else -jog), -shift)
+    for where, now in ((staying & not_rules, ink_after), (moving & not_rules, back)):
         # Only a stroke that went (or came) counts, not an edge a moved ground shaded differently.
         lost = (ink_before > STRONG) & (now < FAINT) & where
         gained = (now > STRONG) & (ink_before < FAINT) & where
@@ -1118,8 +1148,9 @@ def joins_kept_text(before: np.ndarray, after: np.ndarray, plan: EditPlan) -> bo
     strokes_after = observed_ink(after[y0:y1], f.fg, f.bg, f.effect) > STROKE
     shift, _ = moving_part(r)
     staying, moving = _kept_sides(r, strokes_before)
-    moved = _shifted(strokes_before & moving, shift)
-    word_before, word_after = ~staying & ~moving, ~staying & ~_shifted(moving, shift)
+    jog = _frame_jog(plan, 0, strokes_before.shape[1], shift)
+    moved = _jogged(_shifted(strokes_before & moving, shift), jog)
+    word_before, word_after = ~staying & ~moving, ~staying & ~_jogged(_shifted(moving, shift), jog)
     # Each side apart: a kept piece's strokes, in the image before and after, and whether the
     # piece they belong to there reaches JOINED pixels into the word's part of the line.
     for kept_before, kept_after in ((strokes_before & staying, strokes_before & staying), (strokes_before & moving, moved)):
