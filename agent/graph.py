@@ -332,7 +332,7 @@ def build_graph(toolbox: Toolbox):
             why, confirmed_by = "joins-kept-text", None
         if why is None and p.reflow is not None and left_text_behind(state["work"], state["candidate"], p):
             why, confirmed_by = "text-left-behind", None
-        if why is None and state.get("filled") is not None and stray_ink(state["work"], state["candidate"], p, state["filled"]):
+        if why is None and p.reflow is not None and stray_ink(state["work"], state["candidate"], p, state["filled"]):
             why, confirmed_by = "stray-ink", None
         if why is None:
             as_checked = without_marks if checked is not None else str

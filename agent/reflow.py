@@ -884,10 +884,9 @@ def paint_reflow(registry, image: np.ndarray, plan: EditPlan, s: AttemptSettings
     src = (((a > 0) & edges & ndimage.binary_dilation(moving_ink, iterations=halo)) | layer_ink) & moving & text_band
     a[layer_ink] = 1  # an outline or shadow is copied as it is
     ink_alone = orig - (1 - a)[..., None] * fill
-    jog = _frame_jog(plan, xa, xb - xa, shift)
-    dst, a_dst = _jogged(_shifted(src, shift), jog), _jogged(_shifted(a, shift), jog)[..., None]
+    dst, a_dst = _moved(plan, src, shift, xa), _moved(plan, a, shift, xa)[..., None]
     out = ground.copy()
-    out[dst] = (_jogged(_shifted(ink_alone, shift), jog) + (1 - a_dst) * ground)[dst]
+    out[dst] = (_moved(plan, ink_alone, shift, xa) + (1 - a_dst) * ground)[dst]
     # The new characters, in the face, size, weight, blur, slant, colour and effect of the word.
     new_mid = plan.new_word[r.head : len(plan.new_word) - r.tail]
     size = max(6, round(r.size * s.size_scale))
@@ -1053,21 +1052,22 @@ def _grain(pixels: np.ndarray, text: np.ndarray, seed: int) -> tuple[np.ndarray,
     return white[..., None] * (std / max(kept, 1e-3))[None, None, :], std.astype(np.float32)
 
 
-def _frame_jog(plan: EditPlan, x0: int, width: int, dx: int) -> np.ndarray | None:
-    """Per column x0.. of where moved text lands, the rows (down) it moves in the plan's levelled
-    frame besides its dx across, so that in the image it moves rigidly, (dx, slope x dx): round(a) +
-    round(b) - round(a + b), -1, 0 or 1. Moved only across the frame, text along a tilted line took 1 px
-    jogs where the two roundings differ (an N's stem notched every 8 columns); None for a level plan."""
+def _moved(plan: EditPlan, a: np.ndarray, dx: int, x0: int = 0) -> np.ndarray:
+    """a (its column 0 at image column x0) moved as the line's moving text moves: dx columns across,
+    and in a levelled frame (EditPlan.frame) each landing column also the rows that make the move
+    rigid in the image, (dx, slope x dx): round(a) + round(b) - round(a + b), -1, 0 or 1. Moved only
+    across the frame, text along a tilted line took 1 px jogs where the two roundings differ (an N's
+    stem notched every 8 columns). The inverse move is dx's negative."""
     f = plan.frame
     if f is None or not dx:
-        return None
-    xs = np.arange(x0, x0 + width)
-    return f.shifts(xs - dx) + int(round(f.slope * dx)) - f.shifts(xs)
+        return _shifted(a, dx)
+    xs = np.arange(x0, x0 + a.shape[1])
+    return _jogged(_shifted(a, dx), f.shifts(xs - dx) + int(round(f.slope * dx)) - f.shifts(xs))
 
 
-def _jogged(a: np.ndarray, jog: np.ndarray | None) -> np.ndarray:
+def _jogged(a: np.ndarray, jog: np.ndarray) -> np.ndarray:
     """a with each column j moved jog[j] rows down (up when negative); what comes in is zero."""
-    if jog is None or not jog.any():
+    if not jog.any():
         return a
     out = np.zeros_like(a)
     for d in np.unique(jog).tolist():
@@ -1124,8 +1124,7 @@ def kept_intact(before: np.ndarray, after: np.ndarray, plan: EditPlan) -> bool:
     staying, moving = _kept_sides(r, strokes_before)
     # (the staying side's ink within a word's height of the word: a far letter's faint change is not this edit's)
     staying &= (xs >= plan.word_box[0] - height) if r.side == "after" else (xs < plan.word_box[2] + height)
-    back = _shifted(_jogged(ink_after, None if (jog := _frame_jog(plan, 0, ink_after.shape[1], shift)) is None else -jog), -shift)
-    for where, now in ((staying & not_rules, ink_after), (moving & not_rules, back)):
+    for where, now in ((staying & not_rules, ink_after), (moving & not_rules, _moved(plan, ink_after, -shift))):
         # Only a stroke that went (or came) counts, not an edge a moved ground shaded differently.
         lost = (ink_before > STRONG) & (now < FAINT) & where
         gained = (now > STRONG) & (ink_before < FAINT) & where
@@ -1148,9 +1147,8 @@ def joins_kept_text(before: np.ndarray, after: np.ndarray, plan: EditPlan) -> bo
     strokes_after = observed_ink(after[y0:y1], f.fg, f.bg, f.effect) > STROKE
     shift, _ = moving_part(r)
     staying, moving = _kept_sides(r, strokes_before)
-    jog = _frame_jog(plan, 0, strokes_before.shape[1], shift)
-    moved = _jogged(_shifted(strokes_before & moving, shift), jog)
-    word_before, word_after = ~staying & ~moving, ~staying & ~_jogged(_shifted(moving, shift), jog)
+    moved = _moved(plan, strokes_before & moving, shift)
+    word_before, word_after = ~staying & ~moving, ~staying & ~_moved(plan, moving, shift)
     # Each side apart: a kept piece's strokes, in the image before and after, and whether the
     # piece they belong to there reaches JOINED pixels into the word's part of the line.
     for kept_before, kept_after in ((strokes_before & staying, strokes_before & staying), (strokes_before & moving, moved)):
