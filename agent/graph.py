@@ -29,6 +29,7 @@ from agent.verify import (
     marks_free,
     pixels_outside_word,
     reference_reading,
+    split_word,
     unchanged_sides,
 )
 from tools.compression import estimate_quality, match_jpeg
@@ -313,6 +314,8 @@ def build_graph(toolbox: Toolbox):
             scores = dict(zip(texts, toolbox.ocr.likelihoods(crop, texts), strict=True))
             if likely_enough(scores, read, p.new_word, rivals, misses):
                 why, confirmed_by = None, "likelihood"
+        if why is None and split_word(read, p):
+            why, confirmed_by = "split-word", None
         if why is None and (level := levelled_crop(state["candidate"], p, edits_boxes)) is not None:
             # A tilted line is read level too, and must read as requested there as well (a re-set
             # word's plan has no tilt: it is drawn level). No likelihood rescue here: only stricter.

@@ -11,6 +11,7 @@ was erased, and each was verified. Two checks that do not trust the plan's boxes
   word, which must read as requested (edited characters exact and case-sensitive).
 - `levelled_crop`: on a tilted line, the word is also read set level (the recogniser forgives a
   misdrawn glyph in tilted text that it does not forgive level).
+- `split_word`: the word must not read broken by a space that the request and the original lack.
 - `pixels_outside_word`: every changed pixel lies inside the target word's box plus a margin (or,
   on ground, the edited glyph's own zone, where the new letter is wider or taller than the old), and none on the ink of
   the neighbouring words.
@@ -254,6 +255,23 @@ def line_verdict(before: str, after: str, plan: EditPlan, edited: list[int], wor
         return None
     why = diagnose(word, 1.0, old, new, edited, 0.0, reference_reading(plan, pre[a:b], old, new))
     return None if why is None else f"line-{why}"
+
+
+def inner_spaces(text: str) -> int:
+    """How many spaces stand between two letters or digits of the text (not at its ends, not by punctuation)."""
+    t = text.strip()
+    return sum(1 for i in range(1, len(t) - 1) if t[i].isspace() and t[i - 1].isalnum() and t[i + 1].isalnum())
+
+
+def split_word(read: str, plan: EditPlan) -> bool:
+    """Whether the word reads broken where the user's word is whole: a space between two of its
+    letters that neither the requested word nor the old word's reading (nor its spelling) has.
+    Readings are compared without spaces, because the recogniser puts in spaces that are not there
+    ("6, 001"), but one that reads a space the original did not is seeing a gap the edit opened: a
+    photo of a screen's "insurance" -> "assurance", its "in" redrawn glyph by glyph in the old
+    places, read "as surance" (the new "s" narrower than the "n", with a gap after it), and the
+    judge read "as:surance"; it was verified."""
+    return inner_spaces(read) > max(inner_spaces(plan.new_word), inner_spaces(plan.word), inner_spaces(plan.original_read or ""))
 
 
 def reference_reading(plan: EditPlan, before: str | None, old: str, new: str) -> str | None:

@@ -201,6 +201,19 @@ def test_unedited_characters_compare_with_the_original_reading(registry):
     assert editor.run(_request(method="single-shot"), img)[0].attempts[0].why_failed == "old-glyph-remains"
 
 
+def test_a_word_read_broken_by_a_space_the_original_lacks_is_not_verified(registry):
+    # A photo of a screen's "insurance" -> "assurance", its "in" redrawn glyph by glyph, read "as
+    # surance" (a gap after the narrower new s) and was verified; the judge read "as:surance".
+    editor, img, _, _ = _editor(registry, [("HARB OUP", 0.99), ("HARBOUP", 0.9)])
+    result = editor.run(_request(max_attempts=2), img)[0]
+    first, second = result.attempts
+    assert first.why_failed == "split-word" and not first.passed
+    assert second.passed and result.status == "verified"
+    # a space the recogniser also read in the original is its habit, not the edit's
+    editor, img, _, _ = _editor(registry, [("HARB OUP", 0.99)], original=("HARB OUR", 0.9))
+    assert editor.run(_request(method="single-shot"), img)[0].status == "verified"
+
+
 def test_low_confidence_is_not_verified(registry):
     editor, img, paint, _ = _editor(registry, [("HARBOUP", 0.05)])
     result, _, _ = editor.run(_request(method="single-shot"), img)
