@@ -12,6 +12,7 @@ from agent.evals.judge import Judge
 from agent.evals.report import by_condition, summarise
 from agent.evals.runner import Case, done_ids, read_cases
 from tests.conftest import EXAMPLES
+from tools.images import load_image
 from tools.metrics import changed_outside, edit_distance, normalised_edit_distance, psnr, ssim
 
 
@@ -88,6 +89,23 @@ def test_bad_rows_become_error_rows(tmp_path):
     assert [c.id for c in good] == ["good"] and good[0].image == str(img)
     assert [e["id"] for e in errors] == ["missing", "unreadable", "line-4", "nofind"]
     assert all(e["status"] == "error" and e["message"] for e in errors)
+
+
+def test_a_case_files_word_box_is_widened_for_a_longer_replacement_as_the_held_out_suites(tmp_path):
+    # The fresh set's "Common" -> "Commons" was judged on the old word's box alone: a right edit cut short.
+    img = tmp_path / "ok.png"
+    img.write_bytes((EXAMPLES / "word_available.png").read_bytes())
+    width = load_image(img).shape[1]
+    rows = [{"id": "same", "find": "Available", "replace": "Avoilable", "word_box": [10, 5, 100, 40]},
+            {"id": "longer", "find": "Avail", "replace": "Availed", "word_box": [10, 5, 60, 40]},
+            {"id": "edge", "find": "Avail", "replace": "Available", "word_box": [10, 5, width - 2, 40]},
+            {"id": "bad", "find": "Avail", "replace": "Availed", "word_box": [10, 5, 60]}]
+    cases = tmp_path / "cases.jsonl"
+    cases.write_text("".join(json.dumps({"image": "ok.png", **r}) + "\n" for r in rows))
+    good, errors = read_cases(cases)
+    boxes = {c.id: c.word_box for c in good}
+    assert boxes == {"same": [10, 5, 100, 40], "longer": [10, 5, 80, 40], "edge": [10, 5, width, 40]}
+    assert [e["id"] for e in errors] == ["bad"] and "word_box" in errors[0]["message"]
 
 
 def test_resume_skips_finished_ids(tmp_path):

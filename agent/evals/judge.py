@@ -35,6 +35,19 @@ class Judge:
         return str(result[0][0]), float(result[0][1])
 
 
+def longer_by(word_box: list[int], find: str, replace: str) -> float:
+    """How much wider a longer replacement may be: the extra characters at the word's mean advance."""
+    return max(0, len(replace) - len(find)) * (word_box[2] - word_box[0]) / max(1, len(find))
+
+
+def judged_box(word_box: list[int], find: str, replace: str, width: int) -> list[int]:
+    """The box the judge reads for a hand-set word box (the old word's): widened to the right for a
+    longer replacement, else it reads the new word cut short. Every case file and the held-out
+    suite alike: a case file's "Common" -> "Commons" was read on the old word's box alone."""
+    x0, y0, x1, y1 = word_box
+    return [x0, y0, min(width, round(x1 + longer_by(word_box, find, replace))), y1]
+
+
 # The judge's box moved a pixel each way: a case's ground truth must read the same in all of them.
 STEADY_SHIFTS = ((0, 0), (-1, 0), (1, 0), (0, -1), (0, 1))
 

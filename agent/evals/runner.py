@@ -16,7 +16,7 @@ import traceback
 from dataclasses import dataclass
 from pathlib import Path
 
-from agent.evals.judge import Judge, judge_output
+from agent.evals.judge import Judge, judge_output, judged_box
 from agent.schemas import EditRequest, EditResult, Method
 from tools.images import ImageError, load_image
 
@@ -110,7 +110,11 @@ def read_cases(path: Path) -> tuple[list[Case], list[dict]]:
             case = Case.from_row(row)
             if not os.path.isabs(case.image) and not Path(case.image).exists() and (base / case.image).exists():
                 case.image = str(base / case.image)
-            load_image(case.image)
+            width = load_image(case.image).shape[1]
+            if case.word_box is not None:
+                if not isinstance(case.word_box, list) or len(case.word_box) != 4:
+                    raise ValueError("word_box: four numbers, x0 y0 x1 y1")
+                case.word_box = judged_box(case.word_box, case.find, case.replace, width)
             cases.append(case)
         except (ValueError, ImageError, TypeError) as e:
             rid = str(row["id"]) if isinstance(row, dict) and row.get("id") not in (None, "") else f"line-{n}"

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from agent.evals.judge import Judge, reads_steadily
+from agent.evals.judge import Judge, judged_box, longer_by, reads_steadily
 from agent.evals.runner import Case
 from agent.evals.synthetic import make_case
 from agent.evals.unseen import make_unseen_case
@@ -46,11 +46,6 @@ HELDOUT = EXAMPLES / "heldout" / "cases.jsonl"
 SPLITS = ("dev", "test", "all")
 
 
-def longer_by(word_box: list[int], find: str, replace: str) -> float:
-    """How much wider a longer replacement may be: the extra characters at the word's mean advance."""
-    return max(0, len(replace) - len(find)) * (word_box[2] - word_box[0]) / max(1, len(find))
-
-
 def heldout_box(word_box: list[int], find: str, replace: str, shape: tuple[int, int]) -> list[int]:
     """Where a correct edit of a held-out case may change pixels: the hand-set word box plus the
     margin the verifier allows (agent/verify.word_margin: a wider new glyph, halo, JPEG), and for
@@ -72,9 +67,7 @@ def heldout_suite(split: str) -> list[Case]:
             continue
         image = str(EXAMPLES.parent / row["image"])
         shape = load_image(image).shape[:2]
-        # The judge reads the hand-set box, widened for a longer replacement (else it reads a word cut short).
-        x0, y0, x1, y1 = row["word_box"]
-        judged = [x0, y0, min(shape[1], round(x1 + longer_by(row["word_box"], row["find"], row["replace"]))), y1]
+        judged = judged_box(row["word_box"], row["find"], row["replace"], shape[1])
         cases.append(Case(id=row["id"], image=image, find=row["find"], replace=row["replace"], occurrence=row["occurrence"],
                           expected=row["expected"], word_box=judged,
                           edit_box=heldout_box(row["word_box"], row["find"], row["replace"], shape),
