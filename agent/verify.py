@@ -257,21 +257,35 @@ def line_verdict(before: str, after: str, plan: EditPlan, edited: list[int], wor
     return None if why is None else f"line-{why}"
 
 
-def inner_spaces(text: str) -> int:
-    """How many spaces stand between two letters or digits of the text (not at its ends, not by punctuation)."""
-    t = text.strip()
-    return sum(1 for i in range(1, len(t) - 1) if t[i].isspace() and t[i - 1].isalnum() and t[i + 1].isalnum())
+def inner_spaces(text: str, lo: int = 0, hi: int | None = None) -> int:
+    """How many spaces stand between two letters or digits of the text (not by punctuation), only
+    counting those with more than lo and fewer than hi letters and digits before them."""
+    t, count, seen = text.strip(), 0, 0
+    for i, c in enumerate(t):
+        if c.isalnum():
+            seen += 1
+        elif c.isspace() and 0 < i < len(t) - 1 and t[i - 1].isalnum() and t[i + 1].isalnum() and lo < seen < (hi if hi is not None else seen + 1):
+            count += 1
+    return count
 
 
 def split_word(read: str, plan: EditPlan) -> bool:
-    """Whether the word reads broken where the user's word is whole: a space between two of its
-    letters that neither the requested word nor the old word's reading (nor its spelling) has.
-    Readings are compared without spaces, because the recogniser puts in spaces that are not there
-    ("6, 001"), but one that reads a space the original did not is seeing a gap the edit opened: a
-    photo of a screen's "insurance" -> "assurance", its "in" redrawn glyph by glyph in the old
-    places, read "as surance" (the new "s" narrower than the "n", with a gap after it), and the
-    judge read "as:surance"; it was verified."""
-    return inner_spaces(read) > max(inner_spaces(plan.new_word), inner_spaces(plan.word), inner_spaces(plan.original_read or ""))
+    """Whether the text the user named reads broken where the request is whole: a space between
+    two of its letters that neither the requested text nor the old word's reading has. Readings
+    are compared without spaces, because the recogniser puts in spaces that are not there ("6,
+    001"), but one that reads a space the original did not is seeing a gap the edit opened: a photo
+    of a screen's "insurance" -> "assurance", its "in" redrawn glyph by glyph in the old places,
+    read "as surance" (the new "s" narrower than the "n", with a gap after it), and the judge read
+    "as:surance"; it was verified. Only spaces inside the named text count: at its edge a space may
+    be the word space the recogniser missed before ("west old" read "westold", "west" -> "parking"
+    read "parking old")."""
+    a, b = plan.target if plan.target is not None else (0, len(plan.word))
+    end = len(plan.new_word) - (len(plan.word) - b)
+    if not 0 <= a <= end <= len(plan.new_word):
+        a, end = 0, len(plan.new_word)
+    lo, hi = (sum(c.isalnum() for c in plan.new_word[:k]) for k in (a, end))
+    allowed = max(inner_spaces(plan.new_word, lo, hi), inner_spaces(plan.original_read or ""))
+    return inner_spaces(read, lo, hi) > allowed
 
 
 def reference_reading(plan: EditPlan, before: str | None, old: str, new: str) -> str | None:

@@ -212,6 +212,12 @@ def test_a_word_read_broken_by_a_space_the_original_lacks_is_not_verified(regist
     # a space the recogniser also read in the original is its habit, not the edit's
     editor, img, _, _ = _editor(registry, [("HARB OUP", 0.99)], original=("HARB OUR", 0.9))
     assert editor.run(_request(method="single-shot"), img)[0].status == "verified"
+    # only inside the text the user named: at its edge a space may be a word space read at last
+    named = EditRequest(image="x.png", find="HARB", replace="HARP", method="single-shot")
+    for reading, status in (("HARP OUR", "verified"), ("HA RPOUR", "failed")):
+        editor, img, _, _ = _editor(registry, [(reading, 0.99)])
+        result = editor.run(named, img)[0]
+        assert result.plan.target == (0, 4) and result.status == status
 
 
 def test_low_confidence_is_not_verified(registry):
