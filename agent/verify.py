@@ -11,7 +11,8 @@ was erased, and each was verified. Two checks that do not trust the plan's boxes
   word, which must read as requested (edited characters exact and case-sensitive).
 - `levelled_crop`: on a tilted line, the word is also read set level (the recogniser forgives a
   misdrawn glyph in tilted text that it does not forgive level).
-- `split_word`: the word must not read broken by a space that the request and the original lack.
+- `split_word`: the text the user named must not read broken by a space that the request and the
+  original reading lack.
 - `pixels_outside_word`: every changed pixel lies inside the target word's box plus a margin (or,
   on ground, the edited glyph's own zone, where the new letter is wider or taller than the old), and none on the ink of
   the neighbouring words.
@@ -261,11 +262,12 @@ def inner_spaces(text: str, lo: int = 0, hi: int | None = None) -> int:
     """How many spaces stand between two letters or digits of the text (not by punctuation), only
     counting those with more than lo and fewer than hi letters and digits before them."""
     t, count, seen = text.strip(), 0, 0
+    hi = len(t) + 1 if hi is None else hi
     for i, c in enumerate(t):
         if c.isalnum():
             seen += 1
-        elif c.isspace() and 0 < i < len(t) - 1 and t[i - 1].isalnum() and t[i + 1].isalnum() and lo < seen < (hi if hi is not None else seen + 1):
-            count += 1
+        elif c.isspace() and t[i - 1].isalnum() and t[i + 1].isalnum() and lo < seen < hi:
+            count += 1  # (a stripped text neither starts nor ends with a space: i - 1 and i + 1 are in it)
     return count
 
 
