@@ -224,7 +224,7 @@ def build_graph(toolbox: Toolbox):
         for ln in lines:
             b = frame.to_levelled(ln.box)
             if b[3] <= y0 - size or b[1] >= y1 + size:  # clear of the rows read again
-                others.append(TextLine(ln.text, ln.confidence, [(b[0], b[1]), (b[2], b[1]), (b[2], b[3]), (b[0], b[3])], b))
+                others.append(TextLine.of_box(ln.text, ln.confidence, b))
         return again.model_copy(update={"frame": frame}), work, found + others
 
     def plan(state: EditState, config: RunnableConfig) -> dict:

@@ -201,9 +201,7 @@ def _joined(row: list[TextLine]) -> TextLine:
     if len(row) == 1:
         return row[0]
     box = (min(ln.box[0] for ln in row), min(ln.box[1] for ln in row), max(ln.box[2] for ln in row), max(ln.box[3] for ln in row))
-    quad = [(float(box[0]), float(box[1])), (float(box[2]), float(box[1])), (float(box[2]), float(box[3])),
-            (float(box[0]), float(box[3]))]
-    return TextLine(" ".join(ln.text for ln in row), min(ln.confidence for ln in row), quad, box)
+    return TextLine.of_box(" ".join(ln.text for ln in row), min(ln.confidence for ln in row), box)
 
 
 GOOD_FIT = 0.5  # a font match whose rendering overlaps the observed ink this well (IoU) lays the text out as it is

@@ -51,6 +51,12 @@ class TextLine:
     quad: list[tuple[float, float]]  # four corners, clockwise from top-left
     box: tuple[int, int, int, int]  # axis-aligned (x0, y0, x1, y1), exclusive ends
 
+    @classmethod
+    def of_box(cls, text: str, confidence: float, box: tuple[int, int, int, int]) -> TextLine:
+        """A line whose quad is its axis-aligned box (a row joined, a line moved or widened, a truth)."""
+        x0, y0, x1, y1 = box
+        return cls(text, confidence, [(float(x0), float(y0)), (float(x1), float(y0)), (float(x1), float(y1)), (float(x0), float(y1))], box)
+
 
 COARSE_SIDE = 768  # px: the longest side a large image is first searched for text at (_detect)
 SMALL_TEXT = 20  # px: lines at least this tall at the size searched are found well there
@@ -143,8 +149,8 @@ class OCR:
             box = (min(x0, lo), y0, max(x1, hi), y1)
             covered[y0:y1, box[0] : box[2]] = True
             text, conf = self.recognize(after[y0:y1, box[0] : box[2]])
-            quad = line.quad if box == line.box else [(box[0], y0), (box[2], y0), (box[2], y1), (box[0], y1)]
-            carried.append(TextLine(text, conf, [(float(x), float(y)) for x, y in quad], box))
+            carried.append(TextLine(text, conf, [(float(x), float(y)) for x, y in line.quad], box) if box == line.box
+                           else TextLine.of_box(text, conf, box))
         if (changed & ~covered).any():
             return None
         # A box widened over another line (a row the detector split, its second part moved along

@@ -45,8 +45,7 @@ class SyntheticCase:
 
     def gt_line(self) -> TextLine:
         """The line as a perfect detector would report it."""
-        x0, y0, x1, y1 = self.word_box
-        return TextLine(self.scene.text, 1.0, [(x0, y0), (x1, y0), (x1, y1), (x0, y1)], self.word_box)
+        return TextLine.of_box(self.scene.text, 1.0, self.word_box)
 
 
 def make_case(registry: FontRegistry, seed: int, index: int, config: DataConfig = CASE_CONFIG) -> SyntheticCase:
