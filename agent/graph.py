@@ -314,8 +314,6 @@ def build_graph(toolbox: Toolbox):
             scores = dict(zip(texts, toolbox.ocr.likelihoods(crop, texts), strict=True))
             if likely_enough(scores, read, p.new_word, rivals, misses):
                 why, confirmed_by = None, "likelihood"
-        if why is None and split_word(read, p):
-            why, confirmed_by = "split-word", None
         if why is None and (level := levelled_crop(state["candidate"], p, edits_boxes)) is not None:
             # A tilted line is read level too, and must read as requested there as well (a re-set
             # word's plan has no tilt: it is drawn level). No likelihood rescue here: only stricter.
@@ -329,6 +327,9 @@ def build_graph(toolbox: Toolbox):
         outside = pixels_outside_word(state["work"], state["candidate"], state["plan"], state.get("glyph_zones", []))
         line_before = toolbox.ocr.recognize(line_crop(state["work"], p, edits_boxes))[0]
         line_read = toolbox.ocr.recognize(line_crop(state["candidate"], p, edits_boxes))[0]
+        as_checked = without_marks if checked is not None else str
+        if why is None and split_word(read, p, as_checked(line_before), as_checked(line_read)):
+            why, confirmed_by = "split-word", None
         if why is None and outside:
             why, confirmed_by = "changed-outside-word", None
         if why is None and p.reflow is not None and joins_kept_text(state["work"], state["candidate"], p):
@@ -338,7 +339,6 @@ def build_graph(toolbox: Toolbox):
         if why is None and p.reflow is not None and stray_ink(state["work"], state["candidate"], p, state["filled"]):
             why, confirmed_by = "stray-ink", None
         if why is None:
-            as_checked = without_marks if checked is not None else str
             same_sides = unchanged_sides(state["work"], state["candidate"], p)
             if line_why := line_verdict(as_checked(line_before), as_checked(line_read), p, edited, read, same_sides):
                 why, confirmed_by = line_why, None

@@ -11,8 +11,8 @@ was erased, and each was verified. Two checks that do not trust the plan's boxes
   word, which must read as requested (edited characters exact and case-sensitive).
 - `levelled_crop`: on a tilted line, the word is also read set level (the recogniser forgives a
   misdrawn glyph in tilted text that it does not forgive level).
-- `split_word`: the text the user named must not read broken by a space that the request and the
-  original reading lack.
+- `split_word`: the text the user named must not read broken, in the word's crop and in the
+  line's, by a space that the request and the original reading lack.
 - `pixels_outside_word`: every changed pixel lies inside the target word's box plus a margin (or,
   on ground, the edited glyph's own zone, where the new letter is wider or taller than the old), and none on the ink of
   the neighbouring words.
@@ -271,7 +271,35 @@ def inner_spaces(text: str, lo: int = 0, hi: int | None = None) -> int:
     return count
 
 
-def split_word(read: str, plan: EditPlan) -> bool:
+def line_word(before: str, after: str, plan: EditPlan) -> str | None:
+    """The edited word as the line's reading `after` shows it, its spaces kept: what stands between
+    as many characters (spaces aside) as the line's reading `before` holds before and after the
+    untouched word; None when `before` does not hold the word, or `after` is too short."""
+    pre = squeeze(before)
+    span = _word_span(pre, plan)
+    if span is None:
+        return None
+    a, tail = span[0], len(pre) - span[1]
+    kept = [i for i, c in enumerate(after) if not c.isspace()]
+    if len(kept) <= a + tail:
+        return None
+    return after[kept[a] : kept[len(kept) - tail - 1] + 1]
+
+
+def split_word(read: str, plan: EditPlan, line_before: str, line_after: str) -> bool:
+    """Whether the word crop's reading `read` and the line's reading (`line_after`, aligned by
+    `line_before`: line_word) both show the named text broken; see split_at_gap. The line is
+    cropped and read apart from the word: a recogniser's own space in one crop ("Wo ffee" for a
+    synthetic "Woffee", "Recursi ve}" on a slanted scan) is not in the other, where the gap the
+    edit opened is in both ("as surance" in the word, "applications,as surance claims" in the
+    line). A line that does not align keeps the word's verdict."""
+    if not split_at_gap(read, plan):
+        return False
+    in_line = line_word(line_before, line_after, plan)
+    return in_line is None or split_at_gap(in_line, plan)
+
+
+def split_at_gap(read: str, plan: EditPlan) -> bool:
     """Whether the text the user named reads broken where the request is whole: a space between
     two of its letters that neither the requested text nor the old word's reading has. Readings
     are compared without spaces, because the recogniser puts in spaces that are not there ("6,

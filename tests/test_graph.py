@@ -26,7 +26,8 @@ class FakeOCR:
     """Reads the fixed line, then answers recognitions from a script: first the untouched word
     (the planner's reference reading), then one verification per attempt. The line is this one
     word, so each attempt's line check (the verify node's next two recognitions: the line before,
-    then after) reads what the word read: the original reading, then the attempt's."""
+    then after) reads what the word read: the original reading, then the attempt's (or, for a
+    reading scripted as (word, confidence, line), that line)."""
 
     def __init__(self, text, box, readings, scores=None):
         self.text, self.box, self.readings, self.calls = text, box, list(readings), 0
@@ -50,8 +51,8 @@ class FakeOCR:
         phase = (self.calls - 2) % 3  # per attempt: the word, the line before, the line after
         if phase == 0:
             self.last = self.readings.pop(0) if self.readings else ("???", 0.0)
-            return self.last
-        return self.original if phase == 1 else self.last
+            return self.last[:2]
+        return self.original if phase == 1 else (self.last[2:] or self.last[:1]) + self.last[1:2]
 
     def likelihoods(self, crop, texts):
         return [self.scores.get(t, -50.0) for t in texts]
@@ -209,6 +210,9 @@ def test_a_word_read_broken_by_a_space_the_original_lacks_is_not_verified(regist
     first, second = result.attempts
     assert first.why_failed == "split-word" and not first.passed
     assert second.passed and result.status == "verified"
+    # the line, cropped and read apart, reading the word whole: the word crop's space is the recogniser's
+    editor, img, _, _ = _editor(registry, [("HARB OUP", 0.99, "HARBOUP")])
+    assert editor.run(_request(method="single-shot"), img)[0].status == "verified"
     # a space the recogniser also read in the original is its habit, not the edit's
     editor, img, _, _ = _editor(registry, [("HARB OUP", 0.99)], original=("HARB OUR", 0.9))
     assert editor.run(_request(method="single-shot"), img)[0].status == "verified"

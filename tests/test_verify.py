@@ -111,6 +111,27 @@ def test_line_verdict_rules():
     assert line_verdict("6,001 un sold.", "6,007 UN sold.", plan, edited) == "line-neighbour-changed"
 
 
+def test_a_word_is_split_only_when_its_crop_and_the_line_both_read_the_gap():
+    from agent.schemas import EditPlan, FontInfo
+    from agent.verify import line_word, split_word
+
+    font = FontInfo(face=FACE, category="sans", size=SIZE, baseline=50, slant=0, fg=INK, bg=(GROUND,) * 3, score=1.0)
+    line = "applications, insurance claims, policy"
+    plan = EditPlan(line_text=line, line_box=(0, 0, 400, 20), start=14, word_start=14, word="insurance",
+                    new_word="assurance", word_box=(140, 0, 230, 20), target=(0, 9), char_boxes=[], mode="chars",
+                    edits=[], font=font, original_read="insurance")
+    # the fresh set's photo of a screen: both crops read the gap after the narrower new s (judge: "as:surance")
+    assert line_word(line, "applications,as surance claims, policy", plan) == "as surance"
+    assert split_word("as surance", plan, line, "applications,as surance claims, policy")
+    # the recogniser's own space in the word crop, which the line read apart does not have (a
+    # synthetic "Woffee" read "Wo ffee"; a slanted scan's "Recursive" read "Recursi ve}")
+    assert not split_word("as surance", plan, line, "applications, assurance claims, policy")
+    # a line that cannot be aligned with the word keeps the word crop's verdict
+    assert line_word("nothing like it", "applications, assurance claims", plan) is None
+    assert split_word("as surance", plan, "nothing like it", "applications, assurance claims")
+    assert not split_word("assurance", plan, line, "applications,as surance claims, policy")
+
+
 def test_only_the_named_word_may_change_when_the_visual_word_takes_in_a_neighbour():
     # OCR read "markers are" set close as one visual word; the user named "markers": a re-laid-out
     # "makers" that redraws "are" changes pixels the user did not name.
