@@ -292,8 +292,11 @@ def split_word(read: str, plan: EditPlan, line_before: str, line_after: str) -> 
     cropped and read apart from the word: a recogniser's own space in one crop ("Wo ffee" for a
     synthetic "Woffee", "Recursi ve}" on a slanted scan) is not in the other, where the gap the
     edit opened is in both ("as surance" in the word, "applications,as surance claims" in the
-    line). A line that does not align keeps the word's verdict."""
-    if not split_at_gap(read, plan):
+    line). A line that does not align keeps the word's verdict. In a fixed-pitch face a narrow
+    letter stands alone in its cell, and the gaps round it are the face's: the synthetic suite's
+    "centre" -> "cenjre" in a FreeMono-like face was drawn as the truth is, read "cen jre" in every
+    crop, and refused."""
+    if plan.font.category == "mono" or not split_at_gap(read, plan):
         return False
     in_line = line_word(line_before, line_after, plan)
     return in_line is None or split_at_gap(in_line, plan)

@@ -130,6 +130,9 @@ def test_a_word_is_split_only_when_its_crop_and_the_line_both_read_the_gap():
     assert line_word("nothing like it", "applications, assurance claims", plan) is None
     assert split_word("as surance", plan, "nothing like it", "applications, assurance claims")
     assert not split_word("assurance", plan, line, "applications,as surance claims, policy")
+    # a fixed-pitch face's narrow letter stands alone in its cell: the gaps are the face's
+    mono = plan.model_copy(update={"font": font.model_copy(update={"category": "mono"})})
+    assert not split_word("as surance", mono, line, "applications,as surance claims, policy")
 
 
 def test_only_the_named_word_may_change_when_the_visual_word_takes_in_a_neighbour():
