@@ -36,7 +36,7 @@ from tools.compression import estimate_quality, match_jpeg
 from tools.level import Levelled
 from tools.locate import Occurrence
 from tools.mask import box_iou, default_pad
-from tools.ocr import OCR, TextLine, shifted
+from tools.ocr import OCR, PLAUSIBLE_NATS, TextLine, shifted
 from tools.text import squeeze, without_marks
 
 MIN_CONFIDENCE = 0.2  # recogniser confidence below this is not trusted as a pass
@@ -124,13 +124,17 @@ def _guard(fn):
 def pixels_say(ocr: OCR, image: np.ndarray, find: str) -> Support:
     """How much more likely (nats) the recogniser finds a line, on its own pixels, with the user's
     spelling at each of some occurrences than as it read it (agent/plan.locate weighs it): the
-    recogniser runs once on the line's crop and scores every spelling."""
+    recogniser runs once on the line's crop and scores every spelling. A spelling it finds no
+    plausible reading of the crop at all (under PLAUSIBLE_NATS a character) is no evidence for it
+    (at most 0): likelier than a garbled reading is not likely."""
     def support(line: TextLine, occurrences: list[Occurrence]) -> list[float]:
         x0, y0, x1, y1 = line.box
         pad = max(2, (y1 - y0) // 8)
         crop = image[max(0, y0 - pad) : y1 + pad, max(0, x0 - pad) : x1 + pad]
-        read, *said = ocr.likelihoods(crop, [line.text, *(line.text[: o.start] + find + line.text[o.end :] for o in occurrences)])
-        return [score - read for score in said]
+        spelt = [line.text[: o.start] + find + line.text[o.end :] for o in occurrences]
+        read, *said = ocr.likelihoods(crop, [line.text, *spelt])
+        return [score - read if score >= PLAUSIBLE_NATS * len(text) else min(0.0, score - read)
+                for text, score in zip(spelt, said, strict=True)]
 
     return support
 

@@ -227,6 +227,21 @@ def test_pixels_say_a_word_the_recogniser_misread_but_not_another_word(ocr, regi
     assert said < -10
 
 
+def test_pixels_say_nothing_for_a_spelling_the_crop_cannot_be_read_as(ocr):
+    """A red layout box drawn round a paper's "I. INTRODUCTION" (the annotated set's
+    paper_layout_boxes.png), read "LlluuMAWJ" at confidence 0.005: "ABSTRACT" scored 8.4 nats above
+    that garbled reading, was found there as the last resort, and INTRODUCTION was painted over.
+    At -6.0 nats a character it is no reading of the crop: no support."""
+    from agent.graph import pixels_say
+    from tools.images import load_image
+    from tools.locate import Occurrence
+
+    image = load_image("examples/heldout_annotated/paper_layout_boxes.png")
+    line = TextLine("LlluuMAWJ", 0.0047, [], (232, 815, 383, 831))
+    (said,) = pixels_say(ocr, image, "ABSTRACT")(line, [Occurrence(0, 0, 9, approximate=True)])
+    assert said <= 0
+
+
 def test_a_word_misread_beyond_the_edit_distance_rule_is_found_where_its_pixels_say_it():
     """Every reading tried and the word not found: a word the recogniser finds likelier to say the
     user's word than its own reading is the word (a blurred, outlined bold "green" read

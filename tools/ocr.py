@@ -66,6 +66,11 @@ UPSCALE = 2.0  # an enlarged reading searches an image this much larger, within 
 # a near miss that the recogniser's likelihoods (OCR.likelihoods) can settle.
 LIKELIHOOD_SLACK = 5.0  # nats per look-alike miss the requested word may score below the reading
 LIKELIHOOD_MARGIN = 3.0  # nats the requested word must score above the old word (and the original reading)
+# A spelling the recogniser gives less than this a character on average (log P(text | crop) / its
+# length) is no reading of the crop, however far above the recogniser's own reading it scores: a red
+# layout box round "I. INTRODUCTION", read "LlluuMAWJ" (confidence 0.005), scored "ABSTRACT" 8.4 nats
+# above that at -6.0 a character, and it was edited; an outlined "green" read "Eeen" scored -2.3.
+PLAUSIBLE_NATS = -4.0
 
 
 class OCR:
