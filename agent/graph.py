@@ -27,6 +27,7 @@ from agent.verify import (
     line_crop,
     line_verdict,
     marks_free,
+    named_only,
     pixels_outside_word,
     reference_reading,
     split_word,
@@ -306,18 +307,21 @@ def build_graph(toolbox: Toolbox):
         checked = marks_free(p) if p.reflow is not None and kept_intact(state["work"], state["candidate"], p) else None
         if checked is not None:
             p, read = checked, without_marks(read)
-        edited = _edited_positions(p)
-        before = reference_reading(p, p.original_read, p.word, p.new_word)
+        # The word crop's text: the named text alone where that is all the crop read before (named_only).
+        w = named_only(p)
+        edited = _edited_positions(w)
+        before = reference_reading(w, w.original_read, w.word, w.new_word)
         least = MIN_CONFIDENCE if s.tool == "naive" else MIN_CONFIDENCE_SAMPLED
-        why = diagnose(read, conf, p.word, p.new_word, edited, least, before)
+        why = diagnose(read, conf, w.word, w.new_word, edited, least, before)
         confirmed_by: Confirmation | None = ("reading" if checked is None else "reading+pixels") if why is None else None
-        if why not in (None, "low-confidence") and (misses := look_alike_misses(read, p.word, p.new_word, edited, before)):
+        if why not in (None, "low-confidence") and (misses := look_alike_misses(read, w.word, w.new_word, edited, before)):
             # A near miss ("S0F" for "50F"): ask the recogniser how likely the requested word is.
-            rivals = [p.word] + ([p.original_read] if p.original_read else [])
-            texts = [p.new_word, read, *rivals]
+            rivals = [w.word] + ([w.original_read] if w.original_read else [])
+            texts = [w.new_word, read, *rivals]
             scores = dict(zip(texts, toolbox.ocr.likelihoods(crop, texts), strict=True))
-            if likely_enough(scores, read, p.new_word, rivals, misses):
+            if likely_enough(scores, read, w.new_word, rivals, misses):
                 why, confirmed_by = None, "likelihood"
+        edited = _edited_positions(p)
         if why is None and (level := levelled_crop(state["candidate"], p, edits_boxes)) is not None:
             # A tilted line is read level too, and must read as requested there as well (a re-set
             # word's plan has no tilt: it is drawn level). No likelihood rescue here: only stricter.
@@ -332,7 +336,7 @@ def build_graph(toolbox: Toolbox):
         line_before = toolbox.ocr.recognize(line_crop(state["work"], p, edits_boxes))[0]
         line_read = toolbox.ocr.recognize(line_crop(state["candidate"], p, edits_boxes))[0]
         as_checked = without_marks if checked is not None else str
-        if why is None and split_word(read, p, as_checked(line_before), as_checked(line_read)):
+        if why is None and split_word(read, w, as_checked(line_before), as_checked(line_read)):
             why, confirmed_by = "split-word", None
         if why is None and outside:
             why, confirmed_by = "changed-outside-word", None

@@ -415,6 +415,23 @@ def pixels_outside_word(before: np.ndarray, after: np.ndarray, plan: EditPlan, z
     return int((changed & ~allowed).sum())
 
 
+def named_only(plan: EditPlan) -> EditPlan:
+    """The plan as its word crop reads it: where the untouched word's crop read exactly the text the
+    user named (original_read) and the plan's word takes in more, characters OCR glued on without
+    a space, that text alone; else the plan. A form's "Family relocated", each word in its own drawn
+    box, was read "Familrelocated": the word became "lrelocated", its crop read "relocated", and
+    every right "relocates" was refused as a letter short. (Character edits only: the line check
+    still reads the whole line, and the pixel check holds the glued-on letters.)"""
+    if plan.target is None or plan.original_read is None or plan.reflow is not None:
+        return plan
+    a, b = plan.target
+    end = len(plan.new_word) - (len(plan.word) - b)
+    if (a, b) == (0, len(plan.word)) or not 0 <= a <= end or squeeze(plan.original_read) != squeeze(plan.word[a:b]):
+        return plan
+    return plan.model_copy(update={"word": plan.word[a:b], "new_word": plan.new_word[a:end], "target": (0, b - a),
+                                   "word_start": plan.word_start + a, "char_boxes": plan.char_boxes[a:b]})
+
+
 def marks_free(plan: EditPlan) -> EditPlan | None:
     """The plan of a re-set word as the reading checks see it when its punctuation is checked on
     the pixels (agent/reflow.kept_intact) instead: word, new word, line and original reading

@@ -47,12 +47,13 @@ class FakeOCR:
         self.calls += 1
         if self.calls == 1:
             self.original = self.readings.pop(0) if self.readings else ("???", 0.0)
-            return self.original
+            return self.original[:2]
         phase = (self.calls - 2) % 3  # per attempt: the word, the line before, the line after
         if phase == 0:
             self.last = self.readings.pop(0) if self.readings else ("???", 0.0)
             return self.last[:2]
-        return self.original if phase == 1 else (self.last[2:] or self.last[:1]) + self.last[1:2]
+        shown = self.original if phase == 1 else self.last
+        return (shown[2:] or shown[:1]) + shown[1:2]
 
     def likelihoods(self, crop, texts):
         return [self.scores.get(t, -50.0) for t in texts]
@@ -222,6 +223,23 @@ def test_a_word_read_broken_by_a_space_the_original_lacks_is_not_verified(regist
         editor, img, _, _ = _editor(registry, [(reading, 0.99)])
         result = editor.run(named, img)[0]
         assert result.plan.target == (0, 4) and result.status == status
+
+
+def test_a_named_text_whose_crop_never_held_the_glued_on_letters_is_verified_on_itself(registry):
+    # A form's "Family relocated" (each word in its own drawn box) was read "Familrelocated": the
+    # word took in the glued-on "l", its crop read "relocated" alone, and every right "relocates"
+    # was refused as a letter short. Here: "BOUR" named inside "HARBOUR", its crop reading "BOUR".
+    named = EditRequest(image="x.png", find="BOUR", replace="BOUP", method="single-shot")
+    editor, img, _, _ = _editor(registry, [("BOUP", 0.9, "HARBOUP")], original=("BOUR", 0.9, "HARBOUR"))
+    result = editor.run(named, img)[0]
+    assert result.plan.word == "HARBOUR" and result.plan.target == (3, 7)
+    assert result.status == "verified"
+    # the line, read whole, still holds the rest: a glued-on letter that changed there is refused
+    editor, img, _, _ = _editor(registry, [("BOUP", 0.9, "HAPBOUP")], original=("BOUR", 0.9, "HARBOUR"))
+    assert editor.run(named, img)[0].status == "failed"
+    # a crop that read the whole word before must read the whole word after
+    editor, img, _, _ = _editor(registry, [("BOUP", 0.9, "HARBOUP")], original=("HARBOUR", 0.9))
+    assert editor.run(named, img)[0].attempts[0].why_failed == "wrong-length"
 
 
 def test_low_confidence_is_not_verified(registry):
