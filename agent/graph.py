@@ -309,12 +309,12 @@ def build_graph(toolbox: Toolbox):
             p, read = checked, without_marks(read)
         # The word crop's text: the named text alone where that is all the crop read before (named_only).
         w = named_only(p)
-        edited = _edited_positions(w)
+        in_crop = _edited_positions(w)  # (the whole plan's, for the level and line checks: edited)
         before = reference_reading(w, w.original_read, w.word, w.new_word)
         least = MIN_CONFIDENCE if s.tool == "naive" else MIN_CONFIDENCE_SAMPLED
-        why = diagnose(read, conf, w.word, w.new_word, edited, least, before)
+        why = diagnose(read, conf, w.word, w.new_word, in_crop, least, before)
         confirmed_by: Confirmation | None = ("reading" if checked is None else "reading+pixels") if why is None else None
-        if why not in (None, "low-confidence") and (misses := look_alike_misses(read, w.word, w.new_word, edited, before)):
+        if why not in (None, "low-confidence") and (misses := look_alike_misses(read, w.word, w.new_word, in_crop, before)):
             # A near miss ("S0F" for "50F"): ask the recogniser how likely the requested word is.
             rivals = [w.word] + ([w.original_read] if w.original_read else [])
             texts = [w.new_word, read, *rivals]
