@@ -302,6 +302,13 @@ def split_word(read: str, plan: EditPlan, line_before: str, line_after: str) -> 
     return in_line is None or split_at_gap(in_line, plan)
 
 
+def named_in_new(plan: EditPlan) -> tuple[int, int, int]:
+    """(a, b, end): the text the user named (plan.target, else the whole word) as plan.word[a:b],
+    and its replacement as plan.new_word[a:end], which ends as far from the new word's end."""
+    a, b = plan.target if plan.target is not None else (0, len(plan.word))
+    return a, b, len(plan.new_word) - (len(plan.word) - b)
+
+
 def split_at_gap(read: str, plan: EditPlan) -> bool:
     """Whether the text the user named reads broken where the request is whole: a space between
     two of its letters that neither the requested text nor the old word's reading has. Readings
@@ -312,8 +319,7 @@ def split_at_gap(read: str, plan: EditPlan) -> bool:
     "as:surance"; it was verified. Only spaces inside the named text count: at its edge a space may
     be the word space the recogniser missed before ("west old" read "westold", "west" -> "parking"
     read "parking old")."""
-    a, b = plan.target if plan.target is not None else (0, len(plan.word))
-    end = len(plan.new_word) - (len(plan.word) - b)
+    a, _, end = named_in_new(plan)
     if not 0 <= a <= end <= len(plan.new_word):
         a, end = 0, len(plan.new_word)
     lo, hi = (sum(c.isalnum() for c in plan.new_word[:k]) for k in (a, end))
@@ -422,10 +428,9 @@ def named_only(plan: EditPlan) -> EditPlan:
     box, was read "Familrelocated": the word became "lrelocated", its crop read "relocated", and
     every right "relocates" was refused as a letter short. (Character edits only: the line check
     still reads the whole line, and the pixel check holds the glued-on letters.)"""
-    if plan.target is None or plan.original_read is None or plan.reflow is not None:
+    if plan.original_read is None or plan.reflow is not None:
         return plan
-    a, b = plan.target
-    end = len(plan.new_word) - (len(plan.word) - b)
+    a, b, end = named_in_new(plan)
     if (a, b) == (0, len(plan.word)) or not 0 <= a <= end or squeeze(plan.original_read) != squeeze(plan.word[a:b]):
         return plan
     return plan.model_copy(update={"word": plan.word[a:b], "new_word": plan.new_word[a:end], "target": (0, b - a),
