@@ -688,3 +688,56 @@ def test_a_tilted_lines_short_last_letter_is_a_letter_not_a_speck():
     columns = np.nonzero((ink.coverage > 0.5).any(0))[0] + ink.region[0]
     assert columns.max() >= 386  # the n's right stem (380-388)
     assert columns.min() >= 298  # and still not the e of "Free" before it (282-293)
+
+
+def test_a_neighbours_letter_wholly_in_the_crops_margin_is_not_cut_as_a_character(registry):
+    # A book page's "g that Clark": the crop's margin round the detector's box took in the g of the
+    # word before, whole (its side did not cut it), the g was cut as the t, every box slid one
+    # letter, and the edit of Clark's a repainted its l. Here the letter before is an l, 1 px
+    # inside the crop's side.
+    font = registry.font("DejaVuSerif", 30)
+    words = render_text(font, "that Clark", (400, 60), (150, 40))
+    box = (words.boxes[0][0] - 6, 12, words.boxes[-1][2] + 2, 50)  # the crop's margin: round(0.25 x 38) = 10 px
+    crop_side = box[0] - 10
+    probe = render_text(font, "l", (400, 60), (0, 40))
+    before = render_text(font, "l", (400, 60), (crop_side + 1 - probe.boxes[0][0], 40))
+    img = np.full((60, 400, 3), 240, np.uint8)
+    img[(words.alpha > 0.5) | (before.alpha > 0.5)] = (30, 30, 30)
+    ink = line_ink(img, box, "that Clark", registry)
+    assert ink.region[0] == crop_side and before.boxes[0][0] > crop_side
+    boxes = char_boxes(registry, ink, "that Clark", "DejaVuSerif")
+    for got, want in zip(boxes, words.boxes, strict=True):
+        assert (got is None) == (want is None)
+        if got is not None:
+            assert abs(got[0] - want[0]) <= 2 and abs(got[2] - want[2]) <= 2, (got, want)
+
+
+def test_a_box_that_takes_in_the_top_of_the_next_line_keeps_its_own_letters(registry):
+    # A photographed page: the detector's box round "interested in exploring how" reached into the
+    # next line, "of New Yorkers", cutting its letters. Fitted through both lines' letters, the line
+    # kept both, and the letters of "of New" were cut as "interested"'s.
+    font = registry.font("DejaVuSerif", 26)
+    line = render_text(font, "interested in exploring how", (520, 100), (10, 36))
+    below = render_text(font, "of New Yorkers from different", (520, 100), (10, 70))
+    img = np.full((100, 520, 3), 235, np.uint8)
+    img[(line.alpha > 0.5) | (below.alpha > 0.5)] = (30, 30, 30)
+    box = (8, 12, line.boxes[-1][2] + 2, 62)
+    assert below.boxes[0][1] < box[3] < below.boxes[0][3]  # the box cuts the next line's letters
+    ink = line_ink(img, box, "interested in exploring how", registry)
+    boxes = char_boxes(registry, ink, "interested in exploring how", "DejaVuSerif")
+    for got, want in zip(boxes, line.boxes, strict=True):
+        if want is not None:
+            assert abs(got[0] - want[0]) <= 2 and abs(got[3] - want[3]) <= 2, (got, want)
+
+
+@pytest.mark.parametrize("face", ["HankenGrotesk-Bold", "Roboto"])
+def test_a_word_with_a_piece_of_ink_per_letter_is_cut_there_at_the_end_of_a_long_line(registry, face):
+    # A labelling tool's dark theme: at the end of a 1,000 px line, cut by the layout of a face that
+    # is not the image's, "Wharton" had its W cut in two (Roboto: its h) and the t and o given one
+    # box; each of its seven letters is one piece of ink.
+    img = load("heldout_annotated/doccano_ner_dark.png")
+    text = "New York City borough of Queens and received a B.S. degree in economics from the Wharton School"
+    ink = line_ink(img, (34, 310, 1112, 343), text, registry)
+    w = text.index("Wharton")
+    boxes = char_boxes(registry, ink, text, face)[w : w + 7]
+    assert [(b[0], b[2]) for b in boxes] == [(948, 966), (969, 978), (981, 991), (993, 999), (1001, 1007), (1009, 1019), (1022, 1031)]

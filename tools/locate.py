@@ -8,6 +8,7 @@ cuts in order). It works on dotted, multicoloured and slanted text, not only on 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -185,9 +186,12 @@ def line_ink(
 def _without_cut_neighbours(cov: np.ndarray, left: int | None, right: int | None) -> np.ndarray:
     """The coverage without the components that the crop's left or right edge cuts and that lie
     mostly (three quarters of their ink) past the detected box's side there: a neighbouring word's
-    letter ("$45 Monday": the M's stem was cut as the 5). `left`/`right`: the box's sides in crop
-    columns, None where the crop ends at the image's edge. A texture cell joined to a letter of the
-    line leaves that letter's ink inside the box, and stays."""
+    letter ("$45 Monday": the M's stem was cut as the 5); and without those wholly past a side: the
+    recogniser read the box, so no character of the line's text is drawn there (a book page's "g
+    that Clark", its g's bowl whole in the margin: the g took the t's box, each box slid one letter,
+    and the edit of Clark's a repainted its l). `left`/`right`: the box's sides in crop columns,
+    None where the crop ends at the image's edge. A texture cell joined to a letter of the line
+    leaves that letter's ink inside the box, and stays."""
     if left is None and right is None:
         return cov
     w = cov.shape[1]
@@ -200,7 +204,7 @@ def _without_cut_neighbours(cov: np.ndarray, left: int | None, right: int | None
     inside = np.asarray(ndimage.sum(cov[:, lo:hi] > 0.5, lab[:, lo:hi], index), np.float32)
     objs = ndimage.find_objects(lab)
     cut = np.array([(left is not None and o[1].start == 0) or (right is not None and o[1].stop == w) for o in objs])
-    drop = cut & (inside < 0.25 * area)
+    drop = (cut & (inside < 0.25 * area)) | (inside == 0)
     if not drop.any():
         return cov
     # the component's anti-aliased rim (below 0.5) goes with it
@@ -259,7 +263,12 @@ def _line_components(ink: np.ndarray, top: int, bottom: int, text: str | None = 
     big = keep & (hh >= 0.3 * lh)
     letter_h = 0.3 * lh
     if big.sum() >= 3:
-        sel = big.copy()
+        # The fit starts from the letters wholly inside the detector's box where there are enough:
+        # a book page's box round "interested in exploring how" took in the top of the next line,
+        # "of New Yorkers", whose letters the box cuts; fitted through both lines' centres, the
+        # line ran between them and kept both, and the letters of "New" were cut as "interested"'s.
+        inside = big & (y0s >= top - 1) & (y1s <= bottom + 1)
+        sel = inside if inside.sum() >= 3 else big.copy()
         for _ in range(3):
             a, b = np.polyfit(cx[sel], cy[sel], 1, w=np.sqrt(area[sel]))
             mh = float(np.median(hh[sel]))
@@ -459,7 +468,53 @@ def char_boxes(registry: FontRegistry, ink: LineInk, text: str, face: str = "Dej
         if not sel.any():
             continue
         boxes[i] = (int(xs[sel].min()) + rx0, int(ys[sel].min()) + ry0, int(xs[sel].max()) + 1 + rx0, int(ys[sel].max()) + 1 + ry0)
+    if upright:
+        _one_piece_per_letter_of_word(registry, face, on, text, boxes, (rx0, ry0))
     return boxes
+
+
+WORD_PIECE_WIDTH = 1.5  # x the face's own width of the letter (scaled to the word): a wider piece is two touching letters
+
+
+def _one_piece_per_letter_of_word(registry: FontRegistry, face: str, on: np.ndarray, text: str,
+                                  boxes: list[Box | None], origin: tuple[int, int]) -> None:
+    """Where the cut of a whole line left a word with as many separate pieces of ink as letters,
+    each piece is its letter's box (in place). A long line's cut follows the matched face's
+    layout, and where that face is not the image's it drifts: at the end of a 1,000 px line in
+    labelled boxes, a dark theme's "Wharton" had its W cut in two, each letter's box slid one on,
+    and the re-set word was drawn over the old one. One word's pieces count its letters whatever
+    the face. Pieces sharing columns are one letter's (an i's dot); a piece wider than its letter
+    in the face (WORD_PIECE_WIDTH) holds two touching ones, and the word keeps its cut."""
+    labels, count = ndimage.label(on)
+    if count == 0:
+        return
+    spans = sorted((sl[1].start, sl[0].start, sl[1].stop, sl[0].stop) for sl in ndimage.find_objects(labels))
+    rx0, ry0 = origin
+    for run in re.finditer(r"\S{2,}", text):
+        start, word = run.start(), run.group()
+        placed = [b for b in boxes[start : run.end()] if b is not None]
+        if len(placed) < len(word):
+            continue
+        x0, x1 = min(b[0] for b in placed) - rx0, max(b[2] for b in placed) - rx0
+        pieces: list[list[int]] = []
+        for b in spans:
+            if not x0 <= (b[0] + b[2]) / 2 < x1:
+                continue
+            last = pieces[-1] if pieces else None
+            if last is not None and min(last[2], b[2]) - max(last[0], b[0]) > PIECE_OVERLAP * min(last[2] - last[0], b[2] - b[0]):
+                last[:] = [min(last[0], b[0]), min(last[1], b[1]), max(last[2], b[2]), max(last[3], b[3])]
+            else:
+                pieces.append(list(b))
+        if len(pieces) != len(word):
+            continue
+        drawn = [b for b in render_text(registry.font(face, 64), word, (64 * (len(word) + 4), 192), (64, 128)).boxes if b is not None]
+        if len(drawn) < len(word):
+            continue
+        scale = (x1 - x0) / max(1, drawn[-1][2] - drawn[0][0])
+        if any(p[2] - p[0] > WORD_PIECE_WIDTH * (d[2] - d[0]) * scale + 2 for p, d in zip(pieces, drawn, strict=True)):
+            continue
+        for k, (px0, py0, px1, py1) in enumerate(pieces):
+            boxes[start + k] = (px0 + rx0, py0 + ry0, px1 + rx0, py1 + ry0)
 
 
 PIECE_OVERLAP = 0.3  # neighbouring pieces sharing more of the narrower one's columns are one glyph's (an i's dot)
