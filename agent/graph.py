@@ -16,7 +16,7 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.graph import END, START, StateGraph
 
 from agent.context import Toolbox
-from agent.plan import BadRequest, NotFound, Support, locate, make_plan, row_around, verify_crop
+from agent.plan import BadRequest, NotFound, Support, locate, make_plan, row_around, set_anew, verify_crop
 from agent.policy import diagnose, likely_enough, look_alike_misses, refine, similarity
 from agent.reflow import joins_kept_text, kept_intact, left_text_behind, paint_reflow, plan_reflow, stray_ink
 from agent.repaint import AttemptSettings, glyph_edits
@@ -377,11 +377,25 @@ def build_graph(toolbox: Toolbox):
         return {"attempts": state["attempts"] + [attempt], "best": best, "attempt_images": state.get("attempt_images", []) + [shown]}
 
     def refine_(state: EditState, config: RunnableConfig) -> dict:
-        last = state["attempts"][-1]
-        settings, reason = refine(state["settings"], last.why_failed or "wrong-glyph", _first_pad(state["plan"]), last.style)
-        if settings.tool not in toolbox.tools or state["plan"].mode != "chars":
+        last, p = state["attempts"][-1], state["plan"]
+        if (last.why_failed == "split-word" and len(state["attempts"]) == _budget(state) - 1 and p.mode == "chars"
+                and p.frame is None and not p.line_tilt):
+            # Still read split at a gap the new letter left, with one attempt to go: the word is set
+            # anew, closed up. Only then: set anew at the first split, a scan's "Sequence" ->
+            # "Sentence" (verified at the third attempt drawn in place) failed, its re-set joined
+            # to the next word.
+            anew = set_anew(p)
+            try:
+                anew = anew.model_copy(update={"reflow": plan_reflow(toolbox.registry, state["work"], anew, state["lines"])})
+            except BadRequest as e:
+                say(config, f"refine: the word reads split, and cannot be set anew ({e})")
+            else:
+                say(config, f"refine: the word reads split at the gap the new letter left: set it anew ({anew.reflow.how}: {anew.reflow.why})")
+                return {"plan": anew, "settings": _first_settings(state["request"], anew, toolbox.tools)}
+        settings, reason = refine(state["settings"], last.why_failed or "wrong-glyph", _first_pad(p), last.style)
+        if settings.tool not in toolbox.tools or p.mode != "chars":
             settings = replace(settings, tool="naive")
-        if state["plan"].reflow is not None:  # the plan set the size and place (dx follows from them): only the halo may grow
+        if p.reflow is not None:  # the plan set the size and place (dx follows from them): only the halo may grow
             settings = replace(settings, size_scale=1.0, shift=(0.0, 0.0))
         say(config, f"refine: {reason}")
         return {"settings": settings}

@@ -366,6 +366,17 @@ def make_plan(registry, image: np.ndarray, line: TextLine, start: int, request: 
     )
 
 
+def set_anew(plan: EditPlan) -> EditPlan:
+    """A character edit's plan as the same word set anew (mode relayout: agent/reflow.py plans how),
+    for a retry: a narrow new letter drawn in a wide old one's place leaves a gap that reads as a
+    space (a "Shipping" whose new i stood alone: "Sh ipping"), where a typesetter closes it up.
+    Only for a level line: a tilted one is set anew in its levelled frame, which the plan node makes."""
+    a, b = plan.target
+    found = plan.word[a:b]
+    edits = [CharEdit(index=i, old=c, new="", box=plan.char_boxes[a + i]) for i, c in enumerate(found) if not c.isspace()]
+    return plan.model_copy(update={"mode": "relayout", "edits": edits, "exemplars": []})
+
+
 GLYPH_INK_SHARE = 0.6  # of the text colour's pixels in the word crop, at least this share lies in the glyphs' boxes
 TIGHT_PAD = 2  # px round the word: its glyphs' own ground, where a frame or another object has no room
 

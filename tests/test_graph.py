@@ -211,6 +211,10 @@ def test_a_word_read_broken_by_a_space_the_original_lacks_is_not_verified(regist
     first, second = result.attempts
     assert first.why_failed == "split-word" and not first.passed
     assert second.passed and result.status == "verified"
+    # ... the retry set the word anew, closed up: redrawn in the same place, the gap stays (a
+    # screenshot's "Shopping" -> "Shipping" read "Sh ipping" in all six attempts)
+    assert result.plan.mode == "relayout" and result.plan.reflow is not None and result.plan.word == "HARBOUR"
+    assert [e.new for e in result.plan.edits] == [""] * 7
     # the line, cropped and read apart, reading the word whole: the word crop's space is the recogniser's
     editor, img, _, _ = _editor(registry, [("HARB OUP", 0.99, "HARBOUP")])
     assert editor.run(_request(method="single-shot"), img)[0].status == "verified"
