@@ -70,6 +70,8 @@ class EditState(TypedDict, total=False):
     attempts: list[Attempt]
     attempt_images: list[np.ndarray]  # every attempt's output, for the contact sheet
     best: tuple[float, np.ndarray, int] | None  # (score, image, attempt number) of the best attempt so far
+    budget: int  # how many attempts the edit may make (_first_budget; refine's word set anew makes it one more than made)
+    drawn_in_place: EditPlan  # the character plan that refine set anew (its attempts are the first budget - 1)
     status: Literal["verified", "failed", "error"]
     message: str
     bad_request: bool  # the error was the request's fault (exit 2), not a tool's
@@ -264,7 +266,8 @@ def build_graph(toolbox: Toolbox):
         settings = _first_settings(request, p, toolbox.tools)
         what = f"{p.reflow.how}: {p.reflow.why}" if p.reflow else f"{len(p.edits)} character(s) to repaint"
         say(config, f"plan: {p.mode}, font {p.font.face} {p.font.size}px, {what}")
-        return {"plan": p, "work": image, "settings": settings, "attempts": [], "best": None}
+        return {"plan": p, "work": image, "settings": settings, "attempts": [], "best": None,
+                "budget": _first_budget(request, p)}
 
     def inpaint(state: EditState, config: RunnableConfig) -> dict:
         s = state["settings"]
@@ -378,20 +381,22 @@ def build_graph(toolbox: Toolbox):
 
     def refine_(state: EditState, config: RunnableConfig) -> dict:
         last, p = state["attempts"][-1], state["plan"]
-        if (last.why_failed == "split-word" and len(state["attempts"]) == _budget(state) - 1 and p.mode == "chars"
-                and p.frame is None and not p.line_tilt):
+        made = len(state["attempts"])
+        if last.why_failed == "split-word" and made == _budget(state) - 1 and p.mode == "chars" and not p.line_tilt:
             # Still read split at a gap the new letter left, with one attempt to go: the word is set
             # anew, closed up. Only then: set anew at the first split, a scan's "Sequence" ->
             # "Sentence" (verified at the third attempt drawn in place) failed, its re-set joined
-            # to the next word.
-            anew = set_anew(p)
+            # to the next word. (A chars plan is never in a levelled frame: only a re-set word is.)
+            anew = set_anew(p, state["request"].find, state["request"].replace)
             try:
                 anew = anew.model_copy(update={"reflow": plan_reflow(toolbox.registry, state["work"], anew, state["lines"])})
             except BadRequest as e:
                 say(config, f"refine: the word reads split, and cannot be set anew ({e})")
             else:
                 say(config, f"refine: the word reads split at the gap the new letter left: set it anew ({anew.reflow.how}: {anew.reflow.why})")
-                return {"plan": anew, "settings": _first_settings(state["request"], anew, toolbox.tools)}
+                # The budget stays: the re-set word is its last attempt (not RELAYOUT_ATTEMPTS more).
+                return {"plan": anew, "settings": _first_settings(state["request"], anew, toolbox.tools),
+                        "drawn_in_place": p, "budget": made + 1}
         settings, reason = refine(state["settings"], last.why_failed or "wrong-glyph", _first_pad(p), last.style)
         if settings.tool not in toolbox.tools or p.mode != "chars":
             settings = replace(settings, tool="naive")
@@ -401,8 +406,15 @@ def build_graph(toolbox: Toolbox):
         return {"settings": settings}
 
     def finish(state: EditState) -> dict:
+        attempts = state.get("attempts", [])
         if state.get("status") == "error":
-            return {}
+            if state.get("best") is None:
+                return {}
+            # A later attempt raised (a word set anew that its tools could not draw): the attempts
+            # before it stand, and the best of them is the output, as when the budget is spent.
+            return {"status": "failed", "bad_request": False, **_plan_of_best(state),
+                    "message": f"not verified: attempt {len(attempts) + 1} stopped ({state.get('message', '')}); "
+                               f"the output holds the best of the {len(attempts)} before it"}
         attempts = state.get("attempts", [])
         if attempts and attempts[-1].passed:
             last = attempts[-1]
@@ -415,7 +427,7 @@ def build_graph(toolbox: Toolbox):
                         if state["plan"].mode == "chars" else "")
             return {"status": "verified", "message": f'OCR reads "{last.ocr_text}"{how}{likeness}'}
         reads = ", ".join(f'"{a.ocr_text}"' for a in attempts[-3:])
-        return {"status": "failed", "message": f"not verified after {len(attempts)} attempt(s) (last reads: {reads}); the output holds the best attempt"}
+        return {"status": "failed", **_plan_of_best(state), "message": f"not verified after {len(attempts)} attempt(s) (last reads: {reads}); the output holds the best attempt"}
 
     def after_step(state: EditState) -> Literal["ok", "error"]:
         return "error" if state.get("status") == "error" else "ok"
@@ -455,11 +467,24 @@ LEVEL_PASSES = 2  # a re-set word's frame is levelled by the tilt measured, then
 RELAYOUT_ATTEMPTS = 2  # a re-set word is drawn, never sampled: beyond a grown halo a retry repeats itself
 
 
-def _budget(state: EditState) -> int:
-    r = state["request"]
-    if r.method in ("single-shot", "naive"):
+def _first_budget(request: EditRequest, plan: EditPlan) -> int:
+    if request.method in ("single-shot", "naive"):
         return 1
-    return min(r.max_attempts, RELAYOUT_ATTEMPTS) if state["plan"].reflow is not None else r.max_attempts
+    return min(request.max_attempts, RELAYOUT_ATTEMPTS) if plan.reflow is not None else request.max_attempts
+
+
+def _budget(state: EditState) -> int:
+    return state["budget"]
+
+
+def _plan_of_best(state: EditState) -> dict:
+    """The plan that drew the kept attempt: the character plan where a word set anew at the last
+    failed and an attempt drawn in place was the better (its boxes, not the re-set word's, say
+    where the output changed)."""
+    earlier, best = state.get("drawn_in_place"), state.get("best")
+    if earlier is not None and best is not None and best[2] < state["budget"]:
+        return {"plan": earlier}
+    return {}
 
 
 def _edited_positions(p: EditPlan) -> list[int]:

@@ -301,8 +301,7 @@ def make_plan(registry, image: np.ndarray, line: TextLine, start: int, request: 
         # Set anew as the user spells it: OCR's spaces inside the found text ("6, 001") are not the
         # image's, and a re-set word's spacing follows its characters. The k-th character the user
         # names is the k-th one OCR read there (its box); a space of the user's has none.
-        named = iter(boxes[start + i] for i in found_chars)
-        spelt = [None if c.isspace() else next(named) for c in request.find]
+        spelt = _boxes_as_typed(boxes[start:end], found, request.find)
         text, boxes = text[:start] + request.find + text[end:], boxes[:start] + spelt + boxes[end:]
         we += len(request.find) - (end - start)
         end, found = start + len(request.find), request.find
@@ -366,15 +365,29 @@ def make_plan(registry, image: np.ndarray, line: TextLine, start: int, request: 
     )
 
 
-def set_anew(plan: EditPlan) -> EditPlan:
+def _boxes_as_typed(boxes: list, found: str, typed: str) -> list:
+    """The found text's character boxes for the text as the user typed it: OCR's spaces inside it
+    ("6, 001") are not the image's. The k-th character the user names is the k-th one OCR read
+    there (its box); a space of the user's has none."""
+    named = iter(b for b, c in zip(boxes, found, strict=True) if not c.isspace())
+    return [None if c.isspace() else next(named) for c in typed]
+
+
+def set_anew(plan: EditPlan, find: str, replace: str) -> EditPlan:
     """A character edit's plan as the same word set anew (mode relayout: agent/reflow.py plans how),
     for a retry: a narrow new letter drawn in a wide old one's place leaves a gap that reads as a
     space (a "Shipping" whose new i stood alone: "Sh ipping"), where a typesetter closes it up.
-    Only for a level line: a tilted one is set anew in its levelled frame, which the plan node makes."""
+    Spelt as the user typed find and replace, as make_plan spells a word set anew. Only for a level
+    line: a tilted one is set anew in its levelled frame, which the plan node makes."""
     a, b = plan.target
-    found = plan.word[a:b]
-    edits = [CharEdit(index=i, old=c, new="", box=plan.char_boxes[a + i]) for i, c in enumerate(found) if not c.isspace()]
-    return plan.model_copy(update={"mode": "relayout", "edits": edits, "exemplars": []})
+    word, boxes, line_text = plan.word, plan.char_boxes, plan.line_text
+    if word[a:b] != find:
+        boxes = boxes[:a] + _boxes_as_typed(boxes[a:b], word[a:b], find) + boxes[b:]
+        line_text = line_text[: plan.start] + find + line_text[plan.start + b - a :]
+        word, b = word[:a] + find + word[b:], a + len(find)
+    edits = [CharEdit(index=i, old=c, new="", box=boxes[a + i]) for i, c in enumerate(find) if not c.isspace()]
+    return plan.model_copy(update={"mode": "relayout", "edits": edits, "exemplars": [], "word": word, "target": (a, b),
+                                   "char_boxes": boxes, "line_text": line_text, "new_word": word[:a] + replace + word[b:]})
 
 
 GLYPH_INK_SHARE = 0.6  # of the text colour's pixels in the word crop, at least this share lies in the glyphs' boxes

@@ -229,6 +229,46 @@ def test_a_word_read_broken_by_a_space_the_original_lacks_is_not_verified(regist
         assert result.plan.target == (0, 4) and result.status == status
 
 
+def test_a_word_set_anew_at_the_last_of_six_attempts_is_the_sixth_of_six(registry):
+    editor, img, _, _ = _editor(registry, [("HARB OUP", 0.99)] * 5 + [("HARBOUP", 0.9)])
+    said = []
+    result = editor.run(_request(max_attempts=6), img, progress=said.append)[0]
+    assert [a.why_failed for a in result.attempts[:5]] == ["split-word"] * 5
+    assert result.status == "verified" and len(result.attempts) == 6 and result.plan.mode == "relayout"
+    # the re-set word is the budget's last attempt, not the first of RELAYOUT_ATTEMPTS more
+    assert [m.split(":")[0] for m in said if m.startswith("attempt ") and " of " in m][-1] == "attempt 6 of 6"
+
+
+def test_a_word_set_anew_that_cannot_be_drawn_keeps_the_attempts_before_it(registry, monkeypatch):
+    import agent.graph
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("reflow exploded")
+
+    monkeypatch.setattr(agent.graph, "paint_reflow", broken)
+    editor, img, _, _ = _editor(registry, [("HARB OUP", 0.99)])
+    result, out, _ = editor.run(_request(max_attempts=2), img)
+    assert result.status == "failed" and out is not None and result.kept_attempt == 1
+    assert "attempt 2 stopped" in result.message and "reflow exploded" in result.message
+    # the plan reported is the one that drew the kept output, not the re-set word's
+    assert result.plan.mode == "chars" and [e.new for e in result.plan.edits] == ["P"]
+
+
+def test_a_word_set_anew_is_spelt_as_the_user_typed_it(registry):
+    from agent.plan import set_anew
+
+    editor, img, _, _ = _editor(registry, [("HARBOUP", 0.9)])
+    plan = editor.run(_request(method="single-shot"), img)[0].plan
+    # OCR read a space inside the word that the image lacks: "HARB OUR"
+    boxes = plan.char_boxes[:4] + [None] + plan.char_boxes[4:]
+    read_spaced = plan.model_copy(update={"word": "HARB OUR", "new_word": "HARB OUP", "target": (0, 8),
+                                          "char_boxes": boxes, "line_text": "HARB OUR"})
+    anew = set_anew(read_spaced, "HARBOUR", "HARBOUP")
+    assert (anew.word, anew.new_word, anew.target, anew.line_text) == ("HARBOUR", "HARBOUP", (0, 7), "HARBOUR")
+    assert anew.char_boxes == plan.char_boxes and [e.box for e in anew.edits] == plan.char_boxes
+    assert anew.mode == "relayout" and [e.new for e in anew.edits] == [""] * 7
+
+
 def test_a_named_text_whose_crop_never_held_the_glued_on_letters_is_verified_on_itself(registry):
     # A form's "Family relocated" (each word in its own drawn box) was read "Familrelocated": the
     # word took in the glued-on "l", its crop read "relocated" alone, and every right "relocates"

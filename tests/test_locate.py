@@ -726,6 +726,7 @@ def test_a_box_that_takes_in_the_top_of_the_next_line_keeps_its_own_letters(regi
     ink = line_ink(img, box, "interested in exploring how", registry)
     boxes = char_boxes(registry, ink, "interested in exploring how", "DejaVuSerif")
     for got, want in zip(boxes, line.boxes, strict=True):
+        assert (got is None) == (want is None)
         if want is not None:
             assert abs(got[0] - want[0]) <= 2 and abs(got[3] - want[3]) <= 2, (got, want)
 
@@ -741,3 +742,45 @@ def test_a_word_with_a_piece_of_ink_per_letter_is_cut_there_at_the_end_of_a_long
     w = text.index("Wharton")
     boxes = char_boxes(registry, ink, text, face)[w : w + 7]
     assert [(b[0], b[2]) for b in boxes] == [(948, 966), (969, 978), (981, 991), (993, 999), (1001, 1007), (1009, 1019), (1022, 1031)]
+
+
+def test_a_neighbours_letter_wholly_past_the_box_at_the_images_edge_is_not_cut_as_a_character(registry):
+    # The same "g that Clark", the page's margin cut off: the crop's side is the image's edge, where
+    # it cuts nothing, and the letter before, wholly left of the box, was still cut as the t.
+    font = registry.font("DejaVuSerif", 30)
+    probe = render_text(font, "that Clark", (400, 60), (0, 40))
+    words = render_text(font, "that Clark", (400, 60), (15 - probe.boxes[0][0], 40))
+    box = (words.boxes[0][0] - 6, 12, words.boxes[-1][2] + 2, 50)
+    ell = render_text(font, "l", (400, 60), (0, 40))
+    before = render_text(font, "l", (400, 60), (-ell.boxes[0][0], 40))
+    assert before.boxes[0][2] < box[0] < 10  # wholly past the box's side; the crop's margin reaches the edge
+    img = np.full((60, 400, 3), 240, np.uint8)
+    img[(words.alpha > 0.5) | (before.alpha > 0.5)] = (30, 30, 30)
+    ink = line_ink(img, box, "that Clark", registry)
+    assert ink.region[0] == 0
+    boxes = char_boxes(registry, ink, "that Clark", "DejaVuSerif")
+    for got, want in zip(boxes, words.boxes, strict=True):
+        assert (got is None) == (want is None)
+        if got is not None:
+            assert abs(got[0] - want[0]) <= 2 and abs(got[2] - want[2]) <= 2, (got, want)
+
+
+def test_a_word_whose_columns_another_pieces_ink_shares_keeps_its_cut(registry):
+    # One piece of ink per letter is the letters' only where blank columns part the word from its
+    # neighbours: a stroke reaching in from the gap before (a swash, a rule, a tilted neighbour)
+    # may be a letter's piece that the count left out.
+    from scipy import ndimage
+
+    from tools.locate import _one_piece_per_letter_of_word
+
+    r = render_text(registry.font("DejaVuSans", 40), "ab cd", (300, 60), (10, 45))
+    on = r.alpha > 0.5
+    slid = [None if b is None else (b[0] + 3, b[1], b[2] + 3, b[3]) for b in r.boxes]  # a cut 3 px off
+    boxes = list(slid)
+    _one_piece_per_letter_of_word(registry, "DejaVuSans", ndimage.label(on)[0], "ab cd", boxes, (0, 0))
+    assert boxes[3:] == r.boxes[3:]  # parted by blank columns: each piece is its letter's box
+    c = r.boxes[3]
+    on[52:55, c[0] - 14 : c[0] + 3] = True  # a stroke from the gap into the c's first columns, below it
+    boxes = list(slid)
+    _one_piece_per_letter_of_word(registry, "DejaVuSans", ndimage.label(on)[0], "ab cd", boxes, (0, 0))
+    assert boxes[3:] == slid[3:]

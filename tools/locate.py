@@ -179,31 +179,30 @@ def line_ink(
                 fg, cov = refined, narrowed
     # A neighbour's letter that the crop's side cuts through (where that side is inside the image)
     # is not this line's: the margin is there for letters the detector's box cut short.
-    cov = _without_cut_neighbours(cov, x0 - rx0 if rx0 > 0 else None, x1 - rx0 if rx1 < w_img else None)
+    cov = _without_cut_neighbours(cov, x0 - rx0, x1 - rx0, rx0 > 0, rx1 < w_img)
     return LineInk((rx0, ry0, rx1, ry1), cov, rgb(fg), rgb(hbg), estimate_slant(cov))
 
 
-def _without_cut_neighbours(cov: np.ndarray, left: int | None, right: int | None) -> np.ndarray:
+def _without_cut_neighbours(cov: np.ndarray, left: int, right: int, cut_left: bool, cut_right: bool) -> np.ndarray:
     """The coverage without the components that the crop's left or right edge cuts and that lie
     mostly (three quarters of their ink) past the detected box's side there: a neighbouring word's
     letter ("$45 Monday": the M's stem was cut as the 5); and without those wholly past a side: the
     recogniser read the box, so no character of the line's text is drawn there (a book page's "g
     that Clark", its g's bowl whole in the margin: the g took the t's box, each box slid one letter,
-    and the edit of Clark's a repainted its l). `left`/`right`: the box's sides in crop columns,
-    None where the crop ends at the image's edge. A texture cell joined to a letter of the line
-    leaves that letter's ink inside the box, and stays."""
-    if left is None and right is None:
-        return cov
+    and the edit of Clark's a repainted its l). `left`/`right`: the box's sides in crop columns;
+    `cut_left`/`cut_right`: whether the crop's side there lies inside the image (at the image's edge
+    it cuts nothing; ink wholly past the box's side is still not the line's). A texture cell joined
+    to a letter of the line leaves that letter's ink inside the box, and stays."""
     w = cov.shape[1]
     lab, n = ndimage.label(cov > 0.5)
     if n == 0:
         return cov
     index = np.arange(1, n + 1)
     area = np.asarray(ndimage.sum(cov > 0.5, lab, index), np.float32)
-    lo, hi = max(0, left or 0), min(w, w if right is None else right)
+    lo, hi = max(0, left), min(w, right)
     inside = np.asarray(ndimage.sum(cov[:, lo:hi] > 0.5, lab[:, lo:hi], index), np.float32)
     objs = ndimage.find_objects(lab)
-    cut = np.array([(left is not None and o[1].start == 0) or (right is not None and o[1].stop == w) for o in objs])
+    cut = np.array([(cut_left and o[1].start == 0) or (cut_right and o[1].stop == w) for o in objs])
     drop = (cut & (inside < 0.25 * area)) | (inside == 0)
     if not drop.any():
         return cov
@@ -346,18 +345,25 @@ def _sheared_profile(ink: np.ndarray, s: float) -> np.ndarray:
     return prof
 
 
+def _reference_boxes(registry: FontRegistry, face: str, text: str) -> list[Box | None]:
+    """Each character's ink box in the face at REFERENCE_SIZE px, the text set on one line."""
+    font = registry.font(face, REFERENCE_SIZE)
+    width = int(font.getlength(text)) + 4 * REFERENCE_SIZE
+    return render_text(font, text, (width, 3 * REFERENCE_SIZE), (REFERENCE_SIZE, 2 * REFERENCE_SIZE)).boxes
+
+
+REFERENCE_SIZE = 64  # px: the face's layout drawn large enough that rounding moves its gaps by under 1%
+
+
 def _reference_gaps(registry: FontRegistry, face: str, text: str) -> tuple[list[int], np.ndarray]:
     """Indices of inked characters and the normalised x of each gap between consecutive ones."""
-    size = 64
-    font = registry.font(face, size)
-    width = int(font.getlength(text)) + 4 * size
-    ref = render_text(font, text, (width, 3 * size), (size, 2 * size))
-    idx = [i for i, b in enumerate(ref.boxes) if b is not None]
+    ref = _reference_boxes(registry, face, text)
+    idx = [i for i, b in enumerate(ref) if b is not None]
     if not idx:
         return [], np.zeros(0)
-    left, right = ref.boxes[idx[0]][0], ref.boxes[idx[-1]][2]
+    left, right = ref[idx[0]][0], ref[idx[-1]][2]
     span = max(1, right - left)
-    gaps = [((ref.boxes[a][2] + ref.boxes[b][0]) / 2 - left) / span for a, b in zip(idx, idx[1:], strict=False)]
+    gaps = [((ref[a][2] + ref[b][0]) / 2 - left) / span for a, b in zip(idx, idx[1:], strict=False)]
     return idx, np.clip(np.array(gaps, np.float32), 0, 1)
 
 
@@ -469,25 +475,29 @@ def char_boxes(registry: FontRegistry, ink: LineInk, text: str, face: str = "Dej
             continue
         boxes[i] = (int(xs[sel].min()) + rx0, int(ys[sel].min()) + ry0, int(xs[sel].max()) + 1 + rx0, int(ys[sel].max()) + 1 + ry0)
     if upright:
-        _one_piece_per_letter_of_word(registry, face, on, text, boxes, (rx0, ry0))
+        _one_piece_per_letter_of_word(registry, face, lab, text, boxes, (rx0, ry0))
     return boxes
 
 
 WORD_PIECE_WIDTH = 1.5  # x the face's own width of the letter (scaled to the word): a wider piece is two touching letters
+WORD_PIECE_DRIFT = 0.5  # x the letter's scaled width: how far a piece's centre may lie from the letter's in the face's layout
+PIECE_SLACK = 2  # px either way on a piece's width and place: a letter's antialiased edge, and a width rounded to pixels
 
 
-def _one_piece_per_letter_of_word(registry: FontRegistry, face: str, on: np.ndarray, text: str,
+def _one_piece_per_letter_of_word(registry: FontRegistry, face: str, labels: np.ndarray, text: str,
                                   boxes: list[Box | None], origin: tuple[int, int]) -> None:
     """Where the cut of a whole line left a word with as many separate pieces of ink as letters,
     each piece is its letter's box (in place). A long line's cut follows the matched face's
     layout, and where that face is not the image's it drifts: at the end of a 1,000 px line in
     labelled boxes, a dark theme's "Wharton" had its W cut in two, each letter's box slid one on,
     and the re-set word was drawn over the old one. One word's pieces count its letters whatever
-    the face. Pieces sharing columns are one letter's (an i's dot); a piece wider than its letter
-    in the face (WORD_PIECE_WIDTH) holds two touching ones, and the word keeps its cut."""
-    labels, count = ndimage.label(on)
-    if count == 0:
-        return
+    the face. Pieces sharing columns are one letter's (an i's dot), and pieces wholly below the
+    letters' baseline are none (_above_baseline). The pieces are taken only where they are the
+    letters': blank columns part the word's span from its neighbours' ink; no piece is wider than
+    its letter in the face (WORD_PIECE_WIDTH: else it holds two touching ones), and each lies where
+    the face, scaled to the word, puts its letter (WORD_PIECE_DRIFT: a letter broken in two and
+    two touching ones elsewhere count the same, each piece then a letter off). labels: the line's
+    ink, its pieces labelled (ndimage.label)."""
     spans = sorted((sl[1].start, sl[0].start, sl[1].stop, sl[0].stop) for sl in ndimage.find_objects(labels))
     rx0, ry0 = origin
     for run in re.finditer(r"\S{2,}", text):
@@ -496,28 +506,42 @@ def _one_piece_per_letter_of_word(registry: FontRegistry, face: str, on: np.ndar
         if len(placed) < len(word):
             continue
         x0, x1 = min(b[0] for b in placed) - rx0, max(b[2] for b in placed) - rx0
+        inside = [b for b in spans if x0 <= (b[0] + b[2]) / 2 < x1]
+        if not inside:
+            continue
+        left, right = min(b[0] for b in inside), max(b[2] for b in inside)
+        if any(b[0] < right and b[2] > left for b in spans if b not in inside):
+            continue  # another word's ink shares the span's columns: no blank column parts them
         pieces: list[list[int]] = []
-        for b in spans:
-            if not x0 <= (b[0] + b[2]) / 2 < x1:
-                continue
+        for b in _above_baseline(inside):
             last = pieces[-1] if pieces else None
             if last is not None and min(last[2], b[2]) - max(last[0], b[0]) > PIECE_OVERLAP * min(last[2] - last[0], b[2] - b[0]):
                 last[:] = [min(last[0], b[0]), min(last[1], b[1]), max(last[2], b[2]), max(last[3], b[3])]
             else:
                 pieces.append(list(b))
-        if len(pieces) != len(word):
+        drawn = [b for b in _reference_boxes(registry, face, word) if b is not None]
+        if len(pieces) != len(word) or len(drawn) != len(word):
             continue
-        drawn = [b for b in render_text(registry.font(face, 64), word, (64 * (len(word) + 4), 192), (64, 128)).boxes if b is not None]
-        if len(drawn) < len(word):
-            continue
-        scale = (x1 - x0) / max(1, drawn[-1][2] - drawn[0][0])
-        if any(p[2] - p[0] > WORD_PIECE_WIDTH * (d[2] - d[0]) * scale + 2 for p, d in zip(pieces, drawn, strict=True)):
+        scale = (pieces[-1][2] - pieces[0][0]) / max(1, drawn[-1][2] - drawn[0][0])
+        if not all(p[2] - p[0] <= WORD_PIECE_WIDTH * (d[2] - d[0]) * scale + PIECE_SLACK
+                   and abs((p[0] + p[2]) / 2 - pieces[0][0] - ((d[0] + d[2]) / 2 - drawn[0][0]) * scale)
+                   <= WORD_PIECE_DRIFT * (d[2] - d[0]) * scale + PIECE_SLACK
+                   for p, d in zip(pieces, drawn, strict=True)):
             continue
         for k, (px0, py0, px1, py1) in enumerate(pieces):
             boxes[start + k] = (px0 + rx0, py0 + ry0, px1 + rx0, py1 + ry0)
 
 
 PIECE_OVERLAP = 0.3  # neighbouring pieces sharing more of the narrower one's columns are one glyph's (an i's dot)
+
+
+def _above_baseline(boxes: list[Box]) -> list[Box]:
+    """The pieces not wholly below the letters' baseline (the median bottom of the pieces at least
+    half the tallest's height): the screw under a sign's "TIMES" made eleven pieces of ten letters,
+    and the cut gave the M's box to the E."""
+    tall = max(b[3] - b[1] for b in boxes)
+    baseline = float(np.median([b[3] for b in boxes if b[3] - b[1] >= 0.5 * tall]))
+    return [b for b in boxes if b[1] < baseline]
 
 
 def _one_piece_each(on: np.ndarray, n: int, char_w: float) -> list[Box] | None:
@@ -531,11 +555,7 @@ def _one_piece_each(on: np.ndarray, n: int, char_w: float) -> list[Box] | None:
         return None
     found = sorted(ndimage.find_objects(labels), key=lambda sl: (sl[1].start, sl[1].stop))
     boxes = [(sl[1].start, sl[0].start, sl[1].stop, sl[0].stop) for sl in found]
-    # A piece wholly below the letters' baseline is no character: the screw under a sign's "TIMES"
-    # made eleven pieces of ten letters, and the cut gave the M's box to the E.
-    tall = max(b[3] - b[1] for b in boxes)
-    baseline = float(np.median([b[3] for b in boxes if b[3] - b[1] >= 0.5 * tall]))
-    boxes = [b for b in boxes if b[1] < baseline]
+    boxes = _above_baseline(boxes)
     if len(boxes) != n or any(b[2] - b[0] > 1.5 * char_w for b in boxes):
         return None
     for a, b in zip(boxes, boxes[1:], strict=False):
