@@ -119,11 +119,12 @@ class Reflow(BaseModel):
     text share at the word's start keep their pixels, those they share at its end move with the
     rest of the line, the ones between are erased and drawn anew."""
 
-    how: Literal["moved", "tracked"] = Field(description="moved: the word's moving part (its shared ending, and the rest "
-                                             "of the line unless `why` says it keeps its pixels) moves by dx; with dx 0, a narrower "
-                                             "text set against the punctuation after it (nothing moves). tracked: the new characters "
-                                             "are set closer (the line cannot move that far) or, where the difference is within a "
-                                             "reader's notice, in the old width (nothing else moves).")
+    how: Literal["moved", "tracked", "condensed"] = Field(
+        description="moved: the word's moving part (its shared ending, and the rest of the line unless `why` says it keeps "
+        "its pixels) moves by dx; with dx 0, a narrower text set against the punctuation after it (nothing moves). "
+        "tracked: the new characters are set closer (the line cannot move that far) or, where the difference is within "
+        "a reader's notice, in the old width (nothing else moves). condensed: as tracked, and the new characters are also "
+        "drawn narrower (condense).")
     side: Literal["after", "before"] = Field(default="after", description="after: what follows the changed characters "
                                              "moves (dx); before: what precedes them moves (-dx), as right-aligned text does.")
     why: str = Field(description="Why it was set that way, in one line.")
@@ -133,6 +134,8 @@ class Reflow(BaseModel):
     baseline: float
     size: int = Field(description="Font size the new characters are drawn at (the word's glyphs agree on it).")
     tracking: float = Field(description="Scale of the new characters' advances (1: the face's own spacing).")
+    condense: float = Field(default=1.0, description="Horizontal scale of the new characters as drawn, about the first "
+                            "one's pen (1: the face's own width; down to agent/reflow.CONDENSE_MIN where the word must fit).")
     cut_before: Cut = Field(description="Between the kept head and the replaced characters.")
     cut_after: Cut = Field(description="Between the replaced characters and the kept tail (or what follows the word).")
     dx: int = Field(description="How far the moving part moves (px; what follows moves dx, or what precedes -dx): the "

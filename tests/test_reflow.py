@@ -10,7 +10,7 @@ from scipy import ndimage
 
 from agent.evals.words import MAX_LONGER, MAX_SHORTER, make_word_case
 from agent.plan import observed_ink
-from agent.reflow import _rules, stray_ink
+from agent.reflow import CONDENSE_MIN, _rules, stray_ink
 from agent.schemas import EditRequest
 from tools.fonts import composite, render_text
 from tools.metrics import ssim
@@ -271,6 +271,26 @@ def test_a_longer_word_with_no_room_either_side_is_refused_not_overwritten(edito
     result, out, state = editor.run(req, image)
     assert result.status == "error" and state.get("bad_request") and "no room" in result.message
     assert out is None
+
+
+def _line_with_room(registry, text: str, room: int) -> np.ndarray:
+    font = registry.font("LiberationSans-Bold", 32)
+    width = int(font.getlength(text)) + 3 + room
+    r = render_text(font, text, (width, 60), (3, 42))
+    return composite(np.full((60, width, 3), 235, np.float32), r.alpha, (20, 30, 120)).astype(np.uint8)
+
+
+def test_a_longer_word_with_a_little_room_is_condensed_into_it_not_refused(editor, registry):
+    # 30 px of room after "SILVER" and 46 px more needed for "GOLDENS": tracking alone (10%) is not
+    # enough, the new letters drawn as a condensed cut (about 0.9 of their width) are. (Refused before.)
+    image = _line_with_room(registry, "SILVER", 60)
+    ink_end = int(np.nonzero((image < 128).any(-1).any(0))[0].max()) + 1
+    image[4:56, ink_end + 40 : ink_end + 43] = (20, 30, 120)  # a table's rule 40 px on: room for 40 less a word gap
+    result, out, _ = editor.run(EditRequest(image="line.png", find="SILVER", replace="GOLDENS"), image)
+    assert result.status == "verified", result.message
+    reflow = result.plan.reflow
+    assert reflow.how == "condensed" and 0 < reflow.dx <= 40 and CONDENSE_MIN <= reflow.condense < 1
+    assert (out[:, ink_end + 40 :] == image[:, ink_end + 40 :]).all()  # the rule and past it: untouched
 
 
 def test_the_words_suite_is_seeded_and_keeps_its_lengths(registry):
