@@ -34,6 +34,7 @@ from agent.verify import (
     unchanged_sides,
 )
 from tools.compression import estimate_quality, match_jpeg
+from tools.frames import find_frames, lift
 from tools.level import Levelled
 from tools.locate import Occurrence
 from tools.mask import box_iou, default_pad
@@ -70,6 +71,8 @@ class EditState(TypedDict, total=False):
     attempts: list[Attempt]
     attempt_images: list[np.ndarray]  # every attempt's output, for the contact sheet
     best: tuple[float, np.ndarray, int] | None  # (score, image, attempt number) of the best attempt so far
+    frames: np.ndarray | None  # the annotation frames drawn on the image (tools/frames.py) that the edit looks through, where any
+    lifted: np.ndarray  # the image with its frames lifted: what is read, and (frames set) what the edit is painted on
     budget: int  # how many attempts the edit may make (_first_budget; refine's word set anew makes it one more than made)
     drawn_in_place: EditPlan  # the character plan that refine set anew (its attempts are the first budget - 1)
     status: Literal["verified", "failed", "error"]
@@ -162,7 +165,13 @@ def build_graph(toolbox: Toolbox):
 
     def locate_(state: EditState, config: RunnableConfig) -> dict:
         request = state["request"]
-        says = pixels_say(toolbox.ocr, state["image"], request.find)
+        # Frames drawn round words are read as letters ("CITYIISUNHANDSIISTORE"): the image is
+        # read with them lifted (tools/frames.py).
+        frames = find_frames(state["image"])
+        lifted = lift(state["image"], frames)
+        if frames.any():
+            say(config, "reading through the annotation frames drawn on the image")
+        says = pixels_say(toolbox.ocr, lifted, request.find)
         say(config, "reading the image" if request.region is None else f"reading the region {list(request.region)}")
         # A large image with large text is read at a reduced size (tools/ocr.py): before saying "not
         # found" (or fewer occurrences than asked for), read it at full size, then enlarged (small
@@ -170,7 +179,7 @@ def build_graph(toolbox: Toolbox):
         efforts: tuple[Literal["quick", "thorough", "enlarged"], ...] = ("quick", "thorough", "enlarged")
         readings, beyond = {}, False
         for effort in efforts:
-            readings[effort] = read(state["image"], request.region, effort)
+            readings[effort] = read(lifted, request.region, effort)
             try:
                 found = locate(readings[effort], request, says)
                 break
@@ -180,7 +189,7 @@ def build_graph(toolbox: Toolbox):
             found, beyond = locate(readings["thorough"], request, says, beyond=True), True
         lines, li, start, occurrences, number = found
         return {"lines": lines, "line_index": li, "start": start, "occurrences": occurrences, "edited_occurrence": number,
-                "found_beyond": beyond}
+                "found_beyond": beyond, "frames": frames if frames.any() else None, "lifted": lifted}
 
     def planned(image: np.ndarray, lines: list, index: int, start: int, request: EditRequest) -> EditPlan:
         line = lines[index]
@@ -235,39 +244,56 @@ def build_graph(toolbox: Toolbox):
         return again.model_copy(update={"frame": frame}), work, found + others
 
     def plan(state: EditState, config: RunnableConfig) -> dict:
-        image, lines, request = state["image"], state["lines"], state["request"]
-        p = planned(image, lines, state["line_index"], state["start"], request)
-        if p.mode == "relayout" and p.line_tilt:
-            # A re-set word on a tilted line is set in the line's levelled frame: set level on the
-            # tilt, a page turned on the scanner kept "Networks" whole for "Network" (the cut meant
-            # to take the "s" leaned past it, and no pixel changed), and "Delhi" -> "Dhaka" on a
-            # newspaper turned 9 degrees was set in a grotesque italic. The tilt is measured again
-            # in that frame, and what is left of it levelled too (a row the detector joined across
-            # a tilted line measured a tenth of its tilt).
-            slope, found = 0.0, None
-            for _ in range(LEVEL_PASSES):
-                slope += (found[0] if found else p).line_tilt
-                again = levelled(p, image, lines, request, slope)
-                if again is None or (found is not None and abs(again[0].line_tilt) >= abs(found[0].line_tilt)):
-                    break  # (a pass that levels no better is not taken)
-                found = again
-                if not found[0].line_tilt:
-                    break
-            if found is not None:
-                p, image, lines = found
-                say(config, f"plan: the line is tilted ({p.frame.slope:+.3f}): the word is set in its levelled frame")
-        # How the recogniser reads the untouched word on the verifier's crop: the reference for
-        # "the characters that were not edited still read the same".
-        p = p.model_copy(update={"original_read": toolbox.ocr.recognize(verify_crop(image, p, []))[0],
-                                 "exact_reading": state.get("found_beyond", False),
-                                 "jpeg_quality": estimate_quality(state["image"], p.in_image(p.word_box))})
-        if p.mode == "relayout":
-            p = p.model_copy(update={"reflow": plan_reflow(toolbox.registry, image, p, lines)})
+        request = state["request"]
+
+        def set_up(image: np.ndarray) -> tuple[EditPlan, np.ndarray, list]:
+            """The plan on this image, and the image and lines its attempts work on."""
+            lines = state["lines"]
+            p = planned(image, lines, state["line_index"], state["start"], request)
+            if p.mode == "relayout" and p.line_tilt:
+                # A re-set word on a tilted line is set in the line's levelled frame: set level on the
+                # tilt, a page turned on the scanner kept "Networks" whole for "Network" (the cut meant
+                # to take the "s" leaned past it, and no pixel changed), and "Delhi" -> "Dhaka" on a
+                # newspaper turned 9 degrees was set in a grotesque italic. The tilt is measured again
+                # in that frame, and what is left of it levelled too (a row the detector joined across
+                # a tilted line measured a tenth of its tilt).
+                slope, found = 0.0, None
+                for _ in range(LEVEL_PASSES):
+                    slope += (found[0] if found else p).line_tilt
+                    again = levelled(p, image, lines, request, slope)
+                    if again is None or (found is not None and abs(again[0].line_tilt) >= abs(found[0].line_tilt)):
+                        break  # (a pass that levels no better is not taken)
+                    found = again
+                    if not found[0].line_tilt:
+                        break
+                if found is not None:
+                    p, image, lines = found
+                    say(config, f"plan: the line is tilted ({p.frame.slope:+.3f}): the word is set in its levelled frame")
+            # How the recogniser reads the untouched word on the verifier's crop: the reference for
+            # "the characters that were not edited still read the same".
+            p = p.model_copy(update={"original_read": toolbox.ocr.recognize(verify_crop(image, p, []))[0],
+                                     "exact_reading": state.get("found_beyond", False),
+                                     "jpeg_quality": estimate_quality(state["image"], p.in_image(p.word_box))})
+            if p.mode == "relayout":
+                p = p.model_copy(update={"reflow": plan_reflow(toolbox.registry, image, p, lines)})
+            return p, image, lines
+
+        # An edit is planned and painted on the image with its annotation frames lifted, and they
+        # are laid back over each attempt (verify): a fill sampling a box's red side smeared it into
+        # the new letters, and a cut on the boxes' sides gave "Any Company"'s C a 3 px sliver. Not a
+        # word set anew that grows or moves what follows it (or set in a levelled frame): laid back,
+        # its box would cross it or stay behind the words it moved; it is planned on the image as
+        # it is, a box drawn round it a rule that stays or a frame that grows (agent/reflow.py).
+        frames = state.get("frames")
+        p, image, lines = set_up(state["lifted"] if frames is not None else state["image"])
+        if frames is not None and p.reflow is not None and (p.frame is not None or _reaches_past_itself(p)):
+            frames = None
+            p, image, lines = set_up(state["image"])
         settings = _first_settings(request, p, toolbox.tools)
         what = f"{p.reflow.how}: {p.reflow.why}" if p.reflow else f"{len(p.edits)} character(s) to repaint"
         say(config, f"plan: {p.mode}, font {p.font.face} {p.font.size}px, {what}")
         return {"plan": p, "work": image, "settings": settings, "attempts": [], "best": None,
-                "budget": _first_budget(request, p)}
+                "budget": _first_budget(request, p), "frames": frames}
 
     def inpaint(state: EditState, config: RunnableConfig) -> dict:
         s = state["settings"]
@@ -371,6 +397,8 @@ def build_graph(toolbox: Toolbox):
         score = (1.0 if why is None else 0.0) + similarity(read, p.new_word) * 0.5 + conf * 0.1
         frame = state["plan"].frame
         shown = frame.unlevel(state["candidate"]) if frame is not None else state["candidate"]  # in the image's frame
+        if (frames := state.get("frames")) is not None:  # the annotation frames, laid back over the edit
+            shown = np.where(frames[..., None], state["image"], shown)
         best = state.get("best")
         if best is None or score > best[0]:
             best = (score, shown, attempt.number)
@@ -475,6 +503,21 @@ def _first_budget(request: EditRequest, plan: EditPlan) -> int:
 
 def _budget(state: EditState) -> int:
     return state["budget"]
+
+
+def _reaches_past_itself(p: EditPlan) -> bool:
+    """Whether a re-set word changes pixels past its own box: it grows, or it moves the next
+    character read after it (or before it, for text that moves left). A narrower word closing up
+    within itself moves only its own tail."""
+    r = p.reflow
+    if r is None or r.dx == 0:
+        return False
+    if r.dx > 0:
+        return True
+    before, after = p.outside
+    if r.side == "after":
+        return after is not None and r.run[1] > after[0]
+    return before is not None and r.run[0] < before[2]
 
 
 def _plan_of_best(state: EditState) -> dict:

@@ -279,3 +279,23 @@ def test_a_case_with_no_output_is_neither_exact_nor_strict(tmp_path):
     rows = [run_case(runner, case, "agent", tmp_path) for case in (scored, read_only)]
     assert (rows[0]["exact"], rows[0]["strict"]) == (False, False) and "strict" not in rows[1]
     assert summarise(rows + [{"id": "ok", "status": "verified", "exact": True, "strict": True, "seconds": 1.0}])["strict"] == 0.5
+
+
+def test_boxed_cases_keep_their_annotations_and_change_only_the_edited_word(registry):
+    from agent.evals.boxed import make_boxed_case
+
+    kinds = set()
+    for i in range(12):
+        case = make_boxed_case(registry, 0, i)
+        again = make_boxed_case(registry, 0, i)
+        assert (case.source == again.source).all() and (case.target == again.target).all()  # seeded
+        assert len(case.find) == len(case.replace) and case.find != case.replace
+        assert case.line.replace(case.find, case.replace, 1) == case.new_line
+        # the annotation is in both pictures: every pixel the true edit changes lies in its edit box
+        x0, y0, x1, y1 = case.edit_box
+        changed = (case.source.astype(int) - case.target.astype(int) != 0).any(-1)
+        assert changed[y0:y1, x0:x1].any()
+        changed[y0:y1, x0:x1] = False
+        assert not changed.any(), case.id
+        kinds.add(case.annotation)
+    assert kinds == {"outline-all", "outline-one", "highlight"}

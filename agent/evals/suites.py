@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from agent.evals.boxed import make_boxed_case
 from agent.evals.judge import Judge, judged_box, longer_by, reads_steadily
 from agent.evals.runner import Case
 from agent.evals.synthetic import make_case
@@ -99,6 +100,15 @@ def words_suite(out: Path, n: int, seed: int, judge: Judge | None) -> tuple[list
     seed) gives the same cases."""
     registry = FontRegistry.discover()
     cases = (make_word_case(registry, seed, i) for i in range(n))
+    return _judged(out, judge, (Generated(c.id, c.source, c.target, c.find, c.replace, c.edit_box, c.line_box, c.face,
+                                          c.conditions, c.line, c.new_line, c.keep) for c in cases))
+
+
+def boxed_suite(out: Path, n: int, seed: int, judge: Judge | None) -> tuple[list[Case], dict[str, int]]:
+    """Generate n word edits inside annotation boxes and highlights (agent/evals/boxed.py) into
+    out/cases; judged as the words suite, on the whole line. The same (n, seed) gives the same cases."""
+    registry = FontRegistry.discover()
+    cases = (make_boxed_case(registry, seed, i) for i in range(n))
     return _judged(out, judge, (Generated(c.id, c.source, c.target, c.find, c.replace, c.edit_box, c.line_box, c.face,
                                           c.conditions, c.line, c.new_line, c.keep) for c in cases))
 

@@ -27,7 +27,7 @@ class Engine(StrEnum):
 
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__, pretty_exceptions_enable=False)
-GENERATED = {"synthetic", "unseen", "words"}  # the built-in suites generated from a seed (--n, --seed)
+GENERATED = {"synthetic", "unseen", "words", "boxed"}  # the built-in suites generated from a seed (--n, --seed)
 
 
 def _toolbox(ctx: typer.Context, diffusion: bool = True):
@@ -177,9 +177,9 @@ def eval_(
     out: Annotated[Path | None, typer.Option("--out", help="Output folder.")] = None,
     method: Annotated[str | None, typer.Option("--method", help="One method: agent | single-shot | naive.")] = None,
     methods: Annotated[str | None, typer.Option("--methods", help="Comma-separated methods (suites).")] = None,
-    suite: Annotated[str | None, typer.Option("--suite", help="Built-in suite: synthetic | unseen (faces the registry lacks) | words (word and phrase edits, whole line judged) | real | real-heldout (public photos the code was not tuned on).")] = None,
+    suite: Annotated[str | None, typer.Option("--suite", help="Built-in suite: synthetic | unseen (faces the registry lacks) | words (word and phrase edits, whole line judged) | boxed (word edits inside annotation boxes and highlights) | real | real-heldout (public photos the code was not tuned on).")] = None,
     split: Annotated[str, typer.Option("--split", help="real-heldout: dev (tune on it) | test (only run to report) | all.")] = "dev",
-    n: Annotated[int, typer.Option("--n", help="Generated suites (synthetic, unseen, words): number of cases.")] = 50,
+    n: Annotated[int, typer.Option("--n", help="Generated suites (synthetic, unseen, words, boxed): number of cases.")] = 50,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the cases and of the edits.")] = 0,
     workers: Annotated[int, typer.Option("--workers", help="Parallel worker processes (Ray: actors).")] = 1,
     judge: Annotated[bool, typer.Option("--judge", help="Score outputs with the independent judge OCR (PP-OCRv4).")] = False,
@@ -204,7 +204,7 @@ def eval_(
     if workers < 1:
         fail(f"--workers {workers}: at least 1")
     if (cases is None) == (suite is None):
-        fail("give either CASES.jsonl or --suite synthetic|unseen|words|real|real-heldout")
+        fail("give either CASES.jsonl or --suite synthetic|unseen|words|boxed|real|real-heldout")
     chosen = [m.strip() for m in (methods or method or "agent").split(",") if m.strip()]
     bad = [m for m in chosen if m not in ("agent", "single-shot", "naive")]
     if bad:
@@ -221,9 +221,10 @@ def eval_(
         judging = judge
     else:
         if suite not in GENERATED | {"real", "real-heldout"}:
-            fail(f"unknown suite {suite!r}: use synthetic, unseen, words, real or real-heldout")
+            fail(f"unknown suite {suite!r}: use synthetic, unseen, words, boxed, real or real-heldout")
         from agent.evals.suites import (
             SPLITS,
+            boxed_suite,
             heldout_suite,
             real_suite,
             synthetic_suite,
@@ -236,7 +237,8 @@ def eval_(
         judging = True
         if suite in GENERATED:
             make, what = {"synthetic": (synthetic_suite, "held-out fonts"), "unseen": (unseen_suite, "faces the registry lacks"),
-                          "words": (words_suite, "lines with a word or two replaced, judged on the whole line")}[suite]
+                          "words": (words_suite, "lines with a word or two replaced, judged on the whole line"),
+                          "boxed": (boxed_suite, "words inside annotation boxes and highlights replaced, judged on the whole line")}[suite]
             case_list, dropped = make(out, n, seed, Judge())
             header.append(f"suite {suite}: {n} cases generated ({what}), {dropped['original']} dropped because "
                           f"the judge could not read the original, {dropped['truth']} because it could not read the "

@@ -1,0 +1,98 @@
+"""Annotation frames (tools/frames.py): found round words, never in letters, and looked through
+when a word inside one is edited."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from agent.evals.boxed import _outline, make_boxed_case
+from agent.schemas import EditRequest
+from tools.fonts import composite, ink_box, render_text
+from tools.frames import find_frames, lift
+
+
+def _line(registry, text: str, boxed: bool, colour=(220, 0, 0), thickness: int = 2, pad: int = 2):
+    font = registry.font("DejaVuSans", 28)
+    w = int(font.getlength(text)) + 40
+    img = np.full((60, w, 3), 240, np.float32)
+    pen, drawn = 20.0, []
+    for word in text.split():
+        r = render_text(font, word, (w, 60), (pen, 40))
+        img = composite(img, r.alpha, (30, 30, 30))
+        drawn.append(ink_box(r.alpha))
+        pen += font.getlength(word + " ")
+    img = img.astype(np.uint8)
+    outline = np.zeros(img.shape[:2], bool)
+    if boxed:
+        for x0, y0, x1, y1 in drawn:
+            before = img.copy()
+            _outline(img, (x0 - pad, y0 - pad, x1 + pad, y1 + pad), np.asarray(colour, np.uint8), thickness)
+            outline |= (img != before).any(-1)
+    return img, outline
+
+
+def test_a_box_drawn_round_each_word_is_found_and_no_letter_is(registry):
+    text = "DOE HEED BOX OLD"  # letters with bars, stems and bowls: none closes a rectangle
+    plain, _ = _line(registry, text, boxed=False)
+    assert not find_frames(plain).any()
+    for colour in ((220, 0, 0), (40, 90, 230)):  # a reviewer's red box, a tool's blue ones
+        img, outline = _line(registry, text, boxed=True, colour=colour)
+        found = find_frames(img)
+        assert found[outline].mean() >= 0.95
+        assert not found[(img.astype(int).sum(-1) < 300) & ~outline].any()  # no letter's pixel
+        # lifted, the frames' pixels are the ground again, and the letters keep theirs
+        lifted = lift(img, found)
+        assert np.abs(lifted[outline].astype(int) - 240).max() <= 40
+        assert (lifted[~found] == img[~found]).all()
+    # a box as dark as the text is a table's cell (its letters touch its rules): not lifted
+    img, _ = _line(registry, text, boxed=True, colour=(30, 30, 30))
+    assert not find_frames(img).any()
+
+
+def test_a_word_inside_drawn_boxes_is_edited_through_them_and_the_boxes_stay(editor, registry):
+    # Boxes round every word made "CITY SUN HANDS STORE" read "CITYIISUNHANDSIISTORE", and the
+    # right "SANXS" was refused for reading "[SANXS]" (the boxed suite's boxed-0-0002).
+    case = make_boxed_case(registry, 0, 2)
+    assert (case.find, case.replace, case.annotation) == ("HANDS", "SANXS", "outline-all")
+    result, out, _ = editor.run(EditRequest(image="x.png", find=case.find, replace=case.replace), case.source)
+    assert result.status == "verified", result.message
+    assert result.plan.line_text == "CITY SUN HANDS STORE"
+    frames = find_frames(case.source)
+    assert frames.sum() > 1000 and (out[frames] == case.source[frames]).all()  # the boxes laid back as they were
+    x0, y0, x1, y1 = case.edit_box
+    changed = (out != case.source).any(-1)
+    assert changed[y0:y1, x0:x1].sum() > 50
+    changed[y0:y1, x0:x1] = False
+    assert not changed.any()
+
+
+def test_a_frame_round_other_frames_is_a_tables_cell_and_is_not_lifted(registry):
+    # A pdfplumber page: word boxes inside a table's cells; lifted with them, the rules between
+    # the rows left blots that read as letters.
+    img, outline = _line(registry, "DOE HEED", boxed=True)
+    h, w = img.shape[:2]
+    img = np.pad(img, ((8, 8), (8, 8), (0, 0)), constant_values=240)
+    outline = np.pad(outline, 8)
+    cell = np.zeros(img.shape[:2], bool)
+    cell[2:4, 2 : w + 14] = cell[h + 12 : h + 14, 2 : w + 14] = True
+    cell[2 : h + 14, 2:4] = cell[2 : h + 14, w + 12 : w + 14] = True
+    img[cell] = (0, 120, 200)
+    found = find_frames(img)
+    assert found[outline].mean() >= 0.95 and not found[cell].any()
+
+
+def test_a_word_in_a_textract_box_set_anew_within_itself_is_planned_through_the_boxes(editor):
+    # A form's word boxes (Textract's, olive over black text): "Company" -> "Factory" is set anew,
+    # narrower, closing up within itself. Read through the lifted boxes, its row joined "Any
+    # Company", and planned on the image as it was, the cut on the boxes' sides gave the C a 3 px
+    # sliver; planned through them too, it is verified, and the boxes are as they were.
+    from tests.conftest import load
+
+    image = load("heldout_annotated/employment_app_word_boxes.png")[700:800, 380:1120]
+    result, out, state = editor.run(EditRequest(image="x.png", find="Company", replace="Factory"), image)
+    assert result.status == "verified", result.message
+    assert state["frames"] is not None and result.plan.reflow is not None
+    c = result.plan.char_boxes[result.plan.target[0]]
+    assert c[2] - c[0] >= 10  # the C's own width, not a sliver
+    frames = find_frames(image)
+    assert (out[frames] == image[frames]).all()

@@ -1,0 +1,169 @@
+"""Annotation frames: rectangles drawn round words (an OCR tool's word boxes, a labelling tool's
+frames, a reviewer's red box), found so that reading and repainting can look through them.
+
+The recogniser reads a frame's sides as letters: Textract-style boxes round every word made
+"CITY SUN HANDS STORE" read "CITYIISUNHANDSIISTORE" (the boxed suite, agent/evals/boxed.py), and
+a verified-right "SANXS" was refused for reading "[SANXS]". Each phantom letter also takes a
+glyph's box when the line is cut, so the edit lands a letter off.
+
+A frame here is a closed rectangle of thin sides (1 to MAX_SIDE px) in one colour (a colour,
+not black or grey: MIN_CHROMA; those are a table's rules, which letters touch): its top and
+bottom are runs of that colour along rows (at least MIN_SIDE px long) with the same ends, and its
+left and right sides are columns of that colour joining them. Letters do not close such a
+rectangle ("E" has no right side, "O" no corners), so text is not taken for one. A side shared
+by two frames that touch, and an upright side inside a frame where word boxes abut, are taken too.
+
+`lift(image, frames)` is the image as a reader sees it through the frames: each side's pixels
+replaced by the ground just inside the frame. The image itself is never edited there: an edit is
+painted on the lifted image and the frames are laid back over it (agent/graph.py). Not found
+(yet): sides thicker than MAX_SIDE, boxes with a translucent fill's soft edge, frames drawn in
+black or grey (MIN_CHROMA).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import ndimage
+
+MIN_CHROMA = 60  # max - min of a frame's RGB: annotation tools draw in colour; a grey or black rectangle is a
+#                  table's cell, its text touching the rules (a scan's balance sheet lost the feet of its letters)
+MAX_SIDE = 4  # px: the thickest side taken (annotation tools draw 1-3 px; a table's rules are as thin)
+MIN_SIDE = 10  # px: the shortest side (a box round a two-letter word at 12 px is about 14 px wide)
+SAME = 60.0  # summed |RGB| difference within which two pixels are one colour (JPEG and antialiasing)
+APART = 90.0  # ... beyond which a side stands out from what lies either side of it
+CLOSED = 0.85  # share of a side's length that must be in the frame's colour (text touching it breaks the rest)
+ENDS = 2  # px: how far the ends of a frame's top and bottom may differ
+TEXT_INSIDE = 0.03  # share of a frame's inside that stands out from its ground: it holds text (a letter's counter, none)
+RING = 3  # px inside a frame whose pixels are its ground (bar a letter touching it)
+EDGE_REACH = 2  # px past a frame's sides where pixels near its colour are its own too
+OWN_COLOUR_INSIDE = 0.45  # the most of a frame's inside in its own colour (text as dark as a black box: about a third)
+
+
+def _bars(img: np.ndarray) -> list[tuple[int, int, int, int, np.ndarray]]:
+    """Horizontal bars: (y, thickness, x0, x1, colour) of runs at least MIN_SIDE long of rows
+    1..MAX_SIDE thick in one colour, standing out from the row above and the row below them."""
+    h, w = img.shape[:2]
+    found = []
+    taken = np.zeros((h, w), bool)
+    # apart[k][y]: how far row y+k's colour is from row y's, per column (each computed once)
+    apart = {k: np.abs(img[k:] - img[:-k]).sum(-1, dtype=np.int32) for k in range(1, MAX_SIDE + 1) if k < h}
+    for t in range(1, MAX_SIDE + 1):
+        if h < t + 2:
+            break
+        # index y: a bar in rows y+1 .. y+t, row y above it and row y+t+1 below it
+        bar = (apart[1][: h - t - 1] > APART) & (apart[1][t : h - 1] > APART)
+        for k in range(1, t):
+            bar &= apart[k][1 : h - t] <= SAME
+        for y in np.nonzero(bar.any(1))[0]:
+            row = bar[y]
+            edges = np.diff(np.concatenate([[0], row.view(np.int8), [0]]))
+            for x0, x1 in zip(np.nonzero(edges == 1)[0], np.nonzero(edges == -1)[0], strict=True):
+                if x1 - x0 < MIN_SIDE or taken[y + 1, x0:x1].all():
+                    continue
+                found.append((int(y + 1), t, int(x0), int(x1), np.median(img[y + 1, x0:x1], axis=0)))
+                taken[y + 1 : y + 1 + t, x0:x1] = True
+    return found
+
+
+def _side(img: np.ndarray, cols: slice, rows: slice, colour: np.ndarray) -> np.ndarray | None:
+    """The columns (absolute x) among `cols` that are in the colour in at least CLOSED of `rows`
+    (a side is straight: a letter's round bowl has no such column), or None."""
+    strip = img[rows, cols]
+    if not strip.size:
+        return None
+    share = (np.abs(strip - colour).sum(-1) <= SAME).mean(0)
+    found = np.nonzero(share >= CLOSED)[0]
+    return found + (cols.start or 0) if len(found) else None
+
+
+def find_frames(image: np.ndarray) -> np.ndarray:
+    """The pixels of the closed rectangles drawn on the image (bool, HxW), see the module's notes."""
+    img = image[..., :3].astype(np.int16)
+    h, w = img.shape[:2]
+    mask = np.zeros((h, w), bool)
+    found: list[tuple] = []  # (top y, its thickness, bottom y, its thickness, left columns, right columns, colour)
+    bars = sorted(_bars(img), key=lambda b: b[0])
+    starting: dict[int, list[int]] = {}
+    for i, b in enumerate(bars):
+        starting.setdefault(b[2], []).append(i)
+    for i, (ya, ta, xa0, xa1, ca) in enumerate(bars):
+        if float(ca.max() - ca.min()) < MIN_CHROMA:
+            continue
+        below = sorted(j for x in range(xa0 - ENDS, xa0 + ENDS + 1) for j in starting.get(x, ()) if j > i)
+        for yb, tb, xb0, xb1, cb in (bars[j] for j in below):
+            if yb <= ya + ta + 2 or abs(xb1 - xa1) > ENDS or np.abs(ca - cb).sum() > SAME:
+                continue
+            t = max(ta, tb)
+            # The sides: straight columns in the colour just past the ends of the top and bottom
+            # (a bar's run stops short of the corners, where the side below it has its colour).
+            inner = slice(ya + ta, yb)
+            x0, x1 = min(xa0, xb0), max(xa1, xb1)
+            left = _side(img, slice(max(0, x0 - t - 1), x0 + 1), inner, ca)
+            right = _side(img, slice(max(0, x1 - 1), min(w, x1 + t + 1)), inner, ca)
+            if left is None or right is None or len(left) > t + 1 or len(right) > t + 1:
+                continue
+            # A frame holds text: a letter's own counter (a D's, an O's) is bare ground.
+            # ... and its inside is not mostly its own colour: the ground left between a box's top
+            # and a letter's is a "bar" too, hugging the letter, in the colour of the ground round it.
+            inside = img[ya + ta + 1 : yb - 1, left.max() + 2 : right.min() - 1]
+            if (not inside.size or (np.abs(inside - np.median(inside.reshape(-1, 3), 0)).sum(-1) > APART).mean() < TEXT_INSIDE
+                    or (np.abs(inside - ca).sum(-1) <= SAME).mean() > OWN_COLOUR_INSIDE):
+                continue
+            found.append((ya, ta, yb, tb, left, right, ca))
+            break
+    # A frame round other frames is a table's cell or a page's layout, not a word's annotation:
+    # lifted with the word boxes inside it, the rules between a table's rows left blots that
+    # the recogniser read as letters (a pdfplumber page's word boxes inside its table).
+    outer = {k for k, a in enumerate(found) for b in found
+             if b is not a and a[0] < b[0] and b[2] < a[2] and a[4].max() < b[4].min() and b[5].max() < a[5].min()}
+    colours = []
+    for ya, ta, yb, tb, left, right, ca in (f for k, f in enumerate(found) if k not in outer):
+        t = max(ta, tb)
+        rows = slice(ya, yb + tb)
+        for cols in (left, right):
+            mask[rows, cols] |= np.abs(img[rows][:, cols] - ca).sum(-1) <= SAME
+        span = slice(int(left.min()), int(right.max()) + 1)
+        for y, th in ((ya, ta), (yb, tb)):
+            mask[y : y + th, span] |= np.abs(img[y : y + th, span] - ca).sum(-1) <= SAME
+        # Upright sides inside it, where word boxes abut and their tops and bottoms ran on as
+        # one: straight full-height columns in the colour, no thicker than the frame's sides.
+        between = _side(img, slice(int(left.max()) + 1, int(right.min())), rows, ca)
+        if between is not None:
+            for run in np.split(between, np.nonzero(np.diff(between) > 1)[0] + 1):
+                if len(run) <= t + 1:
+                    mask[rows, run] |= np.abs(img[rows][:, run] - ca).sum(-1) <= SAME
+        colours.append(ca)
+    if colours:
+        # Each frame's own colour just past what was taken (a corner, a side's antialiased edge, the
+        # side of a box abutting another): its specks, left behind, read as "'" and ":".
+        ys, xs = np.nonzero(ndimage.binary_dilation(mask, iterations=EDGE_REACH) & ~mask)
+        near = img[ys, xs]
+        own = np.zeros(len(ys), bool)
+        for c in np.unique(np.round(np.asarray(colours)), axis=0):
+            own |= np.abs(near - c).sum(-1) <= SAME
+        mask[ys[own], xs[own]] = True
+    return mask
+
+
+def lift(image: np.ndarray, frames: np.ndarray) -> np.ndarray:
+    """The image with each frame pixel replaced by the nearest pixel of the ground just inside a
+    frame (the ground the box was drawn round; the nearest off the frames where there is none).
+    Not from outside: a table's rule just below a word's box was copied into its bottom side, a
+    grey underline the cut took for ink. Not from a letter touching the side: a scan's box round
+    "Reserves" took the R's stem, and the R was cut as two letters. The ground is the ring of
+    pixels within RING px inside each frame, less those far (APART) from its median colour."""
+    if not frames.any():
+        return image
+    inside = ndimage.binary_fill_holes(frames) & ~frames
+    ring = ndimage.binary_dilation(frames, iterations=RING) & inside
+    sources = ~frames
+    if ring.any():
+        labels, n = ndimage.label(ring)
+        index = np.arange(1, n + 1)
+        median = np.stack([np.asarray(ndimage.median(image[..., c], labels, index)) for c in range(3)], -1)
+        ground = ring & (np.abs(image[..., :3].astype(np.float32) - np.vstack([[0, 0, 0], median])[labels]).sum(-1) <= APART)
+        sources = ground if ground.any() else inside
+    _, (iy, ix) = ndimage.distance_transform_edt(~sources, return_indices=True)
+    out = image.copy()
+    out[frames] = image[iy[frames], ix[frames]]
+    return out
