@@ -690,6 +690,14 @@ def test_a_tilted_lines_short_last_letter_is_a_letter_not_a_speck():
     assert columns.min() >= 298  # and still not the e of "Free" before it (282-293)
 
 
+def _assert_columns_within_2px(got_boxes, want_boxes) -> None:
+    """Each character's box starts and ends within 2 px of the drawn one's (None where none is)."""
+    for got, want in zip(got_boxes, want_boxes, strict=True):
+        assert (got is None) == (want is None)
+        if got is not None:
+            assert abs(got[0] - want[0]) <= 2 and abs(got[2] - want[2]) <= 2, (got, want)
+
+
 def test_a_neighbours_letter_wholly_in_the_crops_margin_is_not_cut_as_a_character(registry):
     # A book page's "g that Clark": the crop's margin round the detector's box took in the g of the
     # word before, whole (its side did not cut it), the g was cut as the t, every box slid one
@@ -705,11 +713,7 @@ def test_a_neighbours_letter_wholly_in_the_crops_margin_is_not_cut_as_a_characte
     img[(words.alpha > 0.5) | (before.alpha > 0.5)] = (30, 30, 30)
     ink = line_ink(img, box, "that Clark", registry)
     assert ink.region[0] == crop_side and before.boxes[0][0] > crop_side
-    boxes = char_boxes(registry, ink, "that Clark", "DejaVuSerif")
-    for got, want in zip(boxes, words.boxes, strict=True):
-        assert (got is None) == (want is None)
-        if got is not None:
-            assert abs(got[0] - want[0]) <= 2 and abs(got[2] - want[2]) <= 2, (got, want)
+    _assert_columns_within_2px(char_boxes(registry, ink, "that Clark", "DejaVuSerif"), words.boxes)
 
 
 def test_a_box_that_takes_in_the_top_of_the_next_line_keeps_its_own_letters(registry):
@@ -758,11 +762,7 @@ def test_a_neighbours_letter_wholly_past_the_box_at_the_images_edge_is_not_cut_a
     img[(words.alpha > 0.5) | (before.alpha > 0.5)] = (30, 30, 30)
     ink = line_ink(img, box, "that Clark", registry)
     assert ink.region[0] == 0
-    boxes = char_boxes(registry, ink, "that Clark", "DejaVuSerif")
-    for got, want in zip(boxes, words.boxes, strict=True):
-        assert (got is None) == (want is None)
-        if got is not None:
-            assert abs(got[0] - want[0]) <= 2 and abs(got[2] - want[2]) <= 2, (got, want)
+    _assert_columns_within_2px(char_boxes(registry, ink, "that Clark", "DejaVuSerif"), words.boxes)
 
 
 def test_a_word_whose_columns_another_pieces_ink_shares_keeps_its_cut(registry):
