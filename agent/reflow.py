@@ -871,6 +871,7 @@ def paint_reflow(registry, image: np.ndarray, plan: EditPlan, s: AttemptSettings
                   np.zeros((1, 1), np.float32) if effect else None, effect.colour if effect else (0, 0, 0))
     fill = background_plate(image, full, plate)[y0:y1, xa:xb]
     orig = win.astype(np.float32)
+    fill = _on_own_patch(orig, fill, hole, ink, halo)
     fill = fill + _ground_detail(image, (y0, y1, xa, xb), hole, ink, f, s.seed)
     ground = orig.copy()
     ground[hole] = fill[hole]
@@ -1015,6 +1016,35 @@ def _grow_frame(ground: np.ndarray, orig: np.ndarray, r: Reflow, xa: int, y0: in
 
 
 DETAIL_SIGMA = 2.0  # px: what a Gaussian this wide smooths away is the ground's texture detail
+
+
+PATCH_APART = 60.0  # summed |RGB| between a word's own ground and the ground round its hole: it sits on a patch
+PATCH_SAME = 45.0  # ... within which a pixel is the patch's colour
+PATCH_PIXELS = 20  # the least ground a hole must show of its own to tell its patch's colour
+
+
+def _on_own_patch(orig: np.ndarray, fill: np.ndarray, hole: np.ndarray, ink: np.ndarray, halo: int) -> np.ndarray:
+    """The fill, where the word sits on a patch of its own colour that its hole covers (a
+    highlighter's band, a label's plate), with the hole's pixels on the patch in the patch's colour.
+    The fill comes in from the hole's edge, and the hole took in the whole band round a
+    highlighted "principal": "apartment" was set on the ground round the band, the band erased.
+    The patch is the box of the hole's own ground pixels (neither ink nor its halo) in that colour."""
+    own_ground = hole & ~ndimage.binary_dilation(ink, iterations=halo)
+    ring = ndimage.binary_dilation(hole, iterations=halo) & ~hole & ~ink
+    if own_ground.sum() < PATCH_PIXELS or not ring.any():
+        return fill
+    own, around = np.median(orig[own_ground], 0), np.median(orig[ring], 0)
+    if np.abs(own - around).sum() <= PATCH_APART:
+        return fill
+    on_patch = own_ground & (np.abs(orig - own).sum(-1) <= PATCH_SAME)
+    ys, xs = np.nonzero(on_patch)
+    if not len(ys):
+        return fill
+    box = np.zeros_like(hole)
+    box[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1] = True
+    out = fill.copy()
+    out[hole & box] = own
+    return out
 
 
 def _ground_detail(image: np.ndarray, window: tuple[int, int, int, int], hole: np.ndarray, text: np.ndarray, f,

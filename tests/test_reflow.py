@@ -480,3 +480,25 @@ def test_ground_filled_with_a_colour_the_ground_never_showed_does_not_verify(edi
         off = before[filled].astype(float).mean(0) + share * contrast * np.array([0.0, 0.6, 0.8])
         patched[y : y + side, x : x + side][filled[y : y + side, x : x + side]] = np.clip(off, 0, 255)
         assert stray_ink(before, patched, plan, filled) == seen, share
+
+
+def test_a_hole_over_a_highlighted_words_band_is_filled_in_the_bands_colour():
+    # A highlighted "principal" set anew as "apartment": the hole took in the whole band, the fill
+    # came in from the ground round it, and the band was erased.
+    from agent.reflow import _on_own_patch
+
+    win = np.full((30, 80, 3), (40, 60, 160), np.float32)  # the ground
+    win[8:22, 10:70] = (250, 240, 60)  # the highlighter's band
+    ink = np.zeros((30, 80), bool)
+    ink[11:19, 14:66:6] = True  # the letters' strokes
+    win[ink] = (20, 20, 20)
+    hole = np.zeros((30, 80), bool)
+    hole[6:24, 8:72] = True  # past the band on every side
+    fill = np.broadcast_to(np.float32([40, 60, 160]), win.shape).copy()  # what the edge's ground gives
+    out = _on_own_patch(win, fill, hole, ink, 2)
+    assert (out[9:21, 11:69] == (250, 240, 60)).all()  # the band, its colour again
+    assert (out[6:8] == fill[6:8]).all() and (out[:, 8:10] == fill[:, 8:10]).all()  # the ground round it, as filled
+    # a word on no patch of its own: the fill as it was
+    plain = np.full((30, 80, 3), (40, 60, 160), np.float32)
+    plain[ink] = (20, 20, 20)
+    assert (_on_own_patch(plain, fill, hole, ink, 2) == fill).all()
