@@ -17,7 +17,8 @@ by two frames that touch, and an upright side inside a frame where word boxes ab
 replaced by the ground just inside the frame. The image itself is never edited there: an edit is
 painted on the lifted image and the frames are laid back over it (agent/graph.py). Not found
 (yet): sides thicker than MAX_SIDE, boxes with a translucent fill's soft edge, frames drawn in
-black or grey (MIN_CHROMA).
+black or grey (MIN_CHROMA), a frame whose top or bottom lies on the image's edge (a bar needs a
+row either side).
 """
 
 from __future__ import annotations
