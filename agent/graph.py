@@ -34,7 +34,7 @@ from agent.verify import (
     unchanged_sides,
 )
 from tools.compression import estimate_quality, match_jpeg
-from tools.frames import find_frames, lift
+from tools.frames import find_frames, hidden_by_frames, lift
 from tools.level import Levelled
 from tools.locate import Occurrence
 from tools.mask import box_iou, default_pad
@@ -383,6 +383,10 @@ def build_graph(toolbox: Toolbox):
         style = check_style(toolbox.registry, state["candidate"], state["plan"], edits_boxes)
         if why is None and style is not None and not style.passed:
             why, confirmed_by = "unlike-style", None
+        if why is None and (frames := state.get("frames")) is not None and hidden_by_frames(state["work"], state["candidate"], frames):
+            # What was read is not what is handed back: the frames laid back over this attempt
+            # would cover ink it drew (a new glyph wider than the old one, under a tight box's side).
+            why, confirmed_by = "under-frame", None
         attempt = Attempt(
             number=len(state["attempts"]) + 1, tool=s.tool, seed=s.seed, guidance=s.guidance, steps=s.steps,
             mask_pad=-1 if s.pad is None else s.pad, mask_grow_x=s.grow_x, mask_shaped=s.shaped, size_scale=s.size_scale, weight=s.weight,
@@ -421,10 +425,15 @@ def build_graph(toolbox: Toolbox):
             except BadRequest as e:
                 say(config, f"refine: the word reads split, and cannot be set anew ({e})")
             else:
-                say(config, f"refine: the word reads split at the gap the new letter left: set it anew ({anew.reflow.how}: {anew.reflow.why})")
-                # The budget stays: the re-set word is its last attempt (not RELAYOUT_ATTEMPTS more).
-                return {"plan": anew, "settings": _first_settings(state["request"], anew, toolbox.tools),
-                        "drawn_in_place": p, "budget": made + 1}
+                if state.get("frames") is not None and _reaches_past_itself(anew):
+                    # Painted through the frames, a re-set word that moves the rest of its line would
+                    # leave their boxes behind, laid back across the moved letters (the plan node's rule).
+                    say(config, "refine: the word reads split, and set anew it would move words out of their frames")
+                else:
+                    say(config, f"refine: the word reads split at the gap the new letter left: set it anew ({anew.reflow.how}: {anew.reflow.why})")
+                    # The budget stays: the re-set word is its last attempt (not RELAYOUT_ATTEMPTS more).
+                    return {"plan": anew, "settings": _first_settings(state["request"], anew, toolbox.tools),
+                            "drawn_in_place": p, "budget": made + 1}
         settings, reason = refine(state["settings"], last.why_failed or "wrong-glyph", _first_pad(p), last.style)
         if settings.tool not in toolbox.tools or p.mode != "chars":
             settings = replace(settings, tool="naive")

@@ -96,3 +96,26 @@ def test_a_word_in_a_textract_box_set_anew_within_itself_is_planned_through_the_
     assert c[2] - c[0] >= 10  # the C's own width, not a sliver
     frames = find_frames(image)
     assert (out[frames] == image[frames]).all()
+
+
+def test_a_red_rectangle_round_red_strokes_is_no_frame():
+    # A red CJK 日 is a closed rectangle with a stroke inside; a red box round red text would take
+    # the letters' stems with its sides: neither is lifted.
+    img = np.full((40, 40, 3), 240, np.uint8)
+    img[8:10, 10:28] = img[28:30, 10:28] = (220, 0, 0)  # top and bottom
+    img[8:30, 10:12] = img[8:30, 26:28] = (220, 0, 0)  # sides
+    img[18:20, 12:26] = (220, 0, 0)  # the middle stroke
+    assert not find_frames(img).any()
+
+
+def test_ink_an_attempt_drew_under_a_frame_is_hidden_by_it():
+    from tools.frames import hidden_by_frames
+
+    before = np.full((20, 30, 3), 240, np.uint8)
+    frames = np.zeros((20, 30), bool)
+    frames[:, 20:22] = True  # a box's side
+    after = before.copy()
+    after[5:15, 12:19] = 20  # a new glyph, clear of the side
+    assert not hidden_by_frames(before, after, frames)
+    after[5:15, 19:21] = 20  # wider, under the side that goes back over it
+    assert hidden_by_frames(before, after, frames)

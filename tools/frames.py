@@ -79,6 +79,8 @@ def _side(img: np.ndarray, cols: slice, rows: slice, colour: np.ndarray) -> np.n
 
 def find_frames(image: np.ndarray) -> np.ndarray:
     """The pixels of the closed rectangles drawn on the image (bool, HxW), see the module's notes."""
+    if image.ndim != 3 or image.shape[2] < 3:  # (a grey picture has no frame in a colour)
+        return np.zeros(image.shape[:2], bool)
     img = image[..., :3].astype(np.int16)
     h, w = img.shape[:2]
     mask = np.zeros((h, w), bool)
@@ -106,9 +108,15 @@ def find_frames(image: np.ndarray) -> np.ndarray:
             # A frame holds text: a letter's own counter (a D's, an O's) is bare ground.
             # ... and its inside is not mostly its own colour: the ground left between a box's top
             # and a letter's is a "bar" too, hugging the letter, in the colour of the ground round it.
+            # ... and the text inside is not in its colour: a red CJK 日 is a closed rectangle with
+            # a stroke inside, and a red box round red text would take the letters' stems with its
+            # sides (such a frame is left as it is: read and painted as before).
             inside = img[ya + ta + 1 : yb - 1, left.max() + 2 : right.min() - 1]
-            if (not inside.size or (np.abs(inside - np.median(inside.reshape(-1, 3), 0)).sum(-1) > APART).mean() < TEXT_INSIDE
-                    or (np.abs(inside - ca).sum(-1) <= SAME).mean() > OWN_COLOUR_INSIDE):
+            if not inside.size:
+                continue
+            standing_out = np.abs(inside - np.median(inside.reshape(-1, 3), 0)).sum(-1) > APART
+            if (standing_out.mean() < TEXT_INSIDE or (np.abs(inside - ca).sum(-1) <= SAME).mean() > OWN_COLOUR_INSIDE
+                    or (np.abs(inside[standing_out] - ca).sum(-1) <= 2 * SAME).any()):
                 continue
             found.append((ya, ta, yb, tb, left, right, ca))
             break
@@ -144,6 +152,16 @@ def find_frames(image: np.ndarray) -> np.ndarray:
             own |= np.abs(near - c).sum(-1) <= SAME
         mask[ys[own], xs[own]] = True
     return mask
+
+
+HIDDEN_INK = 3  # pixels of an attempt's ink under the frames laid back over it: what was read is not what is shown
+
+
+def hidden_by_frames(before: np.ndarray, after: np.ndarray, frames: np.ndarray) -> bool:
+    """Whether the frames, laid back over an edit painted on the lifted image (`before` ->
+    `after`), would cover ink it drew: pixels under them that it changed by more than APART."""
+    under = np.abs(after[frames].astype(np.int32) - before[frames].astype(np.int32)).sum(-1) > APART
+    return int(under.sum()) >= HIDDEN_INK
 
 
 def lift(image: np.ndarray, frames: np.ndarray) -> np.ndarray:
