@@ -452,7 +452,6 @@ def build_graph(toolbox: Toolbox):
             return {"status": "failed", "bad_request": False, **_plan_of_best(state),
                     "message": f"not verified: attempt {len(attempts) + 1} stopped ({state.get('message', '')}); "
                                f"the output holds the best of the {len(attempts)} before it"}
-        attempts = state.get("attempts", [])
         if attempts and attempts[-1].passed:
             last = attempts[-1]
             how = {"reading": f' (confidence {last.ocr_confidence:.2f})',

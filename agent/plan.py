@@ -298,9 +298,7 @@ def make_plan(registry, image: np.ndarray, line: TextLine, start: int, request: 
             # keep the old word's spacing ("Fcr  paper"); it is set anew, as a word of another length.
             mode = "relayout"
     if mode == "relayout" and found != request.find and len(find_chars) == len(found_chars):
-        # Set anew as the user spells it: OCR's spaces inside the found text ("6, 001") are not the
-        # image's, and a re-set word's spacing follows its characters. The k-th character the user
-        # names is the k-th one OCR read there (its box); a space of the user's has none.
+        # Set anew as the user spells it (_boxes_as_typed): a re-set word's spacing follows its characters.
         spelt = _boxes_as_typed(boxes[start:end], found, request.find)
         text, boxes = text[:start] + request.find + text[end:], boxes[:start] + spelt + boxes[end:]
         we += len(request.find) - (end - start)

@@ -66,13 +66,18 @@ def _bars(img: np.ndarray) -> list[tuple[int, int, int, int, np.ndarray]]:
     return found
 
 
+def _in_colour(pixels: np.ndarray, colour: np.ndarray) -> np.ndarray:
+    """Which pixels are the colour (within SAME)."""
+    return np.abs(pixels - colour).sum(-1) <= SAME
+
+
 def _side(img: np.ndarray, cols: slice, rows: slice, colour: np.ndarray) -> np.ndarray | None:
     """The columns (absolute x) among `cols` that are in the colour in at least CLOSED of `rows`
     (a side is straight: a letter's round bowl has no such column), or None."""
     strip = img[rows, cols]
     if not strip.size:
         return None
-    share = (np.abs(strip - colour).sum(-1) <= SAME).mean(0)
+    share = _in_colour(strip, colour).mean(0)
     found = np.nonzero(share >= CLOSED)[0]
     return found + (cols.start or 0) if len(found) else None
 
@@ -115,7 +120,7 @@ def find_frames(image: np.ndarray) -> np.ndarray:
             if not inside.size:
                 continue
             standing_out = np.abs(inside - np.median(inside.reshape(-1, 3), 0)).sum(-1) > APART
-            if (standing_out.mean() < TEXT_INSIDE or (np.abs(inside - ca).sum(-1) <= SAME).mean() > OWN_COLOUR_INSIDE
+            if (standing_out.mean() < TEXT_INSIDE or _in_colour(inside, ca).mean() > OWN_COLOUR_INSIDE
                     or (np.abs(inside[standing_out] - ca).sum(-1) <= 2 * SAME).any()):
                 continue
             found.append((ya, ta, yb, tb, left, right, ca))
@@ -130,17 +135,17 @@ def find_frames(image: np.ndarray) -> np.ndarray:
         t = max(ta, tb)
         rows = slice(ya, yb + tb)
         for cols in (left, right):
-            mask[rows, cols] |= np.abs(img[rows][:, cols] - ca).sum(-1) <= SAME
+            mask[rows, cols] |= _in_colour(img[rows][:, cols], ca)
         span = slice(int(left.min()), int(right.max()) + 1)
         for y, th in ((ya, ta), (yb, tb)):
-            mask[y : y + th, span] |= np.abs(img[y : y + th, span] - ca).sum(-1) <= SAME
+            mask[y : y + th, span] |= _in_colour(img[y : y + th, span], ca)
         # Upright sides inside it, where word boxes abut and their tops and bottoms ran on as
         # one: straight full-height columns in the colour, no thicker than the frame's sides.
         between = _side(img, slice(int(left.max()) + 1, int(right.min())), rows, ca)
         if between is not None:
             for run in np.split(between, np.nonzero(np.diff(between) > 1)[0] + 1):
                 if len(run) <= t + 1:
-                    mask[rows, run] |= np.abs(img[rows][:, run] - ca).sum(-1) <= SAME
+                    mask[rows, run] |= _in_colour(img[rows][:, run], ca)
         colours.append(ca)
     if colours:
         # Each frame's own colour just past what was taken (a corner, a side's antialiased edge, the
@@ -149,7 +154,7 @@ def find_frames(image: np.ndarray) -> np.ndarray:
         near = img[ys, xs]
         own = np.zeros(len(ys), bool)
         for c in np.unique(np.round(np.asarray(colours)), axis=0):
-            own |= np.abs(near - c).sum(-1) <= SAME
+            own |= _in_colour(near, c)
         mask[ys[own], xs[own]] = True
     return mask
 
