@@ -23,6 +23,7 @@ from agent.repaint import AttemptSettings, glyph_edits
 from agent.schemas import Attempt, Box, Confirmation, EditPlan, EditRequest
 from agent.style import check_style
 from agent.verify import (
+    cuts_kept_glyph,
     levelled_crop,
     line_crop,
     line_verdict,
@@ -369,6 +370,8 @@ def build_graph(toolbox: Toolbox):
             why, confirmed_by = "split-word", None
         if why is None and outside:
             why, confirmed_by = "changed-outside-word", None
+        if why is None and cuts_kept_glyph(state["work"], state["candidate"], p):
+            why, confirmed_by = "cuts-kept-glyph", None
         if why is None and p.reflow is not None and joins_kept_text(state["work"], state["candidate"], p):
             why, confirmed_by = "joins-kept-text", None
         if why is None and p.reflow is not None and left_text_behind(state["work"], state["candidate"], p):

@@ -119,3 +119,23 @@ def test_ink_an_attempt_drew_under_a_frame_is_hidden_by_it():
     assert not hidden_by_frames(before, after, frames)
     after[5:15, 19:21] = 20  # wider, under the side that goes back over it
     assert hidden_by_frames(before, after, frames)
+
+
+def test_a_ruled_page_is_not_searched_for_sides_between_every_pair_of_rules(monkeypatch):
+    # Red rules with the same ends, none joined by sides: each rule was paired with every rule below
+    # it and searched for sides between them (6.5 s on a 3000 px page, quadratic in the rules). A
+    # bar from whose ends no side goes down is no frame's top.
+    import tools.frames as frames
+
+    calls = []
+    real_side = frames._side
+    monkeypatch.setattr(frames, "_side", lambda *a: calls.append(a) or real_side(*a))
+    page = np.full((600, 400, 3), 245, np.uint8)
+    page[20:580:12, 30:370] = (200, 60, 60)
+    assert not frames.find_frames(page).any()
+    assert not calls
+    # ... and a box drawn on the page is still found
+    page[100:102, 100:160] = page[130:132, 100:160] = (30, 30, 220)
+    page[100:132, 100:102] = page[100:132, 158:160] = (30, 30, 220)
+    page[108:124, 110:150] = 20  # its text
+    assert frames.find_frames(page)[100:132, 100:160].sum() >= 0.9 * (2 * 60 + 2 * 28) * 2

@@ -199,6 +199,34 @@ def test_a_glyph_zone_frees_only_ground():
     assert pixels_outside_word(above, over_above, plan, [(36, 0, 68, 32)]) == 3 * 6  # the ink alone
 
 
+def test_an_edit_that_erases_part_of_a_kept_letter_is_refused():
+    # "descent?" -> "descant?" on a photo's word turned 14 degrees: the new "a"'s mask overlapped
+    # the "c" before it and erased its right half; the recogniser still read "descant?" and it was
+    # verified, the judge read "destant?". Part of a kept letter gone is refused; the edited
+    # letter's own ink, and a halo's pixel or two of a touching letter, are not.
+    from agent.schemas import CharEdit, EditPlan, FontInfo
+    from agent.verify import cuts_kept_glyph
+
+    font = FontInfo(face=FACE, category="sans", size=20, baseline=30, slant=0, fg=INK, bg=(GROUND,) * 3, score=1.0)
+    boxes = [(10 + 10 * i, 10, 18 + 10 * i, 30) for i in range(4)]
+    plan = EditPlan(line_text="sold", line_box=(8, 8, 50, 32), start=0, word_start=0, word="sold",
+                    new_word="solm", word_box=(10, 10, 48, 30), target=(0, 4), char_boxes=boxes, mode="chars",
+                    edits=[CharEdit(index=3, old="d", new="m", box=boxes[3])], font=font)
+    before = np.full((40, 60, 3), GROUND, np.uint8)
+    for b in boxes:
+        before[b[1] : b[3], b[0] + 2 : b[2]] = INK  # four letters, 6 px of ink each, 2 px apart
+    redrawn, cut, grazed = before.copy(), before.copy(), before.copy()
+    redrawn[10:30, 40:48] = GROUND
+    redrawn[14:30, 41:47] = INK  # the new letter, in the old one's box
+    cut[10:30, 33:48] = GROUND  # ... and half of the "l" before it gone
+    grazed[10:12, 36:38] = GROUND  # a corner of the "l" (4 px): a halo's reach
+    assert not cuts_kept_glyph(before, redrawn, plan)
+    assert cuts_kept_glyph(before, cut, plan)
+    assert not cuts_kept_glyph(before, grazed, plan)
+    # a re-set word is checked by its own rules
+    assert not cuts_kept_glyph(before, cut, plan.model_copy(update={"mode": "relayout", "edits": []}))
+
+
 def test_marks_at_the_line_ends_on_an_unchanged_side_are_the_recognisers():
     # words-0-0042: a textured ground read "~" before the line's first word, then not: no pixel left
     # of the word changed, so the "~" is the same pixels read twice. Where pixels there changed (or

@@ -82,6 +82,15 @@ def _side(img: np.ndarray, cols: slice, rows: slice, colour: np.ndarray) -> np.n
     return found + (cols.start or 0) if len(found) else None
 
 
+def _turns_down(img: np.ndarray, y: int, x: int, colour: np.ndarray) -> bool:
+    """Whether a side in the colour goes down from a bar's end (row y is the one below the bar, x
+    its end): a pixel of the colour in the two rows below, within MAX_SIDE + 1 px of the end. A
+    page of ruled lines (red rules with the same ends, none joined by sides) paired every rule with
+    every rule below it and searched for sides between them: 6.5 s on a 3000 px square page."""
+    block = img[y : y + 2, max(0, x - MAX_SIDE - 1) : x + MAX_SIDE + 2]
+    return bool(block.size and _in_colour(block, colour).any())
+
+
 def find_frames(image: np.ndarray) -> np.ndarray:
     """The pixels of the closed rectangles drawn on the image (bool, HxW), see the module's notes."""
     if image.ndim != 3 or image.shape[2] < 3:  # (a grey picture has no frame in a colour)
@@ -95,7 +104,7 @@ def find_frames(image: np.ndarray) -> np.ndarray:
     for i, b in enumerate(bars):
         starting.setdefault(b[2], []).append(i)
     for i, (ya, ta, xa0, xa1, ca) in enumerate(bars):
-        if float(ca.max() - ca.min()) < MIN_CHROMA:
+        if float(ca.max() - ca.min()) < MIN_CHROMA or not (_turns_down(img, ya + ta, xa0, ca) and _turns_down(img, ya + ta, xa1, ca)):
             continue
         below = sorted(j for x in range(xa0 - ENDS, xa0 + ENDS + 1) for j in starting.get(x, ()) if j > i)
         for yb, tb, xb0, xb1, cb in (bars[j] for j in below):
