@@ -687,12 +687,43 @@ def baseline_tilt(text: str, boxes: list, size: int) -> float:
 TILT_SEARCH, TILT_STEP = 0.06, 0.005
 
 
+# Where the glyphs' boxes give no estimate, the whole range a photographed line turns through is
+# searched, a hundredth at a time, and a slope is taken only where it levels the ink clearly better.
+TILT_RANGE, TILT_COARSE = 0.35, 0.01
+TILT_GAIN = 0.1  # how much sharper (row profile) than level the best slope must make the ink
+
+
+def _profile_sharpness(coverage: np.ndarray, slope: float) -> float:
+    """How uneven the rows' ink is with the line levelled by `slope` (squared row sums)."""
+    return float((vertical_shear(coverage, -slope, coverage.shape[1] / 2).sum(1) ** 2).sum())
+
+
+def wide_tilt(coverage: np.ndarray, size: int) -> float:
+    """A line's tilt when its glyphs' boxes cannot say (the projection-profile deskew over
+    TILT_RANGE): the slope whose levelling makes the rows' ink clearly (TILT_GAIN) more uneven
+    than level, else 0. A photo's word turned 14 degrees was cut upright into boxes that overlapped
+    by a third of a letter, their centres agreed on no line, and the new "a" of "descant?" was
+    drawn upright over the c before it."""
+    h, w = coverage.shape
+    pad = int(np.ceil(TILT_RANGE * w / 2)) + 1  # (ink sheared past the crop's top or bottom is kept)
+    padded = np.pad(coverage, ((pad, pad), (0, 0)))
+    slopes = TILT_COARSE * np.arange(-round(TILT_RANGE / TILT_COARSE), round(TILT_RANGE / TILT_COARSE) + 1)
+    sharpness = np.array([_profile_sharpness(padded, float(s)) for s in slopes])
+    best = int(np.argmax(sharpness))
+    level = sharpness[len(slopes) // 2]
+    if sharpness[best] < (1 + TILT_GAIN) * level or abs(slopes[best]) * size < TILT_PX:
+        return 0.0
+    return float(slopes[best])
+
+
 def level_slope(coverage: np.ndarray, estimate: float, size: int) -> float:
     """The glyphs' estimate of a line's tilt refined on all its ink: the slope whose levelling
     makes the rows' ink most uneven (a level line's tops and baselines fall on single rows), the
     classic projection-profile deskew; 0 for a level line. Box centres follow each glyph's shape
     (a Y's box leans with its arms): "DAILY" turned 12 degrees was read at 14, and the crisp face,
-    turned 2 degrees off, fitted the ink worse than a blurred one."""
+    turned 2 degrees off, fitted the ink worse than a blurred one. No estimate: wide_tilt's."""
+    if not estimate:
+        estimate = wide_tilt(coverage, size)
     if not estimate:
         return 0.0
     h, w = coverage.shape

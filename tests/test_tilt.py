@@ -45,6 +45,25 @@ def test_a_level_line_has_no_tilt(registry, ocr):
     assert baseline_tilt(line.text, char_boxes(registry, ink, line.text, "LiberationSans-Bold"), 40) == 0.0
 
 
+@pytest.mark.parametrize(("text", "degrees"), [("descent?", 14.0), ("descent?", -10.0), ("descent?", 0.0), ("Handgloves", 0.0)])
+def test_a_turned_word_whose_boxes_say_nothing_is_levelled_on_its_ink(registry, text, degrees):
+    # A photo's word turned 14 degrees was cut upright into boxes that agreed on no line (the
+    # glyphs' estimate 0): the wide search finds its tilt on the ink alone, and a level word
+    # (an italic one too: its stems lean, its rows do not) keeps none.
+    from agent.plan import wide_tilt
+
+    drawn = render_text(registry.font("LiberationSans", 24), text, (300, 120), (40.0, 70.0))
+    coverage = np.asarray(Image.fromarray((drawn.alpha * 255).astype(np.uint8)).rotate(
+        degrees, resample=Image.Resampling.BICUBIC), np.float32) / 255.0
+    ys, xs = np.nonzero(coverage > 0.1)
+    coverage = coverage[ys.min() - 3 : ys.max() + 4, xs.min() - 3 : xs.max() + 4]
+    truth = -float(np.tan(np.radians(degrees)))
+    assert abs(wide_tilt(coverage, 24) - truth) <= 0.03, (wide_tilt(coverage, 24), truth)
+    assert abs(level_slope(coverage, 0.0, 24) - truth) <= 0.012  # the plan's tilt, refined (0 before)
+    italic = render_text(registry.font("LiberationSans-Italic", 24), text, (300, 120), (40.0, 70.0)).alpha
+    assert wide_tilt(italic, 24) == 0.0
+
+
 def test_a_new_glyph_on_a_tilted_line_is_drawn_on_its_tilt(editor, registry):
     # "OPEN DAILY" -> "OPEN DAIRY" on a line rising 0.2 px a pixel (a sign seen from one side): the
     # R was drawn upright, its foot below the line and its top crowding the I.
