@@ -21,7 +21,7 @@ from agent.policy import diagnose, likely_enough, look_alike_misses, refine, sim
 from agent.reflow import joins_kept_text, kept_intact, left_text_behind, paint_reflow, plan_reflow, stray_ink
 from agent.repaint import AttemptSettings, glyph_edits
 from agent.schemas import Attempt, Box, Confirmation, EditPlan, EditRequest
-from agent.style import check_style
+from agent.style import check_style, unlike_face
 from agent.verify import (
     cuts_kept_glyph,
     levelled_crop,
@@ -386,6 +386,8 @@ def build_graph(toolbox: Toolbox):
         style = check_style(toolbox.registry, state["candidate"], state["plan"], edits_boxes)
         if why is None and style is not None and not style.passed:
             why, confirmed_by = "unlike-style", None
+        if why is None and unlike_face(p):
+            why, confirmed_by = "unlike-face", None
         if why is None and (frames := state.get("frames")) is not None and hidden_by_frames(state["work"], state["candidate"], frames):
             # What was read is not what is handed back: the frames laid back over this attempt
             # would cover ink it drew (a new glyph wider than the old one, under a tight box's side).
@@ -466,14 +468,18 @@ def build_graph(toolbox: Toolbox):
                         if state["plan"].mode == "chars" else "")
             return {"status": "verified", "message": f'OCR reads "{last.ocr_text}"{how}{likeness}'}
         reads = ", ".join(f'"{a.ocr_text}"' for a in attempts[-3:])
-        return {"status": "failed", **_plan_of_best(state), "message": f"not verified after {len(attempts)} attempt(s) (last reads: {reads}); the output holds the best attempt"}
+        face = (f"; the word was set anew in {state['plan'].font.face}, which fits the line's own letters too poorly "
+                f"(fit {state['plan'].font.score:.2f}) to stand for their face" if attempts and attempts[-1].why_failed == "unlike-face" else "")
+        return {"status": "failed", **_plan_of_best(state),
+                "message": f"not verified after {len(attempts)} attempt(s) (last reads: {reads}){face}; the output holds the best attempt"}
 
     def after_step(state: EditState) -> Literal["ok", "error"]:
         return "error" if state.get("status") == "error" else "ok"
 
     def after_verify(state: EditState) -> Literal["done", "refine"]:
         attempts = state["attempts"]
-        if attempts[-1].passed or len(attempts) >= _budget(state):
+        # (a face that cannot stand for the line's own is the plan's: no retry draws the word in another)
+        if attempts[-1].passed or len(attempts) >= _budget(state) or attempts[-1].why_failed == "unlike-face":
             return "done"
         return "refine"
 

@@ -35,6 +35,17 @@ STYLE_TOLERANCE = (0.78, 1.47)
 # italic matched a condensed face at 0.21; the check refused a right "a" and the retry drew it so
 # thin that the judge read an "o").
 TRUSTED_FIT = 0.35
+# A word set anew is all the face's letters, with no witness to compare them to: a face that fits the
+# line's ink this badly draws it in another face. The newspaper's bold slab "Delhi", turned 9 degrees,
+# matched a hairline sans at 0.07, and "Dhaka" was set in it, read right and verified. The verified
+# re-set words of the words suite, dev half and development sets fitted their faces at 0.15 or more.
+RESET_MIN_FIT = 0.1
+
+
+def unlike_face(plan: EditPlan) -> bool:
+    """Whether a word set anew (agent/reflow.py) is drawn in a face that cannot stand for the
+    line's own (its fit under RESET_MIN_FIT)."""
+    return plan.reflow is not None and plan.font.score < RESET_MIN_FIT
 
 
 def stroke_width(coverage: np.ndarray) -> float | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from PIL import ImageFont
 
 from agent.evals.unseen import SUPER, MadeFont
@@ -70,3 +71,20 @@ def test_stroke_width_is_the_ink_across_a_stroke():
     half[5:55, 8:10] = 1.0
     half[5:55, 10] = 0.5
     assert abs(stroke_width(half) - 2.5) < 0.3
+
+
+@pytest.mark.slow  # (a 1000 px newspaper photo read and levelled: about 10 s)
+def test_a_word_set_anew_in_a_face_that_does_not_fit_its_line_is_not_verified(editor):
+    # The newspaper's bold slab "Delhi", turned 9 degrees, matched a hairline sans (fit 0.07), and
+    # "Dhaka" set in it read right and was verified. A word set anew is all the face's letters: in
+    # a face this far from the line's own it is not verified, and no retry is made (none draws it
+    # in another face). The output still holds the attempt.
+    from agent.style import RESET_MIN_FIT
+    from tests.conftest import load
+
+    image = load("heldout_slanted/newspaper_slanted.jpg")
+    result, out, _ = editor.run(EditRequest(image="x.png", find="Delhi", replace="Dhaka"), image)
+    assert result.plan.reflow is not None and result.plan.font.score < RESET_MIN_FIT
+    assert result.status == "failed" and [a.why_failed for a in result.attempts] == ["unlike-face"]
+    assert "fits the line's own letters too poorly" in result.message
+    assert out is not None and (out != image).any()
