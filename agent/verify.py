@@ -457,7 +457,7 @@ def cuts_kept_glyph(before: np.ndarray, after: np.ndarray, plan: EditPlan) -> bo
     index = np.arange(1, n + 1)
     kept = np.asarray(ndimage.sum(edited, labels, index)) < KEPT_SHARE * np.asarray(ndimage.sum(was, labels, index))
     erased = int((np.concatenate([[False], kept])[labels] & ~edited & ~now).sum())
-    return erased >= max(MIN_KEPT_CUT, KEPT_CUT * was.sum() / letters)
+    return bool(erased >= max(MIN_KEPT_CUT, KEPT_CUT * was.sum() / letters))
 
 
 def named_only(plan: EditPlan) -> EditPlan:

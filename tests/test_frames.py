@@ -139,3 +139,9 @@ def test_a_ruled_page_is_not_searched_for_sides_between_every_pair_of_rules(monk
     page[100:132, 100:102] = page[100:132, 158:160] = (30, 30, 220)
     page[108:124, 110:150] = 20  # its text
     assert frames.find_frames(page)[100:132, 100:160].sum() >= 0.9 * (2 * 60 + 2 * 28) * 2
+    # ... and one whose sides begin two rows below its top's ends (_side lets a side's rows miss)
+    box = np.full((80, 120, 3), 240, np.uint8)
+    box[10:12, 20:100] = box[60:62, 20:100] = (30, 30, 220)
+    box[14:62, 20:22] = box[14:62, 98:100] = (30, 30, 220)
+    box[25:45, 35:85] = 20
+    assert frames.find_frames(box)[10:62, 20:100].sum() >= 0.9 * (2 * 80 + 2 * 46) * 2

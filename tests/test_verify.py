@@ -199,32 +199,51 @@ def test_a_glyph_zone_frees_only_ground():
     assert pixels_outside_word(above, over_above, plan, [(36, 0, 68, 32)]) == 3 * 6  # the ink alone
 
 
+def _four_letters(width: int, height: int):
+    """A word "sold" of four upright bars (width - 2 px of ink each, 2 px apart) and a plan editing its d."""
+    from agent.schemas import CharEdit, EditPlan, FontInfo
+
+    font = FontInfo(face=FACE, category="sans", size=20, baseline=30, slant=0, fg=INK, bg=(GROUND,) * 3, score=1.0)
+    boxes = [(10 + width * i, 10, 10 + width * (i + 1) - 2, 10 + height) for i in range(4)]
+    plan = EditPlan(line_text="sold", line_box=(8, 8, 60, 12 + height), start=0, word_start=0, word="sold",
+                    new_word="solm", word_box=(10, 10, boxes[3][2], 10 + height), target=(0, 4), char_boxes=boxes,
+                    mode="chars", edits=[CharEdit(index=3, old="d", new="m", box=boxes[3])], font=font)
+    image = np.full((20 + height, 70, 3), GROUND, np.uint8)
+    for b in boxes:
+        image[b[1] : b[3], b[0] : b[2]] = INK
+    return plan, image
+
+
 def test_an_edit_that_erases_part_of_a_kept_letter_is_refused():
     # "descent?" -> "descant?" on a photo's word turned 14 degrees: the new "a"'s mask overlapped
     # the "c" before it and erased its right half; the recogniser still read "descant?" and it was
-    # verified, the judge read "destant?". Part of a kept letter gone is refused; the edited
-    # letter's own ink, and a halo's pixel or two of a touching letter, are not.
-    from agent.schemas import CharEdit, EditPlan, FontInfo
+    # verified, the judge read "destant?". A kept letter losing a tenth of a letter's mean ink or
+    # more is refused (here 160 px of ink a letter: 16 px); the edited letter's own ink, and a
+    # halo's few pixels of a neighbour, are not.
+    from agent.schemas import Reflow
     from agent.verify import cuts_kept_glyph
 
-    font = FontInfo(face=FACE, category="sans", size=20, baseline=30, slant=0, fg=INK, bg=(GROUND,) * 3, score=1.0)
-    boxes = [(10 + 10 * i, 10, 18 + 10 * i, 30) for i in range(4)]
-    plan = EditPlan(line_text="sold", line_box=(8, 8, 50, 32), start=0, word_start=0, word="sold",
-                    new_word="solm", word_box=(10, 10, 48, 30), target=(0, 4), char_boxes=boxes, mode="chars",
-                    edits=[CharEdit(index=3, old="d", new="m", box=boxes[3])], font=font)
-    before = np.full((40, 60, 3), GROUND, np.uint8)
-    for b in boxes:
-        before[b[1] : b[3], b[0] + 2 : b[2]] = INK  # four letters, 6 px of ink each, 2 px apart
-    redrawn, cut, grazed = before.copy(), before.copy(), before.copy()
+    plan, before = _four_letters(10, 20)  # ink 8 x 20 = 160 px a letter
+    redrawn = before.copy()
     redrawn[10:30, 40:48] = GROUND
     redrawn[14:30, 41:47] = INK  # the new letter, in the old one's box
-    cut[10:30, 33:48] = GROUND  # ... and half of the "l" before it gone
-    grazed[10:12, 36:38] = GROUND  # a corner of the "l" (4 px): a halo's reach
     assert not cuts_kept_glyph(before, redrawn, plan)
-    assert cuts_kept_glyph(before, cut, plan)
-    assert not cuts_kept_glyph(before, grazed, plan)
-    # a re-set word is checked by its own rules
-    assert not cuts_kept_glyph(before, cut, plan.model_copy(update={"mode": "relayout", "edits": []}))
+    l_stem = (slice(10, 30), slice(30, 38))  # the "l" before the edited "d"
+    for rows, refused in ((15, False), (17, True)):  # one column of the l, 15 or 17 rows of it
+        cut = redrawn.copy()
+        cut[l_stem][:rows, -1] = GROUND
+        assert cuts_kept_glyph(before, cut, plan) is refused, rows
+    half = redrawn.copy()
+    half[10:30, 34:38] = GROUND  # half the l (80 px)
+    assert cuts_kept_glyph(before, half, plan)
+    # a re-set word is checked by its own rules (agent/reflow.py), edits or not
+    assert not cuts_kept_glyph(before, half, plan.model_copy(update={"reflow": Reflow.model_construct()}))
+    # Small letters (20 px of ink each: a tenth is 2 px): never fewer than 6 px is a cut.
+    small, before = _four_letters(4, 10)
+    for px, refused in ((5, False), (7, True)):
+        cut = before.copy()
+        cut[10 : 10 + px, 18] = GROUND  # (the "l"'s ink: x 18-19, rows 10-19)
+        assert cuts_kept_glyph(before, cut, small) is refused, px
 
 
 def test_marks_at_the_line_ends_on_an_unchanged_side_are_the_recognisers():

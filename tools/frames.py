@@ -82,12 +82,17 @@ def _side(img: np.ndarray, cols: slice, rows: slice, colour: np.ndarray) -> np.n
     return found + (cols.start or 0) if len(found) else None
 
 
+CORNER_GAP = 2 * MAX_SIDE  # rows below a bar within which its sides must begin (_side lets 15% of a side's rows miss)
+
+
 def _turns_down(img: np.ndarray, y: int, x: int, colour: np.ndarray) -> bool:
-    """Whether a side in the colour goes down from a bar's end (row y is the one below the bar, x
-    its end): a pixel of the colour in the two rows below, within MAX_SIDE + 1 px of the end. A
-    page of ruled lines (red rules with the same ends, none joined by sides) paired every rule with
-    every rule below it and searched for sides between them: 6.5 s on a 3000 px square page."""
-    block = img[y : y + 2, max(0, x - MAX_SIDE - 1) : x + MAX_SIDE + 2]
+    """Whether a side in the colour may go down from a bar's end (row y is the one below the bar,
+    x its end): a pixel of the colour in the CORNER_GAP rows below, as far either way as _side's
+    columns reach (ENDS + MAX_SIDE + 1 px). A page of ruled lines (red rules with the same ends,
+    none joined by sides) paired every rule with every rule below it and searched for sides
+    between them: 6.5 s on a 3000 px square page (a page ruled into a coloured grid still does)."""
+    reach = ENDS + MAX_SIDE + 1
+    block = img[y : y + CORNER_GAP, max(0, x - reach) : x + reach + 1]
     return bool(block.size and _in_colour(block, colour).any())
 
 
