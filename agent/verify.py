@@ -31,6 +31,7 @@ from scipy import ndimage
 
 from agent.plan import crop_margin, observed_ink, word_columns
 from agent.policy import diagnose
+from agent.repaint import text_effect
 from agent.schemas import Box, EditPlan
 from tools.fonts import vertical_shear
 from tools.mask import changed as changed_pixels
@@ -430,7 +431,7 @@ MIN_KEPT_CUT = 6  # px: ... and never fewer than this (a speck of JPEG noise is 
 
 def cuts_kept_glyph(before: np.ndarray, after: np.ndarray, plan: EditPlan) -> bool:
     """Whether a character edit erased part of a letter it was to keep: ink (observed over 0.5)
-    outside the edited characters' boxes (grown a pixel), of components lying mostly outside them
+    outside the edited characters' boxes (grown a pixel, and a shadow's reach), of components lying mostly outside them
     (KEPT_SHARE: letters that touch are one component, and the edited one's own ink lies mostly in
     its box), that is ink no more, more than KEPT_CUT of a letter's mean ink. The recogniser
     forgives a half-erased letter that the eye does not: on a photo's word turned 14 degrees,
@@ -447,10 +448,14 @@ def cuts_kept_glyph(before: np.ndarray, after: np.ndarray, plan: EditPlan) -> bo
     f = plan.font
     was = observed_ink(before[y0:y1, x0:x1], f.fg, f.bg, f.effect) > 0.5
     now = observed_ink(after[y0:y1, x0:x1], f.fg, f.bg, f.effect) > 0.5
+    # (grown a pixel, and by a drop shadow's reach: dark enough, the old glyph's shadow is ink too, and
+    # it lies past its box; an outline is not: observed_ink takes only the fill inside one)
+    shadow = text_effect(f) if f.effect is not None and f.effect.kind == "shadow" else None
+    grow = 1 + (shadow.reach if shadow is not None else 0)
     edited = np.zeros_like(was)
     for e in plan.edits:
         if e.box is not None:
-            edited[max(0, e.box[1] - y0 - 1) : max(0, e.box[3] - y0 + 1), max(0, e.box[0] - x0 - 1) : max(0, e.box[2] - x0 + 1)] = True
+            edited[max(0, e.box[1] - y0 - grow) : max(0, e.box[3] - y0 + grow), max(0, e.box[0] - x0 - grow) : max(0, e.box[2] - x0 + grow)] = True
     labels, n = ndimage.label(was)
     if n == 0:
         return False

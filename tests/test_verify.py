@@ -246,6 +246,37 @@ def test_an_edit_that_erases_part_of_a_kept_letter_is_refused():
         assert cuts_kept_glyph(before, cut, small) is refused, px
 
 
+def test_the_old_glyphs_drop_shadow_is_not_a_kept_letter():
+    # A dark drop shadow projects as ink; the old glyph's lies past its box by the shadow's offset.
+    # "HIH" -> "H.H" with the shadows redrawn is a right edit (it was refused, the review's case);
+    # the H after it losing its stem still is not.
+    from agent.schemas import CharEdit, EditPlan, EffectInfo, FontInfo
+    from agent.verify import cuts_kept_glyph
+
+    ink, shadow = (20, 20, 20), (110, 110, 110)
+    effect = EffectInfo(kind="shadow", colour=shadow, offset=(4, 2), blur=0.0)
+    font = FontInfo(face=FACE, category="sans", size=20, baseline=30, slant=0, fg=ink, bg=(GROUND,) * 3, score=1.0, effect=effect)
+
+    def stem(img, x, y0=10, y1=30):
+        img[y0 + 2 : y1 + 2, x + 4 : x + 7] = shadow
+        img[y0:y1, x : x + 3] = ink
+
+    before = np.full((44, 80, 3), GROUND, np.uint8)
+    for x in (10, 20, 30, 44, 54):
+        stem(before, x)
+    before[18:21, 10:23] = before[18:21, 44:57] = ink  # the H's bars
+    plan = EditPlan(line_text="HIH", line_box=(10, 10, 61, 32), start=0, word_start=0, word="HIH", new_word="H.H",
+                    word_box=(10, 10, 57, 30), target=(0, 3), char_boxes=[(10, 10, 23, 30), (30, 10, 33, 30), (44, 10, 57, 30)],
+                    mode="chars", edits=[CharEdit(index=1, old="I", new=".", box=(30, 10, 33, 30))], font=font)
+    after = before.copy()
+    after[10:32, 29:38] = GROUND  # the I and its shadow gone
+    stem(after, 30, y0=26)  # a "." in its place, with its shadow
+    assert not cuts_kept_glyph(before, after, plan)
+    cut = after.copy()
+    cut[10:30, 44:47] = GROUND  # the next H's first stem
+    assert cuts_kept_glyph(before, cut, plan)
+
+
 def test_marks_at_the_line_ends_on_an_unchanged_side_are_the_recognisers():
     # words-0-0042: a textured ground read "~" before the line's first word, then not: no pixel left
     # of the word changed, so the "~" is the same pixels read twice. Where pixels there changed (or
