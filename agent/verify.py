@@ -433,7 +433,7 @@ def cuts_kept_glyph(before: np.ndarray, after: np.ndarray, plan: EditPlan) -> bo
     """Whether a character edit erased part of a letter it was to keep: ink (observed over 0.5)
     outside the edited characters' boxes (grown a pixel, and a shadow's reach), of components lying mostly outside them
     (KEPT_SHARE: letters that touch are one component, and the edited one's own ink lies mostly in
-    its box), that is ink no more, more than KEPT_CUT of a letter's mean ink. The recogniser
+    its box), that is ink no more: KEPT_CUT of a letter's mean ink or more. The recogniser
     forgives a half-erased letter that the eye does not: on a photo's word turned 14 degrees,
     "descent?" -> "descant?" drew the new "a" in a box that overlapped the "c" before it, erased the
     c's right half, and was verified on "descant?" while the judge read "destant?". (A re-set word
