@@ -704,8 +704,7 @@ def wide_tilt(coverage: np.ndarray, size: int) -> float:
     than level, else 0. A photo's word turned 14 degrees was cut upright into boxes that overlapped
     by a third of a letter, their centres agreed on no line, and the new "a" of "descant?" was
     drawn upright over the c before it."""
-    h, w = coverage.shape
-    pad = int(np.ceil(TILT_RANGE * w / 2)) + 1  # (ink sheared past the crop's top or bottom is kept)
+    pad = int(np.ceil(TILT_RANGE * coverage.shape[1] / 2)) + 1  # (ink sheared past the crop's top or bottom is kept)
     padded = np.pad(coverage, ((pad, pad), (0, 0)))
     slopes = TILT_COARSE * np.arange(-round(TILT_RANGE / TILT_COARSE), round(TILT_RANGE / TILT_COARSE) + 1)
     sharpness = np.array([_profile_sharpness(padded, float(s)) for s in slopes])
@@ -726,9 +725,8 @@ def level_slope(coverage: np.ndarray, estimate: float, size: int) -> float:
         estimate = wide_tilt(coverage, size)
     if not estimate:
         return 0.0
-    h, w = coverage.shape
     slopes = estimate + TILT_STEP * np.arange(-round(TILT_SEARCH / TILT_STEP), round(TILT_SEARCH / TILT_STEP) + 1)
-    sharpness = [float((vertical_shear(coverage, -float(s), w / 2).sum(1) ** 2).sum()) for s in slopes]
+    sharpness = [_profile_sharpness(coverage, float(s)) for s in slopes]
     slope = float(slopes[int(np.argmax(sharpness))])
     return round(slope, 4) if abs(slope) * size >= TILT_PX else 0.0
 
