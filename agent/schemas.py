@@ -194,7 +194,8 @@ class EditPlan(BaseModel):
     reflow: Reflow | None = Field(default=None, description="relayout: how the new text is set and the line moved.")
     line_tilt: float = Field(default=0.0, description="The line's measured tilt (as FontInfo.tilt), also for a re-set "
                              "word, whose FontInfo.tilt is 0: it is set level, in the frame below.")
-    frame: Levelled | None = Field(default=None, description="relayout on a tilted line: the levelled frame "
+    frame: Levelled | None = Field(default=None, description="relayout on a tilted line (or chars on one, after the "
+                                   "attempts drawn in place failed): the levelled frame "
                                    "(tools/level.py) the word was planned, drawn and verified in. Every box and row of "
                                    "this plan and its reflow is in that frame (in_image maps one back; the attempts' "
                                    "boxes are the image's); None: the image's own.")

@@ -8,10 +8,14 @@ import pytest
 from PIL import Image
 from scipy import ndimage
 
+from agent.context import Toolbox
+from agent.graph import LEVEL_AFTER
 from agent.plan import baseline_tilt, level_slope
+from agent.run import Editor
 from agent.schemas import EditRequest
 from agent.verify import levelled_crop
 from tools.fonts import composite, render_text, vertical_shear
+from tools.inpaint import NaiveInpaint
 from tools.locate import char_boxes, line_ink
 
 GROUND, INK = (235, 235, 235), (30, 40, 120)
@@ -85,3 +89,35 @@ def test_a_new_glyph_on_a_tilted_line_is_drawn_on_its_tilt(editor, registry):
     pieces, n = ndimage.label(dark)
     tops = [int(np.flatnonzero((pieces == k).any(1))[0]) for k in range(1, n + 1) if (pieces == k).sum() > 40]
     assert len(tops) == 5 and max(tops) - min(tops) <= 2, tops
+
+
+class _MissesAtFirst:
+    """The naive tool, but its first `misses` attempts leave the image as it was (attempts drawn in
+    place that failed, as on a photo's turned word where every one cut a kept letter)."""
+
+    def __init__(self, misses: int):
+        self.tool, self.misses, self.calls = NaiveInpaint(), misses, 0
+
+    def __call__(self, image, edits, seed=0, guidance=1.0, steps=0):
+        self.calls += 1
+        return image.copy() if self.calls <= self.misses else self.tool(image, edits, seed, guidance, steps)
+
+
+def test_characters_that_fail_in_place_on_a_tilted_line_are_edited_in_its_levelled_frame(registry, ocr):
+    # "descent?" -> "descant?" on a photo's word turned 10 degrees: each attempt drawn on the tilt cut
+    # the "c" before the new "a" (or was refused for it); in the line's levelled frame it verified.
+    image = _line(registry, "OPEN DAILY", degrees=8.0)
+    editor = Editor(Toolbox(registry, ocr, {"naive": _MissesAtFirst(misses=LEVEL_AFTER)}))
+    result, out, _ = editor.run(EditRequest(image="sign.png", find="DAILY", replace="DAIRY", max_attempts=4), image)
+    assert [a.passed for a in result.attempts] == [False] * LEVEL_AFTER + [True], result.message
+    assert result.status == "verified", result.message
+    frame = result.plan.frame
+    assert frame is not None and abs(frame.slope + np.tan(np.radians(8.0))) <= 0.02, frame
+    assert result.plan.font.tilt == 0.0 or abs(result.plan.font.tilt) < 0.02  # level there
+    # Moved back: the output is in the image's frame, changed only round the word's old L, and reads right.
+    assert "DAIRY" in " ".join(ln.text for ln in ocr.read(out))
+    changed = np.abs(out.astype(int) - image.astype(int)).max(-1) > 24
+    x0, y0, x1, y1 = result.plan.in_image(result.plan.word_box)
+    ys, xs = np.nonzero(changed)
+    assert len(xs) and xs.min() >= x0 and xs.max() < x1 and ys.min() >= y0 - 3 and ys.max() < y1 + 3
+    assert result.attempts[-1].mask_boxes[0][0] >= x0 + (x1 - x0) // 2  # the L is the word's fourth letter of five
