@@ -35,7 +35,7 @@ from agent.repaint import text_effect
 from agent.schemas import Box, EditPlan
 from tools.fonts import vertical_shear
 from tools.mask import changed as changed_pixels
-from tools.mask import union
+from tools.mask import default_pad, union
 from tools.metrics import edit_distance
 from tools.text import MARKS, confusable, look_alike, lower, shared_ends, squeeze, without_marks
 
@@ -430,14 +430,17 @@ MIN_KEPT_CUT = 6  # px: ... and never fewer than this (a speck of JPEG noise is 
 
 
 def cuts_kept_glyph(before: np.ndarray, after: np.ndarray, plan: EditPlan) -> bool:
-    """Whether a character edit erased part of a letter it was to keep: ink (observed over 0.5)
-    outside the edited characters' boxes (grown a pixel, and a shadow's reach), of components lying mostly outside them
-    (KEPT_SHARE: letters that touch are one component, and the edited one's own ink lies mostly in
-    its box), that is ink no more: KEPT_CUT of a letter's mean ink or more. The recogniser
-    forgives a half-erased letter that the eye does not: on a photo's word turned 14 degrees,
-    "descent?" -> "descant?" drew the new "a" in a box that overlapped the "c" before it, erased the
-    c's right half, and was verified on "descant?" while the judge read "destant?". (A re-set word
-    is checked by its own rules: agent/reflow.py.)"""
+    """Whether a character edit erased part of a letter it was to keep: ink (observed over 0.5) of
+    components lying mostly outside the edited characters' boxes (grown a pixel, and a shadow's
+    reach; KEPT_SHARE: letters that touch are one component, and the edited one's own ink lies
+    mostly in its box), that is ink no more: KEPT_CUT of a letter's mean ink or more. Also the part
+    of such a letter deep inside an edited box (past the mask's halo from its edges): where boxes
+    overlap (turned, italic or kerned text) a neighbour's overhang lies there, and the edit must
+    leave it (a review found it unchecked). The
+    recogniser forgives a half-erased letter that the eye does not: on a photo's word turned 10
+    degrees, "descent?" -> "descant?" drew the new "a" in a box that overlapped the "c" before it,
+    erased the c's right half, and was verified on "descant?" while the judge read "destant?". (A
+    re-set word is checked by its own rules: agent/reflow.py.)"""
     letters = len(squeeze(plan.word))
     if plan.reflow is not None or not plan.edits or not letters:
         return False
@@ -452,16 +455,26 @@ def cuts_kept_glyph(before: np.ndarray, after: np.ndarray, plan: EditPlan) -> bo
     # it lies past its box; an outline is not: observed_ink takes only the fill inside one)
     shadow = text_effect(f) if f.effect is not None and f.effect.kind == "shadow" else None
     grow = 1 + (shadow.reach if shadow is not None else 0)
-    edited = np.zeros_like(was)
-    for e in plan.edits:
-        if e.box is not None:
-            edited[max(0, e.box[1] - y0 - grow) : max(0, e.box[3] - y0 + grow), max(0, e.box[0] - x0 - grow) : max(0, e.box[2] - x0 + grow)] = True
     labels, n = ndimage.label(was)
     if n == 0:
         return False
+    edited, inner, own = np.zeros_like(was), np.zeros_like(was), np.zeros(n + 1, bool)
+    for e in plan.edits:
+        if e.box is not None:
+            bx0, by0, bx1, by1 = e.box[0] - x0, e.box[1] - y0, e.box[2] - x0, e.box[3] - y0
+            edited[max(0, by0 - grow) : max(0, by1 + grow), max(0, bx0 - grow) : max(0, bx1 + grow)] = True
+            halo = default_pad(by1 - by0)
+            inner[max(0, by0 + halo) : max(0, by1 - halo), max(0, bx0 + halo) : max(0, bx1 - halo)] = True
+            inside = labels[max(0, by0) : max(0, by1), max(0, bx0) : max(0, bx1)]
+            if inside.any():
+                own[np.bincount(inside.ravel())[1:].argmax() + 1] = True
     index = np.arange(1, n + 1)
     kept = np.asarray(ndimage.sum(edited, labels, index)) < KEPT_SHARE * np.asarray(ndimage.sum(was, labels, index))
-    erased = int((np.concatenate([[False], kept])[labels] & ~edited & ~now).sum())
+    # Inside a box, not the component most of its ink is (the edited letter's, or the run of touching
+    # letters it is part of: a FreeMono "m" touching its X and b is under a quarter of their ink), nor
+    # within a mask's halo of the box's edge, where the new glyph's anti-aliasing redraws whatever meets there.
+    elsewhere = ~edited | (inner & ~own[labels])
+    erased = int((np.concatenate([[False], kept])[labels] & ~now & elsewhere).sum())
     return bool(erased >= max(MIN_KEPT_CUT, KEPT_CUT * was.sum() / letters))
 
 

@@ -246,6 +246,23 @@ def test_an_edit_that_erases_part_of_a_kept_letter_is_refused():
         assert cuts_kept_glyph(before, cut, small) is refused, px
 
 
+def test_an_edit_that_erases_a_kept_letters_overhang_inside_the_edited_box_is_refused():
+    # Where boxes overlap (turned, italic or kerned text) a neighbour reaches into the edited
+    # character's box: a review found its part there unchecked, an edit could erase it and pass.
+    from agent.verify import cuts_kept_glyph
+
+    plan, before = _four_letters(10, 20)  # the d: x 40-48, rows 10-30
+    before[10:20, 40:48] = GROUND  # a short d (rows 20-30) ...
+    before[10:16, 38:47] = INK  # ... under the l's top serif, reaching 7 px into the d's box (42 px there)
+    redrawn = before.copy()
+    redrawn[20:30, 40:48] = GROUND
+    redrawn[22:30, 41:47] = INK  # the new letter, under the serif, which stays
+    assert not cuts_kept_glyph(before, redrawn, plan)
+    cut = redrawn.copy()
+    cut[10:16, 40:47] = GROUND  # the serif's part inside the d's box erased: 42 px (a tenth of a letter is 16)
+    assert cuts_kept_glyph(before, cut, plan)
+
+
 def test_the_old_glyphs_drop_shadow_is_not_a_kept_letter():
     # A dark drop shadow projects as ink; the old glyph's lies past its box by the shadow's offset.
     # "HIH" -> "H.H" with the shadows redrawn is a right edit (it was refused, the review's case);
