@@ -431,26 +431,32 @@ def build_graph(toolbox: Toolbox):
     def refine_(state: EditState, config: RunnableConfig) -> dict:
         last, p = state["attempts"][-1], state["plan"]
         made = len(state["attempts"])
-        if p.mode == "chars" and p.frame is None and p.line_tilt and made == LEVEL_AFTER:
-            # Characters on a tilted line that neither tool could draw in place are edited in the
-            # line's levelled frame, where the letters stand in their own upright boxes: a photo's
+        if p.mode == "chars" and p.frame is None and p.line_tilt and made == LEVEL_AFTER and state.get("frames") is None:
+            # Characters on a tilted line whose first attempts failed in place (each tool one, where
+            # both are loaded) are edited in the line's levelled frame, where the letters stand in
+            # their own upright boxes: a photo's
             # word turned 10 degrees, "descent?" -> "descant?", drew the new "a" over half the "c"
             # before it, and every attempt either cut the c or was refused. (Not at once: a sign seen
             # from one side, "Grass" -> "Glass", verified drawn in place at the first attempt, and
-            # failed every one levelled, where the frame read the "r"'s box over the "G".) On the
-            # image as it is: annotation frames laid back would not follow the levelled letters.
-            found = in_level_frame(p, state["image"], state["lines"], state["request"])
+            # failed every one levelled, where the frame read the "r"'s box over the "G".) Not through
+            # annotation frames: they are lifted and laid back in the image's frame, not the levelled one.
+            found = None
+            try:
+                if (levelled_plan := in_level_frame(p, state["image"], state["lines"], state["request"])) is not None:
+                    found = (completed(state, *levelled_plan), *levelled_plan[1:])
+            except BadRequest as e:  # (no plan there: the attempts in place go on)
+                say(config, f"refine: the line is tilted, and its levelled frame cannot be planned ({e})")
             if found is not None:
                 again, work, lines = found
-                again = completed(state, again, work, lines)
                 say(config, f"refine: the line is tilted ({again.frame.slope:+.3f}): the characters are edited in its levelled frame")
-                return {"plan": again, "work": work, "lines": lines, "frames": None, "drawn_in_place": p, "planned_again_after": made,
+                return {"plan": again, "work": work, "lines": lines, "drawn_in_place": p, "planned_again_after": made,
                         "settings": _first_settings(state["request"], again, toolbox.tools)}
         if last.why_failed == "split-word" and made == _budget(state) - 1 and p.mode == "chars" and not p.line_tilt and p.frame is None:
             # Still read split at a gap the new letter left, with one attempt to go: the word is set
             # anew, closed up. Only then: set anew at the first split, a scan's "Sequence" ->
             # "Sentence" (verified at the third attempt drawn in place) failed, its re-set joined
-            # to the next word. (Not in a levelled frame: the attempts drawn in place were in the image's.)
+            # to the next word. (Not in a levelled frame: drawn_in_place must stay the plan in the image's
+            # frame that the first attempts drew, which _plan_of_best reports when one of them is kept.)
             anew = set_anew(p, state["request"].find, state["request"].replace)
             try:
                 anew = anew.model_copy(update={"reflow": plan_reflow(toolbox.registry, state["work"], anew, state["lines"])})
@@ -536,7 +542,7 @@ def _chain(first, second):
 LEVEL_REACH = 2000  # px either side of the word levelled (a 4,000 px wide photo whole; the padding stays under 0.2 x this)
 SAME_WORD = 0.3  # IoU with the word's box that the word found again in the levelled frame must have (else it is another)
 LEVEL_AFTER = 2  # failed attempts of characters drawn in place on a tilted line before they go to its levelled frame (each tool one)
-LEVEL_PASSES = 2  # a re-set word's frame is levelled by the tilt measured, then by what is measured left of it there
+LEVEL_PASSES = 2  # a levelled frame is levelled by the tilt measured, then by what is measured left of it there
 RELAYOUT_ATTEMPTS = 2  # a re-set word is drawn, never sampled: beyond a grown halo a retry repeats itself
 
 

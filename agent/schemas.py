@@ -204,7 +204,8 @@ class EditPlan(BaseModel):
                                       "an attempt may draw them from these pixels rather than from the face.")
 
     def in_image(self, box: Box) -> Box:
-        """A box of this plan in the image's frame (a re-set word on a tilted line is planned in a levelled one)."""
+        """A box of this plan in the image's frame (a re-set word on a tilted line, and characters that failed
+        drawn in place on one, are planned in a levelled one)."""
         return box if self.frame is None else self.frame.to_image(box)
 
 

@@ -458,23 +458,26 @@ def cuts_kept_glyph(before: np.ndarray, after: np.ndarray, plan: EditPlan) -> bo
     labels, n = ndimage.label(was)
     if n == 0:
         return False
-    edited, inner, own = np.zeros_like(was), np.zeros_like(was), np.zeros(n + 1, bool)
-    for e in plan.edits:
-        if e.box is not None:
-            bx0, by0, bx1, by1 = e.box[0] - x0, e.box[1] - y0, e.box[2] - x0, e.box[3] - y0
-            edited[max(0, by0 - grow) : max(0, by1 + grow), max(0, bx0 - grow) : max(0, bx1 + grow)] = True
-            halo = default_pad(by1 - by0)
-            inner[max(0, by0 + halo) : max(0, by1 - halo), max(0, bx0 + halo) : max(0, bx1 - halo)] = True
-            inside = labels[max(0, by0) : max(0, by1), max(0, bx0) : max(0, bx1)]
-            if inside.any():
-                own[np.bincount(inside.ravel())[1:].argmax() + 1] = True
+    boxes = [(e.box[0] - x0, e.box[1] - y0, e.box[2] - x0, e.box[3] - y0) for e in plan.edits if e.box is not None]
+    edited, inner = np.zeros_like(was), np.zeros_like(was)
+    for bx0, by0, bx1, by1 in boxes:
+        edited[max(0, by0 - grow) : max(0, by1 + grow), max(0, bx0 - grow) : max(0, bx1 + grow)] = True
+        halo = default_pad(by1 - by0)
+        inner[max(0, by0 + halo) : max(0, by1 - halo), max(0, bx0 + halo) : max(0, bx1 - halo)] = True
     index = np.arange(1, n + 1)
-    kept = np.asarray(ndimage.sum(edited, labels, index)) < KEPT_SHARE * np.asarray(ndimage.sum(was, labels, index))
-    # Inside a box, not the component most of its ink is (the edited letter's, or the run of touching
-    # letters it is part of: a FreeMono "m" touching its X and b is under a quarter of their ink), nor
-    # within a mask's halo of the box's edge, where the new glyph's anti-aliasing redraws whatever meets there.
-    elsewhere = ~edited | (inner & ~own[labels])
-    erased = int((np.concatenate([[False], kept])[labels] & ~now & elsewhere).sum())
+    kept = np.concatenate([[False], np.asarray(ndimage.sum(edited, labels, index)) < KEPT_SHARE * np.asarray(ndimage.sum(was, labels, index))])
+    # Inside a box, not the run of touching letters the edited one is part of (a FreeMono "m" touching
+    # its X and b is under a quarter of their ink, so the run is "kept"): where no unkept component of
+    # a few pixels (the edited letter alone) lies in the box, the kept one holding most of its ink.
+    # Nor within a mask's halo of the box's edge, where the new glyph's anti-aliasing redraws whatever meets there.
+    run = np.zeros(n + 1, bool)
+    for bx0, by0, bx1, by1 in boxes:
+        counts = np.bincount(labels[max(0, by0) : max(0, by1), max(0, bx0) : max(0, bx1)].ravel(), minlength=n + 1)
+        counts[0] = 0
+        if counts.any() and not (counts[~kept] >= MIN_KEPT_CUT).any():
+            run[counts.argmax()] = True
+    elsewhere = ~edited | (inner & ~run[labels])
+    erased = int((kept[labels] & ~now & elsewhere).sum())
     return bool(erased >= max(MIN_KEPT_CUT, KEPT_CUT * was.sum() / letters))
 
 

@@ -96,20 +96,23 @@ class _MissesAtFirst:
     place that failed, as on a photo's turned word where every one cut a kept letter)."""
 
     def __init__(self, misses: int):
-        self.tool, self.misses, self.calls = NaiveInpaint(), misses, 0
+        self.tool, self.misses, self.shapes = NaiveInpaint(), misses, []
 
     def __call__(self, image, edits, seed=0, guidance=1.0, steps=0):
-        self.calls += 1
-        return image.copy() if self.calls <= self.misses else self.tool(image, edits, seed, guidance, steps)
+        self.shapes.append(image.shape)  # (the levelled frame is taller than the image by its padding)
+        return image.copy() if len(self.shapes) <= self.misses else self.tool(image, edits, seed, guidance, steps)
 
 
 def test_characters_that_fail_in_place_on_a_tilted_line_are_edited_in_its_levelled_frame(registry, ocr):
     # "descent?" -> "descant?" on a photo's word turned 10 degrees: each attempt drawn on the tilt cut
     # the "c" before the new "a" (or was refused for it); in the line's levelled frame it verified.
     image = _line(registry, "OPEN DAILY", degrees=8.0)
-    editor = Editor(Toolbox(registry, ocr, {"naive": _MissesAtFirst(misses=LEVEL_AFTER)}))
+    tool = _MissesAtFirst(misses=LEVEL_AFTER)
+    editor = Editor(Toolbox(registry, ocr, {"naive": tool}))
     result, out, _ = editor.run(EditRequest(image="sign.png", find="DAILY", replace="DAIRY", max_attempts=4), image)
     assert [a.passed for a in result.attempts] == [False] * LEVEL_AFTER + [True], result.message
+    # The first LEVEL_AFTER attempts in the image's frame, the next in the taller levelled one.
+    assert tool.shapes[:LEVEL_AFTER] == [image.shape] * LEVEL_AFTER and tool.shapes[LEVEL_AFTER][0] > image.shape[0]
     assert result.status == "verified", result.message
     frame = result.plan.frame
     assert frame is not None and abs(frame.slope + np.tan(np.radians(8.0))) <= 0.02, frame
@@ -121,3 +124,33 @@ def test_characters_that_fail_in_place_on_a_tilted_line_are_edited_in_its_levell
     ys, xs = np.nonzero(changed)
     assert len(xs) and xs.min() >= x0 and xs.max() < x1 and ys.min() >= y0 - 3 and ys.max() < y1 + 3
     assert result.attempts[-1].mask_boxes[0][0] >= x0 + (x1 - x0) // 2  # the L is the word's fourth letter of five
+
+
+class _SpoilsInPlace:
+    """The naive tool, but in the image's frame it also blots a corner far from the word (a pixel
+    change outside it: refused, yet read right), and in the levelled frame it draws nothing."""
+
+    def __init__(self, shape):
+        self.tool, self.shape = NaiveInpaint(), shape
+
+    def __call__(self, image, edits, seed=0, guidance=1.0, steps=0):
+        if image.shape != self.shape:
+            return image.copy()
+        out = self.tool(image, edits, seed, guidance, steps).copy()
+        out[2:8, 2:8] = 0
+        return out
+
+
+@pytest.mark.slow  # (four attempts; the test above keeps the switch in the fast tier)
+def test_the_plan_reported_is_the_one_that_drew_the_kept_attempt(registry, ocr):
+    # The attempts in place read "DAIRY" but change pixels outside the word; the levelled ones leave
+    # the word as it was. The kept attempt is one drawn in place (it reads closest), so the plan
+    # reported is the image-frame one that drew it, and the output is that attempt, in the image's frame.
+    image = _line(registry, "OPEN DAILY", degrees=8.0)
+    editor = Editor(Toolbox(registry, ocr, {"naive": _SpoilsInPlace(image.shape)}))
+    result, out, _ = editor.run(EditRequest(image="sign.png", find="DAILY", replace="DAIRY", max_attempts=4), image)
+    assert result.status == "failed" and len(result.attempts) == 4, result.message
+    assert [a.why_failed for a in result.attempts[:LEVEL_AFTER]] == ["changed-outside-word"] * LEVEL_AFTER
+    assert result.kept_attempt is not None and result.kept_attempt <= LEVEL_AFTER
+    assert result.plan.frame is None
+    assert (out[2:8, 2:8] == 0).all() and "DAIRY" in " ".join(ln.text for ln in ocr.read(out))

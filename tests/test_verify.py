@@ -215,7 +215,7 @@ def _four_letters(width: int, height: int):
 
 
 def test_an_edit_that_erases_part_of_a_kept_letter_is_refused():
-    # "descent?" -> "descant?" on a photo's word turned 14 degrees: the new "a"'s mask overlapped
+    # "descent?" -> "descant?" on a photo's word turned 10 degrees: the new "a"'s mask overlapped
     # the "c" before it and erased its right half; the recogniser still read "descant?" and it was
     # verified, the judge read "destant?". A kept letter losing a tenth of a letter's mean ink or
     # more is refused (here 160 px of ink a letter: 16 px); the edited letter's own ink, and a
@@ -251,16 +251,40 @@ def test_an_edit_that_erases_a_kept_letters_overhang_inside_the_edited_box_is_re
     # character's box: a review found its part there unchecked, an edit could erase it and pass.
     from agent.verify import cuts_kept_glyph
 
-    plan, before = _four_letters(10, 20)  # the d: x 40-48, rows 10-30
-    before[10:20, 40:48] = GROUND  # a short d (rows 20-30) ...
-    before[10:16, 38:47] = INK  # ... under the l's top serif, reaching 7 px into the d's box (42 px there)
+    plan, before = _four_letters(14, 30)  # 12 x 30 px of ink a letter; the d's box: x 52-64, rows 10-40
+    before[10:30, 52:64] = GROUND  # a short d (rows 30-40) ...
+    before[10:22, 50:59] = INK  # ... under the l's top serif, reaching 7 px into the d's box (a fifth of the l's ink)
     redrawn = before.copy()
-    redrawn[20:30, 40:48] = GROUND
-    redrawn[22:30, 41:47] = INK  # the new letter, under the serif, which stays
+    redrawn[30:40, 52:64] = GROUND
+    redrawn[32:40, 53:63] = INK  # the new letter, under the serif, which stays
     assert not cuts_kept_glyph(before, redrawn, plan)
     cut = redrawn.copy()
-    cut[10:16, 40:47] = GROUND  # the serif's part inside the d's box erased: 42 px (a tenth of a letter is 16)
+    cut[10:22, 52:59] = GROUND  # the serif's part in the box: 50 px past its edge's 2 px halo ring, a tenth of a letter 33
     assert cuts_kept_glyph(before, cut, plan)
+    # The overhang outweighs a small edited letter in its box (a dot's 8 px): still a neighbour's.
+    before[30:40, 52:64] = GROUND
+    before[36:40, 56:58] = INK
+    dot = before.copy()
+    dot[36:40, 56:58] = GROUND
+    dot[36:40, 58:60] = INK
+    assert not cuts_kept_glyph(before, dot, plan)
+    dot[10:22, 52:59] = GROUND
+    assert cuts_kept_glyph(before, dot, plan)
+
+
+def test_a_letter_touching_its_neighbours_is_redrawn_without_a_cut():
+    # A FreeMono "m" -> "w" whose m touched its X and b (synthetic syn-0-0001): the run of three is one
+    # component, the m under a quarter of its ink, so the run counts as a kept letter; the old m's own
+    # ink inside its box going is the edit, not a cut (counting it refused this right edit).
+    from agent.verify import cuts_kept_glyph
+
+    plan, before = _four_letters(10, 20)
+    before[10:30, 8:50] = INK  # s, o, l and d touching: one component, the d's box a fifth of it
+    redrawn = before.copy()
+    redrawn[14:26, 42:46] = GROUND  # the d's middle opened: a new letter's counter
+    assert not cuts_kept_glyph(before, redrawn, plan)
+    redrawn[14:26, 32:36] = GROUND  # ... and the l's middle too: a cut
+    assert cuts_kept_glyph(before, redrawn, plan)
 
 
 def test_the_old_glyphs_drop_shadow_is_not_a_kept_letter():

@@ -25,7 +25,8 @@ Box = tuple[int, int, int, int]
 
 
 class Levelled(BaseModel):
-    """The frame a re-set word on a tilted line was planned, drawn and verified in (tools/level.py)."""
+    """The frame a re-set word on a tilted line (or characters that failed drawn in place on one) was planned,
+    drawn and verified in (tools/level.py)."""
 
     slope: float = Field(description="The line's tilt (dy per px across; negative rises to the right).")
     centre: float = Field(description="The column whose pixels stay where they are (the word's middle).")
