@@ -252,14 +252,14 @@ def build_graph(toolbox: Toolbox):
         of it levelled too (a row the detector joined across a tilted line measured a tenth of its
         tilt). A pass is taken only where it measures less tilt than before it: display capitals on
         a sticker wall, levelled by their tilt of -0.14, measured +0.36 there and were edited askew."""
-        slope, found = 0.0, None
+        slope, found, last = 0.0, None, p
         for _ in range(LEVEL_PASSES):
-            slope += (found[0] if found else p).line_tilt
+            slope += last.line_tilt
             again = levelled(p, image, lines, request, slope)
-            if again is None or abs(again[0].line_tilt) >= abs((found[0] if found else p).line_tilt):
+            if again is None or abs(again[0].line_tilt) >= abs(last.line_tilt):
                 break
-            found = again
-            if not found[0].line_tilt:
+            found, last = again, again[0]
+            if not last.line_tilt:
                 break
         return found
 
@@ -434,23 +434,21 @@ def build_graph(toolbox: Toolbox):
         if p.mode == "chars" and p.frame is None and p.line_tilt and made == LEVEL_AFTER and state.get("frames") is None:
             # Characters on a tilted line whose first attempts failed in place (each tool one, where
             # both are loaded) are edited in the line's levelled frame, where the letters stand in
-            # their own upright boxes: a photo's
-            # word turned 10 degrees, "descent?" -> "descant?", drew the new "a" over half the "c"
-            # before it, and every attempt either cut the c or was refused. (Not at once: a sign seen
-            # from one side, "Grass" -> "Glass", verified drawn in place at the first attempt, and
-            # failed every one levelled, where the frame read the "r"'s box over the "G".) Not through
-            # annotation frames: they are lifted and laid back in the image's frame, not the levelled one.
-            found = None
+            # their own upright boxes: a photo's word turned 10 degrees, "descent?" -> "descant?",
+            # drew the new "a" over half the "c" before it, and every attempt either cut the c or was
+            # refused. (Not at once: a sign seen from one side, "Grass" -> "Glass", verified drawn in
+            # place at the first attempt, and failed every one levelled, where the frame read the
+            # "r"'s box over the "G".) Not through annotation frames: they are lifted and laid back in
+            # the image's frame, not the levelled one.
             try:
-                if (levelled_plan := in_level_frame(p, state["image"], state["lines"], state["request"])) is not None:
-                    found = (completed(state, *levelled_plan), *levelled_plan[1:])
+                if (found := in_level_frame(p, state["image"], state["lines"], state["request"])) is not None:
+                    again, work, lines = found
+                    again = completed(state, again, work, lines)
+                    say(config, f"refine: the line is tilted ({again.frame.slope:+.3f}): the characters are edited in its levelled frame")
+                    return {"plan": again, "work": work, "lines": lines, "drawn_in_place": p, "planned_again_after": made,
+                            "settings": _first_settings(state["request"], again, toolbox.tools)}
             except BadRequest as e:  # (no plan there: the attempts in place go on)
                 say(config, f"refine: the line is tilted, and its levelled frame cannot be planned ({e})")
-            if found is not None:
-                again, work, lines = found
-                say(config, f"refine: the line is tilted ({again.frame.slope:+.3f}): the characters are edited in its levelled frame")
-                return {"plan": again, "work": work, "lines": lines, "drawn_in_place": p, "planned_again_after": made,
-                        "settings": _first_settings(state["request"], again, toolbox.tools)}
         if last.why_failed == "split-word" and made == _budget(state) - 1 and p.mode == "chars" and not p.line_tilt and p.frame is None:
             # Still read split at a gap the new letter left, with one attempt to go: the word is set
             # anew, closed up. Only then: set anew at the first split, a scan's "Sequence" ->
