@@ -16,7 +16,18 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.graph import END, START, StateGraph
 
 from agent.context import Toolbox
-from agent.plan import BadRequest, NotFound, Support, locate, make_plan, row_around, set_anew, verify_crop
+from agent.plan import (
+    POOR_FIT,
+    BadRequest,
+    NotFound,
+    Support,
+    fitted_alone,
+    locate,
+    make_plan,
+    row_around,
+    set_anew,
+    verify_crop,
+)
 from agent.policy import diagnose, likely_enough, look_alike_misses, refine, similarity
 from agent.reflow import joins_kept_text, kept_intact, left_text_behind, paint_reflow, plan_reflow, stray_ink
 from agent.repaint import AttemptSettings, glyph_edits
@@ -38,7 +49,7 @@ from tools.compression import estimate_quality, match_jpeg
 from tools.frames import find_frames, hidden_by_frames, lift
 from tools.level import Levelled
 from tools.locate import Occurrence
-from tools.mask import box_iou, default_pad
+from tools.mask import box_iou, default_pad, share_inside
 from tools.ocr import OCR, PLAUSIBLE_NATS, TextLine, shifted
 from tools.text import squeeze, without_marks
 
@@ -75,7 +86,7 @@ class EditState(TypedDict, total=False):
     frames: np.ndarray | None  # the annotation frames drawn on the image (tools/frames.py) that the edit looks through, where any
     lifted: np.ndarray  # the image with its frames lifted: what is read, and (frames set) what the edit is painted on
     budget: int  # how many attempts the edit may make (_first_budget; refine's word set anew makes it one more than made)
-    drawn_in_place: EditPlan  # the character plan that refine set anew or moved to a levelled frame (its attempts: planned_again_after)
+    drawn_in_place: EditPlan  # the plan that refine set anew, moved to a levelled frame or fitted alone (its attempts: planned_again_after)
     planned_again_after: int  # how many attempts drawn_in_place made
     status: Literal["verified", "failed", "error"]
     message: str
@@ -206,6 +217,23 @@ def build_graph(toolbox: Toolbox):
                     p = wider
         return p
 
+    def alone(p: EditPlan, image: np.ndarray, request: EditRequest) -> EditPlan | None:
+        """Plan p with the word's face, size and character boxes fitted on the word alone (read
+        again in a crop round it: plan.fitted_alone), where that fits the word's ink better than
+        the line's fit did; None where the crop does not hold the named text there in the same
+        mode, or the line's reading does not hold the word the crop's cut bounds."""
+        size, (x0, y0, x1, y1), (h, w) = p.font.size, p.word_box, image.shape[:2]
+        # The word and a size of its line either side; a third of a size above and below (half a
+        # size took in the line above a scan's small print, and found the word there).
+        region = (max(0, x0 - size), max(0, y0 - size // 3), min(w, x1 + size), min(h, y1 + size // 3))
+        if (place := nearest_place(read(image, region), request, p.word_box)) is None:
+            return None
+        found, index, start = place
+        word = make_plan(toolbox.registry, image, found[index], start, request)
+        if word.mode != p.mode or word.font.score <= p.font.score or share_inside(word.word_box, p.word_box) < SAME_PLACE:
+            return None
+        return fitted_alone(p, word)
+
     def levelled(p: EditPlan, image: np.ndarray, lines: list, request: EditRequest, slope: float):
         """(plan, image, lines) of the word of plan p (in the image's frame) planned again in the frame
         where a line of this slope is level (tools/level.py); None where the word is not found there
@@ -220,19 +248,9 @@ def build_graph(toolbox: Toolbox):
         rx0, rx1 = (request.region[0], request.region[2]) if request.region is not None else (0, work.shape[1])
         row = read(work, (rx0, max(0, y0 - size), rx1, y1 + size))
         target = frame.to_levelled(p.word_box)
-        try:
-            count = locate(row, request.model_copy(update={"occurrence": None}))[3]
-            places = [locate(row, request.model_copy(update={"occurrence": k})) for k in range(1, count + 1)]
-        except BadRequest:
+        if (place := nearest_place(row, request, target)) is None:
             return None
-
-        def off(place) -> float:  # how far the occurrence's middle (by its characters' share of the line) lies from the word's
-            found, index, start = place[:3]
-            (bx0, by0, bx1, by1), text = found[index].box, found[index].text
-            middle = bx0 + (bx1 - bx0) * (start + len(request.find) / 2) / max(1, len(text))
-            return abs(middle - (target[0] + target[2]) / 2) + abs((by0 + by1 - target[1] - target[3]) / 2)
-
-        found, index, start = min(places, key=off)[:3]
+        found, index, start = place
         again = planned(work, found, index, start, request)
         if again.mode != p.mode or squeeze(again.word) != squeeze(p.word) or box_iou(again.word_box, target) < SAME_WORD:
             return None
@@ -449,7 +467,31 @@ def build_graph(toolbox: Toolbox):
                             "settings": _first_settings(state["request"], again, toolbox.tools)}
             except BadRequest as e:  # (no plan there: the attempts in place go on)
                 say(config, f"refine: the line is tilted, and its levelled frame cannot be planned ({e})")
-        if last.why_failed == "split-word" and made == _budget(state) - 1 and p.mode == "chars" and not p.line_tilt and p.frame is None:
+        if _fits_alone_now(state):
+            # The line's face fits its ink poorly (a long line of a page that bows, or words of two
+            # sizes), and the word's boxes were cut by it: fitted on the word alone, read again in a
+            # crop round it, a book's highlighted "interested" was cut a letter to the right (its
+            # "i" taken for the space before it, and "ed" -> "ing" drawn over the "d" only), where
+            # alone its face fitted three times better and its boxes were the letters'. Only once
+            # the attempts on the line's fit have failed: they stand, and a word that verifies
+            # drawn on the line's fit keeps it.
+            try:
+                found = alone(p, state["work"], state["request"])
+            except BadRequest as e:
+                found = None
+                say(config, f"refine: the word cannot be planned alone ({e})")
+            if found is not None:
+                again = completed(state, found, state["work"], state["lines"])
+                if not (state.get("frames") is not None and _reaches_past_itself(again)):
+                    say(config, f"refine: the word fitted alone ({again.font.face} {again.font.size}px, fit "
+                                f"{again.font.score:.2f}; the line's {p.font.score:.2f}): its characters are planned again")
+                    budget = _budget(state) if p.mode == "chars" else min(state["request"].max_attempts, made + RELAYOUT_ATTEMPTS)
+                    return {"plan": again, "drawn_in_place": p, "planned_again_after": made, "budget": budget,
+                            "settings": _first_settings(state["request"], again, toolbox.tools)}
+            if made >= _budget(state):
+                return {"budget": made}  # (no plan alone: the attempts made are all)
+        if (last.why_failed == "split-word" and made == _budget(state) - 1 and p.mode == "chars" and not p.line_tilt
+                and p.frame is None and state.get("planned_again_after") is None):
             # Still read split at a gap the new letter left, with one attempt to go: the word is set
             # anew, closed up. Only then: set anew at the first split, a scan's "Sequence" ->
             # "Sentence" (verified at the third attempt drawn in place) failed, its re-set joined
@@ -509,10 +551,16 @@ def build_graph(toolbox: Toolbox):
 
     def after_verify(state: EditState) -> Literal["done", "refine"]:
         attempts = state["attempts"]
-        # (a face that cannot stand for the line's own is the plan's: no retry draws the word in another)
-        if attempts[-1].passed or len(attempts) >= _budget(state) or attempts[-1].why_failed == "unlike-face":
+        if attempts[-1].passed:
             return "done"
-        return "refine"
+        # (a face that cannot stand for the line's own is the plan's: no retry draws the word in another)
+        if attempts[-1].why_failed == "unlike-face":
+            return "done"
+        return "refine" if len(attempts) < _budget(state) or _fits_alone_now(state) else "done"
+
+    def after_refine(state: EditState) -> Literal["ok", "done", "error"]:
+        # (refine that found no plan of the word alone for a spent budget ends the edit: _fits_alone_now)
+        return "error" if state.get("status") == "error" else "done" if len(state["attempts"]) >= _budget(state) else "ok"
 
     g = StateGraph(EditState)
     nodes = {"locate": locate_, "plan": plan, "inpaint": inpaint, "verify": verify, "refine": refine_}
@@ -525,7 +573,7 @@ def build_graph(toolbox: Toolbox):
     g.add_conditional_edges("plan", after_step, {"ok": "inpaint", "error": "finish"})
     g.add_conditional_edges("inpaint", after_step, {"ok": "verify", "error": "finish"})
     g.add_conditional_edges("verify", _chain(after_step, after_verify), {"done": "finish", "refine": "refine", "error": "finish"})
-    g.add_conditional_edges("refine", after_step, {"ok": "inpaint", "error": "finish"})
+    g.add_conditional_edges("refine", after_refine, {"ok": "inpaint", "done": "finish", "error": "finish"})
     g.add_edge("finish", END)
     return g.compile()
 
@@ -539,6 +587,7 @@ def _chain(first, second):
 
 LEVEL_REACH = 2000  # px either side of the word levelled (a 4,000 px wide photo whole; the padding stays under 0.2 x this)
 SAME_WORD = 0.3  # IoU with the word's box that the word found again in the levelled frame must have (else it is another)
+SAME_PLACE = 0.5  # share of the word fitted alone that must lie in the line plan's word box (else the crop found another; the line's cut may take in more: "ay only")
 LEVEL_AFTER = 2  # failed attempts of characters drawn in place on a tilted line before they go to its levelled frame (each tool one)
 LEVEL_PASSES = 2  # a levelled frame is levelled by the tilt measured, then by what is measured left of it there
 RELAYOUT_ATTEMPTS = 2  # a re-set word is drawn, never sampled: beyond a grown halo a retry repeats itself
@@ -567,6 +616,44 @@ def _reaches_past_itself(p: EditPlan) -> bool:
     if r.side == "after":
         return after is not None and r.run[1] > after[0]
     return before is not None and r.run[0] < before[2]
+
+
+ALONE_AFTER = 3  # failed attempts of characters drawn on the line's poor fit before the word is fitted alone (no verified edit of the suites took more)
+
+
+def _fits_alone_now(state: EditState) -> bool:
+    """Whether refine plans the word fitted alone now (the graph's alone): its line's face fits the
+    line's ink poorly (under plan.POOR_FIT) and the line holds more than the word, no attempt planned
+    it again yet, and its attempts on the line's fit are done: ALONE_AFTER of characters drawn in
+    place (the budget stays), or those of a word set anew (RELAYOUT_ATTEMPTS more, within the
+    request's max_attempts). Not after a word set anew was refused for its face: fitted alone, a
+    newspaper's "Delhi" -> "Dhaka" was set in a face 41 px wider than the word's own, and verified
+    with the rest of its line moved."""
+    p, request, made = state["plan"], state["request"], len(state["attempts"])
+    if (p.font.score >= POOR_FIT or len(p.line_text.split()) <= len(p.word.split()) or request.method in ("single-shot", "naive")
+            or state.get("planned_again_after") is not None):
+        return False
+    if p.mode == "chars":
+        return made == ALONE_AFTER < _budget(state)
+    return made >= _budget(state) and made < request.max_attempts and state["attempts"][-1].why_failed != "unlike-face"
+
+
+def nearest_place(row: list, request: EditRequest, target: Box) -> tuple[list, int, int] | None:
+    """(lines, index, start) of the occurrence of the request's text in the lines `row` whose middle
+    (by its characters' share of its line) lies nearest the box target; None where row does not hold it."""
+    try:
+        count = locate(row, request.model_copy(update={"occurrence": None}))[3]
+        places = [locate(row, request.model_copy(update={"occurrence": k})) for k in range(1, count + 1)]
+    except BadRequest:
+        return None
+
+    def off(place) -> float:
+        found, index, start = place[:3]
+        (bx0, by0, bx1, by1), text = found[index].box, found[index].text
+        middle = bx0 + (bx1 - bx0) * (start + len(request.find) / 2) / max(1, len(text))
+        return abs(middle - (target[0] + target[2]) / 2) + abs((by0 + by1 - target[1] - target[3]) / 2)
+
+    return min(places, key=off)[:3]
 
 
 def _plan_of_best(state: EditState) -> dict:

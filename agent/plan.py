@@ -363,6 +363,30 @@ def make_plan(registry, image: np.ndarray, line: TextLine, start: int, request: 
     )
 
 
+def fitted_alone(line_plan: EditPlan, alone: EditPlan) -> EditPlan | None:
+    """The line's plan with what a plan of the same text read alone (in a crop round the word)
+    fitted: the word as its cut bounds it, the face, size and colours, the character boxes and the
+    edits cut by them, the exemplars and the tilt; None where the line's reading does not hold
+    that word round the named text. The line stays the line's (verify reads it whole, and a word
+    set anew moves the rest of it); of the ink beside the word, the crop's, else the line's where
+    it does not reach into the word's new box. On a poster's "SALE today only", the line's fit (two
+    sizes, one face) took "ay only" for the word; and on a book's highlighted "interested" it put
+    the "i" outside it."""
+    word_start = line_plan.start - (alone.start - alone.word_start)
+    if word_start < 0 or line_plan.line_text[word_start : word_start + len(alone.word)] != alone.word:
+        return None
+    x0, _, x1, _ = alone.word_box
+
+    def beside(b: Box | None) -> Box | None:
+        return b if b is not None and (b[2] <= x0 or b[0] >= x1) else None
+
+    before, after = (a if a is not None else beside(b) for a, b in zip(alone.outside, line_plan.outside, strict=True))
+    return line_plan.model_copy(update={
+        "word": alone.word, "new_word": alone.new_word, "word_start": word_start, "target": alone.target,
+        "word_box": alone.word_box, "char_boxes": alone.char_boxes, "edits": alone.edits, "font": alone.font,
+        "exemplars": alone.exemplars, "line_tilt": alone.line_tilt, "outside": (before, after)})
+
+
 def _boxes_as_typed(boxes: list, found: str, typed: str) -> list:
     """The found text's character boxes for the text as the user typed it: OCR's spaces inside it
     ("6, 001") are not the image's. The k-th character the user names is the k-th one OCR read

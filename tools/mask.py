@@ -61,6 +61,14 @@ def box_iou(a: Box, b: Box) -> float:
     return inter / both if both else 0.0
 
 
+def share_inside(a: Box, b: Box) -> float:
+    """The share of box a's area that lies inside box b."""
+    ix = max(0, min(a[2], b[2]) - max(a[0], b[0]))
+    iy = max(0, min(a[3], b[3]) - max(a[1], b[1]))
+    area = (a[2] - a[0]) * (a[3] - a[1])
+    return ix * iy / area if area else 0.0
+
+
 def default_pad(char_height: int) -> int:
     """Anti-aliasing and blur halo grow with the glyph: about 8% of its height, at least 2 px."""
     return max(2, round(0.08 * char_height))
