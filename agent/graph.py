@@ -24,6 +24,7 @@ from agent.plan import (
     fitted_alone,
     locate,
     make_plan,
+    misread_before,
     row_around,
     set_anew,
     verify_crop,
@@ -191,13 +192,31 @@ def build_graph(toolbox: Toolbox):
         # text the detector missed at the image's own size); then look beyond the edit-distance rule.
         efforts: tuple[Literal["quick", "thorough", "enlarged"], ...] = ("quick", "thorough", "enlarged")
         readings, beyond = {}, False
-        for effort in efforts:
+
+        def recounted(found: tuple, later: tuple) -> tuple:
+            """found, or the place in a reading with more effort that finds the text more often."""
+            for effort in later:
+                readings[effort] = read(lifted, request.region, effort)
+                try:
+                    again = locate(readings[effort], request, says)
+                except NotFound:
+                    continue
+                if again[3] > found[3]:
+                    say(config, f'"{request.find}" is misread in one place: read again ({effort}), it occurs {again[3]} times')
+                    return again
+            return found
+
+        for k, effort in enumerate(efforts):
             readings[effort] = read(lifted, request.region, effort)
             try:
                 found = locate(readings[effort], request, says)
-                break
             except NotFound:
                 continue
+            # A near miss of the text before the place found (plan.misread_before) may be the same
+            # word misread: read with more effort, the occurrences are counted again.
+            if misread_before(found[0], request, found[1], found[2]):
+                found = recounted(found, efforts[k + 1 :])
+            break
         else:
             found, beyond = locate(readings["thorough"], request, says, beyond=True), True
         lines, li, start, occurrences, number = found
@@ -623,14 +642,15 @@ ALONE_AFTER = 3  # failed attempts of characters drawn on the line's poor fit be
 
 def _fits_alone_now(state: EditState) -> bool:
     """Whether refine plans the word fitted alone now (the graph's alone): its line's face fits the
-    line's ink poorly (under plan.POOR_FIT) and the line holds more than the word, no attempt planned
+    line's ink poorly (under plan.POOR_FIT) and the line holds more words than the named text (its
+    cut may have taken them all for the word: a scanned title's "Nankai" in FreeMono), no attempt planned
     it again yet, and its attempts on the line's fit are done: ALONE_AFTER of characters drawn in
     place (the budget stays), or those of a word set anew (RELAYOUT_ATTEMPTS more, within the
     request's max_attempts). Not after a word set anew was refused for its face: fitted alone, a
     newspaper's "Delhi" -> "Dhaka" was set in a face 41 px wider than the word's own, and verified
     with the rest of its line moved."""
     p, request, made = state["plan"], state["request"], len(state["attempts"])
-    if (p.font.score >= POOR_FIT or len(p.line_text.split()) <= len(p.word.split()) or request.method in ("single-shot", "naive")
+    if (p.font.score >= POOR_FIT or len(p.line_text.split()) <= len(request.find.split()) or request.method in ("single-shot", "naive")
             or state.get("planned_again_after") is not None):
         return False
     if p.mode == "chars":

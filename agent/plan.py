@@ -6,6 +6,7 @@ agent/repaint.py turns a plan plus the current attempt's settings into masks and
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Literal
@@ -134,6 +135,18 @@ def locate(lines: list[TextLine], request: EditRequest, support: Support | None 
         line = lines[o.line]
         lines = [*lines[: o.line], replace(line, text=line.text[: o.start] + request.find + line.text[o.end :]), *lines[o.line + 1 :]]
     return lines, o.line, o.start, len(occ), number
+
+
+def misread_before(lines: list[TextLine], request: EditRequest, line: int, start: int) -> bool:
+    """Whether the reading holds, before the place locate chose (`line`, `start`: in reading order;
+    after it, for the last occurrence), a near miss of the user's text that locate left out because
+    the text was also read exactly (find_occurrences' looser tiers): a misreading of the same word
+    there would change which occurrence is which. A form's bold header "Company" in a drawn box
+    read "Comnanu", and the "Company" of a row below, read exactly, was edited as the first."""
+    chosen = (line, start)
+    last = request.occurrence == -1
+    return any(o.approximate and ((o.line, o.start) > chosen if last else (o.line, o.start) < chosen)
+               for o in find_occurrences(lines, request.find, least=sys.maxsize))
 
 
 BEYOND_LENGTH = 2  # characters a word misread beyond the edit-distance rule may be read longer or shorter than the user's

@@ -109,9 +109,10 @@ def test_when_the_word_is_fitted_alone(line_plan):
     assert not _fits_alone_now(_state(relayout, 1, RELAYOUT_ATTEMPTS))
     assert not _fits_alone_now(_state(relayout, RELAYOUT_ATTEMPTS, RELAYOUT_ATTEMPTS, max_attempts=RELAYOUT_ATTEMPTS))
     assert not _fits_alone_now(_state(relayout, RELAYOUT_ATTEMPTS, RELAYOUT_ATTEMPTS, why="unlike-face"))
-    # Never twice, never for a face that fits, a word alone on its line, or the baselines.
+    # Never twice, never for a face that fits, the named text alone on its line, or the baselines.
     state = _state(chars, ALONE_AFTER, 6)
     assert not _fits_alone_now({**state, "planned_again_after": 2})
     assert not _fits_alone_now({**state, "plan": chars.model_copy(update={"font": chars.font.model_copy(update={"score": POOR_FIT})})})
-    assert not _fits_alone_now({**state, "plan": chars.model_copy(update={"line_text": chars.word})})
+    assert not _fits_alone_now({**state, "plan": chars.model_copy(update={"line_text": "only"})})
+    assert _fits_alone_now({**state, "plan": chars.model_copy(update={"word": chars.line_text})})  # (the line's cut took it all)
     assert not _fits_alone_now(_state(chars, ALONE_AFTER, 6, method="naive"))

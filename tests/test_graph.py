@@ -399,6 +399,27 @@ def test_the_result_says_how_many_occurrences_there_are_and_which_was_edited(reg
     assert "occurs 2 times" in result.message and "--occurrence" in result.message
 
 
+def test_a_near_miss_before_the_exact_reading_is_read_again_and_counted(registry):
+    # A form's boxed header "Company" read "Comnanu", and the "Company" of a row below, read
+    # exactly, was edited as the first occurrence. Read enlarged, the header reads right: it is the first.
+    img, box = _word_image(registry)
+    below = (box[0], 200, box[2], 234)
+    paint = FakePaint()
+    ocr = FakeOCR("HARBOUR", box, [("HARBOUR", 0.9), ("HARBOUP", 0.9)])
+    ocr.read = lambda image, thorough=False: [TextLine("HAR8OUK", 0.6, [], box), TextLine("HARBOUR", 0.99, [], below)]
+    enlarged = []
+    ocr.read_enlarged = lambda image: enlarged.append(1) or [TextLine("HARBOUR", 0.99, [], box), TextLine("HARBOUR", 0.99, [], below)]
+    editor = Editor(Toolbox(registry, ocr, {"glyph-diffusion": paint, "naive": paint}))
+    result = editor.run(_request(method="single-shot"), img)[0]
+    assert len(enlarged) == 1
+    assert (result.occurrences, result.edited_occurrence) == (2, 1) and result.plan.word_box[3] < below[1]
+    # Read exactly everywhere (or with no near miss before the place found), nothing is read again.
+    ocr = FakeOCR("HARBOUR", box, [("HARBOUR", 0.9), ("HARBOUP", 0.9)])
+    ocr.read = lambda image, thorough=False: [TextLine("HARBOUR", 0.99, [], box), TextLine("HAR8OUK", 0.6, [], below)]
+    result = Editor(Toolbox(registry, ocr, {"glyph-diffusion": paint, "naive": paint})).run(_request(method="single-shot"), img)[0]
+    assert getattr(ocr, "enlarged_reads", 0) == 0 and (result.occurrences, result.edited_occurrence) == (1, 1)
+
+
 def test_only_a_text_not_found_is_looked_for_again_at_full_size_then_enlarged(registry):
     editor, img, _, ocr = _editor(registry, [])
     result, _, _ = editor.run(EditRequest(image="x.png", find="ZEBRA", replace="ZEBRO"), img)

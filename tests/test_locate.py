@@ -188,6 +188,24 @@ def test_the_nth_occurrence_a_user_names_is_found_among_misreadings():
     assert len(find_occurrences(lines, "Parachute")) == 1
 
 
+def test_a_near_miss_before_the_exact_reading_is_told_to_the_locate_node():
+    from agent.plan import locate, misread_before
+    from agent.schemas import EditRequest
+
+    # A form's boxed bold header "Company" read "Comnanu"; the row below read "Company" exactly, and
+    # was edited as the first occurrence.
+    lines = [TextLine(t, 1.0, [], (0, 30 * i, 300, 30 * i + 25)) for i, t in enumerate(["Comnanu", "Hewlett-Packard Company"])]
+    request = EditRequest(image="x.png", find="Company", replace="Country")
+    _, li, start, count, _ = locate(lines, request)
+    assert (li, start, count) == (1, 16, 1)  # the exact reading wins ...
+    assert misread_before(lines, request, li, start)  # ... and the near miss before it is seen
+    # Not after it (but for the last occurrence), nor where nothing like the word is read.
+    assert not misread_before(lines[::-1], request, 0, 16)
+    assert misread_before(lines[::-1], request.model_copy(update={"occurrence": -1}), 0, 16)
+    assert not misread_before([lines[1]], request, 0, 16)
+    assert not misread_before([TextLine("Tax Company", 1.0, [], (0, 0, 99, 9)), lines[1]], request, 1, 16)
+
+
 def test_a_word_misread_everywhere_is_edited_where_its_pixels_say_it():
     """doctr's word-crop demo: a label drawn over the scan reads "Intantry" (the annotator's OCR
     wrote that) above the scan's own word, read "Infentry". Asked for "Infantry", the label came
