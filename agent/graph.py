@@ -17,6 +17,7 @@ from langgraph.graph import END, START, StateGraph
 
 from agent.context import Toolbox
 from agent.plan import (
+    CLEARLY_BETTER,
     POOR_FIT,
     BadRequest,
     NotFound,
@@ -50,7 +51,7 @@ from tools.compression import estimate_quality, match_jpeg
 from tools.frames import find_frames, hidden_by_frames, lift
 from tools.level import Levelled
 from tools.locate import Occurrence
-from tools.mask import box_iou, default_pad, share_inside
+from tools.mask import box_iou, default_pad, overlapping, share_inside, union
 from tools.ocr import OCR, PLAUSIBLE_NATS, TextLine, shifted
 from tools.text import squeeze, without_marks
 
@@ -86,7 +87,7 @@ class EditState(TypedDict, total=False):
     best: tuple[float, np.ndarray, int] | None  # (score, image, attempt number) of the best attempt so far
     frames: np.ndarray | None  # the annotation frames drawn on the image (tools/frames.py) that the edit looks through, where any
     lifted: np.ndarray  # the image with its frames lifted: what is read, and (frames set) what the edit is painted on
-    budget: int  # how many attempts the edit may make (_first_budget; refine's word set anew makes it one more than made)
+    budget: int  # how many attempts the edit may make (_first_budget; refine's word set anew makes it one more than made, its word fitted alone may add more)
     drawn_in_place: EditPlan  # the plan that refine set anew, moved to a levelled frame or fitted alone (its attempts: planned_again_after)
     planned_again_after: int  # how many attempts drawn_in_place made
     status: Literal["verified", "failed", "error"]
@@ -193,15 +194,17 @@ def build_graph(toolbox: Toolbox):
         efforts: tuple[Literal["quick", "thorough", "enlarged"], ...] = ("quick", "thorough", "enlarged")
         readings, beyond = {}, False
 
-        def recounted(found: tuple, later: tuple) -> tuple:
-            """found, or the place in a reading with more effort that finds the text more often."""
+        def recounted(found: tuple, later: tuple, near: list) -> tuple:
+            """found, or the place found in a reading with more effort that finds the text more often,
+            where it lies at a near miss (`near`: their boxes): elsewhere, a reading that also finds
+            small print the first missed would move the edit to that."""
             for effort in later:
                 readings[effort] = read(lifted, request.region, effort)
                 try:
                     again = locate(readings[effort], request, says)
-                except NotFound:
+                except BadRequest:  # (the place found stands)
                     continue
-                if again[3] > found[3]:
+                if again[3] > found[3] and any(overlapping(again[0][again[1]].box, b) for b in near):
                     say(config, f'"{request.find}" is misread in one place: read again ({effort}), it occurs {again[3]} times')
                     return again
             return found
@@ -214,8 +217,8 @@ def build_graph(toolbox: Toolbox):
                 continue
             # A near miss of the text before the place found (plan.misread_before) may be the same
             # word misread: read with more effort, the occurrences are counted again.
-            if misread_before(found[0], request, found[1], found[2]):
-                found = recounted(found, efforts[k + 1 :])
+            if near := misread_before(found[0], request, found[1], found[2]):
+                found = recounted(found, efforts[k + 1 :], near)
             break
         else:
             found, beyond = locate(readings["thorough"], request, says, beyond=True), True
@@ -245,11 +248,18 @@ def build_graph(toolbox: Toolbox):
         # The word and a size of its line either side; a third of a size above and below (half a
         # size took in the line above a scan's small print, and found the word there).
         region = (max(0, x0 - size), max(0, y0 - size // 3), min(w, x1 + size), min(h, y1 + size // 3))
-        if (place := nearest_place(read(image, region), request, p.word_box)) is None:
+        a, b = p.target if p.target is not None else (0, len(p.word))
+        named: Box = p.word_box
+        for char_box in p.char_boxes[a:b]:  # (the named characters' place: "1" of "1,001" is not the word's middle)
+            named = char_box if named is p.word_box else union(named, char_box) if char_box is not None else named
+        if (place := nearest_place(read(image, region), request, named)) is None:
             return None
         found, index, start = place
         word = make_plan(toolbox.registry, image, found[index], start, request)
-        if word.mode != p.mode or word.font.score <= p.font.score or share_inside(word.word_box, p.word_box) < SAME_PLACE:
+        # A clearly better fit (plan.CLEARLY_BETTER): a word's few glyphs fit a face more easily than a
+        # line's many, and a re-set word is drawn whole in it.
+        if (word.mode != p.mode or word.font.score < p.font.score + CLEARLY_BETTER
+                or share_inside(word.word_box, p.word_box) < SAME_PLACE):
             return None
         return fitted_alone(p, word)
 
@@ -468,7 +478,8 @@ def build_graph(toolbox: Toolbox):
     def refine_(state: EditState, config: RunnableConfig) -> dict:
         last, p = state["attempts"][-1], state["plan"]
         made = len(state["attempts"])
-        if p.mode == "chars" and p.frame is None and p.line_tilt and made == LEVEL_AFTER and state.get("frames") is None:
+        if (p.mode == "chars" and p.frame is None and p.line_tilt and made == LEVEL_AFTER and state.get("frames") is None
+                and state.get("planned_again_after") is None):
             # Characters on a tilted line whose first attempts failed in place (each tool one, where
             # both are loaded) are edited in the line's levelled frame, where the letters stand in
             # their own upright boxes: a photo's word turned 10 degrees, "descent?" -> "descant?",
@@ -496,14 +507,14 @@ def build_graph(toolbox: Toolbox):
             # drawn on the line's fit keeps it.
             try:
                 found = alone(p, state["work"], state["request"])
-            except BadRequest as e:
-                found = None
+                again = None if found is None else completed(state, found, state["work"], state["lines"])
+            except BadRequest as e:  # (no plan alone: the attempts go on, or end, as they would have)
+                again = None
                 say(config, f"refine: the word cannot be planned alone ({e})")
-            if found is not None:
-                again = completed(state, found, state["work"], state["lines"])
+            if again is not None:
                 if not (state.get("frames") is not None and _reaches_past_itself(again)):
                     say(config, f"refine: the word fitted alone ({again.font.face} {again.font.size}px, fit "
-                                f"{again.font.score:.2f}; the line's {p.font.score:.2f}): its characters are planned again")
+                                f"{again.font.score:.2f}; the line's {p.font.score:.2f}): it is planned again")
                     budget = _budget(state) if p.mode == "chars" else min(state["request"].max_attempts, made + RELAYOUT_ATTEMPTS)
                     return {"plan": again, "drawn_in_place": p, "planned_again_after": made, "budget": budget,
                             "settings": _first_settings(state["request"], again, toolbox.tools)}
@@ -646,12 +657,13 @@ def _fits_alone_now(state: EditState) -> bool:
     cut may have taken them all for the word: a scanned title's "Nankai" in FreeMono), no attempt planned
     it again yet, and its attempts on the line's fit are done: ALONE_AFTER of characters drawn in
     place (the budget stays), or those of a word set anew (RELAYOUT_ATTEMPTS more, within the
-    request's max_attempts). Not after a word set anew was refused for its face: fitted alone, a
+    request's max_attempts). Not in a levelled frame (state's lines are the image's: a re-set word's
+    reflow would be planned on them). Not after a word set anew was refused for its face: fitted alone, a
     newspaper's "Delhi" -> "Dhaka" was set in a face 41 px wider than the word's own, and verified
     with the rest of its line moved."""
     p, request, made = state["plan"], state["request"], len(state["attempts"])
     if (p.font.score >= POOR_FIT or len(p.line_text.split()) <= len(request.find.split()) or request.method in ("single-shot", "naive")
-            or state.get("planned_again_after") is not None):
+            or state.get("planned_again_after") is not None or p.frame is not None):
         return False
     if p.mode == "chars":
         return made == ALONE_AFTER < _budget(state)
@@ -677,9 +689,9 @@ def nearest_place(row: list, request: EditRequest, target: Box) -> tuple[list, i
 
 
 def _plan_of_best(state: EditState) -> dict:
-    """The plan that drew the kept attempt: the character plan drawn in place where refine planned
-    the word again (set anew, or in a levelled frame) and an attempt before that was the better
-    (its boxes, not the later plan's, say where the output changed)."""
+    """The plan that drew the kept attempt: the plan before refine planned the word again (set anew,
+    in a levelled frame, or fitted alone) where an attempt before that was the better (its boxes,
+    not the later plan's, say where the output changed)."""
     earlier, best = state.get("drawn_in_place"), state.get("best")
     if earlier is not None and best is not None and best[2] <= state["planned_again_after"]:
         return {"plan": earlier}

@@ -85,13 +85,9 @@ def locate(lines: list[TextLine], request: EditRequest, support: Support | None 
     resort, every reading tried): a word the recogniser finds likelier to say the user's word than
     what it read is the word (read_beyond)."""
     least = max(1, request.occurrence or 1)
-    keep = shared_ends(squeeze(request.find), squeeze(request.replace))
 
     def found_in(lines: list[TextLine]) -> list[Occurrence]:
-        # A misreading that reads another number where the edit changes it is not the number asked for.
-        return [o for o in find_occurrences(lines, request.find, least)
-                if not (o.approximate and another_number(lines[o.line].text[o.start : o.end], request.find, keep,
-                                                         sure=lines[o.line].confidence >= SURE_READING))]
+        return _occurrences(lines, request, least)
 
     occ = found_in(lines)
     if not occ:
@@ -137,16 +133,34 @@ def locate(lines: list[TextLine], request: EditRequest, support: Support | None 
     return lines, o.line, o.start, len(occ), number
 
 
-def misread_before(lines: list[TextLine], request: EditRequest, line: int, start: int) -> bool:
-    """Whether the reading holds, before the place locate chose (`line`, `start`: in reading order;
-    after it, for the last occurrence), a near miss of the user's text that locate left out because
-    the text was also read exactly (find_occurrences' looser tiers): a misreading of the same word
-    there would change which occurrence is which. A form's bold header "Company" in a drawn box
+def _occurrences(lines: list[TextLine], request: EditRequest, least: int) -> list[Occurrence]:
+    """find_occurrences of the request's text, less a misreading that reads another number where
+    the edit changes it (not the number asked for)."""
+    keep = shared_ends(squeeze(request.find), squeeze(request.replace))
+    return [o for o in find_occurrences(lines, request.find, least)
+            if not (o.approximate and another_number(lines[o.line].text[o.start : o.end], request.find, keep,
+                                                     sure=lines[o.line].confidence >= SURE_READING))]
+
+
+def misread_before(lines: list[TextLine], request: EditRequest, line: int, start: int) -> list[Box]:
+    """Where the reading holds, before the place locate chose (`line`, `start`: in reading order;
+    after it, for the last occurrence), a near miss of the user's text that locate did not count
+    because the text was also read exactly (find_occurrences' looser tiers, less another number):
+    a misreading of the same word there would change which occurrence is which. Each near miss's
+    box is its characters' share of its line's box. A form's bold header "Company" in a drawn box
     read "Comnanu", and the "Company" of a row below, read exactly, was edited as the first."""
     chosen = (line, start)
-    last = request.occurrence == -1
-    return any(o.approximate and ((o.line, o.start) > chosen if last else (o.line, o.start) < chosen)
-               for o in find_occurrences(lines, request.find, least=sys.maxsize))
+    counted = {(o.line, o.start) for o in _occurrences(lines, request, max(1, request.occurrence or 1))}
+    boxes: list[Box] = []
+    for k, text_line in enumerate(lines):
+        # Line by line: over the whole reading, the near misses closest to the text hide the rest
+        # (the header's "Comnanu", two edits off, behind a "Campany" one edit off further down).
+        for o in _occurrences([text_line], request, sys.maxsize):
+            if o.approximate and (k, o.start) not in counted and ((k, o.start) > chosen if request.occurrence == -1
+                                                                  else (k, o.start) < chosen):
+                (x0, y0, x1, y1), n = text_line.box, max(1, len(text_line.text))
+                boxes.append((x0 + (x1 - x0) * o.start // n, y0, x0 + -(-(x1 - x0) * o.end // n), y1))
+    return boxes
 
 
 BEYOND_LENGTH = 2  # characters a word misread beyond the edit-distance rule may be read longer or shorter than the user's
@@ -389,11 +403,9 @@ def fitted_alone(line_plan: EditPlan, alone: EditPlan) -> EditPlan | None:
     if word_start < 0 or line_plan.line_text[word_start : word_start + len(alone.word)] != alone.word:
         return None
     x0, _, x1, _ = alone.word_box
-
-    def beside(b: Box | None) -> Box | None:
-        return b if b is not None and (b[2] <= x0 or b[0] >= x1) else None
-
-    before, after = (a if a is not None else beside(b) for a, b in zip(alone.outside, line_plan.outside, strict=True))
+    (crop_before, crop_after), (line_before, line_after) = alone.outside, line_plan.outside
+    before = crop_before or (line_before if line_before is not None and line_before[2] <= x0 else None)
+    after = crop_after or (line_after if line_after is not None and line_after[0] >= x1 else None)
     return line_plan.model_copy(update={
         "word": alone.word, "new_word": alone.new_word, "word_start": word_start, "target": alone.target,
         "word_box": alone.word_box, "char_boxes": alone.char_boxes, "edits": alone.edits, "font": alone.font,

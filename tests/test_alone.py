@@ -13,6 +13,7 @@ from agent.run import Editor
 from agent.schemas import Attempt, EditRequest
 from tools.fonts import composite, render_text
 from tools.inpaint import NaiveInpaint
+from tools.level import Levelled
 from tools.ocr import shifted
 
 GROUND, INK = (235, 235, 235), (30, 40, 120)
@@ -116,3 +117,6 @@ def test_when_the_word_is_fitted_alone(line_plan):
     assert not _fits_alone_now({**state, "plan": chars.model_copy(update={"line_text": "only"})})
     assert _fits_alone_now({**state, "plan": chars.model_copy(update={"word": chars.line_text})})  # (the line's cut took it all)
     assert not _fits_alone_now(_state(chars, ALONE_AFTER, 6, method="naive"))
+    # Nor in a levelled frame: the state's lines are the image's, not the frame's.
+    frame = Levelled.about(0.1, 300.0, (0, 699))
+    assert not _fits_alone_now({**state, "plan": chars.model_copy(update={"frame": frame})})

@@ -402,22 +402,32 @@ def test_the_result_says_how_many_occurrences_there_are_and_which_was_edited(reg
 def test_a_near_miss_before_the_exact_reading_is_read_again_and_counted(registry):
     # A form's boxed header "Company" read "Comnanu", and the "Company" of a row below, read
     # exactly, was edited as the first occurrence. Read enlarged, the header reads right: it is the first.
-    img, box = _word_image(registry)
-    below = (box[0], 200, box[2], 234)
+    word, box = _word_image(registry)
+    img = np.vstack([word, word])  # the word twice, one above the other
+    below = (box[0], box[1] + word.shape[0], box[2], box[3] + word.shape[0])
     paint = FakePaint()
-    ocr = FakeOCR("HARBOUR", box, [("HARBOUR", 0.9), ("HARBOUP", 0.9)])
-    ocr.read = lambda image, thorough=False: [TextLine("HAR8OUK", 0.6, [], box), TextLine("HARBOUR", 0.99, [], below)]
-    enlarged = []
-    ocr.read_enlarged = lambda image: enlarged.append(1) or [TextLine("HARBOUR", 0.99, [], box), TextLine("HARBOUR", 0.99, [], below)]
-    editor = Editor(Toolbox(registry, ocr, {"glyph-diffusion": paint, "naive": paint}))
-    result = editor.run(_request(method="single-shot"), img)[0]
-    assert len(enlarged) == 1
-    assert (result.occurrences, result.edited_occurrence) == (2, 1) and result.plan.word_box[3] < below[1]
+
+    def run(quick: list, enlarged: list | None = None):
+        ocr = FakeOCR("HARBOUR", box, [("HARBOUR", 0.9), ("HARBOUP", 0.9)])
+        ocr.read = lambda image, thorough=False: [TextLine(t, c, [], b) for t, c, b in quick]
+        calls = []
+        ocr.read_enlarged = lambda image: calls.append(1) or [TextLine(t, c, [], b) for t, c, b in enlarged or quick]
+        result = Editor(Toolbox(registry, ocr, {"glyph-diffusion": paint, "naive": paint})).run(_request(method="single-shot"), img)[0]
+        return result, len(calls)
+
+    result, enlarged_reads = run([("HAR8OUK", 0.6, box), ("HARBOUR", 0.99, below)], [("HARBOUR", 0.99, box), ("HARBOUR", 0.99, below)])
+    assert enlarged_reads == 1
+    assert (result.occurrences, result.edited_occurrence) == (2, 1) and result.plan.word_box[3] <= below[1]
     # Read exactly everywhere (or with no near miss before the place found), nothing is read again.
-    ocr = FakeOCR("HARBOUR", box, [("HARBOUR", 0.9), ("HARBOUP", 0.9)])
-    ocr.read = lambda image, thorough=False: [TextLine("HARBOUR", 0.99, [], box), TextLine("HAR8OUK", 0.6, [], below)]
-    result = Editor(Toolbox(registry, ocr, {"glyph-diffusion": paint, "naive": paint})).run(_request(method="single-shot"), img)[0]
-    assert getattr(ocr, "enlarged_reads", 0) == 0 and (result.occurrences, result.edited_occurrence) == (1, 1)
+    result, enlarged_reads = run([("HARBOUR", 0.99, box), ("HAR8OUK", 0.6, below)])
+    assert enlarged_reads == 0 and (result.occurrences, result.edited_occurrence) == (1, 1)
+    # Read enlarged, the near miss reads as it did, and small print elsewhere joins the count: the
+    # place first found stays the one edited (the small print does not become the first).
+    small = (box[0], 0, box[0] + 20, 4)
+    result, enlarged_reads = run([("HAR8OUK", 0.6, box), ("HARBOUR", 0.99, below)],
+                                 [("HARBOUR", 0.9, small), ("HAR8OUK", 0.6, box), ("HARBOUR", 0.99, below)])
+    assert enlarged_reads == 1
+    assert (result.occurrences, result.edited_occurrence) == (1, 1) and result.plan.word_box[1] >= below[1] - 4
 
 
 def test_only_a_text_not_found_is_looked_for_again_at_full_size_then_enlarged(registry):

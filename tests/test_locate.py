@@ -198,12 +198,18 @@ def test_a_near_miss_before_the_exact_reading_is_told_to_the_locate_node():
     request = EditRequest(image="x.png", find="Company", replace="Country")
     _, li, start, count, _ = locate(lines, request)
     assert (li, start, count) == (1, 16, 1)  # the exact reading wins ...
-    assert misread_before(lines, request, li, start)  # ... and the near miss before it is seen
+    assert misread_before(lines, request, li, start) == [(0, 0, 300, 25)]  # ... and the near miss before it is seen, where it was read
     # Not after it (but for the last occurrence), nor where nothing like the word is read.
     assert not misread_before(lines[::-1], request, 0, 16)
     assert misread_before(lines[::-1], request.model_copy(update={"occurrence": -1}), 0, 16)
     assert not misread_before([lines[1]], request, 0, 16)
     assert not misread_before([TextLine("Tax Company", 1.0, [], (0, 0, 99, 9)), lines[1]], request, 1, 16)
+    # Another number is not a misreading of the one asked for (locate would not take it either).
+    year = [TextLine("Report 2024", 1.0, [], (0, 0, 110, 9)), TextLine("Filed 2023", 1.0, [], (0, 20, 100, 29))]
+    assert not misread_before(year, EditRequest(image="x.png", find="2023", replace="2025"), 1, 6)
+    assert misread_before([TextLine("Report Comnany", 1.0, [], (0, 0, 140, 9)), lines[1]], request, 1, 16) == [(70, 0, 140, 9)]
+    # Every near miss, not only the closest: "Campany" (one edit off) does not hide "Comnanu" (two).
+    assert len(misread_before([lines[0], TextLine("Campany Inc", 1.0, [], (0, 30, 110, 39)), lines[1]], request, 2, 16)) == 2
 
 
 def test_a_word_misread_everywhere_is_edited_where_its_pixels_say_it():
