@@ -249,10 +249,10 @@ def build_graph(toolbox: Toolbox):
         # size took in the line above a scan's small print, and found the word there).
         region = (max(0, x0 - size), max(0, y0 - size // 3), min(w, x1 + size), min(h, y1 + size // 3))
         a, b = p.target if p.target is not None else (0, len(p.word))
-        named: Box = p.word_box
+        named: Box | None = None
         for char_box in p.char_boxes[a:b]:  # (the named characters' place: "1" of "1,001" is not the word's middle)
-            named = char_box if named is p.word_box else union(named, char_box) if char_box is not None else named
-        if (place := nearest_place(read(image, region), request, named)) is None:
+            named = union(named, char_box)
+        if (place := nearest_place(read(image, region), request, named or p.word_box)) is None:
             return None
         found, index, start = place
         word = make_plan(toolbox.registry, image, found[index], start, request)

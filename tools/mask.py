@@ -52,21 +52,22 @@ def changed(before: np.ndarray, after: np.ndarray) -> np.ndarray:
     return out
 
 
+def _intersection(a: Box, b: Box) -> int:
+    """The area two boxes share."""
+    return max(0, min(a[2], b[2]) - max(a[0], b[0])) * max(0, min(a[3], b[3]) - max(a[1], b[1]))
+
+
 def box_iou(a: Box, b: Box) -> float:
     """Intersection over union of two boxes."""
-    ix = max(0, min(a[2], b[2]) - max(a[0], b[0]))
-    iy = max(0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = ix * iy
+    inter = _intersection(a, b)
     both = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
     return inter / both if both else 0.0
 
 
 def share_inside(a: Box, b: Box) -> float:
     """The share of box a's area that lies inside box b."""
-    ix = max(0, min(a[2], b[2]) - max(a[0], b[0]))
-    iy = max(0, min(a[3], b[3]) - max(a[1], b[1]))
     area = (a[2] - a[0]) * (a[3] - a[1])
-    return ix * iy / area if area else 0.0
+    return _intersection(a, b) / area if area else 0.0
 
 
 def default_pad(char_height: int) -> int:
