@@ -29,6 +29,7 @@ from agent.plan import (
     row_around,
     set_anew,
     verify_crop,
+    without_drawn_marks,
 )
 from agent.policy import diagnose, likely_enough, look_alike_misses, refine, similarity
 from agent.reflow import joins_kept_text, kept_intact, left_text_behind, paint_reflow, plan_reflow, stray_ink
@@ -227,7 +228,8 @@ def build_graph(toolbox: Toolbox):
                 "found_beyond": beyond, "frames": frames if frames.any() else None, "lifted": lifted}
 
     def planned(image: np.ndarray, lines: list, index: int, start: int, request: EditRequest) -> EditPlan:
-        line = lines[index]
+        line, start = without_drawn_marks(toolbox.ocr, toolbox.registry, image, lines[index], start, request.find)
+        lines = [*lines[:index], line, *lines[index + 1 :]]
         p = make_plan(toolbox.registry, image, line, start, request)
         if p.mode == "relayout":
             # A word set anew is drawn whole in the matched face: match it on the whole row the
@@ -255,7 +257,8 @@ def build_graph(toolbox: Toolbox):
         if (place := nearest_place(read(image, region), request, named or p.word_box)) is None:
             return None
         found, index, start = place
-        word = make_plan(toolbox.registry, image, found[index], start, request)
+        line, start = without_drawn_marks(toolbox.ocr, toolbox.registry, image, found[index], start, request.find)
+        word = make_plan(toolbox.registry, image, line, start, request)
         # A clearly better fit (plan.CLEARLY_BETTER): a word's few glyphs fit a face more easily than a
         # line's many, and a re-set word is drawn whole in it.
         if (word.mode != p.mode or word.font.score < p.font.score + CLEARLY_BETTER

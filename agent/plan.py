@@ -236,17 +236,60 @@ POOR_FIT = 0.35  # a font match whose rendering overlaps the observed ink less (
 CLEARLY_BETTER = 0.15  # IoU a second fit of the line's ink (trimmed, denoised, set level) must gain to replace the first
 
 
+def span_end(text: str, start: int, find: str) -> int:
+    """Where the requested text found at `start` ends in the line's text; found ignoring spaces the
+    OCR inserted, the line's own characters for that span."""
+    end = start + len(find)
+    if text[start:end] == find:
+        return end
+    end, count = start, 0
+    while end < len(text) and count < len(squeeze(find)):
+        if not text[end].isspace():
+            count += 1
+        end += 1
+    return end
+
+
+# What the side of a box drawn round a word reads as when the recogniser takes it for a letter
+# glued to the word: a docTR figure's pale box round "571.227.2900" was read "1571.227.2900", the
+# line was cut into one character too many, and the "1" meant for the last "0" was drawn over the
+# "(" of the next word; a pdfplumber page's box round "Company" read "[Company".
+BAR_LIKE = frozenset("1lIi|[](){}!/\\")
+# nats: how much likelier the reading without the marks must be on the text's own ink. Measured on
+# lines drawn for tests/test_drawn_marks.py: a box's side read "1" or "[" gained 3.3 to 7.4 dropped
+# (the docTR box 12); a letter that is there ("l" of "live", "1" of "1571", "[" of "[Harbour]") lost 13 to 25.
+DRAWN_MARK_GAIN = 2.0
+
+
+def without_drawn_marks(ocr, registry, image: np.ndarray, line: TextLine, start: int, find: str) -> tuple[TextLine, int]:
+    """(line, start) without the bar-like characters (BAR_LIKE, one or two) that OCR read glued to
+    the requested text, at the edge of its word, where the text's own ink does not hold them: the
+    line's ink (line_ink: the text's colour, apart from a box's side in another) is set flat on
+    its ground and the recogniser asked how likely each reading is there (OCR.likelihoods). A
+    letter that is there stays: its ink is drawn too ("live" keeps its "l" when "ive" is asked)."""
+    text = line.text
+    end = span_end(text, start, find)
+    lead = len(text[:start]) - len(text[:start].rstrip("".join(BAR_LIKE)))
+    trail = len(text[end:]) - len(text[end:].lstrip("".join(BAR_LIKE)))
+    lead = lead if 0 < lead <= 2 and (lead == start or text[start - lead - 1].isspace()) else 0
+    trail = trail if 0 < trail <= 2 and (end + trail == len(text) or text[end + trail].isspace()) else 0
+    if not lead and not trail:
+        return line, start
+    readings = {(a, b): text[: start - a] + text[start : end] + text[end + b :]
+                for a in {0, lead} for b in {0, trail}}
+    ink = line_ink(image, line.box, text, registry)
+    cov = ink.coverage[..., None]
+    flat = (np.asarray(ink.bg, np.float32) * (1 - cov) + np.asarray(ink.fg, np.float32) * cov).astype(np.uint8)
+    scores = dict(zip(readings, ocr.likelihoods(flat, list(readings.values())), strict=True))
+    best = max(scores, key=lambda k: scores[k])
+    if best == (0, 0) or scores[best] < scores[(0, 0)] + DRAWN_MARK_GAIN:
+        return line, start
+    return replace(line, text=readings[best]), start - best[0]
+
+
 def make_plan(registry, image: np.ndarray, line: TextLine, start: int, request: EditRequest) -> EditPlan:
     text = line.text
-    end = start + len(request.find)
-    if text[start:end] != request.find:
-        # Found ignoring spaces the OCR inserted: take the line's own characters for that span.
-        end = start
-        count = 0
-        while end < len(text) and count < len(squeeze(request.find)):
-            if not text[end].isspace():
-                count += 1
-            end += 1
+    end = span_end(text, start, request.find)
     found = text[start:end]
     missing = [c for c in request.replace if not c.isspace() and not any(registry.can_draw(f.name, c) for f in registry.faces)]
     if missing:
