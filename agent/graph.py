@@ -49,7 +49,7 @@ from agent.verify import (
     unchanged_sides,
 )
 from tools.compression import estimate_quality, match_jpeg
-from tools.frames import find_frames, hidden_by_frames, lift
+from tools.frames import find_frames, find_outlines, hidden_by_frames, lift, lift_outlines
 from tools.level import Levelled
 from tools.locate import Occurrence
 from tools.mask import box_iou, default_pad, overlapping, share_inside, union
@@ -184,7 +184,9 @@ def build_graph(toolbox: Toolbox):
         # Frames drawn round words are read as letters ("CITYIISUNHANDSIISTORE"): the image is
         # read with them lifted (tools/frames.py).
         frames = find_frames(state["image"])
-        lifted = lift(state["image"], frames)
+        outlines = find_outlines(state["image"], frames)
+        lifted = lift_outlines(lift(state["image"], frames), outlines)
+        frames |= outlines
         if frames.any():
             say(config, "reading through the annotation frames drawn on the image")
         says = pixels_say(toolbox.ocr, lifted, request.find)

@@ -145,3 +145,62 @@ def test_a_ruled_page_is_not_searched_for_sides_between_every_pair_of_rules(monk
     box[14:62, 20:22] = box[14:62, 98:100] = (30, 30, 220)
     box[25:45, 35:85] = 20
     assert frames.find_frames(box)[10:62, 20:100].sum() >= 0.9 * (2 * 80 + 2 * 46) * 2
+
+
+def _turned_outline(registry, colour=(0, 255, 255), thickness: int = 6, turn: float = 8.0):
+    """White words on a dark sign, each in a quad outline turned `turn` degrees (a DRRG or PGNet
+    figure's cyan sides), and the outline's own pixels."""
+    import cv2
+
+    font = registry.font("DejaVuSans-Bold", 36)
+    img = np.full((160, 560, 3), (40, 45, 60), np.float32)
+    pen = 40.0
+    quads = []
+    for word in ("RAFIDAIN", "BANK"):
+        r = render_text(font, word, (560, 160), (pen, 95))
+        img = composite(img, r.alpha, (235, 235, 235))
+        x0, y0, x1, y1 = ink_box(r.alpha)
+        quads.append(np.array([(x0 - 8, y0 - 8), (x1 + 8, y0 - 8), (x1 + 8, y1 + 8), (x0 - 8, y1 + 8)], np.float32))
+        pen += font.getlength(word + "  ")
+    img = img.astype(np.uint8)
+    before = img.copy()
+    centre = (280.0, 80.0)
+    turned = cv2.getRotationMatrix2D(centre, turn, 1.0)
+    for quad in quads:
+        corners = cv2.transform(quad[None], turned)[0]
+        cv2.polylines(img, [np.round(corners).astype(np.int32)], True, colour, thickness, cv2.LINE_AA)
+    return img, (img != before).any(-1), before
+
+
+def test_an_outline_turned_round_a_word_is_found_and_no_letter_is(registry):
+    from tools.frames import find_outlines, lift_outlines
+
+    img, outline, plain = _turned_outline(registry)
+    found = find_outlines(img)
+    assert found[outline].mean() >= 0.9
+    letters = (plain.astype(int).sum(-1) > 500) & ~ndimage_grown(outline)
+    assert not found[letters].any()
+    lifted = lift_outlines(img, found)
+    assert np.abs(lifted[outline].astype(int) - plain[outline]).mean() <= 25  # the sign's ground again (antialiased rims aside)
+    assert (lifted[~found] == img[~found]).all()
+    assert not find_outlines(plain).any()
+
+
+def test_vivid_letters_and_edges_between_grounds_are_no_outline(registry):
+    from tests.conftest import load
+    from tools.frames import find_outlines
+
+    # Cyan display letters on dark: their stems are straight, vivid and stand out, but no two of
+    # one letter are the top and bottom of a box round a word.
+    font = registry.font("DejaVuSans", 72)  # (stems 7 px: as thin as an outline)
+    img = np.full((140, 700, 3), (30, 30, 40), np.float32)
+    img = composite(img, render_text(font, "HILL TIME", (700, 140), (20, 100)).alpha, (0, 255, 255)).astype(np.uint8)
+    assert not find_outlines(img).any()
+    # White words on the WHO poster's blue: the letters' antialiased edges are vivid, thin and straight.
+    assert not find_outlines(load("poster_who_handwashing.png")).any()
+
+
+def ndimage_grown(mask: np.ndarray, by: int = 2) -> np.ndarray:
+    from scipy import ndimage
+
+    return ndimage.binary_dilation(mask, iterations=by)

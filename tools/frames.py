@@ -13,6 +13,13 @@ left and right sides are columns of that colour joining them. Letters do not clo
 rectangle ("E" has no right side, "O" no corners), so text is not taken for one. A side shared
 by two frames that touch, and an upright side inside a frame where word boxes abut, are taken too.
 
+Outlines drawn round words by a text detector's visualisation (a polygon or a turned box, in a
+vivid colour such as PGNet's and DRRG's cyan, often thicker than MAX_SIDE) are not rectangles:
+`find_outlines` finds them as thin straight strokes of one vivid hue that stand out from the ground on
+both sides, two of them roughly parallel in one piece (a box's top and bottom), longer than they
+lie apart (a ground's own vivid bars pass too, a barrier's rails: they are laid back as frames
+are). `lift_outlines` replaces them with the nearest pixel off them.
+
 `lift(image, frames)` is the image as a reader sees it through the frames: each side's pixels
 replaced by the ground just inside the frame. The image itself is never edited there: an edit is
 painted on the lifted image and the frames are laid back over it (agent/graph.py). Not found
@@ -38,6 +45,20 @@ TEXT_INSIDE = 0.03  # share of a frame's inside that stands out from its ground:
 RING = 3  # px inside a frame whose pixels are its ground (bar a letter touching it)
 EDGE_REACH = 2  # px past a frame's sides where pixels near its colour are its own too
 OWN_COLOUR_INSIDE = 0.45  # the most of a frame's inside in its own colour (text as dark as a black box: about a third)
+# Outlines (find_outlines). A DRRG figure's cyan quads round "BANK" on a dark sign were taken for the
+# text's ink (cyan is bright on the text's dark-to-white axis): the face fitted at IoU 0.13, and
+# the sides were read "W" and ")".
+VIVID_SATURATION, VIVID_VALUE = 150, 120  # of 255 (OpenCV's HSV): annotation tools draw in pure colours
+HUE_BIN = 10  # of OpenCV's 180 hue steps (20 degrees), bins overlapping by half: a stroke's own hue drifts a few steps
+OUTLINE_SIDE = 8  # px: the thickest outline stroke (DRRG's cyan sides measure 7 to 8); a wider run of the hue is a patch
+OUTLINE_LENGTH = 30  # px: the shortest straight stroke taken (about a short word's box side)
+ALONG_STROKE = 0.9  # share of a straight stroke's pixels that must be in its hue
+STEADY_STROKE = 0.8  # ... within SAME of its median colour (a JPEG's drawn line drifts)
+CLEAR = 0.7  # ... standing out from both sides (_stands_out; where a letter touches the line, it does not)
+PARALLEL = 10.0  # degrees within which two strokes of one outline count as its top and bottom
+OUTLINE_GAP = 8  # px: the least distance between them (a letter's stem is one stroke, not two)
+OUTLINE_ASPECT = 1.5  # ... and they are longer than this x that distance (a word's box is wider than tall)
+ENCLOSES = 1.2  # x its own area: the least ground an outline closes round (6 px quads round "BANK" and "RAFIDAIN" close 1.6 and 1.8 x; an E, nothing)
 
 
 def _bars(img: np.ndarray) -> list[tuple[int, int, int, int, np.ndarray]]:
@@ -94,6 +115,103 @@ def _turns_down(img: np.ndarray, y: int, x: int, colour: np.ndarray) -> bool:
     reach = ENDS + MAX_SIDE + 1
     block = img[y : y + CORNER_GAP, max(0, x - reach) : x + reach + 1]
     return bool(block.size and _in_colour(block, colour).any())
+
+
+def _stands_out(img: np.ndarray, xs: np.ndarray, ys: np.ndarray, normal: np.ndarray, colour: np.ndarray) -> float:
+    """The share of a stroke's samples (xs, ys) whose colour stands out (APART) from the pixels
+    OUTLINE_SIDE + 2 px away on both sides and from their mean: a drawn line's, not an edge's
+    between two grounds (its antialiased colour lies between theirs)."""
+    h, w = img.shape[:2]
+    reach = OUTLINE_SIDE + 2
+    inside = np.ones(len(xs), bool)
+    sides = []
+    for sign in (1, -1):
+        sx, sy = np.round(xs + sign * reach * normal[0]).astype(int), np.round(ys + sign * reach * normal[1]).astype(int)
+        inside &= (sx >= 0) & (sx < w) & (sy >= 0) & (sy < h)
+        sides.append(img[np.clip(sy, 0, h - 1), np.clip(sx, 0, w - 1)].astype(np.float32))
+    a, b = sides
+    apart = ((np.abs(a - colour).sum(-1) > APART) & (np.abs(b - colour).sum(-1) > APART)
+             & (np.abs((a + b) / 2 - colour).sum(-1) > APART))
+    return float(apart[inside].mean()) if inside.any() else 0.0
+
+
+def _outline_pair(strokes: list[tuple[int, int, int, int]]) -> bool:
+    """Whether two of the strokes are an outline's top and bottom: within PARALLEL degrees of each
+    other, at least OUTLINE_GAP apart, and both longer than OUTLINE_ASPECT x that distance."""
+    for i, (ax0, ay0, ax1, ay1) in enumerate(strokes):
+        la = float(np.hypot(ax1 - ax0, ay1 - ay0))
+        ta = np.arctan2(ay1 - ay0, ax1 - ax0)
+        nx, ny = -(ay1 - ay0) / la, (ax1 - ax0) / la
+        for bx0, by0, bx1, by1 in strokes[i + 1 :]:
+            lb = float(np.hypot(bx1 - bx0, by1 - by0))
+            turn = abs((ta - np.arctan2(by1 - by0, bx1 - bx0) + np.pi / 2) % np.pi - np.pi / 2)
+            gap = abs(((bx0 + bx1) / 2 - ax0) * nx + ((by0 + by1) / 2 - ay0) * ny)
+            if np.degrees(turn) <= PARALLEL and gap >= OUTLINE_GAP and min(la, lb) >= OUTLINE_ASPECT * gap:
+                return True
+    return False
+
+
+def _encloses(piece: np.ndarray) -> bool:
+    """Whether a piece of stroke closes round ground at least ENCLOSES x its own area (a box round a
+    word does; a letter's counter is no larger than its strokes, and an E closes nothing)."""
+    ys, xs = np.nonzero(piece)
+    crop = piece[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1]
+    return int(ndimage.binary_fill_holes(crop).sum()) - len(ys) >= ENCLOSES * len(ys)
+
+
+def find_outlines(image: np.ndarray, frames: np.ndarray | None = None) -> np.ndarray:
+    """The pixels of outlines drawn round words in a vivid colour (bool, HxW; see the module's
+    notes), grown a pixel for their antialiased edges; not those of the closed rectangles found
+    already (`frames`: lifted from inside, they keep their ground; a Textract form's olive boxes)."""
+    import cv2  # (easyocr's own dependency; loaded only where outlines are looked for)
+
+    if image.ndim != 3 or image.shape[2] < 3:
+        return np.zeros(image.shape[:2], bool)
+    img = image[..., :3].astype(np.int16)
+    hsv = cv2.cvtColor(np.ascontiguousarray(image[..., :3], dtype=np.uint8), cv2.COLOR_RGB2HSV)
+    hue = hsv[..., 0].astype(np.int16)
+    vivid = (hsv[..., 1] >= VIVID_SATURATION) & (hsv[..., 2] >= VIVID_VALUE)
+    mask = np.zeros(img.shape[:2], bool)
+    patch = np.ones((OUTLINE_SIDE + 2, OUTLINE_SIDE + 2), np.uint8)
+    vy, vx = np.nonzero(vivid)
+    vivid_hue = hue[vy, vx]
+    for start in range(0, 180, HUE_BIN // 2):
+        chosen = (vivid_hue - start) % 180 < HUE_BIN
+        if chosen.sum() < OUTLINE_LENGTH:
+            continue
+        # (worked in the box round the hue's pixels: a phone photo's vivid pixels are few)
+        top, left = int(vy[chosen].min()), int(vx[chosen].min())
+        in_hue = np.zeros((int(vy[chosen].max()) + 1 - top, int(vx[chosen].max()) + 1 - left), np.uint8)
+        in_hue[vy[chosen] - top, vx[chosen] - left] = 1
+        thin = (in_hue & ~cv2.morphologyEx(in_hue, cv2.MORPH_OPEN, patch).astype(bool)).astype(np.uint8)
+        found = cv2.HoughLinesP(thin * 255, 1, np.pi / 180, threshold=OUTLINE_LENGTH, minLineLength=OUTLINE_LENGTH, maxLineGap=2)
+        if found is None:
+            continue
+        labels, _ = ndimage.label(thin, np.ones((3, 3), bool))
+        strokes: dict[int, list[tuple[int, int, int, int]]] = {}
+        for x0, y0, x1, y1 in found.reshape(-1, 4).tolist():
+            n = max(abs(x1 - x0), abs(y1 - y0)) + 1
+            xs, ys = np.round(np.linspace(x0, x1, n)).astype(int), np.round(np.linspace(y0, y1, n)).astype(int)
+            on = thin[ys, xs] > 0
+            if on.mean() < ALONG_STROKE:
+                continue
+            line = img[ys[on] + top, xs[on] + left]
+            colour = np.median(line, 0)
+            if (np.abs(line - colour).sum(-1) <= SAME).mean() < STEADY_STROKE:
+                continue
+            normal = np.array([y1 - y0, -(x1 - x0)], np.float32) / np.hypot(x1 - x0, y1 - y0)
+            if _stands_out(img, xs + left, ys + top, normal, colour) < CLEAR:
+                continue
+            piece = int(np.bincount(labels[ys[on], xs[on]]).argmax())
+            if piece:
+                strokes.setdefault(piece, []).append((x0, y0, x1, y1))
+        area = (slice(top, top + in_hue.shape[0]), slice(left, left + in_hue.shape[1]))
+        taken = frames[area] if frames is not None else np.zeros(in_hue.shape, bool)
+        outlined = [piece for piece, s in strokes.items()
+                    if _outline_pair(s) and _encloses(labels == piece) and not taken[labels == piece].any()]
+        if outlined:
+            mask[area] |= np.isin(labels, outlined)
+    return ndimage.binary_dilation(mask) if mask.any() else mask
 
 
 def find_frames(image: np.ndarray) -> np.ndarray:
@@ -204,4 +322,16 @@ def lift(image: np.ndarray, frames: np.ndarray) -> np.ndarray:
     _, (iy, ix) = ndimage.distance_transform_edt(~sources, return_indices=True)
     out = image.copy()
     out[frames] = image[iy[frames], ix[frames]]
+    return out
+
+
+def lift_outlines(image: np.ndarray, outlines: np.ndarray) -> np.ndarray:
+    """The image with each outline pixel (find_outlines) replaced by the nearest pixel off them.
+    Not lift's ring inside the frame: a turned box hugs its word, and the ring's median there is
+    the letters' (a DRRG sign's green "RAFIDAIN BANK" was smeared into a green block)."""
+    if not outlines.any():
+        return image
+    _, (iy, ix) = ndimage.distance_transform_edt(outlines, return_indices=True)
+    out = image.copy()
+    out[outlines] = image[iy[outlines], ix[outlines]]
     return out
