@@ -359,8 +359,11 @@ def build_graph(toolbox: Toolbox):
             # An outline crosses letters as often as it passes round them (PSENet's quad cut the feet
             # of "MARINA", and lifted, the letters lost what lay under it: the face fitted at IoU 0.15,
             # not 0.32). The word is planned on the image as drawn too, and the better fit is kept.
-            drawn = set_up(state["boxed"])
-            if drawn[0].font.score >= p.font.score:
+            try:
+                drawn = set_up(state["boxed"])
+            except (BadRequest, ValueError):  # (as drawn, a quad of the text's own brightness left it no ink: a test's turned "RAFIDAIN")
+                drawn = None
+            if drawn is not None and drawn[0].font.score >= p.font.score:
                 p, image, lines = drawn
                 frames = frames & ~outlines if (frames & ~outlines).any() else None
         if frames is not None and p.reflow is not None and (p.frame is not None or _reaches_past_itself(p)):

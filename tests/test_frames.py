@@ -220,3 +220,14 @@ def test_a_word_in_a_detectors_cyan_quad_is_edited_through_it(editor):
     assert state["outlines"] is not None and result.status != "error", result.message
     read, _ = Judge().read(out, (94, 90, 147, 120))  # the word's box, set by hand (examples/heldout_ocrviz/cases.jsonl)
     assert read.strip() == "BARK", read
+
+
+@pytest.mark.slow
+def test_words_in_turned_outlines_are_edited_and_an_unplannable_drawn_image_is_no_error(editor, registry):
+    # Planned on the image as drawn too (an outline may cross letters), "RAFIDAIN" had no ink left
+    # there (its quad as bright as its letters), and the error ended the edit: the lifted plan stands.
+    img, outline, _ = _turned_outline(registry)
+    result, out, state = editor.run(EditRequest(image="x.png", find="BANK", replace="BARK"), img)
+    assert result.status == "verified" and state["outlines"] is not None, result.message
+    result, _, _ = editor.run(EditRequest(image="x.png", find="RAFIDAIN", replace="RAFIDAWN"), img)
+    assert result.status != "error", result.message
