@@ -355,17 +355,20 @@ def build_graph(toolbox: Toolbox):
         # it is, a box drawn round it a rule that stays or a frame that grows (agent/reflow.py).
         frames = state.get("frames")
         p, image, lines = set_up(state["lifted"] if frames is not None else state["image"])
-        if (outlines := state.get("outlines")) is not None and frames is not None:
+        if (outlines := state.get("outlines")) is not None:
             # An outline crosses letters as often as it passes round them (PSENet's quad cut the feet
             # of "MARINA", and lifted, the letters lost what lay under it: the face fitted at IoU 0.15,
-            # not 0.32). The word is planned on the image as drawn too, and the better fit is kept.
+            # not 0.32). The word is planned on the image as drawn too, and the better fit is kept (a
+            # tie goes to the image as drawn, as the edit was planned before outlines were looked for).
             try:
                 drawn = set_up(state["boxed"])
-            except (BadRequest, ValueError):  # (as drawn, a quad of the text's own brightness left it no ink: a test's turned "RAFIDAIN")
+            except (BadRequest, ValueError) as e:  # (as drawn, a quad as bright as its letters left a test's turned "RAFIDAIN" no ink)
+                say(config, f"plan: the word cannot be planned with the outlines drawn ({e}): planned through them")
                 drawn = None
             if drawn is not None and drawn[0].font.score >= p.font.score:
                 p, image, lines = drawn
-                frames = frames & ~outlines if (frames & ~outlines).any() else None
+                rest = frames & ~outlines
+                frames = rest if rest.any() else None
         if frames is not None and p.reflow is not None and (p.frame is not None or _reaches_past_itself(p)):
             frames = None
             p, image, lines = set_up(state["image"])

@@ -254,7 +254,10 @@ def span_end(text: str, start: int, find: str) -> int:
 # glued to the word: a docTR figure's pale box round "571.227.2900" was read "1571.227.2900", the
 # line was cut into one character too many, and the "1" meant for the last "0" was drawn over the
 # "(" of the next word; a pdfplumber page's box round "Company" read "[Company".
-BAR_LIKE = frozenset("1lIi|[](){}!/\\")
+# (Not the round brackets, braces and slashes that verify.BORDERS also trims at a line's ends: a
+# real one glued to a word is common, "(U.S.)", and one in another colour than its word's would
+# pass the likelihood test as a box's side does, and be cut and painted over unseen.)
+BAR_LIKE = frozenset("1lIi!|[]")
 # nats: how much likelier the reading without the marks must be on the text's own ink. Measured on
 # lines drawn for tests/test_drawn_marks.py: a box's side read "1" or "[" gained 3.3 to 7.4 dropped
 # (the docTR box 12); a letter that is there ("l" of "live", "1" of "1571", "[" of "[Harbour]") lost 13 to 25.

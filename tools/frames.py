@@ -50,7 +50,8 @@ OWN_COLOUR_INSIDE = 0.45  # the most of a frame's inside in its own colour (text
 # the sides were read "W" and ")".
 VIVID_SATURATION, VIVID_VALUE = 150, 120  # of 255 (OpenCV's HSV): annotation tools draw in pure colours
 HUE_BIN = 10  # of OpenCV's 180 hue steps (20 degrees), bins overlapping by half: a stroke's own hue drifts a few steps
-OUTLINE_SIDE = 8  # px: the thickest outline stroke (DRRG's cyan sides measure 7 to 8); a wider run of the hue is a patch
+OUTLINE_SIDE = 8  # px: about the thickest outline stroke (DRRG's cyan sides measure 7 to 8): a run of the hue that an
+#                   (OUTLINE_SIDE + 2) px square fits in is a patch, not a stroke
 OUTLINE_LENGTH = 30  # px: the shortest straight stroke taken (about a short word's box side)
 ALONG_STROKE = 0.9  # share of a straight stroke's pixels that must be in its hue
 STEADY_STROKE = 0.8  # ... within SAME of its median colour (a JPEG's drawn line drifts)
@@ -336,7 +337,13 @@ def lift_outlines(image: np.ndarray, outlines: np.ndarray) -> np.ndarray:
     the letters' (a DRRG sign's green "RAFIDAIN BANK" was smeared into a green block)."""
     if not outlines.any():
         return image
-    _, (iy, ix) = ndimage.distance_transform_edt(outlines, return_indices=True)
+    # (in the outlines' box, grown by a stroke: the nearest pixel off them lies within that; over a
+    # whole 12-megapixel image the distance transform took a second)
+    ys, xs = np.nonzero(outlines)
+    reach = OUTLINE_SIDE + 2
+    area = (slice(max(0, ys.min() - reach), ys.max() + reach + 1), slice(max(0, xs.min() - reach), xs.max() + reach + 1))
+    on, part = outlines[area], image[area]
+    _, (iy, ix) = ndimage.distance_transform_edt(on, return_indices=True)
     out = image.copy()
-    out[outlines] = image[iy[outlines], ix[outlines]]
+    out[area][on] = part[iy[on], ix[on]]
     return out
