@@ -19,6 +19,7 @@ from tools.effects import estimate_effect, estimate_fill_outline, ink_on_axis
 from tools.fonts import (
     MAX_WEIGHT,
     _soft_fit,
+    composite,
     confirm_slant,
     fit_face,
     glyph_outline,
@@ -257,7 +258,7 @@ def span_end(text: str, start: int, find: str) -> int:
 # (Not the round brackets, braces and slashes that verify.BORDERS also trims at a line's ends: a
 # real one glued to a word is common, "(U.S.)", and one in another colour than its word's would
 # pass the likelihood test as a box's side does, and be cut and painted over unseen.)
-BAR_LIKE = frozenset("1lIi!|[]")
+BAR_LIKE = "1lIi!|[]"
 # nats: how much likelier the reading without the marks must be on the text's own ink. Measured on
 # lines drawn for tests/test_drawn_marks.py: a box's side read "1" or "[" gained 3.3 to 7.4 dropped
 # (the docTR box 12); a letter that is there ("l" of "live", "1" of "1571", "[" of "[Harbour]") lost 13 to 25.
@@ -272,8 +273,8 @@ def without_drawn_marks(ocr, registry, image: np.ndarray, line: TextLine, start:
     letter that is there stays: its ink is drawn too ("live" keeps its "l" when "ive" is asked)."""
     text = line.text
     end = span_end(text, start, find)
-    lead = len(text[:start]) - len(text[:start].rstrip("".join(BAR_LIKE)))
-    trail = len(text[end:]) - len(text[end:].lstrip("".join(BAR_LIKE)))
+    lead = len(text[:start]) - len(text[:start].rstrip(BAR_LIKE))
+    trail = len(text[end:]) - len(text[end:].lstrip(BAR_LIKE))
     lead = lead if 0 < lead <= 2 and (lead == start or text[start - lead - 1].isspace()) else 0
     trail = trail if 0 < trail <= 2 and (end + trail == len(text) or text[end + trail].isspace()) else 0
     if not lead and not trail:
@@ -281,8 +282,7 @@ def without_drawn_marks(ocr, registry, image: np.ndarray, line: TextLine, start:
     readings = {(a, b): text[: start - a] + text[start : end] + text[end + b :]
                 for a in {0, lead} for b in {0, trail}}
     ink = line_ink(image, line.box, text, registry)
-    cov = ink.coverage[..., None]
-    flat = (np.asarray(ink.bg, np.float32) * (1 - cov) + np.asarray(ink.fg, np.float32) * cov).astype(np.uint8)
+    flat = composite(np.full((*ink.coverage.shape, 3), ink.bg, np.float32), ink.coverage, ink.fg).astype(np.uint8)
     scores = dict(zip(readings, ocr.likelihoods(flat, list(readings.values())), strict=True))
     best = max(scores, key=lambda k: scores[k])
     if best == (0, 0) or scores[best] < scores[(0, 0)] + DRAWN_MARK_GAIN:

@@ -168,8 +168,8 @@ def find_outlines(image: np.ndarray, frames: np.ndarray | None = None) -> np.nda
 
     if image.ndim != 3 or image.shape[2] < 3:
         return np.zeros(image.shape[:2], bool)
-    img = image[..., :3].astype(np.int16)
-    hsv = cv2.cvtColor(np.ascontiguousarray(image[..., :3], dtype=np.uint8), cv2.COLOR_RGB2HSV)
+    img = image[..., :3]  # (sampled where strokes lie, not copied: a 12-megapixel copy in int16 is 72 MB per edit)
+    hsv = cv2.cvtColor(np.ascontiguousarray(img, dtype=np.uint8), cv2.COLOR_RGB2HSV)
     hue = np.ascontiguousarray(hsv[..., 0])
     vivid = cv2.inRange(hsv, (0, VIVID_SATURATION, VIVID_VALUE), (180, 255, 255))
     mask = np.zeros(img.shape[:2], bool)
@@ -199,7 +199,7 @@ def find_outlines(image: np.ndarray, frames: np.ndarray | None = None) -> np.nda
             on = thin[ys, xs] > 0
             if on.mean() < ALONG_STROKE:
                 continue
-            line = img[ys[on] + top, xs[on] + left]
+            line = img[ys[on] + top, xs[on] + left].astype(np.int16)
             colour = np.median(line, 0)
             if (np.abs(line - colour).sum(-1) <= SAME).mean() < STEADY_STROKE:
                 continue
