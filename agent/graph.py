@@ -21,6 +21,7 @@ from agent.plan import (
     POOR_FIT,
     BadRequest,
     NotFound,
+    ReadPositions,
     Support,
     fitted_alone,
     locate,
@@ -233,16 +234,24 @@ def build_graph(toolbox: Toolbox):
                 "found_beyond": beyond, "frames": frames if frames.any() else None, "lifted": lifted,
                 "outlines": outlines if outlines.any() else None, "boxed": boxed}
 
+    def read_at(image: np.ndarray) -> ReadPositions:
+        """Where the recogniser reads a text's characters in a box of the image (image x)."""
+        def positions(box: Box, text: str) -> list[float] | None:
+            x0, y0, x1, y1 = max(0, box[0]), max(0, box[1]), box[2], box[3]
+            xs = toolbox.ocr.char_positions(image[y0:y1, x0:x1], text)
+            return None if xs is None else [x0 + x for x in xs]
+        return positions
+
     def planned(image: np.ndarray, lines: list, index: int, start: int, request: EditRequest) -> EditPlan:
         line, start = without_drawn_marks(toolbox.ocr, toolbox.registry, image, lines[index], start, request.find)
         lines = [*lines[:index], line, *lines[index + 1 :]]
-        p = make_plan(toolbox.registry, image, line, start, request)
+        p = make_plan(toolbox.registry, image, line, start, request, read_at(image))
         if p.mode == "relayout":
             # A word set anew is drawn whole in the matched face: match it on the whole row the
             # detector split into boxes (a short box matched an upright line to an italic face).
             row, offset = row_around(lines, index)
             if row is not line:
-                wider = make_plan(toolbox.registry, image, row, start + offset, request)
+                wider = make_plan(toolbox.registry, image, row, start + offset, request, read_at(image))
                 if wider.mode == "relayout" and wider.word == p.word:
                     p = wider
         return p
@@ -264,7 +273,7 @@ def build_graph(toolbox: Toolbox):
             return None
         found, index, start = place
         line, start = without_drawn_marks(toolbox.ocr, toolbox.registry, image, found[index], start, request.find)
-        word = make_plan(toolbox.registry, image, line, start, request)
+        word = make_plan(toolbox.registry, image, line, start, request, read_at(image))
         # A clearly better fit (plan.CLEARLY_BETTER): a word's few glyphs fit a face more easily than a
         # line's many, and a re-set word is drawn whole in it.
         if (word.mode != p.mode or word.font.score < p.font.score + CLEARLY_BETTER

@@ -38,6 +38,7 @@ from tools.locate import (
     another_number,
     char_boxes,
     estimate_slant,
+    find_any_case,
     find_occurrences,
     line_ink,
     noisy,
@@ -97,6 +98,13 @@ def locate(lines: list[TextLine], request: EditRequest, support: Support | None 
         if (occ := found_in(joined)):
             lines = joined
     if not occ and beyond:
+        # Every reading tried: a word that is the user's but for case (find_any_case), then one the
+        # recogniser finds likelier to be the user's word than its own reading.
+        for any_case in (lines, joined_neighbours(lines)):
+            if (occ := _occurrences(any_case, request, least, find_any_case)):
+                lines = any_case
+                break
+    if not occ and beyond:
         occ = read_beyond(lines, request.find, support)
     if not occ:
         seen = "; ".join(f'"{ln.text}"' for ln in lines[:8]) or "no text at all"
@@ -134,11 +142,12 @@ def locate(lines: list[TextLine], request: EditRequest, support: Support | None 
     return lines, o.line, o.start, len(occ), number
 
 
-def _occurrences(lines: list[TextLine], request: EditRequest, least: int) -> list[Occurrence]:
-    """find_occurrences of the request's text, less a misreading that reads another number where
-    the edit changes it (not the number asked for)."""
+def _occurrences(lines: list[TextLine], request: EditRequest, least: int, finder=None) -> list[Occurrence]:
+    """find_occurrences of the request's text (or finder's matches), less a misreading that reads
+    another number where the edit changes it (not the number asked for)."""
     keep = shared_ends(squeeze(request.find), squeeze(request.replace))
-    return [o for o in find_occurrences(lines, request.find, least)
+    found = find_occurrences(lines, request.find, least) if finder is None else finder(lines, request.find)
+    return [o for o in found
             if not (o.approximate and another_number(lines[o.line].text[o.start : o.end], request.find, keep,
                                                      sure=lines[o.line].confidence >= SURE_READING))]
 
@@ -290,7 +299,78 @@ def without_drawn_marks(ocr, registry, image: np.ndarray, line: TextLine, start:
     return replace(line, text=readings[best]), start - best[0]
 
 
-def make_plan(registry, image: np.ndarray, line: TextLine, start: int, request: EditRequest) -> EditPlan:
+# Where the recogniser reads a character (tools.ocr.OCR.char_positions) lies left of its middle
+# by about this x the text's mean advance (measured between the read positions, not by a face
+# that may not fit): median 0.17 (10th-90th percentile 0.03-0.39) over 504 characters of 10 words
+# in 6 faces drawn at 18-48 px, black on white.
+READ_LAG = 0.17
+
+# Where the recogniser reads each character of a text in a crop (image box, text) -> x per
+# character, spaces left out; None where it cannot tell (tools.ocr.OCR.char_positions).
+ReadPositions = Callable[[Box, str], "list[float] | None"]
+
+
+AS_READ = 0.5  # x the mean advance: a character's box whose middle lies further from where the recogniser
+#               reads it is another character's (read positions scatter 0.24 of an advance about
+#               READ_LAG, 90th percentile, on the drawn lines READ_LAG was measured on; a box one
+#               letter off lies about a whole advance away)
+
+
+WIDEST_AS_READ = 1.6  # x the mean advance: the widest box cut where the recogniser reads; a "W" or "M" is
+#                      about 1.5 in a proportional face, two letters about 2
+
+
+def _named(text: str, start: int, end: int, request: EditRequest) -> list[int]:
+    """The indices in text of the characters the edit changes: those of the found span whose
+    character the user changes, when the span, find and replace are as long; else all of it."""
+    span = [i for i in range(start, end) if not text[i].isspace()]
+    find, new = squeeze(request.find), squeeze(request.replace)
+    if len(span) == len(find) == len(new):
+        return [i for i, a, b in zip(span, find, new, strict=True) if a != b]
+    return span
+
+
+def _cut_as_read(registry, ink, text: str, face: str, boxes: list[Box | None], named: list[int],
+                 read: list[float] | None) -> list[Box | None]:
+    """The character boxes cut where the recogniser reads the characters (read: x of each
+    non-space character, tools.ocr.OCR.char_positions) where the face's layout put the named
+    characters' boxes AS_READ or more of an advance from where they are read (the median): a face
+    that fits the ink poorly cannot say where its letters part (a serif sign's "dintaifungSG", in a sans at IoU 0.19,
+    had its S's box on the g, and the H was drawn there). Where they agree, the layout's cuts stay:
+    the recogniser's places scatter, and cut by them alone, a photographed "BANK" gave its N a box
+    too narrow for the new R, and the N's diagonal was left beside it."""
+    chars = [i for i, c in enumerate(text) if not c.isspace()]
+    if read is None or len(read) != len(chars) or len(chars) < 2:
+        return boxes
+    advance = (read[-1] - read[0]) / (len(read) - 1)
+    if advance <= 0:
+        return boxes
+    centres = {i: x + READ_LAG * advance for i, x in zip(chars, read, strict=True)}
+
+    def off(bs: list[Box | None]) -> float:
+        """How far the named characters' box middles lie from where they are read, in advances: the
+        median (a narrow letter's place scatters most: an "i" in a scanned poster's "Admission" lay
+        0.56 of an advance from its box's middle, where the box was the i's own, and cut again, the
+        m's box took it)."""
+        gaps = [abs((b[0] + b[2]) / 2 - centres[i]) / advance for i in named if (b := bs[i]) is not None]
+        return float(np.median(gaps)) if gaps else 0.0
+
+    if off(boxes) < AS_READ:
+        return boxes
+    again = char_boxes(registry, ink, text, face, centres)
+    # The recogniser's places are taken only where the ink agrees with them: no box they cut at a
+    # named character or beside one spans two letters' width. On a photographed sign turned 8
+    # degrees, "Needs" was read with its N a whole advance right of its ink, and cut there, the N's
+    # box took the e beside it (2.2 advances); a bank's "BANK" gave its K the N's right stem (2.3).
+    if any(b is not None and b[2] - b[0] > WIDEST_AS_READ * advance for b in again[max(0, named[0] - 1) : named[-1] + 2]):
+        return boxes
+    return again if off(again) < off(boxes) else boxes
+
+
+def make_plan(registry, image: np.ndarray, line: TextLine, start: int, request: EditRequest,
+              read_at: ReadPositions | None = None) -> EditPlan:
+    """The plan of the request's edit at line.text[start:]. read_at: where the recogniser reads
+    the line's characters, which cut them where no face fits the line's ink well."""
     text = line.text
     end = span_end(text, start, request.find)
     found = text[start:end]
@@ -330,6 +410,8 @@ def make_plan(registry, image: np.ndarray, line: TextLine, start: int, request: 
     if not registry.is_italic(match.face):  # an italic face leans by itself; the cuts follow the ink's own lean
         ink = replace(ink, slant=match.slant)
     boxes = char_boxes(registry, ink, text, match.face)
+    if read_at is not None and match.score < POOR_FIT:
+        boxes = _cut_as_read(registry, ink, text, match.face, boxes, _named(text, start, end, request), read_at(line.box, text))
     tilt = level_slope(ink.coverage, baseline_tilt(text, boxes, match.size), match.size)
     if tilt:
         # A tilted line is matched set level: tilted, its glyphs fitted a condensed face best, whose

@@ -658,7 +658,9 @@ def _cut(band_ink: np.ndarray, y0: int, baseline: float, a: Box | None, b: Box |
         if edge is None:
             edge = b[0] - 0.5 if a is None else a[2] + 0.5
         return Cut(x_base=round(float(edge), 2), lean=round(lean, 3))
-    lo, hi = (a[0] + a[2]) / 2, (b[0] + b[2]) / 2
+    # (between the two boxes' middles, whichever lies first: a box cut where the recogniser read its
+    # letter may reach past the next one's middle, and an empty range left no cut at all)
+    lo, hi = sorted(((a[0] + a[2]) / 2, (b[0] + b[2]) / 2))
     xs = np.arange(int(np.floor(lo)), int(np.ceil(hi)) + 1)
     ys = np.arange(band_ink.shape[0])[:, None]
     stroke = band_ink > STROKE

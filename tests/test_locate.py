@@ -808,3 +808,24 @@ def test_a_word_whose_columns_another_pieces_ink_shares_keeps_its_cut(registry):
     boxes = list(slid)
     _one_piece_per_letter_of_word(registry, "DejaVuSans", ndimage.label(on)[0], "ab cd", boxes, (0, 0))
     assert boxes[3:] == slid[3:]
+
+
+def test_a_word_read_only_in_another_case_is_found_as_a_last_resort():
+    from agent.plan import locate
+    from agent.schemas import EditRequest
+    from tools.locate import find_any_case
+
+    # A store front's LITTLE read "@liitle]" (a letter off, all lower case): "not found", the one word
+    # on its line. Every reading tried (beyond), it is the user's word, spelt the user's way.
+    sign = [TextLine("OhN", 0.5, [], (0, 0, 50, 20)), TextLine("@liitle]", 0.4, [], (60, 0, 160, 20))]
+    assert find_occurrences(sign, "LITTLE") == []
+    assert [(o.line, o.start, o.end, o.approximate) for o in find_any_case(sign, "LITTLE")] == [(1, 1, 7, True)]
+    request = EditRequest(image="x.png", find="LITTLE", replace="LATTLE")
+    with pytest.raises(ValueError, match="not found"):
+        locate(sign, request)
+    fixed, li, start, n, _ = locate(sign, request, beyond=True)
+    assert (li, start, n, fixed[li].text) == (1, 1, 1, "@LITTLE]")
+    # A lower-case find read in capitals, alone on its line, too.
+    assert [(o.line, o.start) for o in find_any_case([TextLine("SPEED", 0.9, [], (0, 0, 50, 20))], "speed")] == [(0, 0)]
+    # Running text is another word, not a misread one, even as the last resort.
+    assert find_any_case([TextLine("la grande histoire", 1.0, [], (0, 0, 100, 10))], "HISTOIRE") == []

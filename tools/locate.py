@@ -9,7 +9,7 @@ cuts in order). It works on dotted, multicoloured and slanted text, not only on 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from scipy import ndimage
@@ -420,8 +420,12 @@ def _cut(profile: np.ndarray, expected: np.ndarray, char_w: float, need_ink: boo
     return cuts[::-1]
 
 
-def char_boxes(registry: FontRegistry, ink: LineInk, text: str, face: str = "DejaVuSans") -> list[Box | None]:
-    """One tight ink box per character of text (None for spaces), in image coordinates."""
+def char_boxes(registry: FontRegistry, ink: LineInk, text: str, face: str = "DejaVuSans",
+               centres: dict[int, float] | None = None) -> list[Box | None]:
+    """One tight ink box per character of text (None for spaces), in image coordinates.
+    centres: where each character's middle lies (image x, by its index in text), when the face's
+    layout cannot say where its letters part (a face that fits the ink poorly): the cuts are
+    looked for between them instead."""
     cov = ink.coverage
     h, w = cov.shape
     idx, gaps = _reference_gaps(registry, face, text)
@@ -445,7 +449,11 @@ def char_boxes(registry: FontRegistry, ink: LineInk, text: str, face: str = "Dej
         return boxes
     upright = ink.slant == 0 and not registry.is_italic(face)
     # (italic text interlocks: a cut through a thin join moved off it, an italic Z's box took the a's stem)
-    cuts = _cut(prof, gaps * span, char_w, stroke_cost=INK_CUT if upright else 0.0)
+    expected = gaps * span
+    if centres is not None and all(i in centres for i in idx):
+        middles = np.array([centres[i] for i in idx], np.float32) - ink.region[0] - left
+        expected = np.clip((middles[:-1] + middles[1:]) / 2, 0, span)
+    cuts = _cut(prof, expected, char_w, stroke_cost=INK_CUT if upright else 0.0)
     edges = [-1e9] + [c + left for c in cuts] + [1e9]
     ys, xs = np.nonzero(on)
     col = sx[on]
@@ -631,10 +639,28 @@ def _first_tier(lines: list[TextLine], find: str) -> list[Occurrence]:
     return _loose(lines, find, titled) or _approximate(lines, find) or (word_like(find) and _whole_words(lines, titled)) or titled
 
 
-def _loose(lines: list[TextLine], find: str, titled: list[Occurrence] | None = None) -> list[Occurrence]:
+def find_any_case(lines: list[TextLine], find: str) -> list[Occurrence]:
+    """The last resort when find_occurrences finds nothing in any reading: its looser tiers with
+    the case rule dropped (same_case_mostly), the matched letters in whatever case they were read.
+    A recogniser reads display capitals in lower case now and then (a store front's LITTLE read
+    "@liitle]" was "not found"), and the user, who sees the image, names the word; with nothing else
+    to edit, a word that is the user's but for case is the user's word. Only a word read as a line
+    of its own (a title, a sign's or a logo's word, stray marks aside): one in running text is
+    another word, not a misread one (a scan's running "histoire" is not the title HISTOIRE)."""
+    alone = [ln if len(_words(ln.text)) == len(_words(find)) else replace(ln, text="") for ln in lines]
+    return _loose(alone, find, case_blind=True) or _approximate(alone, find, case_blind=True)
+
+
+def _words(text: str) -> list[str]:
+    """The text's space-separated tokens that hold a letter or a digit."""
+    return [t for t in text.split() if any(c.isalnum() for c in t)]
+
+
+def _loose(lines: list[TextLine], find: str, titled: list[Occurrence] | None = None, case_blind: bool = False) -> list[Occurrence]:
     """Matches ignoring spaces, then also case, then confusable characters (the first tier that
     finds any), whole words first. An all-caps find read capitalised (titled_capitals) is left out,
-    and put in `titled` (when given) for the caller's last resort."""
+    and put in `titled` (when given) for the caller's last resort; case_blind: neither that nor
+    same_case_mostly applies (find_any_case)."""
     found: list[Occurrence] = []
     titled = [] if titled is None else titled
     for canon, misread in ((exact, False), (lower, True), (lambda t: confusable(lower(t)), True)):
@@ -645,7 +671,7 @@ def _loose(lines: list[TextLine], find: str, titled: list[Occurrence] | None = N
             start = squeezed.find(target)
             while start >= 0 and target:
                 a, b = where[start], where[start + len(target) - 1] + 1
-                if canon is not exact and not same_case_mostly(line.text[a:b], find):
+                if canon is not exact and not case_blind and not same_case_mostly(line.text[a:b], find):
                     if titled_capitals(line.text[a:b], find) and all((o.line, o.start) != (li, a) for o in titled):
                         titled.append(Occurrence(li, a, b, approximate=True))
                     start = squeezed.find(target, start + 1)
@@ -698,7 +724,7 @@ def _whole_words(lines: list[TextLine], found: list[Occurrence]) -> list[Occurre
             if glued(lines[o.line].text, o.start - 1, -1) + glued(lines[o.line].text, o.end, +1) <= 1]
 
 
-def _approximate(lines: list[TextLine], find: str) -> list[Occurrence]:
+def _approximate(lines: list[TextLine], find: str, case_blind: bool = False) -> list[Occurrence]:
     """Last resort: the whole words whose reading is within an edit distance of 1 (find up to 5
     characters) or 2 (longer) of find, confusable characters counting as equal. OCR drops,
     merges and misreads characters ("Harbour" read "Eabour"); the user knows what the text says.
@@ -724,7 +750,7 @@ def _approximate(lines: list[TextLine], find: str) -> list[Occurrence]:
                 d = min(edit_distance(form[i:j], target) for form, target in zip(forms, targets, strict=True))
                 # A difference of case alone is the user's word, not a misreading ("Hands" is not in "hands").
                 if (d <= allowed and raw[i:j].lower() != plain.lower()
-                        and (same_case_mostly(raw[i:j], plain) or titled_capitals(raw[i:j], plain))):
+                        and (case_blind or same_case_mostly(raw[i:j], plain) or titled_capitals(raw[i:j], plain))):
                     spans.append((d, abs(j - i - n), i, j))
         # Best spans first; keep those that do not overlap a better one.
         taken: list[tuple[int, int]] = []

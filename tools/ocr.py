@@ -233,10 +233,10 @@ class OCR:
             return "", 0.0
         return str(res[0][1]), float(res[0][2])
 
-    def likelihoods(self, crop: np.ndarray, texts: list[str]) -> list[float]:
-        """log P(text | crop) under the recogniser's CTC output for each text (natural log; -inf
-        for a text with a character it cannot emit). Same preprocessing as `recognize`: the
-        verifier asks how much less likely the requested word is than what was read."""
+    def _frames(self, crop: np.ndarray):
+        """The recogniser's CTC output on the crop: log-probabilities per frame (frames x classes,
+        a torch tensor), the class of each character, and the crop pixels each frame spans; None
+        for an empty crop. Preprocessed as `recognize` does."""
         import torch
         import torch.nn.functional as F
         from easyocr.config import imgH
@@ -248,7 +248,7 @@ class OCR:
         h, w = grey.shape
         crops, max_width = get_image_list([[0, w, 0, h]], [], grey, model_height=imgH)
         if not crops:
-            return [float("-inf")] * len(texts)
+            return None
         batch = AlignCollate(imgH=imgH, imgW=int(max_width), keep_ratio_with_pad=True)(
             [Image.fromarray(crops[0][1], "L")])
         with torch.no_grad():
@@ -258,7 +258,39 @@ class OCR:
         classes = self.reader.converter.dict
         ignored = [classes[c] for c in set(self.reader.character) - set(self.reader.lang_char) if c in classes]
         prob[:, ignored] = 0
-        logp = torch.log((prob / prob.sum(1, keepdim=True)).clamp_min(1e-12))[:, None, :]
+        logp = torch.log((prob / prob.sum(1, keepdim=True)).clamp_min(1e-12))
+        # (the crop is resized to the model's height and padded on the right to max_width)
+        return logp, classes, w / crops[0][1].shape[1] * int(max_width) / logp.shape[0]
+
+    def char_positions(self, crop: np.ndarray, text: str) -> list[float] | None:
+        """Where the recogniser reads each character of text (spaces left out) in the crop: the
+        middle x (crop pixels) of the frames that emit it on the likeliest CTC path that spells text
+        (forced alignment, Graves et al. 2006, sec. 4.1, the max-product form of their eq. 5-7).
+        None where the crop is empty or text has a character the recogniser cannot emit."""
+        found = self._frames(crop)
+        chars = [c for c in text if not c.isspace()]
+        if found is None or not chars:
+            return None
+        logp, classes, step = found
+        if any(c not in classes for c in chars) or len(chars) > logp.shape[0]:
+            return None
+        frames = forced_alignment(logp.numpy(), [classes[c] for c in chars])
+        if not all(frames):  # (too few frames for the repeated letters: no path spells text)
+            return None
+        return [(float(np.mean(f)) + 0.5) * step for f in frames]
+
+    def likelihoods(self, crop: np.ndarray, texts: list[str]) -> list[float]:
+        """log P(text | crop) under the recogniser's CTC output for each text (natural log; -inf
+        for a text with a character it cannot emit). Same preprocessing as `recognize`: the
+        verifier asks how much less likely the requested word is than what was read."""
+        import torch
+        import torch.nn.functional as F
+
+        found = self._frames(crop)
+        if found is None:
+            return [float("-inf")] * len(texts)
+        logp, classes, _ = found
+        logp = logp[:, None, :]
         frames = logp.shape[0]
         out = []
         for text in texts:
@@ -269,6 +301,38 @@ class OCR:
             nll = F.ctc_loss(logp, target, torch.tensor([frames]), torch.tensor([len(text)]), blank=0, reduction="sum")
             out.append(-float(nll))
         return out
+
+
+def forced_alignment(logp: np.ndarray, labels: list[int]) -> list[list[int]]:
+    """The frames that emit each label on the likeliest CTC path (blank = class 0) that spells
+    `labels`, given per-frame log-probabilities (frames x classes; at least as many frames as labels).
+
+    Notation (Graves et al. 2006): l' is labels with a blank before, between and after them
+    (length 2|l| + 1); delta[s] the best log-probability of a path prefix ending in l'[s].
+    """
+    ext = np.zeros(2 * len(labels) + 1, np.int64)
+    ext[1::2] = labels
+    n = len(ext)
+    # 1. A path may skip a blank only between two different labels.
+    skip = np.zeros(n, bool)
+    skip[2:] = (ext[2:] != 0) & (ext[2:] != ext[:-2])
+    # 2. It starts in the first blank or the first label.
+    delta = np.full(n, -np.inf)
+    delta[:2] = logp[0, ext[:2]]
+    came = np.zeros((len(logp), n), np.int8)  # how far back (0, 1, 2 states) each state's best path came from
+    # 3. Each frame stays in a state, moves one on, or skips a blank (the max over eq. 6's sum).
+    for t in range(1, len(logp)):
+        options = np.stack([delta, np.r_[-np.inf, delta[:-1]], np.where(skip, np.r_[-np.inf, -np.inf, delta[:-2]], -np.inf)])
+        came[t] = options.argmax(0)
+        delta = options.max(0) + logp[t, ext]
+    # 4. It ends in the last label or the last blank; traced back, each label's frames.
+    s = n - 1 if delta[n - 1] >= delta[n - 2] else n - 2
+    frames: list[list[int]] = [[] for _ in labels]
+    for t in range(len(logp) - 1, -1, -1):
+        if s % 2:
+            frames[s // 2].append(t)
+        s -= int(came[t, s])
+    return [f[::-1] for f in frames]
 
 
 def shifted(lines: list[TextLine], dx: int, dy: int) -> list[TextLine]:
