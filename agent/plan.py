@@ -318,6 +318,7 @@ AS_READ = 0.5  # x the mean advance: a character's box whose middle lies further
 
 WIDEST_AS_READ = 1.6  # x the mean advance: the widest box cut where the recogniser reads; a "W" or "M" is
 #                      about 1.5 in a proportional face, two letters about 2
+NARROWEST_AS_READ = 0.2  # ... and the narrowest: an "i" or "l" is about 0.3 (the banner's i 0.35)
 
 
 def _named(text: str, start: int, end: int, request: EditRequest) -> list[int]:
@@ -362,7 +363,11 @@ def _cut_as_read(registry, ink, text: str, face: str, boxes: list[Box | None], n
     # named character or beside one spans two letters' width. On a photographed sign turned 8
     # degrees, "Needs" was read with its N a whole advance right of its ink, and cut there, the N's
     # box took the e beside it (2.2 advances); a bank's "BANK" gave its K the N's right stem (2.3).
-    if any(b is not None and b[2] - b[0] > WIDEST_AS_READ * advance for b in again[max(0, named[0] - 1) : named[-1] + 2]):
+    # Nor one narrower than any letter: a poster's "only", the y's ink past the line's ink, was read
+    # where the ink had ended, and its box was a pixel wide (the y was left where the o was drawn).
+    near = again[max(0, named[0] - 1) : named[-1] + 2]
+    if any(b is None or not NARROWEST_AS_READ * advance <= b[2] - b[0] <= WIDEST_AS_READ * advance
+           for b, c in zip(near, text[max(0, named[0] - 1) : named[-1] + 2], strict=True) if not c.isspace()):
         return boxes
     return again if off(again) < off(boxes) else boxes
 
