@@ -318,7 +318,8 @@ AS_READ = 0.5  # x the mean advance: a character's box whose middle lies further
 
 WIDEST_AS_READ = 1.6  # x the mean advance: the widest box cut where the recogniser reads; a "W" or "M" is
 #                      about 1.5 in a proportional face, two letters about 2
-NARROWEST_AS_READ = 0.2  # ... and the narrowest: an "i" or "l" is about 0.3 (the banner's i 0.35)
+NARROWEST_AS_READ = 0.2  # ... and the narrowest, but for NARROW characters: an "o" or a "y" is about 0.5
+NARROW = "iIjl1!|.,:;'\"`"  # characters a serif face draws narrower than that (a book's "ll" in "unlawfully")
 
 
 def _named(text: str, start: int, end: int, request: EditRequest) -> list[int]:
@@ -366,7 +367,7 @@ def _cut_as_read(registry, ink, text: str, face: str, boxes: list[Box | None], n
     # Nor one narrower than any letter: a poster's "only", the y's ink past the line's ink, was read
     # where the ink had ended, and its box was a pixel wide (the y was left where the o was drawn).
     near = again[max(0, named[0] - 1) : named[-1] + 2]
-    if any(b is None or not NARROWEST_AS_READ * advance <= b[2] - b[0] <= WIDEST_AS_READ * advance
+    if any(b is None or b[2] - b[0] > WIDEST_AS_READ * advance or (b[2] - b[0] < NARROWEST_AS_READ * advance and c not in NARROW)
            for b, c in zip(near, text[max(0, named[0] - 1) : named[-1] + 2], strict=True) if not c.isspace()):
         return boxes
     return again if off(again) < off(boxes) else boxes
