@@ -92,15 +92,14 @@ def locate(lines: list[TextLine], request: EditRequest, support: Support | None 
         return _occurrences(lines, request, least)
 
     occ = found_in(lines)
-    if not occ:
-        # The detector split the word (or the phrase) into neighbouring boxes: join them and look again.
-        joined = joined_neighbours(lines)
-        if (occ := found_in(joined)):
-            lines = joined
+    # The detector split the word (or the phrase) into neighbouring boxes: join them and look again.
+    joined = joined_neighbours(lines) if not occ else lines
+    if not occ and (occ := found_in(joined)):
+        lines = joined
     if not occ and beyond:
         # Every reading tried: a word that is the user's but for case (find_any_case), then one the
         # recogniser finds likelier to be the user's word than its own reading.
-        for any_case in (lines, joined_neighbours(lines)):
+        for any_case in (lines, joined):
             if (occ := _occurrences(any_case, request, least, find_any_case)):
                 lines = any_case
                 break
@@ -370,10 +369,10 @@ def _cut_as_read(registry, ink, text: str, face: str, boxes: list[Box | None], n
     # and the y was left where the o was drawn. (A word set anew is cut only at its kept ends, and
     # what follows the cut goes with it: a book's "unlawfully" -> "unlawful", its last y's box as
     # thin, verified.)
-    near = again[max(0, named[0] - 1) : named[-1] + 2]
-    if any(b is None or b[2] - b[0] > WIDEST_AS_READ * advance
-           or (in_place and b[2] - b[0] < NARROWEST_AS_READ * advance and c not in NARROW)
-           for b, c in zip(near, text[max(0, named[0] - 1) : named[-1] + 2], strict=True) if not c.isspace()):
+    near = range(max(0, named[0] - 1), min(len(text), named[-1] + 2))
+    if any(again[i] is None or again[i][2] - again[i][0] > WIDEST_AS_READ * advance
+           or (in_place and again[i][2] - again[i][0] < NARROWEST_AS_READ * advance and text[i] not in NARROW)
+           for i in near if not text[i].isspace()):
         return boxes
     return again if off(again) < off(boxes) else boxes
 
