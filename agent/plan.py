@@ -317,23 +317,20 @@ AS_READ = 0.5  # x the mean advance: a character's box whose middle lies further
 
 WIDEST_AS_READ = 1.6  # x the mean advance: the widest box cut where the recogniser reads; a "W" or "M" is
 #                      about 1.5 in a proportional face, two letters about 2
-NARROWEST_AS_READ = 0.2  # ... and the narrowest, but for NARROW characters: an "o" or a "y" is about 0.5
-NARROW = "iIjl1!|.,:;'\"`"  # characters a face may draw narrower than that (a serif "i" or "l", a full stop)
 
 
-def _named(text: str, start: int, end: int, request: EditRequest) -> tuple[list[int], bool]:
-    """The indices in text of the characters the edit changes, and whether they are repainted in
-    their own boxes: those of the found span whose character the user changes, when the span, find
-    and replace are as long; else all of it, set anew."""
+def _named(text: str, start: int, end: int, request: EditRequest) -> list[int]:
+    """The indices in text of the characters the edit changes: those of the found span whose
+    character the user changes, when the span, find and replace are as long; else all of it, set anew."""
     span = [i for i in range(start, end) if not text[i].isspace()]
     find, new = squeeze(request.find), squeeze(request.replace)
     if len(span) == len(find) == len(new):
-        return [i for i, a, b in zip(span, find, new, strict=True) if a != b], True
-    return span, False
+        return [i for i, a, b in zip(span, find, new, strict=True) if a != b]
+    return span
 
 
 def _cut_as_read(registry, ink, text: str, face: str, boxes: list[Box | None], named: list[int],
-                 read: list[float] | None, in_place: bool = True) -> list[Box | None]:
+                 read: list[float] | None) -> list[Box | None]:
     """The character boxes cut where the recogniser reads the characters (read: x of each
     non-space character, tools.ocr.OCR.char_positions) where the face's layout put the named
     characters' boxes AS_READ or more of an advance from where they are read (the median): a face
@@ -364,15 +361,8 @@ def _cut_as_read(registry, ink, text: str, face: str, boxes: list[Box | None], n
     # named character or beside one spans two letters' width. On a photographed sign turned 8
     # degrees, "Needs" was read with its N a whole advance right of its ink, and cut there, the N's
     # box took the e beside it (2.2 advances); a bank's "BANK" gave its K the N's right stem (2.3).
-    # Nor, where the characters are repainted in their own boxes, one narrower than any letter: a
-    # poster's "only" -> "onto", its y read past where the line's ink ends, got a box a pixel wide,
-    # and the y was left where the o was drawn. (A word set anew is cut only at its kept ends, and
-    # what follows the cut goes with it: a book's "unlawfully" -> "unlawful", its last y's box as
-    # thin, verified.)
     near = range(max(0, named[0] - 1), min(len(text), named[-1] + 2))
-    if any(again[i] is None or again[i][2] - again[i][0] > WIDEST_AS_READ * advance
-           or (in_place and again[i][2] - again[i][0] < NARROWEST_AS_READ * advance and text[i] not in NARROW)
-           for i in near if not text[i].isspace()):
+    if any(again[i] is None or again[i][2] - again[i][0] > WIDEST_AS_READ * advance for i in near if not text[i].isspace()):
         return boxes
     return again if off(again) < off(boxes) else boxes
 
@@ -421,8 +411,7 @@ def make_plan(registry, image: np.ndarray, line: TextLine, start: int, request: 
         ink = replace(ink, slant=match.slant)
     boxes = char_boxes(registry, ink, text, match.face)
     if read_at is not None and match.score < POOR_FIT:
-        named, in_place = _named(text, start, end, request)
-        boxes = _cut_as_read(registry, ink, text, match.face, boxes, named, read_at(line.box, text), in_place)
+        boxes = _cut_as_read(registry, ink, text, match.face, boxes, _named(text, start, end, request), read_at(line.box, text))
     tilt = level_slope(ink.coverage, baseline_tilt(text, boxes, match.size), match.size)
     if tilt:
         # A tilted line is matched set level: tilted, its glyphs fitted a condensed face best, whose

@@ -108,6 +108,19 @@ def test_line_ink_separates_dark_text_on_light(registry):
         assert abs(got[0] - want[0]) <= 2 and abs(got[2] - want[2]) <= 2
 
 
+def test_line_ink_keeps_a_smaller_size_last_letter(registry):
+    # A poster's "SALE today only", 64 and 30 px: the detector's box is as tall as the capitals, the
+    # serif's final "y" (20 px) under 0.3 of it, and as a speck past the last letter it was dropped:
+    # "only" -> "onto" then drew no y (tests/test_alone.py). Its ink must reach the y's right side.
+    from tests.test_alone import _poster
+
+    poster = _poster(registry)
+    ink = line_ink(poster, (17, 43, 343, 110), "SALE today only", registry)
+    drawn = np.nonzero((np.abs(poster.astype(int) - 235).sum(-1) > 60).any(0))[0]
+    kept = np.nonzero((ink.coverage > 0.5).any(0))[0] + ink.region[0]
+    assert kept.min() <= drawn.min() + 1 and kept.max() >= drawn.max() - 1, (kept.min(), kept.max(), drawn.min(), drawn.max())
+
+
 def test_find_tolerates_an_ocr_misreading_and_corrects_the_line():
     from agent.plan import BadRequest, locate
     from agent.schemas import EditRequest

@@ -295,6 +295,16 @@ def _line_components(ink: np.ndarray, top: int, bottom: int, text: str | None = 
             tall = y1s[members].max() - y0s[members].min() >= 0.5 * lh
             if tall and x1s[members].max() - x0s[members].min() <= 1.5 * lh:
                 letters |= members
+    # Letters of a smaller size than the detector's box: a poster's "SALE today only" (64 and 30 px)
+    # has a box as tall as the capitals, and the serif's final "y", 20 px, fell under 0.3 of it,
+    # counted as a speck past the last letter and was dropped ("only" -> "onto" drew no y). A piece
+    # is a letter too where it is as tall as LETTER_OF_MEDIAN x the letters a line height either
+    # side of it (half the box's letter height at the least: specks stay specks).
+    full_size = letters.copy()
+    for i in np.nonzero(keep & ~letters & (hh >= 0.5 * letter_h))[0]:
+        near = full_size & (np.abs(cx - cx[i]) <= lh)
+        if near.any() and hh[i] >= LETTER_OF_MEDIAN * float(np.median(hh[near])):
+            letters[i] = True
     if letters.any():
         lo, hi = x0s[letters].min() - 0.3 * lh, x1s[letters].max() + 0.3 * lh
         keep &= (area >= 0.02 * np.median(area[letters])) & (x1s >= lo) & (x0s <= hi)
