@@ -119,22 +119,26 @@ def _readings(
         edited = [i - lead for i in edited if lead <= i < end]
     r = _trim(squeeze(read), new)
     before = _trim(squeeze(original_read), new) if original_read is not None else old
-    r, before = _shared_edges_dropped(r, before, len(new))
+    r, before = _shared_edges_dropped(r, before, old if len(old) == len(new) else new)
     return r, new, old, before if len(before) == len(new) else old, edited
 
 
-def _shared_edges_dropped(read: str, before: str, length: int) -> tuple[str, str]:
+def _shared_edges_dropped(read: str, before: str, old: str) -> tuple[str, str]:
     """Both readings without the characters the recogniser read past the word's ends in the
     original and reads there again (a texture it takes for an F before the word): they are the
-    crop's, not the edit's."""
-    extra = len(before) - length
+    crop's, not the edit's. Of the ways to drop them, the one that leaves the original reading
+    most like the old word: a health plan's "$12,700", its "$" read "S" both times and left out of
+    the word as punctuation at its edge, had its last "0" dropped instead, and every right
+    "$12,900" was refused as a changed neighbour."""
+    extra = len(before) - len(old)
     if extra <= 0 or len(read) != len(before):
         return read, before
-    for k in range(extra + 1):
-        end = len(before) - (extra - k)
-        if read[:k] == before[:k] and read[end:] == before[end:]:
-            return read[k:end], before[k:end]
-    return read, before
+    ways = [(k, len(before) - (extra - k)) for k in range(extra + 1)]
+    ways = [(k, end) for k, end in ways if read[:k] == before[:k] and read[end:] == before[end:]]
+    if not ways:
+        return read, before
+    k, end = max(ways, key=lambda w: sum(a == b for a, b in zip(before[w[0] : w[1]], old, strict=True)))
+    return read[k:end], before[k:end]
 
 
 def _trim(read: str, word: str) -> str:

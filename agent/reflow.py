@@ -19,7 +19,9 @@ Notation (image coordinates; the text leans `lean` px per px above its baseline)
    run of the line that moves (the detector's boxes on the word's row, joined over word gaps, and
    the ink touching them) and the room after it (the next text, or the image edge). No room for
    dx: the new characters' advances shrink by up to MAX_RETRACK, else the new characters are
-   condensed (drawn narrower, down to CONDENSE_MIN of their width); not even then: refused. A new
+   condensed (drawn narrower, down to CONDENSE_MIN of their width); not even then, the whole word is
+   set anew and so condensed (its kept letters give up width too) where its face fits well; else
+   refused. A new
    text whose width differs by no more than MAX_RETRACK moves nothing: its characters are set in
    the old ones' width (preservation first: the rest of the line keeps its pixels). A wider one
    is not condensed into it where the line can move: on the words suite, 30 of 178 words condensed
@@ -40,13 +42,14 @@ and verified there and moved back (agent/graph.py).
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
 from scipy import ndimage
 
-from agent.plan import BadRequest, observed_ink
+from agent.plan import GOOD_FIT, BadRequest, observed_ink
 from agent.repaint import AttemptSettings, edit_pen, ink_around, text_effect
 from agent.schemas import Cut, EditPlan, Reflow
 from tools.effects import ink_on_axis
@@ -87,11 +90,13 @@ FACE_SLACK = 0.05  # x the size: how far a face that only approximates the image
 JPEG_RINGING = 2  # px more halo round moved and erased text in a JPEG: its ringing, left behind, read as "=" or "'"
 
 
-def plan_reflow(registry, image: np.ndarray, plan: EditPlan, lines: list[TextLine]) -> Reflow:
-    """How to set plan.new_word in place of plan.word (see the module's notation and step 1)."""
+def plan_reflow(registry, image: np.ndarray, plan: EditPlan, lines: list[TextLine], whole: bool = False) -> Reflow:
+    """How to set plan.new_word in place of plan.word (see the module's notation and step 1).
+    whole: every character of the word is set anew, the ones it keeps too (where there is no room to
+    condense only the new ones)."""
     old, new, boxes, f = plan.word, plan.new_word, plan.char_boxes, plan.font
     h_img, w_img = image.shape[:2]
-    head, tail = shared_ends(old, new)
+    head, tail = (0, 0) if whole else shared_ends(old, new)
     inked = [j for j, b in enumerate(boxes) if b is not None and not old[j].isspace()]
     if not inked:
         raise BadRequest(f'could not find the ink of "{old}" in the image')
@@ -273,16 +278,26 @@ def plan_reflow(registry, image: np.ndarray, plan: EditPlan, lines: list[TextLin
             side = "after" if room_after >= room_before else "before"
             need = dx - max(0, room)
             squeeze = need / max(1.0, spacing)
+            drawn = "the word is set anew, all its characters" if whole else "the new characters are"
             if squeeze <= MAX_RETRACK:
                 tracking *= 1 - squeeze
                 dx = max(0, room)
-                how, why = "tracked", (f"the line can move only {dx} px (the next text, a rule or the image edge): the "
-                                       f"new characters are set {100 * squeeze:.0f}% closer")
+                how, why = "tracked", (f"the line can move only {dx} px (the next text, a rule or the image edge): "
+                                       f"{drawn} set {100 * squeeze:.0f}% closer")
             elif new_mid and (condense := condensed(max(0, room))) >= CONDENSE_MIN:
                 dx = max(0, room)
-                how, why = "condensed", (f"the line can move only {dx} px (the next text, a rule or the image edge): the "
-                                         f"new characters are drawn {100 * (1 - condense):.0f}% narrower, as a condensed cut")
+                how, why = "condensed", (f"the line can move only {dx} px (the next text, a rule or the image edge): "
+                                         f"{drawn} drawn {100 * (1 - condense):.0f}% narrower, as a condensed cut")
             else:
+                if (head or tail) and f.score >= GOOD_FIT:
+                    # The squeeze spread over the whole word, not just its new letters: a sign's "DOUBLE" ->
+                    # "TROUBLE", framed either side, needed 20 px, which its new "TR" could not give up
+                    # (condensed to 0.55) and the seven letters can (0.87), as a sign writer sets a longer
+                    # word in the same panel. Only in a face that draws the kept letters as they are (its fit
+                    # 0.78 there): a script sign's "Lunches" -> "Brunches" (0.16) and a labelled "Galaxy" ->
+                    # "Gallery" (0.43) came back readable, in another face, the user's letters lost.
+                    with contextlib.suppress(BadRequest):
+                        return plan_reflow(registry, image, plan, lines, whole=True)
                 raise BadRequest(f'no room for "{new}": the line would run {need} px into the next text, a rule or the '
                                  "image edge (a shorter replacement fits)")
     return Reflow(how=how, side=side, why=why, head=head, tail=tail, pen_x=round(pen_x, 2), baseline=round(pen.baseline, 2),

@@ -377,6 +377,19 @@ def test_punctuation_at_the_words_ends_that_the_edit_does_not_touch_is_not_judge
     assert diagnose("5.", 0.9, "5.", "5!", [1], 0.2, "5.") is not None
 
 
+def test_a_kept_sign_read_as_a_letter_both_times_is_dropped_at_its_own_end():
+    # A health plan's "$12,700" -> "$12,900": the "$", punctuation at the word's edge, is left out
+    # of the word, and the recogniser read it "S" before and after. That S is dropped as read past
+    # the word's start (the end that leaves the old reading like the old word), not the last "0":
+    # the right edit passes, a wrong new digit or a changed kept one does not.
+    from agent.policy import diagnose
+
+    assert diagnose("S12,900", 0.9, "$12,700", "$12,900", [4], 0.2, "S12,700") is None
+    assert diagnose("S12,800", 0.9, "$12,700", "$12,900", [4], 0.2, "S12,700") == "wrong-glyph"
+    assert diagnose("S13,900", 0.9, "$12,700", "$12,900", [4], 0.2, "S12,700") == "neighbour-changed"
+    assert diagnose("S12,700", 0.9, "$12,700", "$12,900", [4], 0.2, "S12,700") == "old-glyph-remains"
+
+
 def test_an_all_caps_word_read_in_mixed_case_is_found_and_spelt_as_the_user_typed(registry):
     # The image says HARBOUR; the recogniser reads "HARbOUR". The user's word names the target.
     img, box = _word_image(registry)

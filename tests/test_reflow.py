@@ -273,6 +273,17 @@ def test_a_longer_word_with_no_room_either_side_is_refused_not_overwritten(edito
     assert out is None
 
 
+def test_a_longer_word_whose_new_letters_cannot_give_up_the_width_is_condensed_whole(editor, registry):
+    # A sign's "DOUBLE" -> "TROUBLE" with no room either side: the new "TR" alone would have to be
+    # drawn at about half its width, the seven letters give up the 20 px at under 15% (CONDENSE_MIN).
+    image = _full_width_line(registry, "DOUBLE")
+    result, out, state = editor.run(EditRequest(image="line.png", find="DOUBLE", replace="TROUBLE"), image)
+    r = result.plan.reflow
+    assert result.status == "verified", result.message
+    assert r is not None and r.how == "condensed" and (r.head, r.tail) == (0, 0) and CONDENSE_MIN <= r.condense < 1, r
+    assert out.shape == image.shape and "set anew" in r.why
+
+
 def _line_with_room(registry, text: str, room: int) -> np.ndarray:
     font = registry.font("LiberationSans-Bold", 32)
     width = int(font.getlength(text)) + 3 + room
