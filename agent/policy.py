@@ -119,25 +119,29 @@ def _readings(
         edited = [i - lead for i in edited if lead <= i < end]
     r = _trim(squeeze(read), new)
     before = _trim(squeeze(original_read), new) if original_read is not None else old
-    r, before = _shared_edges_dropped(r, before, old if len(old) == len(new) else new)
+    r, before = _shared_edges_dropped(r, before, len(new), old)
     return r, new, old, before if len(before) == len(new) else old, edited
 
 
-def _shared_edges_dropped(read: str, before: str, old: str) -> tuple[str, str]:
+def _shared_edges_dropped(read: str, before: str, length: int, old: str | None = None) -> tuple[str, str]:
     """Both readings without the characters the recogniser read past the word's ends in the
     original and reads there again (a texture it takes for an F before the word): they are the
-    crop's, not the edit's. Of the ways to drop them, the one that leaves the original reading
-    most like the old word: a health plan's "$12,700", its "$" read "S" both times and left out of
-    the word as punctuation at its edge, had its last "0" dropped instead, and every right
-    "$12,900" was refused as a changed neighbour."""
-    extra = len(before) - len(old)
+    crop's, not the edit's. Of the ways to drop them, given the old word (as long as the new one),
+    the one that leaves the original reading most like it (ties: the first, dropped at the end): a
+    health plan's "$12,700", its "$" read "S" both times and left out of the word as punctuation
+    at its edge, had its last "0" dropped instead, and every right "$12,900" was refused as a
+    changed neighbour. (Not ranked against a new word of another length: inside a longer old word,
+    the old reading itself cut down to the new word would pass, "scarts" for "cart".)"""
+    extra = len(before) - length
     if extra <= 0 or len(read) != len(before):
         return read, before
     ways = [(k, len(before) - (extra - k)) for k in range(extra + 1)]
     ways = [(k, end) for k, end in ways if read[:k] == before[:k] and read[end:] == before[end:]]
     if not ways:
         return read, before
-    k, end = max(ways, key=lambda w: sum(a == b for a, b in zip(before[w[0] : w[1]], old, strict=True)))
+    if old is not None and len(old) == length:
+        ways.sort(key=lambda w: -sum(a == b for a, b in zip(before[w[0] : w[1]], old, strict=True)))
+    k, end = ways[0]
     return read[k:end], before[k:end]
 
 

@@ -20,7 +20,7 @@ Notation (image coordinates; the text leans `lean` px per px above its baseline)
    the ink touching them) and the room after it (the next text, or the image edge). No room for
    dx: the new characters' advances shrink by up to MAX_RETRACK, else the new characters are
    condensed (drawn narrower, down to CONDENSE_MIN of their width); not even then, the whole word is
-   set anew and so condensed (its kept letters give up width too) where its face fits well; else
+   set anew, its kept letters too, and so tracked or condensed where its face fits well; else
    refused. A new
    text whose width differs by no more than MAX_RETRACK moves nothing: its characters are set in
    the old ones' width (preservation first: the rest of the line keeps its pixels). A wider one

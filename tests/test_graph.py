@@ -388,6 +388,9 @@ def test_a_kept_sign_read_as_a_letter_both_times_is_dropped_at_its_own_end():
     assert diagnose("S12,800", 0.9, "$12,700", "$12,900", [4], 0.2, "S12,700") == "wrong-glyph"
     assert diagnose("S13,900", 0.9, "$12,700", "$12,900", [4], 0.2, "S12,700") == "neighbour-changed"
     assert diagnose("S12,700", 0.9, "$12,700", "$12,900", [4], 0.2, "S12,700") == "old-glyph-remains"
+    # Never ranked against a new word of another length: inside the old one, the old reading cut
+    # down to it would pass (a review found "scarts" -> "cart" unchanged passing so).
+    assert diagnose("scarts", 0.9, "scarts", "cart", [0, 1, 2, 3], 0.2, "scarts") == "old-glyph-remains"
 
 
 def test_an_all_caps_word_read_in_mixed_case_is_found_and_spelt_as_the_user_typed(registry):

@@ -299,7 +299,7 @@ def _line_components(ink: np.ndarray, top: int, bottom: int, text: str | None = 
     # has a box as tall as the capitals, and the serif's final "y", 20 px, fell under 0.3 of it,
     # counted as a speck past the last letter and was dropped ("only" -> "onto" drew no y). A piece
     # is a letter too where it is as tall as LETTER_OF_MEDIAN x the letters a line height either
-    # side of it (half the box's letter height at the least: specks stay specks).
+    # side of it (half the letter threshold at the least: specks stay specks).
     full_size = letters.copy()
     for i in np.nonzero(keep & ~letters & (hh >= 0.5 * letter_h))[0]:
         near = full_size & (np.abs(cx - cx[i]) <= lh)
