@@ -319,14 +319,24 @@ WIDEST_AS_READ = 1.6  # x the mean advance: the widest box cut where the recogni
 #                      about 1.5 in a proportional face, two letters about 2
 
 
+def _changed(found: str, request: EditRequest) -> list[tuple[int, str, str]] | None:
+    """(index in found, old, new) of each character the edit changes, compared as the user typed
+    them (not as OCR read them: it may have read a 7 as Z); None where found, find and replace
+    differ in length (the word is set anew)."""
+    found_chars = [i for i, c in enumerate(found) if not c.isspace()]
+    find_chars, new_chars = squeeze(request.find), squeeze(request.replace)
+    if not len(found_chars) == len(find_chars) == len(new_chars):
+        return None
+    return [(i, a, b) for i, a, b in zip(found_chars, find_chars, new_chars, strict=True) if a != b]
+
+
 def _named(text: str, start: int, end: int, request: EditRequest) -> list[int]:
-    """The indices in text of the characters the edit changes: those of the found span whose
-    character the user changes, when the span, find and replace are as long; else all of it, set anew."""
-    span = [i for i in range(start, end) if not text[i].isspace()]
-    find, new = squeeze(request.find), squeeze(request.replace)
-    if len(span) == len(find) == len(new):
-        return [i for i, a, b in zip(span, find, new, strict=True) if a != b]
-    return span
+    """The indices in text of the characters the edit changes (_changed) in the found span
+    text[start:end]; all of it where it is set anew."""
+    changed = _changed(text[start:end], request)
+    if changed is None:
+        return [i for i in range(start, end) if not text[i].isspace()]
+    return [start + i for i, _, _ in changed]
 
 
 def _cut_as_read(registry, ink, text: str, face: str, boxes: list[Box | None], named: list[int],
@@ -439,15 +449,14 @@ def make_plan(registry, image: np.ndarray, line: TextLine, start: int, request: 
     find_chars, new_chars = squeeze(request.find), squeeze(request.replace)
     same_spacing = request.find.count(" ") == request.replace.count(" ")
     edits = []
-    mode: Literal["chars", "relayout"] = "chars" if len(found_chars) == len(new_chars) == len(find_chars) and same_spacing else "relayout"
-    if mode == "chars":
-        # Compare what the user asked (not what OCR read: it may have read a 7 as Z).
-        for i, a, b in zip(found_chars, find_chars, new_chars, strict=True):
-            if a != b:
-                if boxes[start + i] is None:
-                    mode = "relayout"
-                    break
-                edits.append(CharEdit(index=i, old=a, new=b, box=boxes[start + i]))
+    changed = _changed(found, request)
+    mode: Literal["chars", "relayout"] = "chars" if changed is not None and same_spacing else "relayout"
+    if changed is not None and mode == "chars":
+        for i, a, b in changed:
+            if boxes[start + i] is None:
+                mode = "relayout"
+                break
+            edits.append(CharEdit(index=i, old=a, new=b, box=boxes[start + i]))
         if len(edits) >= 2 and len(edits) > len(find_chars) / 2:
             # Most of it is new ("Big" -> "For"): glyphs repainted one by one in the old ones' places
             # keep the old word's spacing ("Fcr  paper"); it is set anew, as a word of another length.
