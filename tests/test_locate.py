@@ -121,6 +121,31 @@ def test_line_ink_keeps_a_smaller_size_last_letter(registry):
     assert kept.min() <= drawn.min() + 1 and kept.max() >= drawn.max() - 1, (kept.min(), kept.max(), drawn.min(), drawn.max())
 
 
+def test_an_underline_is_not_the_words_ink(registry):
+    # A form's underlined "Phone:" (fresh2's vehicle form): the rule under the word and under the
+    # number after it was taken for ink, a floor under every column, so the cut found no gap between
+    # the letters and the word's box took the whole line. The letters' boxes must stop at the
+    # baseline, and the rule's rows must hold no ink.
+    font = registry.font("DejaVuSans", 28)
+    canvas = render_text(font, "Phone: 555 0142", (300, 60), (10, 40))
+    img = np.full((60, 300, 3), 245, np.uint8)
+    img = (img * (1 - canvas.alpha[..., None])).astype(np.uint8)
+    p, colon, five = canvas.boxes[0], canvas.boxes[5], canvas.boxes[7]
+    below = max(b[3] for b in canvas.boxes[:5]) + 3
+    img[below : below + 2, p[0] : canvas.boxes[4][2]] = 0  # under "Phone", not the colon
+    img[below : below + 2, five[0] : canvas.boxes[-1][2]] = 0  # under the number
+    line = (p[0] - 2, p[1] - 4, canvas.boxes[-1][2] + 2, below + 4)
+    ink = line_ink(img, line, "Phone: 555 0142", registry)
+    rows = np.arange(ink.region[1], ink.region[3])
+    assert not (ink.coverage[(rows >= below) & (rows < below + 2)] > 0.5).any()
+    boxes = char_boxes(registry, ink, "Phone: 555 0142")
+    for got, drawn in zip(boxes[:7], canvas.boxes[:7], strict=True):
+        assert (got is None) == (drawn is None)
+        if got is not None:
+            assert got[3] <= drawn[3] + 1 and abs(got[0] - drawn[0]) <= 2 and abs(got[2] - drawn[2]) <= 2, (got, drawn)
+    assert colon is not None and boxes[5] is not None
+
+
 def test_find_tolerates_an_ocr_misreading_and_corrects_the_line():
     from agent.plan import BadRequest, locate
     from agent.schemas import EditRequest

@@ -228,6 +228,12 @@ def trim_to_cores(cov: np.ndarray, line_height: int) -> np.ndarray:
 
 
 LETTER_OF_MEDIAN = 0.6  # x the median letter height: an x-height letter beside capitals and ascenders is about 0.7
+# An underline, against the median letter height mh: no thicker than UNDERLINE_THICK x mh (a rule is
+# about a twelfth of the face's size; a letter's bar as thin is never as long), at least UNDERLINE_LONG
+# x mh long (an em dash, the longest single stroke of a letter, is about 1.2 x a capital's height:
+# it is told apart by where it lies too), its top at least UNDERLINE_BELOW x mh below the letters'
+# middle (a letter's foot sits at 0.5; an underline starts past it).
+UNDERLINE_THICK, UNDERLINE_THICK_MIN, UNDERLINE_LONG, UNDERLINE_BELOW = 0.15, 3, 1.5, 0.4
 
 
 def _line_components(ink: np.ndarray, top: int, bottom: int, text: str | None = None) -> tuple[np.ndarray, int]:
@@ -277,6 +283,13 @@ def _line_components(ink: np.ndarray, top: int, bottom: int, text: str | None = 
                 break
             sel = new_sel
         keep = keep & (resid < 0.9 * mh) & (hh < 2.5 * mh)
+        # An underline is not a letter: a thin run longer than any letter's stroke, below the
+        # letters' middle (a form's underlined "Phone:" was cut and fitted with its rule as a floor
+        # under every column, no gap between letters left, and the word's box took the whole line).
+        # A dash lies on the middle, a strike-through across it: they stay.
+        underline = ((hh <= max(UNDERLINE_THICK_MIN, UNDERLINE_THICK * mh)) & (x1s - x0s >= UNDERLINE_LONG * mh)
+                     & (y0s >= a * cx + b + UNDERLINE_BELOW * mh))
+        keep &= ~underline
         # A tilted line's box is taller than its letters: a letter is measured against the letters'
         # own median too (a kiosk's slanted "Admission.": its box 48 px tall for 14-20 px letters,
         # the final n, 14 px, was taken for a speck past the last letter, and the s added over it).
