@@ -261,6 +261,51 @@ def test_the_judge_ignores_only_punctuation_at_the_ends_that_the_expected_word_l
     assert without_foreign_edges("6,007,", "6,007") == "6,007"
 
 
+class _RowJudge:
+    """A judge that reads the texts given, one per crop asked, the last one in all after (the row's
+    words' places follow from it)."""
+
+    def __init__(self, *texts: str):
+        self.texts, self.crops = texts, []
+
+    def read(self, image, box):
+        self.crops.append(tuple(box))
+        return self.texts[min(len(self.crops), len(self.texts)) - 1], 0.99
+
+
+def test_a_word_set_anew_is_read_in_its_row_only_where_the_box_cut_it(tmp_path):
+    from PIL import Image
+
+    from agent.evals.judge import cut_by_the_box, judge_output, read_in_context
+    from agent.schemas import EditResult
+
+    # fresh3's "majority" -> "bulk": the line closed up, and the old word's box read "bulk of th".
+    assert cut_by_the_box("bulkofth", "bulk") and cut_by_the_box("sever", "seven") and cut_by_the_box("GOLDEI", "GOLDEN")
+    assert not cut_by_the_box("Spoanish", "Spanish")  # a letter misread inside: the word's own reading
+    assert not cut_by_the_box("s", "seven")
+    image = np.zeros((40, 400, 3), np.uint8)
+    box = (100, 10, 160, 30)  # 20 px high: the row read is x 40..220
+    assert read_in_context(_RowJudge("The bulk of the"), image, box, "bulk") == ("The bulk of the", "bulk")
+    # a word of the row that is not on the box is not the one the user named
+    assert read_in_context(_RowJudge("The bulk of the"), image, box, "the") is None
+    assert read_in_context(_RowJudge("The bulky of the"), image, box, "bulk") is None
+    # judge_output asks the row only where the box cut a word of another length, or what follows it moved
+    before, after = tmp_path / "before.png", tmp_path / "after.png"
+    Image.fromarray(image).save(before)
+    Image.fromarray(image).save(after)
+    result = EditResult.model_construct(output=str(after), status="verified", plan=None)
+    for find, replace, row_asked in (("majority", "bulk", True), ("mojo", "bulk", False)):
+        case = Case(id="c", image=str(before), find=find, replace=replace, word_box=list(box))
+        judge = _RowJudge("bulk of th", "The bulk of the")
+        verdict = judge_output(judge, case, result)
+        assert (len(judge.crops) == 2) == row_asked
+        assert verdict["exact"] == row_asked and verdict["false_verified"] == (not row_asked)
+    moved = image.copy()
+    moved[15, 300] = 255  # a pixel of the word's rows past its box changed: what follows moved
+    Image.fromarray(moved).save(after)
+    case = Case(id="c", image=str(before), find="mojo", replace="bulk", word_box=list(box))
+    assert judge_output(_RowJudge("bulk of th", "The bulk of the"), case, result)["exact"]
+
 def test_a_case_with_no_output_is_neither_exact_nor_strict(tmp_path):
     """A "not found" makes no edit: where a ground truth scores strictness it counts as a strict
     failure, as it counts as not exact (it was left out of the strict rate: the synthetic suite's
