@@ -552,6 +552,23 @@ def build_graph(toolbox: Toolbox):
                             "settings": _first_settings(state["request"], again, toolbox.tools)}
             if made >= _budget(state):
                 return {"budget": made}  # (no plan alone: the attempts made are all)
+        if (p.mode == "chars" and p.crowded and made == CROWDED_AFTER and p.frame is None
+                and state.get("planned_again_after") is None and state.get("frames") is None):
+            # New letters that cover a kept neighbour drawn in place (a slide's "blazingly" ->
+            # "amazingly": its m over the a, read "azingly"): after a failed attempt in place, the word is
+            # set anew and what follows moves. Not at once: a single letter drawn in place as the synthetic
+            # suite's truth draws it (a W for an H) verified there, and set anew it moved the line. Where the
+            # line has no room, the attempts in place go on. (Not through annotation frames: moved, the words
+            # would leave their boxes behind, the plan node's rule.)
+            anew = set_anew(p, state["request"].find, state["request"].replace)
+            try:
+                anew = anew.model_copy(update={"reflow": plan_reflow(toolbox.registry, state["work"], anew, state["lines"])})
+            except BadRequest as e:
+                say(config, f"refine: the new letters crowd their neighbours, and cannot be set anew ({e})")
+            else:
+                say(config, f"refine: the new letters crowd their neighbours: set the word anew ({anew.reflow.how}: {anew.reflow.why})")
+                return {"plan": anew, "settings": _first_settings(state["request"], anew, toolbox.tools), "drawn_in_place": p,
+                        "planned_again_after": made, "budget": min(state["request"].max_attempts, made + RELAYOUT_ATTEMPTS)}
         if (last.why_failed == "split-word" and made == _budget(state) - 1 and p.mode == "chars" and not p.line_tilt
                 and p.frame is None and state.get("planned_again_after") is None):
             # Still read split at a gap the new letter left, with one attempt to go: the word is set
@@ -680,6 +697,7 @@ def _reaches_past_itself(p: EditPlan) -> bool:
     return before is not None and r.run[0] < before[2]
 
 
+CROWDED_AFTER = 1  # failed attempts of crowding letters drawn in place before their word is set anew (plan.CROWDING)
 ALONE_AFTER = 3  # failed attempts of characters drawn on the line's poor fit before the word is fitted alone (no verified edit of the suites took more)
 
 

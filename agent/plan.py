@@ -461,6 +461,10 @@ def make_plan(registry, image: np.ndarray, line: TextLine, start: int, request: 
             # Most of it is new ("Big" -> "For"): glyphs repainted one by one in the old ones' places
             # keep the old word's spacing ("Fcr  paper"); it is set anew, as a word of another length.
             mode = "relayout"
+    # (set anew by the graph's refine after a failed attempt in place, where the line has room; not
+    # on a tilted line, whose word is set anew only in its levelled frame)
+    crowded = (mode == "chars" and not tilt
+               and _crowds_its_neighbours(registry.font(match.face, match.size), text, boxes, start, edits, match.size))
     if mode == "relayout" and found != request.find and len(find_chars) == len(found_chars):
         # Set anew as the user spells it (_boxes_as_typed): a re-set word's spacing follows its characters.
         spelt = _boxes_as_typed(boxes[start:end], found, request.find)
@@ -522,9 +526,50 @@ def make_plan(registry, image: np.ndarray, line: TextLine, start: int, request: 
         exemplars=exemplars,
         line_text=text, line_box=line.box, start=start, word=word, new_word=new_word, word_box=word_box,
         target=(start - ws, end - ws),
-        word_start=ws, char_boxes=boxes[ws:we], mode=mode, edits=edits, font=font, line_tilt=tilt,
+        word_start=ws, char_boxes=boxes[ws:we], mode=mode, crowded=crowded, edits=edits, font=font, line_tilt=tilt,
         outside=(next((b for b in reversed(boxes[:ws]) if b), None), next((b for b in boxes[we:] if b), None)),
     )
+
+
+# How far (x the font size) the face draws new letters wider than the old ones beyond the room the
+# old ones leave (their gaps to the kept neighbours, and SPACE_GIVE of a space beside them) before
+# the word is crowded (set anew after a failed attempt in place, agent/graph.py): a slide's
+# "blazingly" -> "amazingly" drew its m where the l stood, over the kept a (0.3 past the room), and
+# six attempts read "azingly". A letter within the room's reach of a tenth of the size is no wider
+# than the spacing absorbs.
+CROWDING = 0.1
+SPACE_GIVE = 0.1  # x the size: how much of the space beside a word new letters may take
+
+
+def _crowds_its_neighbours(font, text: str, boxes: list, start: int, edits: list[CharEdit], size: int) -> bool:
+    """Whether a run of new characters drawn in the old ones' places would not fit between the ink
+    of the kept characters either side of it (by more than CROWDING x the size): such a word is set
+    anew after a failed attempt in place, where its line has room (EditPlan.crowded)."""
+    runs: list[list[CharEdit]] = []
+    for e in sorted(edits, key=lambda e: e.index):
+        if runs and e.index == runs[-1][-1].index + 1:
+            runs[-1].append(e)
+        else:
+            runs.append([e])
+    def kept(i: int) -> Box | None:  # the box of a kept character there (None: a space or the line's end)
+        return boxes[i] if 0 <= i < len(text) and not text[i].isspace() else None
+
+    for run in runs:
+        first, last = boxes[start + run[0].index], boxes[start + run[-1].index]
+        before, after = kept(start + run[0].index - 1), kept(start + run[-1].index + 1)
+        if first is None or last is None or (before is None and after is None):
+            continue  # (a word wholly new has no kept neighbour to crowd)
+        # The room the old letters leave round them: the gaps to the kept neighbours' ink, and on a
+        # side where a space is, SPACE_GIVE x the size of it.
+        spare = ((after[0] if after is not None else last[2] + SPACE_GIVE * size)
+                 - (before[2] if before is not None else first[0] - SPACE_GIVE * size)) - (last[2] - first[0])
+        # How much wider the face draws the new letters than the old ones (its widths, not the
+        # image's: a scan's "MARCUS" -> "MARKUS" matched a face whose K is wide, but no wider than its C).
+        new_left, _, new_right, _ = font.getbbox("".join(e.new for e in run), anchor="ls")
+        old_left, _, old_right, _ = font.getbbox("".join(e.old for e in run), anchor="ls")
+        if (new_right - new_left) - (old_right - old_left) > spare + CROWDING * size:
+            return True
+    return False
 
 
 def fitted_alone(line_plan: EditPlan, alone: EditPlan) -> EditPlan | None:

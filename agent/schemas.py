@@ -184,6 +184,9 @@ class EditPlan(BaseModel):
     char_boxes: list[Box | None] = Field(description="Per-character boxes of the word.")
     outside: tuple[Box | None, Box | None] = Field(default=(None, None), description="Nearest ink boxes left and right of the word.")
     mode: Literal["chars", "relayout"] = Field(description="chars: same length, repaint differing characters; relayout: redraw the word.")
+    crowded: bool = Field(default=False, description="chars only: new letters drawn in the old ones' places would "
+                          "cover a kept neighbour (agent/plan.CROWDING); after a failed attempt in place the word is set anew where its "
+                          "line has room.")
     edits: list[CharEdit]
     jpeg_quality: int | None = Field(default=None, description="JPEG quality the word's surroundings show (repaints are re-encoded to match); None: no JPEG seen.")
     original_read: str | None = Field(default=None, description="How the verifier reads the untouched word (its crop), the reference for unedited characters.")

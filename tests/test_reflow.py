@@ -513,3 +513,31 @@ def test_a_hole_over_a_highlighted_words_band_is_filled_in_the_bands_colour():
     plain = np.full((30, 80, 3), (40, 60, 160), np.float32)
     plain[ink] = (20, 20, 20)
     assert (_on_own_patch(plain, fill, hole, ink, 2) == fill).all()
+
+
+def test_new_letters_that_would_cover_a_kept_neighbour_set_the_word_anew(registry, editor):
+    # A slide's "blazingly" -> "amazingly": as many letters, and two changed of nine, so drawn in
+    # place; its m (0.75 of the size) went where the l (0.1) stood, over the kept a beside it, and six
+    # attempts read "azingly". Such a word is marked crowded, as are letters that would fill the space
+    # beside them ("lit" -> "mit", "is" -> "im"); a letter a little wider than the old one ("faster" ->
+    # "fastes": s for r) is not. After a failed attempt in place (here too the m drawn over the a
+    # reads wrong), the crowded word is set anew, and what follows it moves.
+    from agent.plan import make_plan
+    from tools.ocr import TextLine
+
+    font = registry.font("DejaVuSans", 30)
+    text = "is blazingly faster lit"
+    drawn = render_text(font, text, (460, 60), (10, 42))
+    image = (np.full((60, 460, 3), 250.0) * (1 - drawn.alpha[..., None])).astype(np.uint8)
+    line = TextLine.of_box(text, 1.0, (6, 12, 420, 52))
+    crowded = {}
+    for find, replace in (("blazingly", "amazingly"), ("faster", "fastes"), ("is", "im"), ("lit", "mit")):
+        plan = make_plan(registry, image, line, text.index(find), EditRequest(image="-", find=find, replace=replace))
+        assert plan.mode == "chars"
+        crowded[replace] = plan.crowded
+    assert crowded == {"amazingly": True, "fastes": False, "im": True, "mit": True}
+    result, out, _ = editor.run(EditRequest(image="line.png", find="blazingly", replace="amazingly", max_attempts=3), image)
+    assert result.status == "verified" and result.plan.reflow is not None and result.plan.reflow.dx > 0, result.message
+    # "faster now" moved right by the width the m adds; "is" stayed
+    assert (out[:, : drawn.boxes[3][0] - 2] == image[:, : drawn.boxes[3][0] - 2]).all()
+    assert not (out[:, drawn.boxes[-1][2] :] == image[:, drawn.boxes[-1][2] :]).all()
