@@ -328,6 +328,12 @@ def build_graph(toolbox: Toolbox):
                 break
         return found
 
+    def on_line_anew(state: EditState, p: EditPlan) -> EditPlan:
+        """Character edit p's word set anew (plan.set_anew) with its reflow on the attempts' image;
+        BadRequest where its line has no room."""
+        anew = set_anew(p, state["request"].find, state["request"].replace)
+        return anew.model_copy(update={"reflow": plan_reflow(toolbox.registry, state["work"], anew, state["lines"])})
+
     def completed(state: EditState, p: EditPlan, image: np.ndarray, lines: list) -> EditPlan:
         """The plan completed on the image its attempts work on: how the recogniser reads the
         untouched word on the verifier's crop (the reference for "the characters that were not
@@ -560,9 +566,8 @@ def build_graph(toolbox: Toolbox):
             # suite's truth draws it (a W for an H) verified there, and set anew it moved the line. Where the
             # line has no room, the attempts in place go on. (Not through annotation frames: moved, the words
             # would leave their boxes behind, the plan node's rule.)
-            anew = set_anew(p, state["request"].find, state["request"].replace)
             try:
-                anew = anew.model_copy(update={"reflow": plan_reflow(toolbox.registry, state["work"], anew, state["lines"])})
+                anew = on_line_anew(state, p)
             except BadRequest as e:
                 say(config, f"refine: the new letters crowd their neighbours, and cannot be set anew ({e})")
             else:
@@ -576,9 +581,8 @@ def build_graph(toolbox: Toolbox):
             # "Sentence" (verified at the third attempt drawn in place) failed, its re-set joined
             # to the next word. (Not in a levelled frame: drawn_in_place must stay the plan in the image's
             # frame that the first attempts drew, which _plan_of_best reports when one of them is kept.)
-            anew = set_anew(p, state["request"].find, state["request"].replace)
             try:
-                anew = anew.model_copy(update={"reflow": plan_reflow(toolbox.registry, state["work"], anew, state["lines"])})
+                anew = on_line_anew(state, p)
             except BadRequest as e:
                 say(config, f"refine: the word reads split, and cannot be set anew ({e})")
             else:
