@@ -558,14 +558,15 @@ def build_graph(toolbox: Toolbox):
                             "settings": _first_settings(state["request"], again, toolbox.tools)}
             if made >= _budget(state):
                 return {"budget": made}  # (no plan alone: the attempts made are all)
-        if (p.mode == "chars" and p.crowded and made == CROWDED_AFTER and p.frame is None
-                and state.get("planned_again_after") is None and state.get("frames") is None):
+        if (p.mode == "chars" and p.crowded and made == CROWDED_AFTER and last.why_failed in CROWDED_FAILURES
+                and p.frame is None and state.get("planned_again_after") is None and state.get("frames") is None):
             # New letters that cover a kept neighbour drawn in place (a slide's "blazingly" ->
             # "amazingly": its m over the a, read "azingly"): after a failed attempt in place, the word is
             # set anew and what follows moves. Not at once: a single letter drawn in place as the synthetic
             # suite's truth draws it (a W for an H) verified there, and set anew it moved the line. Where the
             # line has no room, the attempts in place go on. (Not through annotation frames: moved, the words
-            # would leave their boxes behind, the plan node's rule.)
+            # would leave their boxes behind, the plan node's rule. On a face that fits the line poorly this
+            # retry comes before the word fitted alone, which then is not tried: the slide's face fitted at 0.27.)
             try:
                 anew = on_line_anew(state, p)
             except BadRequest as e:
@@ -702,6 +703,8 @@ def _reaches_past_itself(p: EditPlan) -> bool:
 
 
 CROWDED_AFTER = 1  # failed attempts of crowding letters drawn in place before their word is set anew (plan.CROWDING)
+# ... and the failures crowding gives: a letter lost or joined ("aazingly"), a neighbour misread
+CROWDED_FAILURES = ("wrong-length", "neighbour-changed", "wrong-glyph")
 ALONE_AFTER = 3  # failed attempts of characters drawn on the line's poor fit before the word is fitted alone (no verified edit of the suites took more)
 
 

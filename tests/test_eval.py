@@ -262,15 +262,17 @@ def test_the_judge_ignores_only_punctuation_at_the_ends_that_the_expected_word_l
 
 
 class _RowJudge:
-    """A judge that reads the texts given, one per crop asked, the last one in all after (the row's
-    words' places follow from it)."""
+    """A judge that reads `box_text` in a crop as narrow as a word's box (70 px at most), and in a
+    row's crop `row_before` on the original (its pixel (0, 0) black) or `row_after` on an output."""
 
-    def __init__(self, *texts: str):
-        self.texts, self.crops = texts, []
+    def __init__(self, box_text: str, row_before: str = "", row_after: str = ""):
+        self.box_text, self.row_before, self.row_after, self.crops = box_text, row_before, row_after, []
 
     def read(self, image, box):
         self.crops.append(tuple(box))
-        return self.texts[min(len(self.crops), len(self.texts)) - 1], 0.99
+        if box[2] - box[0] <= 70:
+            return self.box_text, 0.99
+        return (self.row_before if image[0, 0, 0] == 0 else self.row_after), 0.99
 
 
 def test_a_word_set_anew_is_read_in_its_row_only_where_the_box_cut_it(tmp_path):
@@ -283,28 +285,36 @@ def test_a_word_set_anew_is_read_in_its_row_only_where_the_box_cut_it(tmp_path):
     assert cut_by_the_box("bulkofth", "bulk") and cut_by_the_box("sever", "seven") and cut_by_the_box("GOLDEI", "GOLDEN")
     assert not cut_by_the_box("Spoanish", "Spanish")  # a letter misread inside: the word's own reading
     assert not cut_by_the_box("s", "seven")
-    image = np.zeros((40, 400, 3), np.uint8)
+    original = np.zeros((40, 400, 3), np.uint8)
+    output = original.copy()
+    output[0, 0] = 1  # (an output: the stub judge reads row_after on it)
     box = (100, 10, 160, 30)  # 20 px high: the row read is x 40..220
-    assert read_in_context(_RowJudge("The bulk of the"), image, box, "bulk") == ("The bulk of the", "bulk")
+    closed_up = _RowJudge("", "The majority of the", "The bulk of the")
+    assert read_in_context(closed_up, output, original, box, "bulk", "majority") == ("The bulk of the", "bulk")
+    assert len(closed_up.crops) == 6  # the original's row, and the output's five times, a pixel off each way
     # a word of the row that is not on the box is not the one the user named
-    assert read_in_context(_RowJudge("The bulk of the"), image, box, "the") is None
-    assert read_in_context(_RowJudge("The bulky of the"), image, box, "bulk") is None
+    assert read_in_context(_RowJudge("", "The majority of the", "The bulk of the"), output, original, box, "the", "majority") is None
+    # an old letter left beside the new word is a word the original does not have
+    assert read_in_context(_RowJudge("", "The majority of the", "The bulk y of the"), output, original, box, "bulk", "majority") is None
     # judge_output asks the row only where the box cut a word of another length, or what follows it moved
     before, after = tmp_path / "before.png", tmp_path / "after.png"
-    Image.fromarray(image).save(before)
-    Image.fromarray(image).save(after)
+    Image.fromarray(original).save(before)
+    Image.fromarray(output).save(after)
     result = EditResult.model_construct(output=str(after), status="verified", plan=None)
-    for find, replace, row_asked in (("majority", "bulk", True), ("mojo", "bulk", False)):
+    for find, replace, box_text, row_after, exact in (("majority", "bulk", "bulk of th", "The bulk of the", True),
+                                                     ("majority", "bulk", "bulk y", "The bulk y of the", False),
+                                                     ("mojo", "bulk", "bulk of th", "The bulk of the", False)):
         case = Case(id="c", image=str(before), find=find, replace=replace, word_box=list(box))
-        judge = _RowJudge("bulk of th", "The bulk of the")
+        judge = _RowJudge(box_text, f"The {find} of the", row_after)
         verdict = judge_output(judge, case, result)
-        assert (len(judge.crops) == 2) == row_asked
-        assert verdict["exact"] == row_asked and verdict["false_verified"] == (not row_asked)
-    moved = image.copy()
-    moved[15, 300] = 255  # a pixel of the word's rows past its box changed: what follows moved
+        assert verdict["exact"] == exact and verdict["false_verified"] == (not exact), (find, box_text, verdict)
+        assert (len(judge.crops) > 1) == (find == "majority")
+    moved = output.copy()
+    moved[15, 300] = 255  # a pixel of the word's rows well past its box changed: what follows moved
     Image.fromarray(moved).save(after)
     case = Case(id="c", image=str(before), find="mojo", replace="bulk", word_box=list(box))
-    assert judge_output(_RowJudge("bulk of th", "The bulk of the"), case, result)["exact"]
+    assert judge_output(_RowJudge("bulk of th", "The mojo of the", "The bulk of the"), case, result)["exact"]
+
 
 def test_a_case_with_no_output_is_neither_exact_nor_strict(tmp_path):
     """A "not found" makes no edit: where a ground truth scores strictness it counts as a strict

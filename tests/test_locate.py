@@ -144,6 +144,14 @@ def test_an_underline_is_not_the_words_ink(registry):
         if got is not None:
             assert got[3] <= drawn[3] + 1 and abs(got[0] - drawn[0]) <= 2 and abs(got[2] - drawn[2]) <= 2, (got, drawn)
     assert colon is not None and boxes[5] is not None
+    # A form's blank is characters the recogniser read: its underscores stay ink.
+    blank = render_text(font, "NAME: ______ DATE", (340, 60), (10, 40))
+    form = (np.full((60, 340, 3), 245.0) * (1 - blank.alpha[..., None])).astype(np.uint8)
+    underscores = [b for b, c in zip(blank.boxes, "NAME: ______ DATE", strict=True) if c == "_"]
+    ink = line_ink(form, (6, 14, 330, 50), "NAME: ______ DATE", registry)
+    x0, x1 = underscores[0][0] - ink.region[0], underscores[-1][2] - ink.region[0]
+    rows = slice(underscores[0][1] - ink.region[1], underscores[0][3] - ink.region[1])
+    assert (ink.coverage[rows, x0:x1] > 0.5).mean(1).max() > 0.8
 
 
 def test_find_tolerates_an_ocr_misreading_and_corrects_the_line():

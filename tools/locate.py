@@ -289,7 +289,8 @@ def _line_components(ink: np.ndarray, top: int, bottom: int, text: str | None = 
         # A dash lies on the middle, a strike-through across it: they stay.
         underline = ((hh <= max(UNDERLINE_THICK_MIN, UNDERLINE_THICK * mh)) & (x1s - x0s >= UNDERLINE_LONG * mh)
                      & (y0s >= a * cx + b + UNDERLINE_BELOW * mh))
-        keep &= ~underline
+        if "_" not in (text or ""):  # (a form's blank "______" is characters the recogniser read)
+            keep &= ~underline
         # A tilted line's box is taller than its letters: a letter is measured against the letters'
         # own median too (a kiosk's slanted "Admission.": its box 48 px tall for 14-20 px letters,
         # the final n, 14 px, was taken for a speck past the last letter, and the s added over it).

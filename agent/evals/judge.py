@@ -85,30 +85,57 @@ def without_foreign_edges(read: str, expected: str) -> str:
 # (read with the next word's first letter), each right to the eye; fresh2's "three" -> "seven,"
 # (9 px wider) read "sever".
 CONTEXT_REACH, CONTEXT_SLACK = 3.0, 0.5
-CONTEXT_MARGIN = 2  # px past the box's side that a halo of the new word's own pixels may change
+CONTEXT_MARGIN = 0.25  # x the box's height: past the box's side a halo of the new word's own pixels may change
 
 
-def read_in_context(judge: Judge, image: np.ndarray, box, expected: str) -> tuple[str, str] | None:
-    """(the row's reading, the words in it that read as `expected`) where the judge reads the row
-    round box (CONTEXT_REACH) and finds those words with their middle on the box (CONTEXT_SLACK);
-    None where it does not."""
+def _words_at(row: str, span: tuple[int, int], box, word: str) -> tuple[list[str], int, int] | None:
+    """(the row's words, i, j): row's words i..j-1 read as `word` (spaces aside, foreign edges
+    dropped) with their middle on box (CONTEXT_SLACK x its height), the row read across the columns
+    `span`; None where none do."""
     x0, y0, x1, y1 = box
-    h, w = y1 - y0, image.shape[1]
-    cx0, cx1 = max(0, round(x0 - CONTEXT_REACH * h)), min(w, round(x1 + CONTEXT_REACH * h))
-    row, _ = judge.read(image, (cx0, y0, cx1, y1))
-    if not row.strip():
-        return None
-    n, width = len(expected.split()), max(1, len(row))
-    # the row's words with their first and last character's index in the reading
+    h, (cx0, cx1) = y1 - y0, span
+    words, n, width = row.split(), len(word.split()), max(1, len(row))
     spans = [(m.start(), m.end()) for m in re.finditer(r"\S+", row)]
     for i in range(len(spans) - n + 1):
         a, b = spans[i][0], spans[i + n - 1][1]
         middle = cx0 + (a + b) / 2 / width * (cx1 - cx0)
-        words = row[a:b]
-        if (without_foreign_edges(squeeze(words), squeeze(expected)) == squeeze(expected)
+        if (without_foreign_edges(squeeze(row[a:b]), squeeze(word)) == squeeze(word)
                 and x0 - CONTEXT_SLACK * h <= middle <= x1 + CONTEXT_SLACK * h):
-            return row, words
+            return words, i, i + n
     return None
+
+
+def read_in_context(judge: Judge, image: np.ndarray, original: np.ndarray, box, expected: str, old: str) -> tuple[str, str] | None:
+    """(the row's reading, the words in it that read as `expected`) where the judge reads the row
+    round box (CONTEXT_REACH) and finds them on the box, steadily (the row moved a pixel each way:
+    a marginal glyph's reading flips with the crop), and the row's other words read as in the
+    original round the old word (the words cut by the crop's sides aside; where the line moved,
+    one side reads more of them). None where it does not: a stray letter or an old letter left
+    beside the new word ("bulk y of the") is a word the original does not have."""
+    x0, y0, x1, y1 = box
+    h, w = y1 - y0, image.shape[1]
+    cx0, cx1 = max(0, round(x0 - CONTEXT_REACH * h)), min(w, round(x1 + CONTEXT_REACH * h))
+    before = _words_at(judge.read(original, (cx0, y0, cx1, y1))[0], (cx0, cx1), box, old)
+    if before is None:
+        return None
+    found = None
+    for dx, dy in STEADY_SHIFTS:
+        row = judge.read(image, (cx0 + dx, y0 + dy, cx1 + dx, y1 + dy))[0]
+        if (now := _words_at(row, (cx0 + dx, cx1 + dx), box, expected)) is None:
+            return None
+        found = found or (row, " ".join(now[0][now[1] : now[2]]))
+        (was, i, j), (words, k, m) = before, now
+        # the words before it and after it, without the ones the crop's sides may cut
+        lead, lead_was, rest, rest_was = words[1:k], was[1:i], words[m:-1], was[j:-1]
+        if not (_ends_alike(lead[::-1], lead_was[::-1]) and _ends_alike(rest, rest_was)):
+            return None
+    return found
+
+
+def _ends_alike(a: list[str], b: list[str]) -> bool:
+    """Whether the shorter of two word lists starts the longer."""
+    n = min(len(a), len(b))
+    return a[:n] == b[:n]
 
 
 def cut_by_the_box(read: str, expected: str) -> bool:
@@ -131,8 +158,8 @@ def _set_anew(case: Case, out: np.ndarray, box) -> bool:
     before = load_image(case.image)
     if before.shape != out.shape:
         return False
-    moved = changed(before[y0:y1], out[y0:y1])
-    return bool(moved[:, : max(0, x0 - CONTEXT_MARGIN)].any() or moved[:, x1 + CONTEXT_MARGIN :].any())
+    moved, m = changed(before[y0:y1], out[y0:y1]), max(2, round(CONTEXT_MARGIN * (y1 - y0)))
+    return bool(moved[:, : max(0, x0 - m)].any() or moved[:, x1 + m :].any())
 
 
 def judge_output(judge: Judge, case: Case, result: EditResult) -> dict:
@@ -144,7 +171,7 @@ def judge_output(judge: Judge, case: Case, result: EditResult) -> dict:
         read, conf = judge.read(out, box)
         judged = without_foreign_edges(squeeze(read), squeeze(expected))
         if (judged != squeeze(expected) and not case.keep and cut_by_the_box(judged, squeeze(expected)) and _set_anew(case, out, box)
-                and (found := read_in_context(judge, out, box, expected)) is not None):
+                and (found := read_in_context(judge, out, load_image(case.image), box, expected, case.find)) is not None):
             verdict.update(judge_box_text=read, judge_row_text=found[0])  # (both readings kept: the box's and the row's)
             read, judged = found[1], squeeze(expected)
         verdict.update(judge_text=read, judge_confidence=round(conf, 4), exact=judged == squeeze(expected),
