@@ -109,33 +109,40 @@ def read_in_context(judge: Judge, image: np.ndarray, original: np.ndarray, box, 
     """(the row's reading, the words in it that read as `expected`) where the judge reads the row
     round box (CONTEXT_REACH) and finds them on the box, steadily (the row moved a pixel each way:
     a marginal glyph's reading flips with the crop), and the row's other words read as in the
-    original round the old word (the words cut by the crop's sides aside; where the line moved,
-    one side reads more of them). None where it does not: a stray letter or an old letter left
-    beside the new word ("bulk y of the") is a word the original does not have."""
+    original round the old word, spaces and punctuation aside (the judge read a bold chart title's
+    "NewspaperAdvert" as one), the words cut by the crop's sides aside (where the line moved, one
+    side reads more of them). None where it does not: a stray letter or an old letter left beside
+    the new word ("bulk y of the") is text the original does not have there."""
     x0, y0, x1, y1 = box
     h, w = y1 - y0, image.shape[1]
     cx0, cx1 = max(0, round(x0 - CONTEXT_REACH * h)), min(w, round(x1 + CONTEXT_REACH * h))
-    before = _words_at(judge.read(original, (cx0, y0, cx1, y1))[0], (cx0, cx1), box, old)
-    if before is None:
+    was, old_text = squeeze(judge.read(original, (cx0, y0, cx1, y1))[0]), squeeze(old)
+    middle = (x0 + x1) / 2
+    places = [m.start() for m in re.finditer(re.escape(old_text), was)] if old_text else []
+    if not places:
         return None
+    # the old word's place in the original's reading: the one nearest the box (characters in proportion)
+    k = min(places, key=lambda i: abs(cx0 + (i + len(old_text) / 2) / max(1, len(was)) * (cx1 - cx0) - middle))
+    was_before, was_after = _letters(was[:k]), _letters(was[k + len(old_text) :])
     found = None
     for dx, dy in STEADY_SHIFTS:
         row = judge.read(image, (cx0 + dx, y0 + dy, cx1 + dx, y1 + dy))[0]
         if (now := _words_at(row, (cx0 + dx, cx1 + dx), box, expected)) is None:
             return None
-        found = found or (row, " ".join(now[0][now[1] : now[2]]))
-        (was, i, j), (words, k, m) = before, now
+        words, i, j = now
+        found = found or (row, " ".join(words[i:j]))
         # the words before it and after it, without the ones the crop's sides may cut
-        lead, lead_was, rest, rest_was = words[1:k], was[1:i], words[m:-1], was[j:-1]
-        if not (_ends_alike(lead[::-1], lead_was[::-1]) and _ends_alike(rest, rest_was)):
+        before, after = _letters("".join(words[1:i])), _letters("".join(words[j:-1]))
+        if not ((was_before.endswith(before) or before.endswith(was_before))
+                and (was_after.startswith(after) or after.startswith(was_after))):
             return None
     return found
 
 
-def _ends_alike(a: list[str], b: list[str]) -> bool:
-    """Whether the shorter of two word lists starts the longer."""
-    n = min(len(a), len(b))
-    return a[:n] == b[:n]
+def _letters(text: str) -> str:
+    """Text's letters and digits: the punctuation beside a word is read with it or with its
+    neighbour as the crop falls ("three," and "seven ,")."""
+    return "".join(c for c in text if c.isalnum())
 
 
 def cut_by_the_box(read: str, expected: str) -> bool:
