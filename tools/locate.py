@@ -289,7 +289,9 @@ def _line_components(ink: np.ndarray, top: int, bottom: int, text: str | None = 
         # A dash lies on the middle, a strike-through across it: they stay.
         underline = ((hh <= max(UNDERLINE_THICK_MIN, UNDERLINE_THICK * mh)) & (x1s - x0s >= UNDERLINE_LONG * mh)
                      & (y0s >= a * cx + b + UNDERLINE_BELOW * mh))
-        if "_" not in (text or ""):  # (a form's blank "______" is characters the recogniser read)
+        # (a form's blank "______" is characters the recogniser read; a single "_" is most often an
+        # underline read as one: fresh2's form read "EMail:_")
+        if "__" not in (text or ""):
             keep &= ~underline
         # A tilted line's box is taller than its letters: a letter is measured against the letters'
         # own median too (a kiosk's slanted "Admission.": its box 48 px tall for 14-20 px letters,
