@@ -88,20 +88,24 @@ CONTEXT_REACH, CONTEXT_SLACK = 3.0, 0.5
 CONTEXT_MARGIN = 0.25  # x the box's height: past the box's side a halo of the new word's own pixels may change
 
 
+def _column(span: tuple[int, int], reading: str, at: float) -> float:
+    """The image x of character position `at` of a reading across the columns `span` (characters
+    taken in proportion to the crop's width)."""
+    return span[0] + at / max(1, len(reading)) * (span[1] - span[0])
+
+
 def _words_at(row: str, span: tuple[int, int], box, word: str) -> tuple[list[str], int, int] | None:
     """(the row's words, i, j): row's words i..j-1 read as `word` (spaces aside, foreign edges
     dropped) with their middle on box (CONTEXT_SLACK x its height), the row read across the columns
     `span`; None where none do."""
     x0, y0, x1, y1 = box
-    h, (cx0, cx1) = y1 - y0, span
-    words, n, width = row.split(), len(word.split()), max(1, len(row))
+    h, n = y1 - y0, len(word.split())
     spans = [(m.start(), m.end()) for m in re.finditer(r"\S+", row)]
     for i in range(len(spans) - n + 1):
         a, b = spans[i][0], spans[i + n - 1][1]
-        middle = cx0 + (a + b) / 2 / width * (cx1 - cx0)
         if (without_foreign_edges(squeeze(row[a:b]), squeeze(word)) == squeeze(word)
-                and x0 - CONTEXT_SLACK * h <= middle <= x1 + CONTEXT_SLACK * h):
-            return words, i, i + n
+                and x0 - CONTEXT_SLACK * h <= _column(span, row, (a + b) / 2) <= x1 + CONTEXT_SLACK * h):
+            return [row[a:b] for a, b in spans], i, i + n
     return None
 
 
@@ -117,12 +121,11 @@ def read_in_context(judge: Judge, image: np.ndarray, original: np.ndarray, box, 
     h, w = y1 - y0, image.shape[1]
     cx0, cx1 = max(0, round(x0 - CONTEXT_REACH * h)), min(w, round(x1 + CONTEXT_REACH * h))
     was, old_text = squeeze(judge.read(original, (cx0, y0, cx1, y1))[0]), squeeze(old)
-    middle = (x0 + x1) / 2
     places = [m.start() for m in re.finditer(re.escape(old_text), was)] if old_text else []
     if not places:
         return None
-    # the old word's place in the original's reading: the one nearest the box (characters in proportion)
-    k = min(places, key=lambda i: abs(cx0 + (i + len(old_text) / 2) / max(1, len(was)) * (cx1 - cx0) - middle))
+    # the old word's place in the original's reading: the one nearest the box
+    k = min(places, key=lambda i: abs(_column((cx0, cx1), was, i + len(old_text) / 2) - (x0 + x1) / 2))
     was_before, was_after = _letters(was[:k]), _letters(was[k + len(old_text) :])
     found = None
     for dx, dy in STEADY_SHIFTS:
@@ -155,17 +158,16 @@ def cut_by_the_box(read: str, expected: str) -> bool:
     return len(read) >= len(expected) - 1 and len(read) > 1 and (expected.startswith(read[:-1]) or expected.endswith(read[1:]))
 
 
-def _set_anew(case: Case, out: np.ndarray, box) -> bool:
+def _set_anew(case: Case, original: np.ndarray, out: np.ndarray, box) -> bool:
     """Whether the old word's box may not bound the new word: a word of another length, or pixels
     changed in the word's rows past a side of its box (what follows or precedes it moved: a new
     word of as many letters may be wider, fresh2's "three" -> "seven" by 9 px)."""
     if len(squeeze(case.find)) != len(squeeze(case.replace)):
         return True
     x0, y0, x1, y1 = box
-    before = load_image(case.image)
-    if before.shape != out.shape:
+    if original.shape != out.shape:
         return False
-    moved, m = changed(before[y0:y1], out[y0:y1]), max(2, round(CONTEXT_MARGIN * (y1 - y0)))
+    moved, m = changed(original[y0:y1], out[y0:y1]), max(2, round(CONTEXT_MARGIN * (y1 - y0)))
     return bool(moved[:, : max(0, x0 - m)].any() or moved[:, x1 + m :].any())
 
 
@@ -177,10 +179,12 @@ def judge_output(judge: Judge, case: Case, result: EditResult) -> dict:
     if box is not None:
         read, conf = judge.read(out, box)
         judged = without_foreign_edges(squeeze(read), squeeze(expected))
-        if (judged != squeeze(expected) and not case.keep and cut_by_the_box(judged, squeeze(expected)) and _set_anew(case, out, box)
-                and (found := read_in_context(judge, out, load_image(case.image), box, expected, case.find)) is not None):
-            verdict.update(judge_box_text=read, judge_row_text=found[0])  # (both readings kept: the box's and the row's)
-            read, judged = found[1], squeeze(expected)
+        if judged != squeeze(expected) and not case.keep and cut_by_the_box(judged, squeeze(expected)):
+            original = load_image(case.image)  # (loaded once, for both questions)
+            if (_set_anew(case, original, out, box)
+                    and (found := read_in_context(judge, out, original, box, expected, case.find)) is not None):
+                verdict.update(judge_box_text=read, judge_row_text=found[0])  # (both readings kept: the box's and the row's)
+                read, judged = found[1], squeeze(expected)
         verdict.update(judge_text=read, judge_confidence=round(conf, 4), exact=judged == squeeze(expected),
                        ned=round(normalised_edit_distance(judged, squeeze(expected)), 4))
         if case.keep:
