@@ -39,6 +39,7 @@ from agent.schemas import Attempt, Box, Confirmation, EditPlan, EditRequest
 from agent.style import check_style, unlike_face
 from agent.verify import (
     cuts_kept_glyph,
+    joins_kept_glyph,
     levelled_crop,
     line_crop,
     line_verdict,
@@ -469,6 +470,8 @@ def build_graph(toolbox: Toolbox):
             why, confirmed_by = "changed-outside-word", None
         if why is None and cuts_kept_glyph(state["work"], state["candidate"], p):
             why, confirmed_by = "cuts-kept-glyph", None
+        if why is None and joins_kept_glyph(state["work"], state["candidate"], p):
+            why, confirmed_by = "joins-kept-glyph", None
         if why is None and p.reflow is not None and joins_kept_text(state["work"], state["candidate"], p):
             why, confirmed_by = "joins-kept-text", None
         if why is None and p.reflow is not None and left_text_behind(state["work"], state["candidate"], p):
@@ -561,7 +564,7 @@ def build_graph(toolbox: Toolbox):
         if (p.mode == "chars" and p.crowded and made == CROWDED_AFTER and last.why_failed in CROWDED_FAILURES
                 and p.frame is None and state.get("planned_again_after") is None and state.get("frames") is None):
             # New letters that cover a kept neighbour drawn in place (a slide's "blazingly" ->
-            # "amazingly": its m over the a, read "azingly"): after a failed attempt in place, the word is
+            # "amazingly": its m over the a, read "azingly"): after failed attempts in place, the word is
             # set anew and what follows moves. Not at once: a single letter drawn in place as the synthetic
             # suite's truth draws it (a W for an H) verified there, and set anew it moved the line. Where the
             # line has no room, the attempts in place go on. (Not through annotation frames: moved, the words
@@ -702,7 +705,10 @@ def _reaches_past_itself(p: EditPlan) -> bool:
     return before is not None and r.run[0] < before[2]
 
 
-CROWDED_AFTER = 1  # failed attempts of crowding letters drawn in place before their word is set anew (plan.CROWDING)
+# Failed attempts of crowding letters drawn in place before their word is set anew (plan.CROWDING):
+# the first, and the second's narrower draft (policy.FIT_SCALES). After one, a synthetic italic's
+# "OQN7HD" -> "OQN7WD" was set anew and its "D" moved; drawn a tenth smaller in place it verified.
+CROWDED_AFTER = 2
 # ... and the failures crowding gives: a letter lost or joined ("aazingly"), a neighbour misread
 CROWDED_FAILURES = ("wrong-length", "neighbour-changed", "wrong-glyph")
 ALONE_AFTER = 3  # failed attempts of characters drawn on the line's poor fit before the word is fitted alone (no verified edit of the suites took more)

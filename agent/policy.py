@@ -178,7 +178,7 @@ REFIT_SCALES = (1.08, 0.93)  # a wrong glyph at full guidance: a smaller size nu
 # The line and pixel checks' reasons (agent/verify.py) as the diagnoses the policy acts on.
 _AS_DIAGNOSIS = {"changed-outside-word": "neighbour-changed", "line-neighbour-changed": "neighbour-changed",
                  "joins-kept-text": "neighbour-changed", "text-left-behind": "neighbour-changed",
-                 "stray-ink": "neighbour-changed", "split-word": "wrong-length", "under-frame": "neighbour-changed",
+                 "stray-ink": "neighbour-changed", "split-word": "wrong-length", "joins-kept-glyph": "wrong-length", "under-frame": "neighbour-changed",
                  "cuts-kept-glyph": "neighbour-changed"}
 
 

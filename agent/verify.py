@@ -17,6 +17,7 @@ was erased, and each was verified. Two checks that do not trust the plan's boxes
   on ground, the edited glyph's own zone, where the new letter is wider or taller than the old), and none on the ink of
   the neighbouring words.
 - `cuts_kept_glyph`: inside the word too, a character edit leaves the kept letters' ink where it was.
+- `joins_kept_glyph`: ... and its new strokes do not touch a kept mark (a hyphen) the old letter stood apart from.
 
 A re-set word (agent/reflow.py) also fails when the text that closed up left a piece of itself in
 the ground it vacated (`left_text_behind`), or when the ground filled in holds a colour the ground
@@ -479,6 +480,59 @@ def cuts_kept_glyph(before: np.ndarray, after: np.ndarray, plan: EditPlan) -> bo
     elsewhere = ~edited | (inner & ~run[labels])
     erased = int((kept[labels] & ~now & elsewhere).sum())
     return bool(erased >= max(MIN_KEPT_CUT, KEPT_CUT * was.sum() / letters))
+
+
+JOIN_INK = 0.5  # observed ink over this is a stroke for the join check (a blur's faint bridge between two letters is not)
+JOINED_PX = 2  # pixels of new ink in a kept piece's connected stroke make it joined (one is a diagonal's corner)
+
+
+def joins_kept_glyph(before: np.ndarray, after: np.ndarray, plan: EditPlan) -> bool:
+    """Whether a character edit's new strokes touch a kept mark of the word (a hyphen, an
+    apostrophe, a full stop the word holds) that the old letter stood apart from: a mark joined to
+    a letter is read as part of it, or not at all. A book page's "four-pound" -> "five-pound" drew
+    an "e" wider than the "r" it replaced, into the hyphen; easyocr still read "five-pound" and
+    verified it, the judge read "fivepound". Kept marks are strokes before the edit lying mostly in
+    a kept punctuation character's box, none of them in an edited character's box (one that
+    touched or overlapped the old letter is not asked about). Letters are not: a new letter
+    touching a kept one is read as the two letters by both recognisers (a screenshot's 13 px
+    "Prediction" -> "Protection": its new "e" met the "c", and the judge read it right). (A re-set
+    word is checked by agent/reflow.joins_kept_text.)"""
+    if plan.reflow is not None or not plan.edits:
+        return False
+    edited_at = {plan.start - plan.word_start + e.index for e in plan.edits}
+    marks = [b for k, (c, b) in enumerate(zip(plan.word, plan.char_boxes, strict=True))
+             if b is not None and k not in edited_at and not c.isalnum() and not c.isspace()]
+    h, w = before.shape[:2]
+    x0, y0, x1, y1 = max(0, plan.word_box[0]), max(0, plan.word_box[1]), min(w, plan.word_box[2]), min(h, plan.word_box[3])
+    if not marks or x1 <= x0 or y1 <= y0:
+        return False
+    f = plan.font
+    was = observed_ink(before[y0:y1, x0:x1], f.fg, f.bg, f.effect) > JOIN_INK
+    now = observed_ink(after[y0:y1, x0:x1], f.fg, f.bg, f.effect) > JOIN_INK
+
+    def boxes_mask(boxes) -> np.ndarray:
+        m = np.zeros_like(was)
+        for b in boxes:
+            m[max(0, b[1] - y0) : max(0, b[3] - y0), max(0, b[0] - x0) : max(0, b[2] - x0)] = True
+        return m
+
+    edited, in_marks = boxes_mask([e.box for e in plan.edits if e.box is not None]), boxes_mask(marks)
+    labels, n = ndimage.label(was)
+    if n == 0 or not edited.any():
+        return False
+    index = np.arange(1, n + 1)
+    area = np.asarray(ndimage.sum(was, labels, index))
+    kept = index[(np.asarray(ndimage.sum(edited, labels, index)) == 0) & (np.asarray(ndimage.sum(in_marks, labels, index)) * 2 >= area)]
+    if not len(kept):
+        return False
+    new_ink = now & edited & ~ndimage.binary_dilation(np.isin(labels, kept), iterations=1)
+    after_labels, _ = ndimage.label(now)
+    for k in kept:
+        held = np.unique(after_labels[(labels == k) & now])
+        held = held[held > 0]
+        if held.size and (np.isin(after_labels, held) & new_ink).sum() >= JOINED_PX:
+            return True
+    return False
 
 
 def named_only(plan: EditPlan) -> EditPlan:

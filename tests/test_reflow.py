@@ -520,8 +520,8 @@ def test_new_letters_that_would_cover_a_kept_neighbour_set_the_word_anew(registr
     # place; its m (0.75 of the size) went where the l (0.1) stood, over the kept a beside it, and six
     # attempts read "azingly". Such a word is marked crowded, as are letters that would fill the space
     # beside them ("lit" -> "mit", "is" -> "im"); a letter a little wider than the old one ("faster" ->
-    # "fastes": s for r) is not. After a failed attempt in place (here too the m drawn over the a
-    # reads wrong), the crowded word is set anew, and what follows it moves.
+    # "fastes": s for r) is not. After failed attempts in place (the first and its narrower redraw:
+    # here too the m drawn over the a reads wrong), the crowded word is set anew, and what follows it moves.
     from agent.plan import make_plan
     from tools.ocr import TextLine
 
@@ -538,6 +538,7 @@ def test_new_letters_that_would_cover_a_kept_neighbour_set_the_word_anew(registr
     assert crowded == {"amazingly": True, "fastes": False, "im": True, "mit": True}
     result, out, _ = editor.run(EditRequest(image="line.png", find="blazingly", replace="amazingly", max_attempts=3), image)
     assert result.status == "verified" and result.plan.reflow is not None and result.plan.reflow.dx > 0, result.message
+    assert [a.size_scale for a in result.attempts] == [1.0, 0.9, 1.0]  # in place, a tenth smaller in place, set anew
     # "faster now" moved right by the width the m adds; "is" stayed
     assert (out[:, : drawn.boxes[3][0] - 2] == image[:, : drawn.boxes[3][0] - 2]).all()
     assert not (out[:, drawn.boxes[-1][2] :] == image[:, drawn.boxes[-1][2] :]).all()

@@ -272,6 +272,35 @@ def test_an_edit_that_erases_a_kept_letters_overhang_inside_the_edited_box_is_re
     assert cuts_kept_glyph(before, dot, plan)
 
 
+def test_a_new_letter_that_touches_a_kept_mark_it_stood_apart_from_is_refused():
+    # A book page's "four-pound" -> "five-pound": the new "e", wider than the "r", reached the
+    # hyphen; easyocr read "five-pound" and it was verified, the judge read "fivepound". A letter
+    # touching a kept letter is not refused: both recognisers read the two letters (a screenshot's
+    # 13 px "Prediction" -> "Protection", its new "e" against the "c", was read right by the judge).
+    from agent.schemas import Reflow
+    from agent.verify import joins_kept_glyph
+
+    letters, before = _four_letters(10, 20)  # bars at x 10-18, 20-28, 30-38, 40-48; the last is edited
+    plan = letters.model_copy(update={"line_text": "so-d", "word": "so-d", "new_word": "so-m"})  # the third a hyphen
+    redrawn = before.copy()
+    redrawn[10:30, 40:48] = GROUND
+    redrawn[14:30, 41:47] = INK  # the new letter inside the old one's box: 3 px clear of the hyphen
+    assert not joins_kept_glyph(before, redrawn, plan)
+    wide = redrawn.copy()
+    wide[14:30, 38:47] = INK  # wider, to the hyphen's last column
+    assert joins_kept_glyph(before, wide, plan)
+    assert not joins_kept_glyph(before, wide, letters)  # ... where the l is kept: a letter
+    faint = redrawn.copy()
+    faint[14:30, 38:40] = [(i + GROUND) // 2 for i in INK]  # a blur's half-ink bridge is not a stroke
+    assert not joins_kept_glyph(before, faint, plan)
+    # A mark the old letter already touched is not asked about.
+    joined = before.copy()
+    joined[20:22, 38:40] = INK
+    assert not joins_kept_glyph(joined, wide, plan)
+    # a re-set word is checked by agent/reflow.joins_kept_text
+    assert not joins_kept_glyph(before, wide, plan.model_copy(update={"reflow": Reflow.model_construct()}))
+
+
 def test_a_letter_touching_its_neighbours_is_redrawn_without_a_cut():
     # A FreeMono "m" -> "w" whose m touched its X and b (synthetic syn-0-0001): the run of three is one
     # component, the m under a quarter of its ink, so the run counts as a kept letter; the old m's own
