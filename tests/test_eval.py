@@ -296,6 +296,14 @@ def test_a_word_set_anew_is_read_in_its_row_only_where_the_box_cut_it(tmp_path):
     assert read_in_context(_RowJudge("", "The majority of the", "The bulk of the"), output, original, box, "the", "majority") is None
     # an old letter left beside the new word is a word the original does not have
     assert read_in_context(_RowJudge("", "The majority of the", "The bulk y of the"), output, original, box, "bulk", "majority") is None
+    # the judge drops the space after a comma (fresh4's "Melbourne, VIC" -> "Sydney,VIC"): a letter after it starts a word;
+    # a digit after it is a number's ("1,300" is one word)
+    assert read_in_context(_RowJudge("", "At Melbourne,VIC 3000", "At Sydney,VIC 3000"), output, original, box, "Sydney",
+                           "Melbourne") == ("At Sydney,VIC 3000", "Sydney,")
+    assert read_in_context(_RowJudge("", "At 1,300 yen", "At 1,500 yen"), output, original, box, "1,500", "1,300") == (
+        "At 1,500 yen", "1,500")
+    assert read_in_context(_RowJudge("", "At Melbourne,VIC 3000", "At Sydney,VIX 3000"), output, original, box, "Sydney",
+                           "Melbourne") is None  # ... and the words after it are read as the original's
     # judge_output asks the row only where the box cut a word of another length, or what follows it moved
     before, after = tmp_path / "before.png", tmp_path / "after.png"
     Image.fromarray(original).save(before)

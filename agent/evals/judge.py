@@ -94,13 +94,18 @@ def _column(span: tuple[int, int], reading: str, at: float) -> float:
     return span[0] + at / max(1, len(reading)) * (span[1] - span[0])
 
 
+WORD = re.compile(r"\S+?(?:[,;](?=[^\W\d])|(?=\s)|$)")  # a word of a reading (_words_at)
+
+
 def _words_at(row: str, span: tuple[int, int], box, word: str) -> tuple[list[str], int, int] | None:
     """(the row's words, i, j): row's words i..j-1 read as `word` (spaces aside, foreign edges
     dropped) with their middle on box (CONTEXT_SLACK x its height), the row read across the columns
-    `span`; None where none do."""
+    `span`; None where none do. A comma or semicolon with a letter right after it ends a word too:
+    the judge drops the space after it (fresh4's invoice read "Sydney,VIC 3000"; a digit after it
+    is a number's: "1,300")."""
     x0, y0, x1, y1 = box
-    h, n = y1 - y0, len(word.split())
-    spans = [(m.start(), m.end()) for m in re.finditer(r"\S+", row)]
+    spans = [(m.start(), m.end()) for m in WORD.finditer(row)]
+    h, n = y1 - y0, len(WORD.findall(word))
     for i in range(len(spans) - n + 1):
         a, b = spans[i][0], spans[i + n - 1][1]
         if (without_foreign_edges(squeeze(row[a:b]), squeeze(word)) == squeeze(word)
