@@ -76,6 +76,9 @@ LEFT_BEHIND = 0.5  # ink this strong just past a moved run's end was left behind
 FAINT_INK = 0.1  # moved text: a smaller ink share is the ground's noise
 SHORTER_STAYS = 0.6  # x the size, about a letter: a new text narrower by no more leaves the rest of its line in place
 TAIL_GAP = 0.15  # x the size: ink after a gap this narrow past the word's last glyph is its own (a full stop), not the next word
+# ... in a fixed-pitch face, whose marks sit in the middle of a cell 0.6 of the size wide: a letter's
+# "Bellevue," in Courier had 8 px (0.2) between the e and the comma; the next word is a cell or more away
+TAIL_GAP_MONO = 0.3
 SPECK = 0.06  # a piece of ink smaller than (this x the font size) squared is a speck, not a letter or full stop
 MARK = 0.35  # a piece of ink no taller or wider than this x the font size may be punctuation
 SOLID = 0.6  # on the text's colour axis, ink this strong is text that blocks a moving line
@@ -224,8 +227,12 @@ def plan_reflow(registry, image: np.ndarray, plan: EditPlan, lines: list[TextLin
     # Where the word's own ink ends (a full stop against it included), unless that runs into the
     # next character read: where the run stops when the rest of the line keeps its pixels.
     word_end = _extend(cols, beyond, rule_cols, max(plan.word_box[2], int(np.ceil(cut_after.x_base))),
-                       round(TAIL_GAP * f.size) + 2, +1)
+                       round((TAIL_GAP_MONO if f.category == "mono" else TAIL_GAP) * f.size) + 2, +1)
     own_end = word_end < end_x and (plan.outside[1] is None or word_end <= plan.outside[1][0])
+    # Marks against the word's end that the recogniser did not read are carried whole: the text's
+    # rows are the face's for the text it read, and a comma's tail below them stayed where it was
+    # when the comma closed up (a letter's "Bellevue," -> "Seattle,", read "Seattle, .").
+    carried += _pieces_within(strokes & ~rules, plan.word_box[2], word_end, band[0])
     # (where the new characters end, in the face's width at the measured tracking; the old text's
     # end is that less the width difference)
     new_end = pen_x + tracking * (advance(new_mid + t0) - advance(t0))
@@ -354,6 +361,7 @@ def _text_rows(registry, plan: EditPlan, size: int, baseline: float, slack: int,
     _, top, _, bottom = registry.font(plan.font.face, size).getbbox(plan.line_text + plan.new_word + run_text, anchor="ls")
     top, bottom = baseline + top, baseline + bottom
     seen = [b for b in plan.char_boxes if b is not None]  # ... and the word's own ink (an accent OCR missed)
+    seen += plan.reflow.carried if plan.reflow is not None else []  # (a comma's tail)
     if seen:
         top, bottom = min(top, min(b[1] for b in seen)), max(bottom, max(b[3] for b in seen))
     slack += int(np.ceil(FACE_SLACK * size))
@@ -495,6 +503,14 @@ def _room(cols: np.ndarray, rule_cols: np.ndarray, edge: int, step: int, obstacl
 def _right_of(cut: Cut, xs: np.ndarray, ys: np.ndarray, baseline: float, by: float = 0.0) -> np.ndarray:
     """Whether image pixels (xs, ys: coordinates that broadcast) lie right of the cut moved by `by` px."""
     return xs >= cut.x_base + by + cut.lean * (baseline - ys)
+
+
+def _pieces_within(strokes: np.ndarray, x0: int, x1: int, y_off: int) -> list[Box]:
+    """The boxes (image rows: the mask's first row is y_off) of the stroke pieces lying wholly in
+    columns x0..x1 (a pixel's slack)."""
+    labels, _ = ndimage.label(strokes)
+    return [(sl[1].start, sl[0].start + y_off, sl[1].stop, sl[0].stop + y_off) for sl in ndimage.find_objects(labels)
+            if sl is not None and sl[1].start >= x0 - 1 and sl[1].stop <= x1 + 1]
 
 
 def _carried(r: Reflow, strokes: np.ndarray, x_off: int, y_off: int) -> np.ndarray:

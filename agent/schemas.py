@@ -154,9 +154,10 @@ class Reflow(BaseModel):
                           "line's row it joins): their tallest and deepest glyphs, with the line's and the new word's, "
                           "bound the rows that move.")
     carried: list[tuple[int, int, int, int]] = Field(
-        default_factory=list, description="Punctuation (ink boxes; px of the plan's frame) that no cut can part from the changed "
-        "characters' last glyph, kept with what follows them whichever side of cut_after it lies (an italic "
-        "letter's tail leans over its full stop).")
+        default_factory=list, description="Punctuation (ink boxes; px of the plan's frame) kept with what follows the changed "
+        "characters whichever side of cut_after it lies, whole: a mark no cut can part from their last glyph (an italic "
+        "letter's tail leans over its full stop), and marks against the word's end that the recogniser did not read "
+        "(a comma's tail lies below the rows of the text it read).")
 
 
 class Exemplar(BaseModel):

@@ -108,6 +108,29 @@ def test_line_ink_separates_dark_text_on_light(registry):
         assert abs(got[0] - want[0]) <= 2 and abs(got[2] - want[2]) <= 2
 
 
+def test_a_mark_the_reading_lacks_is_not_the_last_letters_box(registry):
+    # A Courier letter's "Bellevue," was read "Bellevue": nine pieces of ink for eight letters, the
+    # cut gave the last e's box to the comma, and "Seattle" set anew lost its e ("Seattl,"). A mark
+    # at the end of a word read without one (narrow, wholly below the letters' middle) is left out.
+    font = registry.font("FreeMono", 39)
+    r = render_text(font, "Bellevue,", (260, 60), (10, 42))
+    img = (250 - r.alpha[..., None] * np.array([230, 230, 230])).astype(np.uint8)
+    ink = line_ink(img, (6, 12, 250, 54), "Bellevue", registry)
+    boxes = char_boxes(registry, ink, "Bellevue", "FreeMono")
+    for got, want in zip(boxes, r.boxes[:8], strict=True):
+        assert abs(got[0] - want[0]) <= 2 and abs(got[2] - want[2]) <= 2, (got, want)
+    # an "i" is narrow too, but crosses the letters' middle: "Bellevi" with a comma keeps its i
+    r = render_text(font, "Bellevi,", (260, 60), (10, 42))
+    img = (250 - r.alpha[..., None] * np.array([230, 230, 230])).astype(np.uint8)
+    boxes = char_boxes(registry, line_ink(img, (6, 12, 250, 54), "Bellevi", registry), "Bellevi", "FreeMono")
+    assert abs(boxes[-1][2] - r.boxes[6][2]) <= 2, (boxes[-1], r.boxes[6])
+    # ... and an opening quote before a word read without it
+    r = render_text(font, "'Bellevue", (260, 60), (10, 42))
+    img = (250 - r.alpha[..., None] * np.array([230, 230, 230])).astype(np.uint8)
+    boxes = char_boxes(registry, line_ink(img, (6, 12, 250, 54), "Bellevue", registry), "Bellevue", "FreeMono")
+    assert abs(boxes[0][0] - r.boxes[1][0]) <= 2, (boxes[0], r.boxes[1])
+
+
 def test_line_ink_keeps_a_smaller_size_last_letter(registry):
     # A poster's "SALE today only", 64 and 30 px: the detector's box is as tall as the capitals, the
     # serif's final "y" (20 px) under 0.3 of it, and as a speck past the last letter it was dropped:
