@@ -832,7 +832,11 @@ def paint_reflow(registry, image: np.ndarray, plan: EditPlan, s: AttemptSettings
     # of any hue took a textured ground's cells for text, and moved them.)
     strokes = observed > STROKE
     rules = grown(np.logical_or(*drawn_lines(win, strokes, f)))
-    ink = (observed > INK) & ndimage.binary_dilation(strokes, iterations=2) & ~rules & text_band
+    # Strokes that go on past the text's rows are another line's (a receipt's "Daily Parking": the
+    # rows of its descenders held the tops of the next line's "CC (Swipe)", and they were erased
+    # and moved with it): they stay as they are.
+    others = _other_lines(image, (y0, y1), (xa, xb), (top, bottom), f, halo)
+    ink = (observed > INK) & ndimage.binary_dilation(strokes, iterations=2) & ~rules & text_band & ~others
     # Only the text's rows change (with their halo): not a cell of a textured ground below them, nor
     # a speck of a noisy one above them. The rows are the letters' solid ink (a textured ground's
     # cells and a grain's specks pass for strokes: they took the changes 3 rows past the letters'
@@ -897,7 +901,7 @@ def paint_reflow(registry, image: np.ndarray, plan: EditPlan, s: AttemptSettings
         vacated = ((xs >= text_end + shift - halo) & (xs < text_end + halo)
                    & (ys >= y0 + text_rows[0] - halo) & (ys <= y0 + text_rows[-1] + halo))
         hole |= vacated
-    hole &= ~ndimage.binary_dilation(ink & staying, iterations=1) & bounds & text_band & ~rules
+    hole &= ~ndimage.binary_dilation(ink & staying, iterations=1) & bounds & text_band & ~rules & ~ndimage.binary_dilation(others, iterations=1)
     full = np.zeros((h, w), bool)
     full[y0:y1, xa:xb] = hole
     plate = Draft(np.zeros((1, 1), np.float32), None, f.fg, f.bg,
@@ -938,7 +942,7 @@ def paint_reflow(registry, image: np.ndarray, plan: EditPlan, s: AttemptSettings
     # Only the strokes and their soft edges move: a grain speck over the threshold, moved with its
     # own ground, is read as a full stop.
     edges = ndimage.binary_dilation(a > STROKE, iterations=1 + int(np.ceil(2 * f.blur)))
-    src = (((a > 0) & edges & ndimage.binary_dilation(moving_ink, iterations=halo)) | layer_ink) & moving & text_band
+    src = (((a > 0) & edges & ndimage.binary_dilation(moving_ink, iterations=halo)) | layer_ink) & moving & text_band & ~others
     a[layer_ink] = 1  # an outline or shadow is copied as it is
     ink_alone = orig - (1 - a)[..., None] * fill
     dst, a_dst = _moved(plan, src, shift, xa), _moved(plan, a, shift, xa)[..., None]
@@ -993,6 +997,24 @@ def paint_reflow(registry, image: np.ndarray, plan: EditPlan, s: AttemptSettings
     filled = np.zeros((h, w), bool)
     filled[y0:y1, xa:xb] = hole & ~dst & ~new_ink & ~framed
     return Reflowed(result, drawn_mask, change_box, word_box or plan.word_box, filled)
+
+
+OTHER_LINE_REACH = 2  # rows past the band looked at for a stroke going on: enough to see it does
+
+
+def _other_lines(image: np.ndarray, band: tuple[int, int], cols: tuple[int, int], rows: tuple[float, float], f, reach: int) -> np.ndarray:
+    """The strokes in the band's window (rows band, columns cols) whose piece reaches past
+    `rows` ([top, bottom): the text's rows, or the band's), looked at `reach` rows past the band
+    too: another line's letters, not this one's, whose extent the rows are."""
+    (y0, y1), (xa, xb), h = band, cols, image.shape[0]
+    e0, e1 = max(0, y0 - reach), min(h, y1 + reach)
+    strokes = observed_ink(image[e0:e1, xa:xb], f.fg, f.bg, f.effect) > STROKE
+    labels, _ = ndimage.label(strokes)
+    y = np.arange(e0, e1)
+    outside = (y < rows[0]) | (y >= rows[1])
+    crossing = np.unique(labels[outside][strokes[outside]])
+    others = np.isin(labels, crossing[crossing > 0]) & np.isin(labels, np.unique(labels[~outside]))
+    return others[y0 - e0 : y1 - e0]
 
 
 def _holding(mask: np.ndarray, core: np.ndarray) -> np.ndarray:
@@ -1185,10 +1207,13 @@ def _shifted(a: np.ndarray, dx: int) -> np.ndarray:
     return out
 
 
-def _kept_sides(r: Reflow, strokes_before: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _kept_sides(r: Reflow, before: np.ndarray, strokes_before: np.ndarray, f) -> tuple[np.ndarray, np.ndarray]:
     """(the side of the band that stays, the side that moves, up to the run's end), HxW over the
-    band's rows and the image's width: what kept_intact and joins_kept_text hold the edit to."""
+    band's rows and the image's width: what kept_intact and joins_kept_text hold the edit to.
+    Another line's strokes reaching into the band stay, on either side (_other_lines, its piece
+    going on past the band: the painter keeps them)."""
     y0, y1 = r.band
+    others = _other_lines(before, r.band, (0, before.shape[1]), r.band, f, OTHER_LINE_REACH)
     ys, xs = np.arange(y0, y1)[:, None], np.arange(strokes_before.shape[1])[None, :]
     _, run_edge = moving_part(r)
     if r.side == "after":
@@ -1197,7 +1222,7 @@ def _kept_sides(r: Reflow, strokes_before: np.ndarray) -> tuple[np.ndarray, np.n
     else:
         staying = _right_of(r.cut_after, xs, ys, r.baseline)
         moving = ~_right_of(r.cut_before, xs, ys, r.baseline) & (xs >= run_edge)
-    return staying, moving
+    return staying | others, moving & ~others
 
 
 def kept_intact(before: np.ndarray, after: np.ndarray, plan: EditPlan) -> bool:
@@ -1213,7 +1238,7 @@ def kept_intact(before: np.ndarray, after: np.ndarray, plan: EditPlan) -> bool:
     strokes_before = ink_before > STROKE
     not_rules = ~_rules(strokes_before, f.size)
     shift, run_edge = moving_part(r)
-    staying, moving = _kept_sides(r, strokes_before)
+    staying, moving = _kept_sides(r, before, strokes_before, f)
     # (the staying side's ink within a word's height of the word: a far letter's faint change is not this edit's)
     staying &= (xs >= plan.word_box[0] - height) if r.side == "after" else (xs < plan.word_box[2] + height)
     for where, now in ((staying & not_rules, ink_after), (moving & not_rules, _moved(plan, ink_after, -shift))):
@@ -1238,7 +1263,7 @@ def joins_kept_text(before: np.ndarray, after: np.ndarray, plan: EditPlan) -> bo
     strokes_before = observed_ink(before[y0:y1], f.fg, f.bg, f.effect) > STROKE
     strokes_after = observed_ink(after[y0:y1], f.fg, f.bg, f.effect) > STROKE
     shift, _ = moving_part(r)
-    staying, moving = _kept_sides(r, strokes_before)
+    staying, moving = _kept_sides(r, before, strokes_before, f)
     moved = _moved(plan, strokes_before & moving, shift)
     word_before, word_after = ~staying & ~moving, ~staying & ~_moved(plan, moving, shift)
     # Each side apart: a kept piece's strokes, in the image before and after, and whether the
@@ -1262,7 +1287,7 @@ def left_text_behind(before: np.ndarray, after: np.ndarray, plan: EditPlan) -> b
     ink_before = observed_ink(before[y0:y1], f.fg, f.bg, f.effect)
     strokes_before = ink_before > STROKE
     not_rules = ~_rules(strokes_before, f.size)
-    _, moving = _kept_sides(r, strokes_before)
+    _, moving = _kept_sides(r, before, strokes_before, f)
     moved_cols = np.nonzero(((ink_before > STRONG) & moving & not_rules).any(0))[0]
     if not len(moved_cols):
         return False

@@ -176,6 +176,22 @@ def test_a_full_stop_ocr_did_not_read_moves_with_the_line(editor, registry):
     assert ink_truth > 0 and abs(int(ink_out) - int(ink_truth)) <= 0.3 * ink_truth
 
 
+def test_the_next_lines_letters_in_the_band_stay_where_they_are(editor, registry):
+    # A receipt's "Rate: Daily Parking" -> "Weekly", its next line "Pmt Type: CC (Swipe)" close
+    # under it: the rows of "Daily Parking"'s descenders held the tops of "CC (Swipe)", which were
+    # erased and moved with the line, and 121 pixels of the next line changed in an edit verified.
+    # Strokes that go on past the text's rows are another line's: they stay, and the checks hold them to it.
+    font = registry.font("DejaVuSansCondensed", 30)
+    top = render_text(font, "Rate: Daily Parking", (420, 90), (12, 38))
+    low = render_text(font, "Type: CC (Swipe)", (420, 90), (12, 68))
+    image = (np.full((90, 420, 3), 245.0) - np.maximum(top.alpha, low.alpha)[..., None] * 225).astype(np.uint8)
+    result, out, _ = editor.run(EditRequest(image="receipt.png", find="Daily", replace="Weekly"), image)
+    assert result.status == "verified" and result.plan.reflow is not None, result.message
+    assert result.plan.reflow.band[1] > np.nonzero(low.alpha.any(1))[0][0] + 5  # the band takes in the next line's tops
+    below = np.nonzero(top.alpha.any(1))[0][-1] + 2  # (the rows under the top line's descenders: the next line's alone)
+    assert (np.abs(out[below:].astype(int) - image[below:].astype(int)).max(-1) > 30).sum() == 0
+
+
 def test_a_full_stop_an_italic_letter_leans_over_moves_whole_with_the_line(editor, registry):
     # "Fish The Furniture." -> "Kitchen." in a bold italic serif on a texture: the e's tail leans
     # over the full stop, so no leaning cut parts them; the stop was half erased and verified.
