@@ -705,9 +705,11 @@ def _reaches_past_itself(p: EditPlan) -> bool:
     return before is not None and r.run[0] < before[2]
 
 
-# Failed attempts of crowding letters drawn in place before their word is set anew (plan.CROWDING):
-# the first, and the second's narrower draft (policy.FIT_SCALES). After one, a synthetic italic's
-# "OQN7HD" -> "OQN7WD" was set anew and its "D" moved; drawn a tenth smaller in place it verified.
+# Failed attempts of crowding letters drawn in place before their word is set anew (plan.CROWDING),
+# the second of them failed as crowding does (CROWDED_FAILURES): after a lost or joined letter the
+# second is a tenth smaller (policy.FIT_SCALES). After one, a synthetic italic's "OQN7HD" -> "OQN7WD"
+# was set anew and its "D" moved; drawn a tenth smaller in place it verified. (On a tilted line the
+# levelled frame, LEVEL_AFTER, comes first.)
 CROWDED_AFTER = 2
 # ... and the failures crowding gives: a letter lost or joined ("aazingly"), a neighbour misread
 CROWDED_FAILURES = ("wrong-length", "neighbour-changed", "wrong-glyph")

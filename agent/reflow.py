@@ -79,6 +79,7 @@ TAIL_GAP = 0.15  # x the size: ink after a gap this narrow past the word's last 
 # ... in a fixed-pitch face, whose marks sit in the middle of a cell 0.6 of the size wide: a letter's
 # "Bellevue," in Courier had 8 px (0.2) between the e and the comma; the next word is a cell or more away
 TAIL_GAP_MONO = 0.3
+MARK_WIDTH = 0.5  # x the size: a mark carried against a word's end is no wider (a comma, a full stop, a quote)
 SPECK = 0.06  # a piece of ink smaller than (this x the font size) squared is a speck, not a letter or full stop
 MARK = 0.35  # a piece of ink no taller or wider than this x the font size may be punctuation
 SOLID = 0.6  # on the text's colour axis, ink this strong is text that blocks a moving line
@@ -232,7 +233,7 @@ def plan_reflow(registry, image: np.ndarray, plan: EditPlan, lines: list[TextLin
     # Marks against the word's end that the recogniser did not read are carried whole: the text's
     # rows are the face's for the text it read, and a comma's tail below them stayed where it was
     # when the comma closed up (a letter's "Bellevue," -> "Seattle,", read "Seattle, .").
-    carried += _pieces_within(strokes & ~rules, plan.word_box[2], word_end, band[0])
+    carried += _pieces_within(strokes & ~rules, plan.word_box, word_end, band[0], f.size)
     # (where the new characters end, in the face's width at the measured tracking; the old text's
     # end is that less the width difference)
     new_end = pen_x + tracking * (advance(new_mid + t0) - advance(t0))
@@ -309,7 +310,8 @@ def plan_reflow(registry, image: np.ndarray, plan: EditPlan, lines: list[TextLin
                                  "image edge (a shorter replacement fits)")
     return Reflow(how=how, side=side, why=why, head=head, tail=tail, pen_x=round(pen_x, 2), baseline=round(pen.baseline, 2),
                   size=pen.size, tracking=round(tracking, 4), condense=round(condense, 4), cut_before=cut_before, cut_after=cut_after, dx=dx,
-                  run=(start_x, end_x), band=band, carried=carried, cells=cells, frame=frame, run_text=run_text)
+                  run=(start_x, end_x), band=band, carried=carried, cells=cells, frame=frame, run_text=run_text,
+                  rows=_letter_rows(registry, plan, f.size, f.baseline, run_text, carried))
 
 
 def _frame_side(rules: np.ndarray, upright: np.ndarray, f, solid: np.ndarray, band: tuple[int, int], end: int, dx: int,
@@ -353,7 +355,14 @@ def _frame_side(rules: np.ndarray, upright: np.ndarray, f, solid: np.ndarray, ba
     return c0, band[0] + r0, c1, band[0] + r1
 
 
-def _text_rows(registry, plan: EditPlan, size: int, baseline: float, slack: int, run_text: str) -> tuple[float, float]:
+def _letter_rows(registry, plan: EditPlan, size: int, baseline: float, run_text: str, carried: list[Box]) -> tuple[float, float]:
+    """The rows the line's letters span: _text_rows with no slack, and the marks carried (a comma's tail)."""
+    top, bottom = _text_rows(registry, plan, size, baseline, 0, run_text, face_slack=False)
+    return min([top] + [b[1] for b in carried]), max([bottom] + [b[3] for b in carried])
+
+
+def _text_rows(registry, plan: EditPlan, size: int, baseline: float, slack: int, run_text: str,
+               face_slack: bool = True) -> tuple[float, float]:
     """[top, bottom) rows the line's text reaches: the face's own extent for the line's text, the
     run's other words and the new word (their tallest and deepest glyphs) at this size and baseline, slack more each way
     (a glyph's soft edges, blur, ringing). On a textured or graded ground, cells next to the
@@ -364,7 +373,7 @@ def _text_rows(registry, plan: EditPlan, size: int, baseline: float, slack: int,
     seen += plan.reflow.carried if plan.reflow is not None else []  # (a comma's tail)
     if seen:
         top, bottom = min(top, min(b[1] for b in seen)), max(bottom, max(b[3] for b in seen))
-    slack += int(np.ceil(FACE_SLACK * size))
+    slack += int(np.ceil(FACE_SLACK * size)) if face_slack else 0
     return top - slack, bottom + slack
 
 
@@ -505,12 +514,22 @@ def _right_of(cut: Cut, xs: np.ndarray, ys: np.ndarray, baseline: float, by: flo
     return xs >= cut.x_base + by + cut.lean * (baseline - ys)
 
 
-def _pieces_within(strokes: np.ndarray, x0: int, x1: int, y_off: int) -> list[Box]:
+def _pieces_within(strokes: np.ndarray, word_box: Box, x1: int, y_off: int, size: int) -> list[Box]:
     """The boxes (image rows: the mask's first row is y_off) of the stroke pieces lying wholly in
-    columns x0..x1 (a pixel's slack)."""
+    the columns past the word's box up to x1 (a pixel's slack), sharing rows with the word, no
+    taller than it and no wider than MARK_WIDTH of the size: marks against it, not the next
+    line's tops in the band's rows, nor a letter."""
     labels, _ = ndimage.label(strokes)
-    return [(sl[1].start, sl[0].start + y_off, sl[1].stop, sl[0].stop + y_off) for sl in ndimage.find_objects(labels)
-            if sl is not None and sl[1].start >= x0 - 1 and sl[1].stop <= x1 + 1]
+    height = word_box[3] - word_box[1]
+    found = []
+    for sl in ndimage.find_objects(labels):
+        if sl is None:
+            continue
+        x0, y0, x1_, y1 = sl[1].start, sl[0].start + y_off, sl[1].stop, sl[0].stop + y_off
+        if (x0 >= word_box[2] - 1 and x1_ <= x1 + 1 and y0 < word_box[3] and y1 > word_box[1]
+                and y1 - y0 <= height and x1_ - x0 <= MARK_WIDTH * size):
+            found.append((x0, y0, x1_, y1))
+    return found
 
 
 def _carried(r: Reflow, strokes: np.ndarray, x_off: int, y_off: int) -> np.ndarray:
@@ -832,10 +851,10 @@ def paint_reflow(registry, image: np.ndarray, plan: EditPlan, s: AttemptSettings
     # of any hue took a textured ground's cells for text, and moved them.)
     strokes = observed > STROKE
     rules = grown(np.logical_or(*drawn_lines(win, strokes, f)))
-    # Strokes that go on past the text's rows are another line's (a receipt's "Daily Parking": the
-    # rows of its descenders held the tops of the next line's "CC (Swipe)", and they were erased
-    # and moved with it): they stay as they are.
-    others = _other_lines(image, (y0, y1), (xa, xb), (top, bottom), f, halo)
+    # Another line's strokes reaching into the band stay as they are (a receipt's "Daily Parking":
+    # the rows of its descenders held the tops of the next line's "CC (Swipe)", and they were erased
+    # and moved with it).
+    others = _other_lines(image, r, f)[:, xa:xb]
     ink = (observed > INK) & ndimage.binary_dilation(strokes, iterations=2) & ~rules & text_band & ~others
     # Only the text's rows change (with their halo): not a cell of a textured ground below them, nor
     # a speck of a noisy one above them. The rows are the letters' solid ink (a textured ground's
@@ -999,22 +1018,26 @@ def paint_reflow(registry, image: np.ndarray, plan: EditPlan, s: AttemptSettings
     return Reflowed(result, drawn_mask, change_box, word_box or plan.word_box, filled)
 
 
-OTHER_LINE_REACH = 2  # rows past the band looked at for a stroke going on: enough to see it does
-
-
-def _other_lines(image: np.ndarray, band: tuple[int, int], cols: tuple[int, int], rows: tuple[float, float], f, reach: int) -> np.ndarray:
-    """The strokes in the band's window (rows band, columns cols) whose piece reaches past
-    `rows` ([top, bottom): the text's rows, or the band's), looked at `reach` rows past the band
-    too: another line's letters, not this one's, whose extent the rows are."""
-    (y0, y1), (xa, xb), h = band, cols, image.shape[0]
-    e0, e1 = max(0, y0 - reach), min(h, y1 + reach)
-    strokes = observed_ink(image[e0:e1, xa:xb], f.fg, f.bg, f.effect) > STROKE
-    labels, _ = ndimage.label(strokes)
-    y = np.arange(e0, e1)
-    outside = (y < rows[0]) | (y >= rows[1])
-    crossing = np.unique(labels[outside][strokes[outside]])
-    others = np.isin(labels, crossing[crossing > 0]) & np.isin(labels, np.unique(labels[~outside]))
-    return others[y0 - e0 : y1 - e0]
+def _other_lines(image: np.ndarray, r: Reflow, f) -> np.ndarray:
+    """The strokes in the band's rows (over the image's width) whose piece (looked at a band's
+    height past each edge) lies mostly outside the rows the line's letters span (r.rows): another
+    line's letters reaching into the band (a receipt's next line under "Daily Parking": its
+    capitals' tops, and its colon's upper dot, wholly in the band), which the painter keeps where
+    they are and the checks hold it to that (_kept_sides). A piece mostly inside is this line's
+    (a letter a little taller than the face says, or one touching the next line's)."""
+    (y0, y1), h = r.band, image.shape[0]
+    top, bottom = r.rows if r.rows is not None else r.band
+    e0, e1 = max(0, y0 - (y1 - y0)), min(h, y1 + (y1 - y0))
+    strokes = observed_ink(image[e0:e1], f.fg, f.bg, f.effect) > STROKE
+    labels, n = ndimage.label(strokes)
+    if n == 0:
+        return np.zeros((y1 - y0, image.shape[1]), bool)
+    index = np.arange(1, n + 1)
+    rows = np.arange(e0, e1)[:, None]
+    inside = np.asarray(ndimage.sum(np.broadcast_to((rows >= top) & (rows < bottom), strokes.shape), labels, index))
+    total = np.asarray(ndimage.sum(strokes, labels, index))
+    others = np.concatenate([[False], total - inside > inside])
+    return others[labels[y0 - e0 : y1 - e0]]
 
 
 def _holding(mask: np.ndarray, core: np.ndarray) -> np.ndarray:
@@ -1210,10 +1233,10 @@ def _shifted(a: np.ndarray, dx: int) -> np.ndarray:
 def _kept_sides(r: Reflow, before: np.ndarray, strokes_before: np.ndarray, f) -> tuple[np.ndarray, np.ndarray]:
     """(the side of the band that stays, the side that moves, up to the run's end), HxW over the
     band's rows and the image's width: what kept_intact and joins_kept_text hold the edit to.
-    Another line's strokes reaching into the band stay, on either side (_other_lines, its piece
-    going on past the band: the painter keeps them)."""
+    Another line's strokes reaching into the band stay, on either side (_other_lines: the
+    painter keeps them)."""
     y0, y1 = r.band
-    others = _other_lines(before, r.band, (0, before.shape[1]), r.band, f, OTHER_LINE_REACH)
+    others = _other_lines(before, r, f)
     ys, xs = np.arange(y0, y1)[:, None], np.arange(strokes_before.shape[1])[None, :]
     _, run_edge = moving_part(r)
     if r.side == "after":

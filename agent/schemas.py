@@ -150,6 +150,9 @@ class Reflow(BaseModel):
     frame: tuple[int, int, int, int] | None = Field(
         default=None, description="The right side of a box drawn round the line (x0, y0, x1, y1; px of the plan's frame), moved dx "
         "with what follows, its top and bottom drawn on: the box grows with its text.")
+    rows: tuple[float, float] | None = Field(default=None, description="The rows the line's letters span ([top, bottom), px of "
+                                             "the plan's frame: the face's extent for its text and the word's own ink); strokes "
+                                             "mostly outside them are another line's, kept where they are.")
     run_text: str = Field(default="", description="What the detector read in the run's other boxes (the words on the "
                           "line's row it joins): their tallest and deepest glyphs, with the line's and the new word's, "
                           "bound the rows that move.")
@@ -186,8 +189,8 @@ class EditPlan(BaseModel):
     outside: tuple[Box | None, Box | None] = Field(default=(None, None), description="Nearest ink boxes left and right of the word.")
     mode: Literal["chars", "relayout"] = Field(description="chars: same length, repaint differing characters; relayout: redraw the word.")
     crowded: bool = Field(default=False, description="chars only: new letters drawn in the old ones' places would "
-                          "cover a kept neighbour (agent/plan.CROWDING); after a failed attempt in place the word is set anew where its "
-                          "line has room.")
+                          "cover a kept neighbour (agent/plan.CROWDING); after two failed attempts in place (agent/graph.CROWDED_AFTER) the "
+                          "word is set anew where its line has room.")
     edits: list[CharEdit]
     jpeg_quality: int | None = Field(default=None, description="JPEG quality the word's surroundings show (repaints are re-encoded to match); None: no JPEG seen.")
     original_read: str | None = Field(default=None, description="How the verifier reads the untouched word (its crop), the reference for unedited characters.")

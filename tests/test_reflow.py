@@ -180,7 +180,8 @@ def test_the_next_lines_letters_in_the_band_stay_where_they_are(editor, registry
     # A receipt's "Rate: Daily Parking" -> "Weekly", its next line "Pmt Type: CC (Swipe)" close
     # under it: the rows of "Daily Parking"'s descenders held the tops of "CC (Swipe)", which were
     # erased and moved with the line, and 121 pixels of the next line changed in an edit verified.
-    # Strokes that go on past the text's rows are another line's: they stay, and the checks hold them to it.
+    # Strokes lying mostly outside the line's letters' rows are another line's (its capitals' tops,
+    # and the colon's upper dot, wholly in the band): they stay, and the checks hold them to it.
     font = registry.font("DejaVuSansCondensed", 30)
     top = render_text(font, "Rate: Daily Parking", (420, 90), (12, 38))
     low = render_text(font, "Type: CC (Swipe)", (420, 90), (12, 68))

@@ -460,7 +460,7 @@ def char_boxes(registry: FontRegistry, ink: LineInk, text: str, face: str = "Dej
         return boxes
     sx = _sheared_x(h, w, ink.slant)
     on = cov > 0.5
-    if (marks := _unread_marks(on, text[idx[0]].isalnum(), text[idx[-1]].isalnum(), len(idx))) is not None:
+    if (marks := _unread_marks(cov, text[idx[0]].isalnum(), text[idx[-1]].isalnum(), len(idx))) is not None:
         cov = np.where(marks, 0.0, cov)
         on &= ~marks
     xs_on = sx[on]
@@ -602,28 +602,33 @@ def _one_piece_each(on: np.ndarray, n: int, char_w: float) -> list[Box] | None:
 MARK_WIDTH = 0.5  # x a character's mean width: a mark is narrower than this (and an "i" or "l", which cross the letters' middle)
 
 
-def _unread_marks(on: np.ndarray, letter_first: bool, letter_last: bool, n: int) -> np.ndarray | None:
-    """The ink of punctuation the reading lacks at an end of the text (None: none): a piece past
-    every other piece's columns, at an end the text has a letter or digit, narrow (MARK_WIDTH of
-    the pieces' mean width per character) and wholly below the letters' middle row (a comma, a
-    full stop) or above it (a quote), where every letter crosses it (the middle of the other
-    pieces' median top and bottom). A Courier letter's "Bellevue," was read "Bellevue": the cut
-    spread eight letters over the comma too, gave the e's box to it, and "Seattle" set anew lost its
-    e ("Seattl,")."""
-    labels, count = ndimage.label(on)
+MARK_PIECE = 0.15  # coverage: a mark's piece is found on ink this faint, so that a thin stroke broken at 0.5 (an r's arm) stays its letter's
+MARK_MIN = 2  # px: a mark is at least this tall and wide (a speck of noise is none)
+
+
+def _unread_marks(cov: np.ndarray, letter_first: bool, letter_last: bool, n: int) -> np.ndarray | None:
+    """The ink of punctuation the reading lacks at an end of the text (None: none): a piece
+    (on faint ink too: MARK_PIECE) past a blank column after every other piece, at an end the
+    text has a letter or digit, narrow (MARK_WIDTH of the pieces' mean width per character) and
+    wholly below the letters' middle row (a comma, a full stop) or above it (a quote), where every
+    letter crosses it (the middle of the other pieces' median top and bottom). A Courier letter's
+    "Bellevue," was read "Bellevue": the cut spread eight letters over the comma too, gave the e's
+    box to it, and "Seattle" set anew lost its e ("Seattl,")."""
+    labels, count = ndimage.label(cov > MARK_PIECE)
     if count < 2:
         return None
     pieces = [(sl[1].start, sl[0].start, sl[1].stop, sl[0].stop) for sl in ndimage.find_objects(labels)]
-    marks = np.zeros_like(on)
+    marks = np.zeros(cov.shape, bool)
     for end, wanted in ((max, letter_last), (min, letter_first)):
         if not wanted:
             continue
         k = end(range(count), key=lambda i: pieces[i][2] if end is max else pieces[i][0])
         piece, others = pieces[k], pieces[:k] + pieces[k + 1 :]
-        clear = piece[0] >= max(b[2] for b in others) if end is max else piece[2] <= min(b[0] for b in others)
+        clear = piece[0] > max(b[2] for b in others) if end is max else piece[2] < min(b[0] for b in others)
         char_w = (max(b[2] for b in others) - min(b[0] for b in others)) / max(1, n)
         middle = (float(np.median([b[1] for b in others])) + float(np.median([b[3] for b in others]))) / 2
-        if clear and piece[2] - piece[0] < MARK_WIDTH * char_w and (piece[1] > middle or piece[3] < middle):
+        if (clear and MARK_MIN <= piece[2] - piece[0] < MARK_WIDTH * char_w and piece[3] - piece[1] >= MARK_MIN
+                and (piece[1] > middle or piece[3] < middle)):
             marks |= labels == k + 1
     return marks if marks.any() else None
 
