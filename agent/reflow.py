@@ -227,13 +227,13 @@ def plan_reflow(registry, image: np.ndarray, plan: EditPlan, lines: list[TextLin
     spacing = tracking * advance(new_mid[:-1])
     # Where the word's own ink ends (a full stop against it included), unless that runs into the
     # next character read: where the run stops when the rest of the line keeps its pixels.
-    word_end = _extend(cols, beyond, rule_cols, max(plan.word_box[2], int(np.ceil(cut_after.x_base))),
-                       round((TAIL_GAP_MONO if f.category == "mono" else TAIL_GAP) * f.size) + 2, +1)
+    tail_gap = round((TAIL_GAP_MONO if f.category == "mono" else TAIL_GAP) * f.size) + 2
+    word_end = _extend(cols, beyond, rule_cols, max(plan.word_box[2], int(np.ceil(cut_after.x_base))), tail_gap, +1)
     own_end = word_end < end_x and (plan.outside[1] is None or word_end <= plan.outside[1][0])
     # Marks against the word's end that the recogniser did not read are carried whole: the text's
     # rows are the face's for the text it read, and a comma's tail below them stayed where it was
     # when the comma closed up (a letter's "Bellevue," -> "Seattle,", read "Seattle, .").
-    carried += _pieces_within(strokes & ~rules, plan.word_box, word_end, band[0], f.size)
+    carried += _pieces_within(strokes & ~rules, plan.word_box, plan.word_box[2] + tail_gap, word_end, band[0], f.size)
     # (where the new characters end, in the face's width at the measured tracking; the old text's
     # end is that less the width difference)
     new_end = pen_x + tracking * (advance(new_mid + t0) - advance(t0))
@@ -278,6 +278,8 @@ def plan_reflow(registry, image: np.ndarray, plan: EditPlan, lines: list[TextLin
                                                                     obstacle_after, gap, attached)) is not None:
         why += f"; the box drawn round the line grows with it (its right side moves {dx:+d} px)"
     elif dx > room_after:
+        if _left_aligned(plan.line_box, lines, height):
+            room_before = -1  # (its start stays)
         if dx <= room_before:
             side, why = "before", (f"what follows cannot move (room for {max(0, room_after)} px): what precedes moves "
                                    f"{-dx:+d} px, as right-aligned text does")
@@ -514,19 +516,37 @@ def _right_of(cut: Cut, xs: np.ndarray, ys: np.ndarray, baseline: float, by: flo
     return xs >= cut.x_base + by + cut.lean * (baseline - ys)
 
 
-def _pieces_within(strokes: np.ndarray, word_box: Box, x1: int, y_off: int, size: int) -> list[Box]:
-    """The boxes (image rows: the mask's first row is y_off) of the stroke pieces lying wholly in
-    the columns past the word's box up to x1 (a pixel's slack), sharing rows with the word, no
-    taller than it and no wider than MARK_WIDTH of the size: marks against it, not the next
-    line's tops in the band's rows, nor a letter."""
+ALIGNED = 0.3  # x the line's height: line edges this close are aligned
+
+
+def _left_aligned(line_box: Box, lines: list[TextLine], height: int) -> bool:
+    """Whether the line starts where a line next to it (within two line heights above or below)
+    starts, and ends elsewhere: left-aligned text, whose start does not move. A nutrition label's
+    "Total" -> "Totals", its line running off the image, moved its start 30 px left of the column
+    of "Saturated Fat" and "Cholesterol" under it (a ledger's right-aligned figures end together)."""
+    tol = max(3.0, ALIGNED * height)
+    for ln in lines:
+        b = ln.box
+        if b == line_box or abs((b[1] + b[3]) / 2 - (line_box[1] + line_box[3]) / 2) > 2 * height:
+            continue
+        if abs(b[0] - line_box[0]) <= tol and abs(b[2] - line_box[2]) > tol:
+            return True
+    return False
+
+
+def _pieces_within(strokes: np.ndarray, word_box: Box, starts_by: int, x1: int, y_off: int, size: int) -> list[Box]:
+    """The boxes (image rows: the mask's first row is y_off) of the stroke pieces starting past
+    the word's box by starts_by and ending by x1 (a pixel's slack), sharing rows with the word,
+    inside the band's rows, no taller than the word and no wider than MARK_WIDTH of the size:
+    marks against its end, not the next line's tops in the band's rows, nor a letter."""
     labels, _ = ndimage.label(strokes)
     height = word_box[3] - word_box[1]
     found = []
     for sl in ndimage.find_objects(labels):
-        if sl is None:
+        if sl is None or sl[0].start == 0 or sl[0].stop == strokes.shape[0]:
             continue
         x0, y0, x1_, y1 = sl[1].start, sl[0].start + y_off, sl[1].stop, sl[0].stop + y_off
-        if (x0 >= word_box[2] - 1 and x1_ <= x1 + 1 and y0 < word_box[3] and y1 > word_box[1]
+        if (word_box[2] - 1 <= x0 <= starts_by and x1_ <= x1 + 1 and y0 < word_box[3] and y1 > word_box[1]
                 and y1 - y0 <= height and x1_ - x0 <= MARK_WIDTH * size):
             found.append((x0, y0, x1_, y1))
     return found
@@ -854,7 +874,7 @@ def paint_reflow(registry, image: np.ndarray, plan: EditPlan, s: AttemptSettings
     # Another line's strokes reaching into the band stay as they are (a receipt's "Daily Parking":
     # the rows of its descenders held the tops of the next line's "CC (Swipe)", and they were erased
     # and moved with it).
-    others = _other_lines(image, r, f)[:, xa:xb]
+    others = _other_lines(image, plan)[:, xa:xb]
     ink = (observed > INK) & ndimage.binary_dilation(strokes, iterations=2) & ~rules & text_band & ~others
     # Only the text's rows change (with their halo): not a cell of a textured ground below them, nor
     # a speck of a noisy one above them. The rows are the letters' solid ink (a textured ground's
@@ -1018,13 +1038,16 @@ def paint_reflow(registry, image: np.ndarray, plan: EditPlan, s: AttemptSettings
     return Reflowed(result, drawn_mask, change_box, word_box or plan.word_box, filled)
 
 
-def _other_lines(image: np.ndarray, r: Reflow, f) -> np.ndarray:
+def _other_lines(image: np.ndarray, plan: EditPlan) -> np.ndarray:
     """The strokes in the band's rows (over the image's width) whose piece (looked at a band's
     height past each edge) lies mostly outside the rows the line's letters span (r.rows): another
     line's letters reaching into the band (a receipt's next line under "Daily Parking": its
     capitals' tops, and its colon's upper dot, wholly in the band), which the painter keeps where
     they are and the checks hold it to that (_kept_sides). A piece mostly inside is this line's
-    (a letter a little taller than the face says, or one touching the next line's)."""
+    (a letter a little taller than the face says, or one touching the next line's), and so is any
+    ink in the boxes of the characters replaced (a highlighted "unlawfully": its y, joined to the
+    highlight's edge below, was kept, and "unlawful" read "unlawful y")."""
+    r, f = plan.reflow, plan.font
     (y0, y1), h = r.band, image.shape[0]
     top, bottom = r.rows if r.rows is not None else r.band
     e0, e1 = max(0, y0 - (y1 - y0)), min(h, y1 + (y1 - y0))
@@ -1036,8 +1059,11 @@ def _other_lines(image: np.ndarray, r: Reflow, f) -> np.ndarray:
     rows = np.arange(e0, e1)[:, None]
     inside = np.asarray(ndimage.sum(np.broadcast_to((rows >= top) & (rows < bottom), strokes.shape), labels, index))
     total = np.asarray(ndimage.sum(strokes, labels, index))
-    others = np.concatenate([[False], total - inside > inside])
-    return others[labels[y0 - e0 : y1 - e0]]
+    others = np.concatenate([[False], total - inside > inside])[labels[y0 - e0 : y1 - e0]]
+    for b in plan.char_boxes[r.head : len(plan.word) - r.tail]:
+        if b is not None:
+            others[max(0, b[1] - y0) : max(0, b[3] - y0), max(0, b[0]) : max(0, b[2])] = False
+    return others
 
 
 def _holding(mask: np.ndarray, core: np.ndarray) -> np.ndarray:
@@ -1230,13 +1256,14 @@ def _shifted(a: np.ndarray, dx: int) -> np.ndarray:
     return out
 
 
-def _kept_sides(r: Reflow, before: np.ndarray, strokes_before: np.ndarray, f) -> tuple[np.ndarray, np.ndarray]:
+def _kept_sides(plan: EditPlan, before: np.ndarray, strokes_before: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(the side of the band that stays, the side that moves, up to the run's end), HxW over the
     band's rows and the image's width: what kept_intact and joins_kept_text hold the edit to.
     Another line's strokes reaching into the band stay, on either side (_other_lines: the
     painter keeps them)."""
+    r = plan.reflow
     y0, y1 = r.band
-    others = _other_lines(before, r, f)
+    others = _other_lines(before, plan)
     ys, xs = np.arange(y0, y1)[:, None], np.arange(strokes_before.shape[1])[None, :]
     _, run_edge = moving_part(r)
     if r.side == "after":
@@ -1261,7 +1288,7 @@ def kept_intact(before: np.ndarray, after: np.ndarray, plan: EditPlan) -> bool:
     strokes_before = ink_before > STROKE
     not_rules = ~_rules(strokes_before, f.size)
     shift, run_edge = moving_part(r)
-    staying, moving = _kept_sides(r, before, strokes_before, f)
+    staying, moving = _kept_sides(plan, before, strokes_before)
     # (the staying side's ink within a word's height of the word: a far letter's faint change is not this edit's)
     staying &= (xs >= plan.word_box[0] - height) if r.side == "after" else (xs < plan.word_box[2] + height)
     for where, now in ((staying & not_rules, ink_after), (moving & not_rules, _moved(plan, ink_after, -shift))):
@@ -1286,7 +1313,7 @@ def joins_kept_text(before: np.ndarray, after: np.ndarray, plan: EditPlan) -> bo
     strokes_before = observed_ink(before[y0:y1], f.fg, f.bg, f.effect) > STROKE
     strokes_after = observed_ink(after[y0:y1], f.fg, f.bg, f.effect) > STROKE
     shift, _ = moving_part(r)
-    staying, moving = _kept_sides(r, before, strokes_before, f)
+    staying, moving = _kept_sides(plan, before, strokes_before)
     moved = _moved(plan, strokes_before & moving, shift)
     word_before, word_after = ~staying & ~moving, ~staying & ~_moved(plan, moving, shift)
     # Each side apart: a kept piece's strokes, in the image before and after, and whether the
@@ -1310,7 +1337,7 @@ def left_text_behind(before: np.ndarray, after: np.ndarray, plan: EditPlan) -> b
     ink_before = observed_ink(before[y0:y1], f.fg, f.bg, f.effect)
     strokes_before = ink_before > STROKE
     not_rules = ~_rules(strokes_before, f.size)
-    _, moving = _kept_sides(r, before, strokes_before, f)
+    _, moving = _kept_sides(plan, before, strokes_before)
     moved_cols = np.nonzero(((ink_before > STRONG) & moving & not_rules).any(0))[0]
     if not len(moved_cols):
         return False

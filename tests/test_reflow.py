@@ -193,6 +193,20 @@ def test_the_next_lines_letters_in_the_band_stay_where_they_are(editor, registry
     assert (np.abs(out[below:].astype(int) - image[below:].astype(int)).max(-1) > 30).sum() == 0
 
 
+def test_a_left_aligned_lines_start_does_not_move():
+    # A nutrition label's "Total" -> "Totals": its line ran off the image, and the word grew 30 px
+    # left of the column of "Saturated Fat" under it, verified (the judge read "TotalsF"). A line
+    # starting where a neighbour starts, and ending elsewhere, is left-aligned: its start stays. A
+    # ledger's right-aligned figures end together and start apart: what precedes may move there.
+    from agent.reflow import _left_aligned
+    from tools.ocr import TextLine
+
+    line = (100, 50, 300, 80)
+    assert _left_aligned(line, [TextLine.of_box("Saturated Fat", 1.0, (104, 90, 380, 120))], 30)
+    assert not _left_aligned(line, [TextLine.of_box("6,001,271.61", 1.0, (40, 90, 300, 120))], 30)
+    assert not _left_aligned(line, [TextLine.of_box("far below", 1.0, (100, 200, 380, 230))], 30)  # not a neighbour
+
+
 def test_a_full_stop_an_italic_letter_leans_over_moves_whole_with_the_line(editor, registry):
     # "Fish The Furniture." -> "Kitchen." in a bold italic serif on a texture: the e's tail leans
     # over the full stop, so no leaning cut parts them; the stop was half erased and verified.
