@@ -461,7 +461,7 @@ def make_plan(registry, image: np.ndarray, line: TextLine, start: int, request: 
             # Most of it is new ("Big" -> "For"): glyphs repainted one by one in the old ones' places
             # keep the old word's spacing ("Fcr  paper"); it is set anew, as a word of another length.
             mode = "relayout"
-    # (set anew by the graph's refine after a failed attempt in place, where the line has room; not
+    # (set anew by the graph's refine after failed attempts in place, where the line has room; not
     # on a tilted line, whose word is set anew only in its levelled frame)
     crowded = (mode == "chars" and not tilt
                and _crowds_its_neighbours(registry.font(match.face, match.size), text, boxes, start, edits, match.size))
@@ -533,7 +533,7 @@ def make_plan(registry, image: np.ndarray, line: TextLine, start: int, request: 
 
 # How far (x the font size) the face draws new letters wider than the old ones beyond the room the
 # old ones leave (their gaps to the kept neighbours, and SPACE_GIVE of a space beside them) before
-# the word is crowded (set anew after a failed attempt in place, agent/graph.py): a slide's
+# the word is crowded (set anew after failed attempts in place, agent/graph.CROWDED_AFTER): a slide's
 # "blazingly" -> "amazingly" drew its m where the l stood, over the kept a (0.3 past the room), and
 # six attempts read "azingly". A letter within the room's reach of a tenth of the size is no wider
 # than the spacing absorbs.
@@ -544,7 +544,7 @@ SPACE_GIVE = 0.1  # x the size: how much of the space beside a word new letters 
 def _crowds_its_neighbours(font, text: str, boxes: list, start: int, edits: list[CharEdit], size: int) -> bool:
     """Whether a run of new characters drawn in the old ones' places would not fit between the ink
     of the kept characters either side of it (by more than CROWDING x the size): such a word is set
-    anew after a failed attempt in place, where its line has room (EditPlan.crowded)."""
+    anew after failed attempts in place, where its line has room (EditPlan.crowded)."""
     runs: list[list[CharEdit]] = []
     for e in sorted(edits, key=lambda e: e.index):
         if runs and e.index == runs[-1][-1].index + 1:

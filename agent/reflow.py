@@ -1319,7 +1319,7 @@ def joins_kept_text(before: np.ndarray, after: np.ndarray, plan: EditPlan) -> bo
     # Each side apart: a kept piece's strokes, in the image before and after, and whether the
     # piece they belong to there reaches JOINED pixels into the word's part of the line.
     for kept_before, kept_after in ((strokes_before & staying, strokes_before & staying), (strokes_before & moving, moved)):
-        if _joined(strokes_after, kept_after, word_after) and not _joined(strokes_before, kept_before, word_before):
+        if joined(strokes_after, kept_after, word_after) and not joined(strokes_before, kept_before, word_before):
             return True
     return False
 
@@ -1351,7 +1351,10 @@ def left_text_behind(before: np.ndarray, after: np.ndarray, plan: EditPlan) -> b
 JOINED = 2  # pixels: a kept piece whose strokes' connected piece has this many in the word's part is joined to it
 
 
-def _joined(strokes: np.ndarray, kept: np.ndarray, word: np.ndarray) -> bool:
+def joined(strokes: np.ndarray, kept: np.ndarray, word: np.ndarray) -> bool:
+    """Whether the connected pieces of `strokes` holding the `kept` strokes reach JOINED pixels
+    into `word` (past a pixel round the kept ones): kept text joined to the word's letters (here,
+    and agent/verify.joins_kept_glyph for a character edit)."""
     beyond = _holding(strokes, kept) & ~ndimage.binary_dilation(kept, iterations=1) & word
     return bool(beyond.sum() >= JOINED)
 

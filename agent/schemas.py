@@ -210,6 +210,10 @@ class EditPlan(BaseModel):
                                       "elsewhere (unedited, standing clear of their neighbours, on a plain ground); "
                                       "an attempt may draw them from these pixels rather than from the face.")
 
+    def edited_in_word(self) -> set[int]:
+        """The indices in `word` (and `char_boxes`) of the characters the edits repaint."""
+        return {self.start - self.word_start + e.index for e in self.edits}
+
     def in_image(self, box: Box) -> Box:
         """A box of this plan in the image's frame (a re-set word on a tilted line, and characters that failed
         drawn in place on one, are planned in a levelled one)."""

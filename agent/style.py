@@ -86,7 +86,7 @@ def check_style(registry, after: np.ndarray, plan: EditPlan, new_boxes: list[Box
     f = plan.font
     if plan.mode != "chars" or f.effect is not None or not new_boxes or f.score < TRUSTED_FIT:
         return None
-    edited = {plan.start - plan.word_start + e.index for e in plan.edits}
+    edited = plan.edited_in_word()
     kept = [k for k, b in enumerate(plan.char_boxes)
             if k not in edited and b is not None and plan.word[k].isalnum() and b[3] - b[1] >= MIN_HEIGHT]
     witnesses = [plan.char_boxes[k] for k in kept]

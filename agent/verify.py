@@ -32,6 +32,7 @@ from scipy import ndimage
 
 from agent.plan import crop_margin, observed_ink, word_columns
 from agent.policy import diagnose
+from agent.reflow import joined
 from agent.repaint import text_effect
 from agent.schemas import Box, EditPlan
 from tools.fonts import vertical_shear
@@ -483,7 +484,6 @@ def cuts_kept_glyph(before: np.ndarray, after: np.ndarray, plan: EditPlan) -> bo
 
 
 JOIN_INK = 0.5  # observed ink over this is a stroke for the join check (a blur's faint bridge between two letters is not)
-JOINED_PX = 2  # pixels of new ink in a kept piece's connected stroke make it joined (one is a diagonal's corner)
 
 
 def joins_kept_glyph(before: np.ndarray, after: np.ndarray, plan: EditPlan) -> bool:
@@ -499,7 +499,7 @@ def joins_kept_glyph(before: np.ndarray, after: np.ndarray, plan: EditPlan) -> b
     word is checked by agent/reflow.joins_kept_text.)"""
     if plan.reflow is not None or not plan.edits:
         return False
-    edited_at = {plan.start - plan.word_start + e.index for e in plan.edits}
+    edited_at = plan.edited_in_word()
     marks = [b for k, (c, b) in enumerate(zip(plan.word, plan.char_boxes, strict=True))
              if b is not None and k not in edited_at and not c.isalnum() and not c.isspace()]
     h, w = before.shape[:2]
@@ -523,16 +523,7 @@ def joins_kept_glyph(before: np.ndarray, after: np.ndarray, plan: EditPlan) -> b
     index = np.arange(1, n + 1)
     area = np.asarray(ndimage.sum(was, labels, index))
     kept = index[(np.asarray(ndimage.sum(edited, labels, index)) == 0) & (np.asarray(ndimage.sum(in_marks, labels, index)) * 2 >= area)]
-    if not len(kept):
-        return False
-    new_ink = now & edited & ~ndimage.binary_dilation(np.isin(labels, kept), iterations=1)
-    after_labels, _ = ndimage.label(now)
-    for k in kept:
-        held = np.unique(after_labels[(labels == k) & now])
-        held = held[held > 0]
-        if held.size and (np.isin(after_labels, held) & new_ink).sum() >= JOINED_PX:
-            return True
-    return False
+    return bool(len(kept)) and joined(now, np.isin(labels, kept), edited)
 
 
 def named_only(plan: EditPlan) -> EditPlan:

@@ -600,8 +600,6 @@ def _one_piece_each(on: np.ndarray, n: int, char_w: float) -> list[Box] | None:
 
 
 MARK_WIDTH = 0.5  # x a character's mean width: a mark is narrower than this (and an "i" or "l", which cross the letters' middle)
-
-
 MARK_PIECE = 0.15  # coverage: a mark's piece is found on ink this faint, so that a thin stroke broken at 0.5 (an r's arm) stays its letter's
 MARK_MIN = 2  # px: a mark is at least this tall and wide (a speck of noise is none)
 
@@ -617,18 +615,17 @@ def _unread_marks(cov: np.ndarray, letter_first: bool, letter_last: bool, n: int
     labels, count = ndimage.label(cov > MARK_PIECE)
     if count < 2:
         return None
+    width = cov.shape[1]
     pieces = [(sl[1].start, sl[0].start, sl[1].stop, sl[0].stop) for sl in ndimage.find_objects(labels)]
     marks = np.zeros(cov.shape, bool)
-    for end, wanted in ((max, letter_last), (min, letter_first)):
-        if not wanted:
-            continue
-        k = end(range(count), key=lambda i: pieces[i][2] if end is max else pieces[i][0])
-        piece, others = pieces[k], pieces[:k] + pieces[k + 1 :]
-        clear = piece[0] > max(b[2] for b in others) if end is max else piece[2] < min(b[0] for b in others)
+    # The last piece, and the first one as the last of the pieces mirrored left to right.
+    for wanted, spans in ((letter_last, pieces), (letter_first, [(width - b[2], b[1], width - b[0], b[3]) for b in pieces])):
+        k = max(range(count), key=lambda i: spans[i][2])
+        piece, others = spans[k], spans[:k] + spans[k + 1 :]
         char_w = (max(b[2] for b in others) - min(b[0] for b in others)) / max(1, n)
         middle = (float(np.median([b[1] for b in others])) + float(np.median([b[3] for b in others]))) / 2
-        if (clear and MARK_MIN <= piece[2] - piece[0] < MARK_WIDTH * char_w and piece[3] - piece[1] >= MARK_MIN
-                and (piece[1] > middle or piece[3] < middle)):
+        if (wanted and piece[0] > max(b[2] for b in others) and MARK_MIN <= piece[2] - piece[0] < MARK_WIDTH * char_w
+                and piece[3] - piece[1] >= MARK_MIN and (piece[1] > middle or piece[3] < middle)):
             marks |= labels == k + 1
     return marks if marks.any() else None
 
