@@ -51,6 +51,8 @@ WORD_MARGIN = 0.35
 MIN_WORD_MARGIN = 3  # ... and at least this many pixels (a blur's reach on small text)
 ZONE_GROUND = 0.3  # a zone pixel the text's ink covers less than this is ground the new letter may cover (more: a stroke of something)
 NEAR = 2  # characters this close to the word are compared exactly; farther ones may read as look-alikes
+MISREAD_FAR = 0.1  # of a side's characters (all of them, marks included): how many, farther than NEAR on a side
+#   whose pixels did not change, may read as other letters or digits (one in ten: the recogniser's, not the edit's)
 # Tick marks the recogniser reads for one another at a word's end, from the same few pixels (the
 # sign's MARKET read "MARKET'" before an edit and "MARKEX\"" after); one may stand for another anywhere.
 TICKS = "'\"`\u2018\u2019\u201c\u201d"
@@ -184,13 +186,24 @@ def _context_matches(pre: str, post: str, word_at_end: bool, unchanged: bool = F
     before it moved it: words-0-0111), farther a look-alike may stand for a character (its pixels
     did not change: pixels_outside_word; moved, kept_intact). On a side where no pixel changed
     (unchanged_sides), a letter's case is the recogniser's: a barrier's capitals were read
-    "NOparkInG" before the edit and "GOPARKING" after it."""
+    "NOparkInG" before the edit and "GOPARKING" after it; and farther than NEAR a few letters or
+    digits may read as others: a console screen's line read "complete" before a "restart" five words
+    on was edited, and "corplete" after, over the very same pixels (the recogniser reads a line as
+    a whole)."""
     if len(pre) != len(post):
         return False
     n = len(pre)
-    return all(x == y or (x in TICKS and y in TICKS) or ((look_alike(x, y) or unchanged) and lower(x) == lower(y))
-               or ((n - i if word_at_end else i + 1) > NEAR and look_alike(x, y))
-               for i, (x, y) in enumerate(zip(pre, post, strict=True)))
+    far = [(n - i if word_at_end else i + 1) > NEAR for i in range(n)]
+    misread = 0
+    for i, (x, y) in enumerate(zip(pre, post, strict=True)):
+        if x == y or (x in TICKS and y in TICKS) or ((look_alike(x, y) or unchanged) and lower(x) == lower(y)):
+            continue
+        if far[i] and look_alike(x, y):
+            continue
+        if not (unchanged and far[i] and x.isalnum() and y.isalnum()):
+            return False
+        misread += 1
+    return misread <= MISREAD_FAR * n
 
 
 def unchanged_sides(before: np.ndarray, after: np.ndarray, plan: EditPlan) -> tuple[bool, bool]:

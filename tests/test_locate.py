@@ -907,3 +907,64 @@ def test_a_word_read_only_in_another_case_is_found_as_a_last_resort():
     assert [(o.line, o.start) for o in find_any_case([TextLine("SPEED", 0.9, [], (0, 0, 50, 20))], "speed")] == [(0, 0)]
     # Running text is another word, not a misread one, even as the last resort.
     assert find_any_case([TextLine("la grande histoire", 1.0, [], (0, 0, 100, 10))], "HISTOIRE") == []
+
+
+@pytest.mark.parametrize(("text", "pair", "face", "cut_face"), [
+    ("System Software Update", "ft", "LiberationSans", "LiberationSerif-Bold"),
+    ("Please return it", "rn", "DejaVuSans", "LiberationSerif-Bold"),
+    ("Please return it", "rn", "LiberationSans", "LiberationSerif-Bold"),
+])
+def test_touching_letters_share_a_piece_and_the_word_is_still_boxed_by_its_pieces(registry, text, pair, face, cut_face):
+    # hf4-ps4-update-screen-1: a console screen's "Software", its "ft" one piece of ink, matched to a
+    # face that fits it poorly (0.21). Cut at that face's layout, the o's box took the f and the w's
+    # lost its left half; "Hardware" drawn over half a w was read "Hardvare". The word's pieces say
+    # where its letters are: seven pieces for eight letters, the widest holding two.
+    r = render_text(registry.font(face, 40), text, (800, 70), (10, 50))
+    on = r.alpha > 0.5
+    i = text.index(pair)
+    a, b = r.boxes[i], r.boxes[i + 1]
+    on[b[1] + 2 : b[1] + 5, a[2] - 2 : b[0] + 2] = True  # the two letters joined at the top
+    img = np.full((70, 800, 3), 235, np.uint8)
+    img[on] = (20, 20, 20)
+    ink = line_ink(img, (4, 8, 790, 66), text, registry)
+    start = text.rfind(" ", 0, i) + 1
+    end = text.find(" ", i) if " " in text[i:] else len(text)
+    got = char_boxes(registry, ink, text, cut_face)[start:end]
+    want = r.boxes[start:end]
+    # (the joined pair's own boxes share the join's columns: within 3 px)
+    for got_box, want_box in zip(got, want, strict=True):
+        assert abs(got_box[0] - want_box[0]) <= 3 and abs(got_box[2] - want_box[2]) <= 3, (got, want)
+
+
+def test_pieces_are_shared_among_letters_only_where_their_widths_say_how():
+    from tools.locate import _letters_per_piece
+
+    # six letters in five pieces, the third as wide as the third and fourth letters together (a joined "ft")
+    drawn = [(0, 0, 20, 1), (22, 0, 42, 1), (44, 0, 54, 1), (55, 0, 65, 1), (66, 0, 96, 1), (98, 0, 116, 1)]
+    assert _letters_per_piece([20, 20, 21, 30, 18], drawn, 1.0) == [(0, 1), (1, 2), (2, 4), (4, 5), (5, 6)]
+    # five equal letters in four equal pieces: any of them could be the pair, so none is taken
+    five = [(12 * k, 0, 12 * k + 10, 1) for k in range(5)]
+    assert _letters_per_piece([14, 14, 14, 14], five, 1.0) is None
+    # a piece far wider than its letters is not theirs, nor one far narrower than the two it would share
+    assert _letters_per_piece([20, 20, 60, 30, 18], drawn, 1.0) is None
+    six = [(22 * k, 0, 22 * k + 20, 1) for k in range(6)]
+    assert _letters_per_piece([20, 20, 20, 20, 20], six, 1.0) is None  # no piece wide enough for two
+
+
+def test_a_kerned_pair_whose_columns_overlap_is_not_cut_as_one_piece(registry):
+    # The review's case: an o tucked under a T's bar ("Today" kerned) overlaps its columns, so the two
+    # are merged as one piece, like an i and its dot. Cut at one column, the T lost the end of its
+    # bar to the o's box. Two glyphs of their own are never cut as one: the word keeps the line's cut.
+    font = registry.font("DejaVuSans", 40)
+    line = render_text(font, "see Today now", (500, 70), (10, 50))
+    t, o = line.boxes[4], line.boxes[5]
+    on = (line.alpha > 0.5).copy()
+    o_alpha = line.glyph_alphas[5] > 0.5
+    on[o_alpha] = False
+    on[:, :-9] |= o_alpha[:, 9:]  # the o moved 9 px left, under the T's bar
+    img = np.full((70, 500, 3), 235, np.uint8)
+    img[on] = (20, 20, 20)
+    ink = line_ink(img, (4, 8, 490, 66), "see Today now", registry)
+    boxes = char_boxes(registry, ink, "see Today now", "DejaVuSans")
+    assert boxes[4] is not None and boxes[4][2] >= t[2] - 1  # the T keeps its whole bar
+    assert boxes[5] is not None and boxes[5][1] >= o[1] - 1  # the o's box does not reach up into it

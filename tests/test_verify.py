@@ -372,6 +372,24 @@ def test_marks_at_the_line_ends_on_an_unchanged_side_are_the_recognisers():
     assert line_verdict("green sUn CaR", "greet SUN car", plan, edited, same_sides=(False, True)) is None
     assert line_verdict("green sUn CaR", "greet SUN car", plan, edited) == "line-neighbour-changed"
     assert line_verdict("green sUn CaR", "greet SUN cat", plan, edited, same_sides=(False, True)) == "line-neighbour-changed"
+    # hf4-ps4-update-screen-3: a console screen's long line read "complete" before the edit and
+    # "corplete" after, five words from the edited word, over the very same pixels. On an unchanged
+    # side, far from the word, one letter in ten may read as another; next to the word, on a changed
+    # side, or more often, it may not.
+    long_line = plan.model_copy(update={"line_text": "green sun car and other long words"})
+    same_right = (False, True)
+    assert line_verdict("green sun car and other long words", "greet sun car and ather long words", long_line, edited,
+                        same_sides=same_right) is None
+    assert line_verdict("green sun car and other long words", "greet sun car and ather long words", long_line,
+                        edited) == "line-neighbour-changed"
+    assert line_verdict("green sun car and other long words", "greet sxn car and other long words", long_line, edited,
+                        same_sides=same_right) == "line-neighbour-changed"
+    assert line_verdict("green sun car and other long words", "greet sun car and ather lang wards", long_line, edited,
+                        same_sides=same_right) == "line-neighbour-changed"
+    assert line_verdict("green sun car and other long words", "greet sun car and other long words.", long_line, edited,
+                        same_sides=same_right) is None  # (a far mark at the end: the trim's, as before)
+    assert line_verdict("green sun car and other long words", "greet sun car and ather long words", long_line, edited,
+                        same_sides=(True, False)) == "line-neighbour-changed"  # (unchanged on the left only)
     before = np.full((40, 220, 3), GROUND, np.uint8)
     inside, past_left = before.copy(), before.copy()
     inside[12:28, 60:68] = 0

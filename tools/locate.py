@@ -8,8 +8,12 @@ cuts in order). It works on dotted, multicoloured and slanted text, not only on 
 
 from __future__ import annotations
 
+import functools
+import itertools
+import math
 import re
 from dataclasses import dataclass, replace
+from typing import TypeVar
 
 import numpy as np
 from scipy import ndimage
@@ -518,26 +522,40 @@ def char_boxes(registry: FontRegistry, ink: LineInk, text: str, face: str = "Dej
 
 WORD_PIECE_WIDTH = 1.5  # x the face's own width of the letter (scaled to the word): a wider piece is two touching letters
 PIECE_SLACK = 2  # px on a piece's width: a letter's antialiased edge, and a width rounded to pixels
+GROUPING_MARGIN = 0.05  # squared log width ratio: the best sharing of pieces among letters beats the next by this
+#                         much (one piece 25% off its letters' width) or the pieces are not taken
+SPLIT_WINDOW = 0.35  # x the narrower letter's width: how far from the face's parting a shared piece is cut
+SPLIT_MEMBER = 0.25  # x the largest part's area: a shared piece with two parts this big is two glyphs (a dot is smaller)
+MAX_SHARED_WORD = 30  # letters: a longer word (a URL) is not searched for touching letters (the search grows as its length cubed)
+MAX_SHARED = 3  # letters more than pieces: more touching pairs than this in one word, and its pieces are not read
 
 
 def _one_piece_per_letter_of_word(registry: FontRegistry, face: str, labels: np.ndarray, text: str,
                                   boxes: list[Box | None], origin: tuple[int, int]) -> None:
-    """Where the cut of a whole line left a word with as many separate pieces of ink as letters,
-    each piece is its letter's box (in place). A long line's cut follows the matched face's
-    layout, and where that face is not the image's it drifts: at the end of a 1,000 px line in
-    labelled boxes, a dark theme's "Wharton" had its W cut in two, each letter's box slid one on,
-    and the re-set word was drawn over the old one. One word's pieces count its letters whatever
-    the face. Pieces sharing columns are one letter's (an i's dot), and pieces wholly below the
-    letters' baseline are none (_above_baseline). The pieces are taken only where they are the
-    letters': blank columns part the word's span from its neighbours' ink; no piece is wider than
-    its letter in the face (WORD_PIECE_WIDTH: else it holds two touching ones). Where the pieces
-    lie is not checked against the face's layout: that face is not the image's, and a sign's
-    "Walk", its W far wider than the matched face's, put the l's piece nearest the face's k (a
-    letter broken in two and two touching ones elsewhere would count the same, and slide the
-    pieces between them a letter; the width bound refuses most such pairs). labels: the line's
-    ink, its pieces labelled (ndimage.label)."""
-    spans = sorted((sl[1].start, sl[0].start, sl[1].stop, sl[0].stop) for sl in ndimage.find_objects(labels))
+    """Where the cut of a whole line left a word whose letters are separate pieces of ink, each
+    piece is its letter's box (in place). A long line's cut follows the matched face's layout, and
+    where that face is not the image's it drifts: at the end of a 1,000 px line in labelled boxes,
+    a dark theme's "Wharton" had its W cut in two, each letter's box slid one on, and the re-set
+    word was drawn over the old one. One word's pieces count its letters whatever the face.
+    Pieces sharing columns are one letter's (an i's dot), and pieces wholly below the letters'
+    baseline are none (_above_baseline). The pieces are taken only where they are the letters':
+    blank columns part the word's span from its neighbours' ink; no piece is wider than its
+    letter in the face (WORD_PIECE_WIDTH: else it holds two touching ones). Where the pieces lie
+    is not checked against the face's layout: that face is not the image's, and a sign's "Walk",
+    its W far wider than the matched face's, put the l's piece nearest the face's k (a letter
+    broken in two and two touching ones elsewhere would count the same, and slide the pieces
+    between them a letter; the width bound refuses most such pairs).
+    Fewer pieces than letters: touching letters (a joined "ft") share a piece. Which letters share
+    which piece is read from the pieces' widths (_letters_per_piece), and a shared piece is cut
+    between its letters where its ink is thinnest near the face's own parting: a console
+    screen's "Software", its "ft" one piece, in a face fitting it poorly (0.21), was cut at the
+    face's layout over the whole word, the o's box took the f, the w's lost its left half, and
+    "Hardware" was drawn over half a w (read "Hardvare").
+    labels: the line's ink, its pieces labelled (ndimage.label)."""
+    found = ndimage.find_objects(labels)
+    spans = sorted((sl[1].start, sl[0].start, sl[1].stop, sl[0].stop, k + 1) for k, sl in enumerate(found) if sl is not None)
     rx0, ry0 = origin
+    fixed_pitch = face in registry.by_name and registry.by_name[face].category == "mono"
     for run in re.finditer(r"\S{2,}", text):
         start, word = run.start(), run.group()
         placed = [b for b in boxes[start : run.end()] if b is not None]
@@ -551,26 +569,126 @@ def _one_piece_per_letter_of_word(registry: FontRegistry, face: str, labels: np.
         if any(b[0] < right and b[2] > left for b in spans if b not in inside):
             continue  # another word's ink shares the span's columns: no blank column parts them
         pieces: list[list[int]] = []
+        members: list[list[int]] = []
         for b in _above_baseline(inside):
             last = pieces[-1] if pieces else None
             if last is not None and min(last[2], b[2]) - max(last[0], b[0]) > PIECE_OVERLAP * min(last[2] - last[0], b[2] - b[0]):
                 last[:] = [min(last[0], b[0]), min(last[1], b[1]), max(last[2], b[2]), max(last[3], b[3])]
+                members[-1].append(b[4])
             else:
-                pieces.append(list(b))
+                pieces.append(list(b[:4]))
+                members.append([b[4]])
         drawn = [b for b in _reference_boxes(registry, face, word) if b is not None]
-        if len(pieces) != len(word) or len(drawn) != len(word):
+        if len(drawn) != len(word) or not 2 <= len(pieces) <= len(word):
             continue
+        if len(pieces) < len(word) and (fixed_pitch or not _set_apart(pieces, [b for b in spans if b not in inside])):
+            continue  # (a fixed-pitch face draws an f, a t and a w alike wide: its widths cannot say which touch)
         scale = (pieces[-1][2] - pieces[0][0]) / max(1, drawn[-1][2] - drawn[0][0])
-        if any(p[2] - p[0] > WORD_PIECE_WIDTH * (d[2] - d[0]) * scale + PIECE_SLACK for p, d in zip(pieces, drawn, strict=True)):
+        groups = _letters_per_piece([p[2] - p[0] for p in pieces], drawn, scale)
+        if groups is None:
             continue
-        for k, (px0, py0, px1, py1) in enumerate(pieces):
-            boxes[start + k] = (px0 + rx0, py0 + ry0, px1 + rx0, py1 + ry0)
+        letter_boxes: list[Box] = []
+        for piece, ids, (first, stop) in zip(pieces, members, groups, strict=True):
+            if stop - first == 1:
+                letter_boxes.append((piece[0], piece[1], piece[2], piece[3]))
+                continue
+            mine = np.isin(labels, ids)
+            areas = np.bincount(labels[mine])[ids]
+            if (areas >= SPLIT_MEMBER * areas.max()).sum() > 1:
+                break  # (separate glyphs whose columns overlap, a kerned "To": not one piece to cut)
+            parts = _split_piece(mine, drawn[first:stop])
+            if parts is None:
+                break
+            letter_boxes += parts
+        else:
+            for k, (px0, py0, px1, py1) in enumerate(letter_boxes):
+                boxes[start + k] = (px0 + rx0, py0 + ry0, px1 + rx0, py1 + ry0)
+
+
+def _set_apart(pieces: list[list[int]], others: list[tuple[int, int, int, int, int]]) -> bool:
+    """Whether the line's other ink stands farther from the word's pieces than they stand from
+    each other: the spaces round the word are wider than any gap between its letters. A word with
+    touching letters is taken to hold fewer pieces than letters only then: a long line's cut that
+    drifted by two letters put "Attenti" where "Attention" was, and its pieces, one fewer than
+    the word's letters, were shared out among all nine."""
+    inner = max((b[0] - a[2] for a, b in zip(pieces, pieces[1:], strict=False)), default=0)
+    before = [pieces[0][0] - o[2] for o in others if o[2] <= pieces[0][0]]
+    after = [o[0] - pieces[-1][2] for o in others if o[0] >= pieces[-1][2]]
+    return all(min(gaps) > inner for gaps in (before, after) if gaps)
+
+
+def _letters_per_piece(widths: list[int], drawn: list[Box], scale: float) -> list[tuple[int, int]] | None:
+    """Which letters each piece of ink holds (first, last + 1), in order, each piece at least one:
+    the sharing whose pieces are as wide as their letters are in the face, scaled to the word
+    (least squared log ratio), taken only where no piece is wider than WORD_PIECE_WIDTH times its
+    letters' width (PIECE_SLACK px aside) and the next best sharing is clearly worse
+    (GROUPING_MARGIN): two ways of sharing the pieces that fit alike say nothing of which is
+    right. At most MAX_SHARED letters more than pieces. None otherwise."""
+    n_p, n_l = len(widths), len(drawn)
+    if n_l - n_p > MAX_SHARED or (n_p < n_l and n_l > MAX_SHARED_WORD):
+        return None
+
+    @functools.cache
+    def fit(p: int, a: int, b: int) -> float:
+        want = (drawn[b - 1][2] - drawn[a][0]) * scale
+        return math.log((widths[p] + PIECE_SLACK) / (want + PIECE_SLACK)) ** 2
+
+    scored = []
+    for inner in itertools.combinations(range(1, n_l), n_p - 1):
+        edges = (0, *inner, n_l)
+        groups = list(zip(edges, edges[1:], strict=False))
+        scored.append((sum(fit(p, a, b) for p, (a, b) in enumerate(groups)), groups))
+    scored.sort(key=lambda c: c[0])
+    cost, groups = scored[0]
+    for p, (a, b) in enumerate(groups):
+        want = (drawn[b - 1][2] - drawn[a][0]) * scale
+        if widths[p] > WORD_PIECE_WIDTH * want + PIECE_SLACK:
+            return None
+        if b - a > 1 and widths[p] < want / WORD_PIECE_WIDTH - PIECE_SLACK:
+            return None  # (a piece too narrow for the letters it would share: a letter broken in two elsewhere)
+    if len(scored) > 1 and scored[1][0] - cost < GROUPING_MARGIN:
+        return None
+    return groups
+
+
+def _split_piece(ink: np.ndarray, drawn: list[Box]) -> list[Box] | None:
+    """The boxes of the letters that share one piece of ink (drawn: their boxes in the face): each
+    parting at the piece's thinnest column within SPLIT_WINDOW of the narrower letter's width of
+    where the face parts them (its layout scaled to the piece). Unbounded, the thinnest column of a
+    joined "ft" was the f's crossbar left of its stem, and the f's box was 2 px wide."""
+    ys, xs = np.nonzero(ink)
+    if len(xs) == 0:
+        return None
+    left = int(xs.min())
+    profile = np.bincount(xs - left).astype(np.float32)
+    span = len(profile)
+    unit = span / max(1, drawn[-1][2] - drawn[0][0])
+    edges = [0]
+    for a, b in zip(drawn, drawn[1:], strict=False):
+        parting = ((a[2] + b[0]) / 2 - drawn[0][0]) * unit
+        reach = SPLIT_WINDOW * min(a[2] - a[0], b[2] - b[0]) * unit
+        lo, hi = max(edges[-1] + 1, int(np.floor(parting - reach))), min(span - 1, int(np.ceil(parting + reach)))
+        if lo > hi:
+            return None
+        window = np.arange(lo, hi + 1)
+        edges.append(int(window[np.argmin(profile[lo : hi + 1] + 1e-3 * np.abs(window - parting))]))
+    edges.append(span)
+    parts: list[Box] = []
+    for c0, c1 in zip(edges, edges[1:], strict=False):
+        sel = (xs - left >= c0) & (xs - left < c1)
+        if not sel.any():
+            return None
+        parts.append((int(xs[sel].min()), int(ys[sel].min()), int(xs[sel].max()) + 1, int(ys[sel].max()) + 1))
+    return parts
 
 
 PIECE_OVERLAP = 0.3  # neighbouring pieces sharing more of the narrower one's columns are one glyph's (an i's dot)
 
 
-def _above_baseline(boxes: list[Box]) -> list[Box]:
+PieceT = TypeVar("PieceT", bound=tuple[int, ...])
+
+
+def _above_baseline(boxes: list[PieceT]) -> list[PieceT]:
     """The pieces not wholly below the letters' baseline (the median bottom of the pieces at least
     half the tallest's height): the screw under a sign's "TIMES" made eleven pieces of ten letters,
     and the cut gave the M's box to the E."""
