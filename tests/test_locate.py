@@ -968,3 +968,17 @@ def test_a_kerned_pair_whose_columns_overlap_is_not_cut_as_one_piece(registry):
     boxes = char_boxes(registry, ink, "see Today now", "DejaVuSans")
     assert boxes[4] is not None and boxes[4][2] >= t[2] - 1  # the T keeps its whole bar
     assert boxes[5] is not None and boxes[5][1] >= o[1] - 1  # the o's box does not reach up into it
+
+
+def test_a_jpegs_broken_pieces_are_not_shared_out_as_touching_letters(registry):
+    # syn-0-0139 (synthetic suite, seed 0): a JPEG's "xlvu" in Source Serif, its x and l joined and its
+    # u broken in two: three pieces for four letters. Shared out by width, the l went to the v's piece
+    # and the x kept its own, the j was drawn where the x's arm was (SSIM 0.87 -> 0.57). A piece far
+    # narrower than its letter (the u's half) says the pieces are not the letters': the line's cut stays.
+    from agent.evals.synthetic import make_case
+
+    case = make_case(registry, 0, 139)
+    s = case.scene
+    assert s.text == "xlvu" and "jpeg" in s.conditions
+    ink = line_ink(s.source, case.word_box, s.text, registry)
+    _assert_columns_within_2px(char_boxes(registry, ink, s.text, s.face), s.boxes)

@@ -620,8 +620,9 @@ def _set_apart(pieces: list[list[int]], others: list[tuple[int, int, int, int, i
 def _letters_per_piece(widths: list[int], drawn: list[Box], scale: float) -> list[tuple[int, int]] | None:
     """Which letters each piece of ink holds (first, last + 1), in order, each piece at least one:
     the sharing whose pieces are as wide as their letters are in the face, scaled to the word
-    (least squared log ratio), taken only where no piece is wider than WORD_PIECE_WIDTH times its
-    letters' width (PIECE_SLACK px aside) and the next best sharing is clearly worse
+    (least squared log ratio), taken only where every piece is within WORD_PIECE_WIDTH of its
+    letters' width (PIECE_SLACK px aside; as many pieces as letters, only not wider, as before) and
+    the next best sharing is clearly worse
     (GROUPING_MARGIN): two ways of sharing the pieces that fit alike say nothing of which is
     right. At most MAX_SHARED letters more than pieces. None otherwise."""
     n_p, n_l = len(widths), len(drawn)
@@ -644,8 +645,10 @@ def _letters_per_piece(widths: list[int], drawn: list[Box], scale: float) -> lis
         want = (drawn[b - 1][2] - drawn[a][0]) * scale
         if widths[p] > WORD_PIECE_WIDTH * want + PIECE_SLACK:
             return None
-        if b - a > 1 and widths[p] < want / WORD_PIECE_WIDTH - PIECE_SLACK:
-            return None  # (a piece too narrow for the letters it would share: a letter broken in two elsewhere)
+        if n_p < n_l and widths[p] < want / WORD_PIECE_WIDTH - PIECE_SLACK:
+            # (a piece too narrow for its letters: a letter broken in two, a JPEG's "xlvu", its u in two
+            # pieces and its x and l joined, had the l given to the v's piece, and the j drawn there)
+            return None
     if len(scored) > 1 and scored[1][0] - cost < GROUPING_MARGIN:
         return None
     return groups
