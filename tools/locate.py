@@ -391,10 +391,15 @@ def _reference_gaps(registry: FontRegistry, face: str, text: str) -> tuple[list[
     idx = [i for i, b in enumerate(ref) if b is not None]
     if not idx:
         return [], np.zeros(0)
-    left, right = ref[idx[0]][0], ref[idx[-1]][2]
-    span = max(1, right - left)
-    gaps = [((ref[a][2] + ref[b][0]) / 2 - left) / span for a, b in zip(idx, idx[1:], strict=False)]
-    return idx, np.clip(np.array(gaps, np.float32), 0, 1)
+    partings, span = _partings([ref[i] for i in idx])
+    return idx, np.clip(np.array([x / span for x in partings], np.float32), 0, 1)
+
+
+def _partings(drawn: list[Box]) -> tuple[list[float], int]:
+    """Where the face parts each pair of consecutive glyphs (midway between one's ink end and the
+    next one's start), in px from the first glyph's ink start, and the glyphs' ink span (at least 1)."""
+    left = drawn[0][0]
+    return [(a[2] + b[0]) / 2 - left for a, b in zip(drawn, drawn[1:], strict=False)], max(1, drawn[-1][2] - left)
 
 
 GAP_INK = 0.02  # a column with less ink than this share of the fullest one is a gap (a scan's specks); the
@@ -566,7 +571,8 @@ def _one_piece_per_letter_of_word(registry: FontRegistry, face: str, labels: np.
         if not inside:
             continue
         left, right = min(b[0] for b in inside), max(b[2] for b in inside)
-        if any(b[0] < right and b[2] > left for b in spans if b not in inside):
+        others = [b for b in spans if b not in inside]
+        if any(b[0] < right and b[2] > left for b in others):
             continue  # another word's ink shares the span's columns: no blank column parts them
         pieces: list[list[int]] = []
         members: list[list[int]] = []
@@ -581,7 +587,7 @@ def _one_piece_per_letter_of_word(registry: FontRegistry, face: str, labels: np.
         drawn = [b for b in _reference_boxes(registry, face, word) if b is not None]
         if len(drawn) != len(word) or not 2 <= len(pieces) <= len(word):
             continue
-        if len(pieces) < len(word) and (fixed_pitch or not _set_apart(pieces, [b for b in spans if b not in inside])):
+        if len(pieces) < len(word) and (fixed_pitch or not _set_apart(pieces, others)):
             continue  # (a fixed-pitch face draws an f, a t and a w alike wide: its widths cannot say which touch)
         scale = (pieces[-1][2] - pieces[0][0]) / max(1, drawn[-1][2] - drawn[0][0])
         groups = _letters_per_piece([p[2] - p[0] for p in pieces], drawn, scale)
@@ -622,17 +628,19 @@ def _letters_per_piece(widths: list[int], drawn: list[Box], scale: float) -> lis
     the sharing whose pieces are as wide as their letters are in the face, scaled to the word
     (least squared log ratio), taken only where every piece is within WORD_PIECE_WIDTH of its
     letters' width (PIECE_SLACK px aside; as many pieces as letters, only not wider, as before) and
-    the next best sharing is clearly worse
-    (GROUPING_MARGIN): two ways of sharing the pieces that fit alike say nothing of which is
-    right. At most MAX_SHARED letters more than pieces. None otherwise."""
+    the next best sharing is clearly worse (GROUPING_MARGIN): two ways of sharing the pieces that
+    fit alike say nothing of which is right. At most MAX_SHARED letters more than pieces. None
+    otherwise."""
     n_p, n_l = len(widths), len(drawn)
     if n_l - n_p > MAX_SHARED or (n_p < n_l and n_l > MAX_SHARED_WORD):
         return None
 
+    def want(a: int, b: int) -> float:  # letters a..b-1's width in the face, scaled to the word
+        return (drawn[b - 1][2] - drawn[a][0]) * scale
+
     @functools.cache
     def fit(p: int, a: int, b: int) -> float:
-        want = (drawn[b - 1][2] - drawn[a][0]) * scale
-        return math.log((widths[p] + PIECE_SLACK) / (want + PIECE_SLACK)) ** 2
+        return math.log((widths[p] + PIECE_SLACK) / (want(a, b) + PIECE_SLACK)) ** 2
 
     scored = []
     for inner in itertools.combinations(range(1, n_l), n_p - 1):
@@ -642,10 +650,9 @@ def _letters_per_piece(widths: list[int], drawn: list[Box], scale: float) -> lis
     scored.sort(key=lambda c: c[0])
     cost, groups = scored[0]
     for p, (a, b) in enumerate(groups):
-        want = (drawn[b - 1][2] - drawn[a][0]) * scale
-        if widths[p] > WORD_PIECE_WIDTH * want + PIECE_SLACK:
+        if widths[p] > WORD_PIECE_WIDTH * want(a, b) + PIECE_SLACK:
             return None
-        if n_p < n_l and widths[p] < want / WORD_PIECE_WIDTH - PIECE_SLACK:
+        if n_p < n_l and widths[p] < want(a, b) / WORD_PIECE_WIDTH - PIECE_SLACK:
             # (a piece too narrow for its letters: a letter broken in two, a JPEG's "xlvu", its u in two
             # pieces and its x and l joined, had the l given to the v's piece, and the j drawn there)
             return None
@@ -665,10 +672,11 @@ def _split_piece(ink: np.ndarray, drawn: list[Box]) -> list[Box] | None:
     left = int(xs.min())
     profile = np.bincount(xs - left).astype(np.float32)
     span = len(profile)
-    unit = span / max(1, drawn[-1][2] - drawn[0][0])
+    offsets, face_span = _partings(drawn)
+    unit = span / face_span
     edges = [0]
-    for a, b in zip(drawn, drawn[1:], strict=False):
-        parting = ((a[2] + b[0]) / 2 - drawn[0][0]) * unit
+    for offset, a, b in zip(offsets, drawn, drawn[1:], strict=False):
+        parting = offset * unit
         reach = SPLIT_WINDOW * min(a[2] - a[0], b[2] - b[0]) * unit
         lo, hi = max(edges[-1] + 1, int(np.floor(parting - reach))), min(span - 1, int(np.ceil(parting + reach)))
         if lo > hi:
