@@ -45,6 +45,7 @@ from agent.verify import (
     line_verdict,
     marks_free,
     named_only,
+    pixels_moved_past_word,
     pixels_outside_word,
     reference_reading,
     split_word,
@@ -492,18 +493,26 @@ def build_graph(toolbox: Toolbox):
             # What was read is not what is handed back: the frames laid back over this attempt
             # would cover ink it drew (a new glyph wider than the old one, under a tight box's side).
             why, confirmed_by = "under-frame", None
+        moved = pixels_moved_past_word(state["work"], state["candidate"], state["plan"])
+        if why is None and moved:
+            # #17: a verified edit changes no pixel outside the word the user named (and its
+            # margin). A re-set word that moved the rest of its line (#19: the heading "Daily" ->
+            # "Weekly" moved its rest 10 px) or grew past that box may read exactly as asked and
+            # still is not verified; no retry can help (the plan set its width), so it is the output.
+            why, confirmed_by = "reset-past-word", None
         attempt = Attempt(
             number=len(state["attempts"]) + 1, tool=s.tool, seed=s.seed, guidance=s.guidance, steps=s.steps,
             mask_pad=-1 if s.pad is None else s.pad, mask_grow_x=s.grow_x, mask_shaped=s.shaped, size_scale=s.size_scale, weight=s.weight,
             exemplars=state.get("exemplars", []),
             mask_boxes=[state["plan"].in_image((int(b[0]), int(b[1]), int(b[2]), int(b[3]))) for b in edits_boxes], ocr_text=ocr_text, ocr_confidence=round(conf, 4),
             passed=why is None, confirmed_by=confirmed_by, line_before=line_before, line_read=line_read,
-            changed_outside_word=outside, seconds=round(time.perf_counter() - state["attempt_started"], 3), why_failed=why,
+            changed_outside_word=max(moved, outside), seconds=round(time.perf_counter() - state["attempt_started"], 3), why_failed=why,
             style=style,
         )
         # Which attempt to keep when none passes: a pass outranks everything, then characters read
         # right (a half weight: at most just under a pass), then the recogniser's confidence (a tie-break).
-        score = (1.0 if why is None else 0.0) + similarity(read, p.new_word) * 0.5 + conf * 0.1
+        # A re-set word that passed every check but #17's box (reset-past-word) outranks any other failure.
+        score = (1.0 if why is None else RESET_PAST_RANK if why == "reset-past-word" else 0.0) + similarity(read, p.new_word) * 0.5 + conf * 0.1
         frame = state["plan"].frame
         shown = frame.unlevel(state["candidate"]) if frame is not None else state["candidate"]  # in the image's frame
         if (frames := state.get("frames")) is not None:  # the annotation frames, laid back over the edit
@@ -627,6 +636,15 @@ def build_graph(toolbox: Toolbox):
                         else "; likeness not checked (no unchanged glyph of the word to compare)"
                         if state["plan"].mode == "chars" else "")
             return {"status": "verified", "message": f'OCR reads "{last.ocr_text}"{how}{likeness}'}
+        if attempts and attempts[-1].why_failed == "reset-past-word":  # (it outranks every other failure: the output holds it)
+            last, p = attempts[-1], state["plan"]
+            dx = p.reflow.dx if p.reflow is not None else 0
+            how = ("what follows it moved" if dx < 0 else f"set {dx} px wider, it moved what follows it or grew past the box") \
+                if _reaches_past_itself(p) else "the ground it erased and filled reached past the box"
+            return {"status": "failed", **_plan_of_best(state),
+                    "message": f'not verified: OCR reads "{last.ocr_text}" as requested, but re-setting the word changed '
+                               f"{last.changed_outside_word} pixels outside the old word's box and margin ({how}); "
+                               "the output holds this attempt"}
         reads = ", ".join(f'"{a.ocr_text}"' for a in attempts[-3:])
         face = (f"; the word was set anew in {state['plan'].font.face}, which fits the line's own letters too poorly "
                 f"(fit {state['plan'].font.score:.2f}) to stand for their face" if attempts and attempts[-1].why_failed == "unlike-face" else "")
@@ -640,8 +658,9 @@ def build_graph(toolbox: Toolbox):
         attempts = state["attempts"]
         if attempts[-1].passed:
             return "done"
-        # (a face that cannot stand for the line's own is the plan's: no retry draws the word in another)
-        if attempts[-1].why_failed == "unlike-face":
+        # (a face that cannot stand for the line's own is the plan's: no retry draws the word in another;
+        # nor does a retry move a re-set word's line less: the plan set its width, and a retry only grows the halo)
+        if attempts[-1].why_failed in ("unlike-face", "reset-past-word"):
             return "done"
         return "refine" if len(attempts) < _budget(state) or _fits_alone_now(state) else "done"
 
@@ -677,6 +696,10 @@ SAME_WORD = 0.3  # IoU with the word's box that the word found again in the leve
 SAME_PLACE = 0.5  # share of the word fitted alone that must lie in the line plan's word box (else the crop found another; the line's cut may take in more: "ay only")
 LEVEL_AFTER = 2  # failed attempts of characters drawn in place on a tilted line before they go to its levelled frame (each tool one)
 LEVEL_PASSES = 2  # a levelled frame is levelled by the tilt measured, then by what is measured left of it there
+# The kept-attempt score of a re-set word that failed only #17's box (reset-past-word), before its
+# reading's share: above any other failure's whole score (at most 0.6: a reading's 0.5 and 0.1 of
+# confidence), below a pass's 1.0 plus its reading's.
+RESET_PAST_RANK = 0.9
 RELAYOUT_ATTEMPTS = 2  # a re-set word is drawn, never sampled: beyond a grown halo a retry repeats itself
 
 

@@ -263,7 +263,7 @@ class Attempt(BaseModel):
     line_read: str | None = Field(default=None, description="The whole line read from scratch after the edit: it must "
                                   "read as line_before with only the requested word changed.")
     changed_outside_word: int | None = Field(default=None, description="Changed pixels outside the word's box plus a "
-                                             "margin, or on its neighbours' ink (must be 0).")
+                                             "margin, or on its neighbours' ink (must be 0; what a re-set word moved or grew into counts: why_failed reset-past-word).")
     seconds: float
     why_failed: str | None = None
 

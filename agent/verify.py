@@ -37,7 +37,7 @@ from agent.repaint import text_effect
 from agent.schemas import Box, EditPlan
 from tools.fonts import vertical_shear
 from tools.mask import changed as changed_pixels
-from tools.mask import default_pad, union
+from tools.mask import default_pad, longer_by, union
 from tools.metrics import edit_distance
 from tools.text import MARKS, confusable, look_alike, lower, shared_ends, squeeze, without_marks
 
@@ -370,18 +370,24 @@ def aligned_before(before: str | None, old: str, new: str) -> str | None:
     return b[:head] + n[head : len(n) - tail] + b[len(b) - tail :]
 
 
+def _named_span(plan: EditPlan) -> tuple[int, int]:
+    """(a, b): the characters the user named as plan.word[a:b], grown over characters joined to it
+    without a space (the "." of "sold.")."""
+    a, b = plan.target if plan.target is not None else (0, len(plan.char_boxes))
+    word = plan.word
+    while a > 0 and not word[a - 1].isspace():
+        a -= 1
+    while b < len(word) and not word[b].isspace():
+        b += 1
+    return a, b
+
+
 def _named(plan: EditPlan) -> tuple[tuple[int, int, int, int], list]:
     """The box of the characters the user named, and the ink boxes of the characters round them
     that must keep their pixels: the word's other space-separated tokens (OCR put a space there:
     "markers are" set close is two words) and the nearest ink outside the word."""
     boxes = plan.char_boxes
-    a, b = plan.target if plan.target is not None else (0, len(boxes))
-    word = plan.word
-    # The named span grows over characters joined to it without a space (the "." of "sold.").
-    while a > 0 and not word[a - 1].isspace():
-        a -= 1
-    while b < len(word) and not word[b].isspace():
-        b += 1
+    a, b = _named_span(plan)
     box = None
     for cb in boxes[a:b]:
         box = union(box, cb)
@@ -437,6 +443,35 @@ def pixels_outside_word(before: np.ndarray, after: np.ndarray, plan: EditPlan, z
         allowed[b[1] : b[3], b[0] : b[2]] = False
     allowed[named[1] : named[3], named[0] : named[2]] = True
     return int((changed & ~allowed).sum())
+
+
+def pixels_moved_past_word(before: np.ndarray, after: np.ndarray, plan: EditPlan) -> int:
+    """#17's count for a re-set word (0 for any other): changed pixels outside the named word's
+    box and margin, or on its neighbours' ink, as pixels_outside_word counts them without the
+    re-set's allowance for the rest of the line in its old and new place. Ground, never ink, is
+    also the word's where the held-out judge's box grows: to the right of a longer word, by the
+    extra characters' width (longer_by, raw lengths as the judge counts them). What the rest of the
+    line moved is counted: the heading "Daily" -> "Weekly" moved it 10 px, all outside the word the
+    user named; and a longer word that grew past that width ("SILVER" -> "GOLDENS" condensed into
+    the room at its line's end: 29 px, 19 allowed)."""
+    r = plan.reflow
+    if r is None:
+        return 0
+    named, _ = _named(plan)
+    x0, y0, x1, y1 = named
+    m = word_margin(named)
+    a, b = _named_span(plan)
+    grown_by = len(plan.new_word) - len(plan.word)
+    extra = int(np.ceil(longer_by(named, plan.word[a:b], plan.new_word[a : b + grown_by])))
+    # The ground of the rows the re-set erased and filled (the line's band: its letters' full
+    # height) under the word, to twice the margin: the plan's letter boxes can fall a descender
+    # short of a person's box for the word, whose own margin is the larger (a sign's "Germany" ->
+    # "Hungary" filled the band's last row, a pixel past the margin round its letters, inside the
+    # case's hand-set box and its margin).
+    held = [(x1, y0 - m, x1 + m + extra, y1 + m), (x0 - m, max(r.band[0], y0 - 2 * m), x1 + m, min(r.band[1], y1 + 2 * m))]
+    h, w = before.shape[:2]
+    held = [(max(0, hx0), max(0, hy0), min(w, hx1), min(h, hy1)) for hx0, hy0, hx1, hy1 in held]
+    return pixels_outside_word(before, after, plan.model_copy(update={"reflow": None}), held)
 
 
 KEPT_SHARE = 0.25  # the most of an ink component inside the edited characters' boxes for it to be a kept letter's

@@ -81,3 +81,13 @@ def editor(toolbox):
 
 def load(name: str) -> np.ndarray:
     return np.asarray(Image.open(EXAMPLES / name).convert("RGB"))
+
+
+def assert_reset_past_word(result):
+    """A re-set word that moved the rest of its line (#19), or grew past its box by more than the
+    extra letters' width, passed every check but #17's (no changed pixel outside the word the user
+    named): the output holds it, not verified, and says why."""
+    kept = result.attempts[result.kept_attempt - 1]
+    assert result.status == "failed" and kept.why_failed == "reset-past-word", (
+        result.message, [(a.ocr_text, a.line_read, a.why_failed) for a in result.attempts])
+    assert kept.changed_outside_word > 0 and "outside the old word's box" in result.message and f'"{kept.ocr_text}"' in result.message

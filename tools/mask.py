@@ -173,3 +173,9 @@ def glyph_mask(
     # repainted background past the glyph.
     ink = ndimage.binary_dilation(old & ~protected, iterations=halo) | ndimage.binary_dilation(new_glyph > 0.02)
     return (ink & ~protected) | (new_glyph > 0.5)
+
+
+def longer_by(word_box, find: str, replace: str) -> float:
+    """How much wider a longer replacement may be: the extra characters at the word's mean advance
+    (the held-out judge's box grows by it, and agent/verify.pixels_moved_past_word lets it cover ground)."""
+    return max(0, len(replace) - len(find)) * (word_box[2] - word_box[0]) / max(1, len(find))

@@ -10,7 +10,7 @@ import numpy as np
 
 from agent.schemas import EditResult
 from tools.images import load_image
-from tools.mask import changed
+from tools.mask import changed, longer_by
 from tools.metrics import changed_outside, crop, normalised_edit_distance, psnr, ssim
 from tools.text import squeeze
 
@@ -35,11 +35,6 @@ class Judge:
         if not result:
             return "", 0.0
         return str(result[0][0]), float(result[0][1])
-
-
-def longer_by(word_box: list[int], find: str, replace: str) -> float:
-    """How much wider a longer replacement may be: the extra characters at the word's mean advance."""
-    return max(0, len(replace) - len(find)) * (word_box[2] - word_box[0]) / max(1, len(find))
 
 
 def judged_box(word_box: list[int], find: str, replace: str, width: int) -> list[int]:

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from agent.evals.boxed import make_boxed_case
-from agent.evals.judge import Judge, judged_box, longer_by, reads_steadily
+from agent.evals.judge import Judge, judged_box, reads_steadily
 from agent.evals.runner import Case
 from agent.evals.synthetic import make_case
 from agent.evals.unseen import make_unseen_case
@@ -17,6 +17,7 @@ from agent.evals.words import make_word_case
 from agent.verify import word_margin
 from tools.fonts import FontRegistry
 from tools.images import load_image, save_image
+from tools.mask import longer_by
 from tools.text import squeeze
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"  # the repository's examples/
