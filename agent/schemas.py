@@ -31,6 +31,10 @@ class EditRequest(BaseModel):
     seed: int = Field(default=0, description="Random seed; the same request and seed give the same pixels.")
     max_attempts: int = Field(default=6, ge=1, le=50, description="Budget of repaint attempts (agent method).")
     method: Method = Field(default="agent", description="agent (verify and retry), single-shot (one diffusion attempt) or naive (OpenCV inpaint + drawn glyph).")
+    move_line: bool = Field(default=False, description="Let a replacement of another width move the rest of its line "
+                            "(set like a typesetter) and still be verified, the line then read and checked whole. "
+                            "Default: a verified edit changes no pixel outside the word; one that had to move its "
+                            "line is returned unverified, saying so.")
 
     @field_validator("find", "replace")
     @classmethod

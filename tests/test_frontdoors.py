@@ -33,6 +33,29 @@ def glyphfix(toolbox):
     return run
 
 
+def test_a_line_that_must_move_verifies_only_when_the_request_lets_it(tmp_path, glyphfix, registry):
+    # #17 against #19: "Rate: Daily Parking" -> "Weekly" is set like a typesetter, and "Parking"
+    # moves right. By default that is not verified (no pixel outside the word may change): exit 1,
+    # the output holds the edit, and the message names the way to allow it; with --move-line the
+    # same pixels verify (the line read whole, as #19 checks it).
+    from tools.fonts import render_text
+
+    drawn = render_text(registry.font("DejaVuSans", 30), "Rate: Daily Parking", (420, 60), (12, 40))
+    src, out = tmp_path / "receipt.png", tmp_path / "out.png"
+    Image.fromarray((np.full((60, 420, 3), 245.0) - drawn.alpha[..., None] * 225).astype(np.uint8)).save(src)
+    args = ("edit", str(src), "--find", "Daily", "--replace", "Weekly", "-o", str(out), "--json")
+    kept = glyphfix(*args)
+    assert kept.exit_code == 1, kept.output[-2000:]
+    res = json.loads(kept.stdout)
+    assert res["status"] == "failed" and res["attempts"][-1]["why_failed"] == "reset-past-word" and "--move-line" in res["message"]
+    first = np.asarray(Image.open(out))
+    moved = glyphfix(*args, "--move-line")
+    assert moved.exit_code == 0, moved.output[-2000:]
+    res = json.loads(moved.stdout)
+    assert res["status"] == "verified" and res["request"]["move_line"] and res["plan"]["reflow"]["dx"] > 0
+    assert (np.asarray(Image.open(out)) == first).all()  # the same edit: only what the request allows differs
+
+
 @pytest.mark.parametrize(("name", "find", "replace"), [("word_available.png", "Available", "Avoilable"),
                                                        ("word_underground.png", "underground", "undergrouNd")])
 def test_edit_real_photo_verified_and_local(tmp_path, glyphfix, name, find, replace):
@@ -123,6 +146,7 @@ def test_mcp_in_memory_session(tmp_path, editor):
             tools = {t.name: t for t in (await session.list_tools()).tools}
             assert set(tools) >= {"read_text", "edit_text"}
             assert "case-sensitive" in json.dumps(tools["edit_text"].inputSchema)
+            assert "move_line" in tools["edit_text"].inputSchema["properties"]
             res = await session.call_tool("edit_text", {"image_path": "word.png", "find": "Available",
                                                         "replace": "Avoilable", "output_path": "out.png"})
             assert not res.isError, res.content

@@ -104,6 +104,8 @@ def edit(
     method: Annotated[str, typer.Option("--method", help="agent (verify and retry) | single-shot | naive")] = "agent",
     sheet: Annotated[Path | None, typer.Option("--sheet", help="Write a contact sheet of every attempt (PNG).")] = None,
     region: Annotated[str | None, typer.Option("--region", help="Look only inside x0,y0,x1,y1 (pixels; faster on large images).")] = None,
+    move_line: Annotated[bool, typer.Option("--move-line", help="A replacement of another width may move the rest of its "
+                                            "line and still verify (default: only the word's pixels may change).")] = False,
 ) -> None:
     """Change text in IMAGE. Exit 0 verified, 1 not verified (OUT holds the best attempt), 2 bad input."""
     from pydantic import ValidationError
@@ -141,7 +143,7 @@ def edit(
         box = (x0, y0, x1, y1)
     try:
         reqs = [EditRequest(image=str(image), find=f, replace=r, occurrence=o, seed=seed, max_attempts=max_attempts,
-                            method=cast("Method", method), region=box) for f, r, o in specs]
+                            method=cast("Method", method), region=box, move_line=move_line) for f, r, o in specs]
     except ValidationError as e:
         fail(request_error(e))
     from tools.images import ImageError, load_image

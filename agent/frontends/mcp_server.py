@@ -46,11 +46,13 @@ def build_server(service: GlyphfixService) -> FastMCP:
         occurrence: Annotated[int | None, Field(description=_E["occurrence"].description)] = None,
         max_attempts: Annotated[int | None, Field(description=_E["max_attempts"].description)] = None,
         edits: Annotated[list[EditSpec] | None, Field(description=_E["edits"].description)] = None,
+        move_line: Annotated[bool, Field(description=_E["move_line"].description)] = False,
     ) -> EditResult:
         """Change `find` to `replace` (or each of `edits`) in an image and write output_path. status is
         'verified' only when OCR read back exactly the requested text, the line changed nowhere else
-        and no pixel changed outside the word; 'failed' leaves the best attempt in output_path."""
-        return await call(service.edit_text, image_path, find, replace, output_path, occurrence, max_attempts, edits)
+        and no pixel changed outside the word (unless move_line lets a re-set word move its line); 'failed'
+        leaves the best attempt in output_path."""
+        return await call(service.edit_text, image_path, find, replace, output_path, occurrence, max_attempts, edits, move_line)
 
     return mcp
 

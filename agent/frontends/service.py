@@ -41,6 +41,7 @@ class EditTextArgs(BaseModel):
     edits: list[EditSpec] | None = Field(default=None, description="Several edits in one call, run in order on the "
                                          "same image (after find/replace if that is given too); one result with an "
                                          "entry per edit.")
+    move_line: bool = Field(default=False, description=_F["move_line"].description)
 
 
 def inside_root(root: Path, path: str, must_exist: bool) -> Path:
@@ -84,7 +85,7 @@ class GlyphfixService:
 
     def edit_text(self, image_path: str, find: str | None = None, replace: str | None = None, output_path: str | None = None,
                   occurrence: int | None = None, max_attempts: int | None = None,
-                  edits: list[EditSpec] | None = None) -> EditResult:
+                  edits: list[EditSpec] | None = None, move_line: bool = False) -> EditResult:
         if not output_path:
             raise ToolInputError("output_path is required: where to write the edited image")
         src, _ = self._image(image_path)
@@ -100,8 +101,8 @@ class GlyphfixService:
             raise ToolInputError("nothing to edit: give find and replace, or edits")
         budget = max_attempts or EditRequest.model_fields["max_attempts"].default
         try:
-            reqs = [EditRequest(image=str(src), find=s.find, replace=s.replace, occurrence=s.occurrence, max_attempts=budget)
-                    for s in specs]
+            reqs = [EditRequest(image=str(src), find=s.find, replace=s.replace, occurrence=s.occurrence, max_attempts=budget,
+                                move_line=move_line) for s in specs]
         except ValueError as e:
             raise ToolInputError(request_error(e)) from None
         with self.lock:
@@ -119,8 +120,10 @@ def langchain_tools(service: GlyphfixService):
         return service.read_text(image_path).model_dump()
 
     def _edit(image_path: str, find: str | None = None, replace: str | None = None, output_path: str | None = None,
-              occurrence: int | None = None, max_attempts: int | None = None, edits: list | None = None) -> dict:
-        return service.edit_text(image_path, find, replace, output_path, occurrence, max_attempts, edits).model_dump(mode="json")
+              occurrence: int | None = None, max_attempts: int | None = None, edits: list | None = None,
+              move_line: bool = False) -> dict:
+        return service.edit_text(image_path, find, replace, output_path, occurrence, max_attempts, edits,
+                                 move_line).model_dump(mode="json")
 
     return [
         StructuredTool.from_function(_read, name="read_text", args_schema=ReadTextArgs,

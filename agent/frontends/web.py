@@ -346,6 +346,7 @@ class WebApp:
         seed = _int(body, "seed", 0)
         budget = _int(body, "max_attempts", EditRequest.model_fields["max_attempts"].default)
         replace, request = body.get("replace"), body.get("request")
+        move_line = body.get("move_line") is True  # (EditRequest.move_line; the page itself never sets it)
         # The request names the input as the CLI would: the file under the root, or the upload's own name.
         image = ws.name if ws.uploaded else str(ws.path)
         try:
@@ -353,10 +354,10 @@ class WebApp:
                 if not replace:
                     raise WebError("type the new text for the selected word")
                 reqs = [EditRequest(image=image, find=str(body["find"]), replace=str(replace),
-                                    occurrence=body.get("occurrence"), seed=seed, max_attempts=budget)]
+                                    occurrence=body.get("occurrence"), seed=seed, max_attempts=budget, move_line=move_line)]
             elif request:
                 reqs = [EditRequest(image=image, find=p.find, replace=p.replace, occurrence=p.occurrence,
-                                    seed=seed, max_attempts=budget) for p in parse_requests(str(request))]
+                                    seed=seed, max_attempts=budget, move_line=move_line) for p in parse_requests(str(request))]
             else:
                 raise WebError("click a word and type its new text, or type a request such as: replace hands with bands")
         except ParseError as e:
