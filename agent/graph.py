@@ -493,8 +493,10 @@ def build_graph(toolbox: Toolbox):
             # What was read is not what is handed back: the frames laid back over this attempt
             # would cover ink it drew (a new glyph wider than the old one, under a tight box's side).
             why, confirmed_by = "under-frame", None
-        moved = pixels_moved_past_word(state["work"], state["candidate"], state["plan"])
-        if why is None and moved and not state["request"].move_line:
+        # (a request that lets the line move has it checked by the re-set's own rules above: changed_outside_word
+        # then counts as before, past what the re-set allows)
+        moved = 0 if state["request"].move_line else pixels_moved_past_word(state["work"], state["candidate"], state["plan"])
+        if why is None and moved:
             # #17: a verified edit changes no pixel outside the word the user named (and its
             # margin). A re-set word that moved the rest of its line (#19: the heading "Daily" ->
             # "Weekly" moved its rest 10 px) or grew past that box may read exactly as asked and
@@ -645,7 +647,7 @@ def build_graph(toolbox: Toolbox):
             return {"status": "failed", **_plan_of_best(state),
                     "message": f'not verified: OCR reads "{last.ocr_text}" as requested, but re-setting the word changed '
                                f"{last.changed_outside_word} pixels outside the old word's box and margin ({how}); "
-                               "the output holds this attempt (to let the line move: --move-line, or move_line in the request)"}
+                               "the output holds this attempt (to let the line move: glyphfix edit or chat --move-line, move_line in a tool call)"}
         reads = ", ".join(f'"{a.ocr_text}"' for a in attempts[-3:])
         face = (f"; the word was set anew in {state['plan'].font.face}, which fits the line's own letters too poorly "
                 f"(fit {state['plan'].font.score:.2f}) to stand for their face" if attempts and attempts[-1].why_failed == "unlike-face" else "")

@@ -33,7 +33,7 @@ def glyphfix(toolbox):
     return run
 
 
-def test_a_line_that_must_move_verifies_only_when_the_request_lets_it(tmp_path, glyphfix, registry):
+def test_a_line_that_must_move_verifies_only_when_the_request_lets_it(tmp_path, glyphfix, registry, editor):
     # #17 against #19: "Rate: Daily Parking" -> "Weekly" is set like a typesetter, and "Parking"
     # moves right. By default that is not verified (no pixel outside the word may change): exit 1,
     # the output holds the edit, and the message names the way to allow it; with --move-line the
@@ -53,7 +53,24 @@ def test_a_line_that_must_move_verifies_only_when_the_request_lets_it(tmp_path, 
     assert moved.exit_code == 0, moved.output[-2000:]
     res = json.loads(moved.stdout)
     assert res["status"] == "verified" and res["request"]["move_line"] and res["plan"]["reflow"]["dx"] > 0
+    assert res["attempts"][-1]["changed_outside_word"] == 0  # (past what the re-set allows: none)
     assert (np.asarray(Image.open(out)) == first).all()  # the same edit: only what the request allows differs
+    # ... and the tool call's move_line reaches the edit (MCP, in memory)
+    from mcp.shared.memory import create_connected_server_and_client_session
+
+    from agent.frontends.mcp_server import build_server
+    from agent.frontends.service import GlyphfixService
+
+    server = build_server(GlyphfixService(editor, tmp_path))
+
+    async def scenario():
+        async with create_connected_server_and_client_session(server._mcp_server) as session:
+            call = {"image_path": "receipt.png", "find": "Daily", "replace": "Weekly", "output_path": "mcp.png"}
+            kept, moved = [(await session.call_tool("edit_text", call | extra)).structuredContent["status"]
+                           for extra in ({}, {"move_line": True})]
+            assert (kept, moved) == ("failed", "verified")
+
+    asyncio.run(scenario())
 
 
 @pytest.mark.parametrize(("name", "find", "replace"), [("word_available.png", "Available", "Avoilable"),

@@ -35,6 +35,7 @@ class ChatSession:
     history: list[np.ndarray]  # history[0] is the input; the current image is history[pos]
     seed: int
     max_attempts: int
+    move_line: bool = False  # EditRequest.move_line for every edit of the session (glyphfix chat --move-line)
     pos: int = 0
     redo_stack: list[np.ndarray] = field(default_factory=list)
     # The preview's folder is made on first use and removed when the loop ends.
@@ -140,7 +141,7 @@ class ChatSession:
             return
         try:
             reqs = [EditRequest(image=str(self.source), find=p.find, replace=p.replace, occurrence=p.occurrence,
-                                seed=self.seed, max_attempts=self.max_attempts) for p in parsed]
+                                seed=self.seed, max_attempts=self.max_attempts, move_line=self.move_line) for p in parsed]
         except ValueError as e:
             self.say(request_error(e))
             return

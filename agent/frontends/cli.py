@@ -347,6 +347,8 @@ def chat(
     image: Annotated[Path, typer.Argument(help="Image to work on (never modified; use `save PATH`).")],
     seed: Annotated[int, typer.Option("--seed", help="Seed of the first edit.")] = 0,
     max_attempts: Annotated[int, typer.Option("--max-attempts", help="Budget of repaint attempts per edit.")] = 6,
+    move_line: Annotated[bool, typer.Option("--move-line", help="Replacements of another width may move the rest of "
+                                            "their line and still verify.")] = False,
 ) -> None:
     """Talk to glyphfix: type requests like `replace hands with bands`; `help` lists the commands."""
     from tools.images import ImageError, load_image
@@ -359,7 +361,7 @@ def chat(
     from agent.run import Editor
 
     typer.echo("loading models ...", err=True)
-    session = ChatSession(Editor(_toolbox(ctx)), image, [img], seed, max_attempts)
+    session = ChatSession(Editor(_toolbox(ctx)), image, [img], seed, max_attempts, move_line)
     raise typer.Exit(session.loop())
 
 

@@ -1,7 +1,7 @@
 """`glyphfix serve`: an MCP server over stdio (official `mcp` SDK, v1 FastMCP).
 
 Tools: read_text(image_path) and edit_text(image_path, find, replace, output_path, occurrence,
-max_attempts). Models load once at start-up; calls run in a worker thread, serialised around the
+max_attempts, edits, move_line). Models load once at start-up; calls run in a worker thread, serialised around the
 models by the service's lock, so the server stays responsive and concurrent calls are safe.
 """
 

@@ -346,7 +346,9 @@ class WebApp:
         seed = _int(body, "seed", 0)
         budget = _int(body, "max_attempts", EditRequest.model_fields["max_attempts"].default)
         replace, request = body.get("replace"), body.get("request")
-        move_line = body.get("move_line") is True  # (EditRequest.move_line; the page itself never sets it)
+        move_line = body.get("move_line", False)  # (EditRequest.move_line; the page itself never sets it)
+        if not isinstance(move_line, bool):
+            raise WebError("move_line: true or false")
         # The request names the input as the CLI would: the file under the root, or the upload's own name.
         image = ws.name if ws.uploaded else str(ws.path)
         try:
