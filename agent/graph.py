@@ -642,7 +642,8 @@ def build_graph(toolbox: Toolbox):
         if attempts and attempts[-1].why_failed == "reset-past-word":  # (it outranks every other failure: the output holds it)
             last, p = attempts[-1], state["plan"]
             dx = p.reflow.dx if p.reflow is not None else 0
-            how = ("what follows it moved" if dx < 0 else f"set {dx} px wider, it moved what follows it or grew past the box") \
+            rest = "what follows it" if p.reflow is None or p.reflow.side == "after" else "what precedes it"
+            how = (f"{rest} moved" if dx < 0 else f"set {dx} px wider, it moved {rest} or grew past the box") \
                 if _reaches_past_itself(p) else "the ground it erased and filled reached past the box"
             return {"status": "failed", **_plan_of_best(state),
                     "message": f'not verified: OCR reads "{last.ocr_text}" as requested, but re-setting the word changed '

@@ -32,7 +32,8 @@ class EditRequest(BaseModel):
     max_attempts: int = Field(default=6, ge=1, le=50, description="Budget of repaint attempts (agent method).")
     method: Method = Field(default="agent", description="agent (verify and retry), single-shot (one diffusion attempt) or naive (OpenCV inpaint + drawn glyph).")
     move_line: bool = Field(default=False, description="Let a replacement of another width move the rest of its line "
-                            "(set like a typesetter) and still be verified, the line then read and checked whole. "
+                            "(set like a typesetter), or its re-set ground reach past the word's box, and still be "
+                            "verified, the line then read and checked whole. "
                             "Default: a verified edit changes no pixel outside the word; one that had to move its "
                             "line is returned unverified, saying so.")
 

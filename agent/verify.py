@@ -450,7 +450,9 @@ def pixels_moved_past_word(before: np.ndarray, after: np.ndarray, plan: EditPlan
     box and margin, or on its neighbours' ink, as pixels_outside_word counts them without the
     re-set's allowance for the rest of the line in its old and new place. Ground, never ink, is
     also the word's where the held-out judge's box grows: to the right of a longer word, by the
-    extra characters' width (longer_by, raw lengths as the judge counts them). What the rest of the
+    extra characters' width (longer_by, raw lengths as the judge counts them); and in the line's
+    band under the word, to twice the margin above and below (the letters' boxes can fall a
+    descender short of a person's box for the word). What the rest of the
     line moved is counted: the heading "Daily" -> "Weekly" moved it 10 px, all outside the word the
     user named; and a longer word that grew past that width ("SILVER" -> "GOLDENS" condensed into
     the room at its line's end: 29 px, 19 allowed)."""

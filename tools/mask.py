@@ -7,6 +7,7 @@ arrays built from boxes (x0, y0, x1, y1), exclusive ends, in image coordinates.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -175,7 +176,7 @@ def glyph_mask(
     return (ink & ~protected) | (new_glyph > 0.5)
 
 
-def longer_by(word_box, find: str, replace: str) -> float:
+def longer_by(word_box: Sequence[int], find: str, replace: str) -> float:
     """How much wider a longer replacement may be: the extra characters at the word's mean advance
     (the held-out judge's box grows by it, and agent/verify.pixels_moved_past_word lets it cover ground)."""
     return max(0, len(replace) - len(find)) * (word_box[2] - word_box[0]) / max(1, len(find))
