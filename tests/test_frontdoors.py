@@ -33,6 +33,7 @@ def glyphfix(toolbox):
     return run
 
 
+@pytest.mark.slow  # (four edits: the fast tier's two minutes are spent)
 def test_a_line_that_must_move_verifies_only_when_the_request_lets_it(tmp_path, glyphfix, registry, editor):
     # #17 against #19: "Rate: Daily Parking" -> "Weekly" is set like a typesetter, and "Parking"
     # moves right. By default that is not verified (no pixel outside the word may change): exit 1,

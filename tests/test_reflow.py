@@ -585,6 +585,7 @@ def test_new_letters_that_would_cover_a_kept_neighbour_set_the_word_anew(registr
     assert not (out[:, drawn.boxes[-1][2] :] == image[:, drawn.boxes[-1][2] :]).all()
 
 
+@pytest.mark.slow  # (a photo read whole: the fast tier's two minutes are spent)
 def test_a_word_reset_in_its_old_width_is_verified_and_keeps_to_its_box(editor):
     # A sign's "Germany" -> "Hungary" (examples/heldout, ho-epping-sign-2, dev half): set 8% looser
     # in the old width, nothing else moves. The re-set erased and filled its line's rows, the last a
