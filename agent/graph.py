@@ -641,8 +641,8 @@ def build_graph(toolbox: Toolbox):
             return {"status": "verified", "message": f'OCR reads "{last.ocr_text}"{how}{likeness}'}
         if attempts and attempts[-1].why_failed == "reset-past-word":  # (it outranks every other failure: the output holds it)
             last, p = attempts[-1], state["plan"]
-            dx = p.reflow.dx if p.reflow is not None else 0
-            rest = "what follows it" if p.reflow is None or p.reflow.side == "after" else "what precedes it"
+            assert p.reflow is not None  # (only a re-set word's attempt fails so: pixels_moved_past_word)
+            dx, rest = p.reflow.dx, "what follows it" if p.reflow.side == "after" else "what precedes it"
             how = (f"{rest} moved" if dx < 0 else f"set {dx} px wider, it moved {rest} or grew past the box") \
                 if _reaches_past_itself(p) else "the ground it erased and filled reached past the box"
             return {"status": "failed", **_plan_of_best(state),
