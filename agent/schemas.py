@@ -76,7 +76,7 @@ class EffectInfo(BaseModel):
 
 
 class FaceCandidate(BaseModel):
-    face: str = Field(description="A font library face.")
+    face: str = Field(description="A font library face (ending in @x<scale>: drawn at the width the line's glyphs show).")
     distance: float = Field(description="How far its glyphs are from the line's own (tools.library retrieval; lower is closer).")
     fit: float | None = Field(default=None, description="IoU of the line drawn in it with the observed ink (None: not fitted).")
     glyph_error: float | None = Field(default=None, description="Squared error of the glyphs nearest the edit, each drawn "
@@ -85,7 +85,9 @@ class FaceCandidate(BaseModel):
 
 
 class FontInfo(BaseModel):
-    face: str = Field(description="Face the text is matched to (a registry face or a font library face).")
+    face: str = Field(description="Face the text is matched to (a registry face or a font library face; a name ending "
+                      "in @x<scale>, e.g. Roboto@x0.86, is that face drawn <scale> times as wide: a condensed or extended "
+                      "cut fitted to the line's own glyphs).")
     category: Category = Field(description="sans, serif or mono.")
     size: int = Field(description="Font size in pixels.")
     baseline: float = Field(default=0.0, description="y of the line's baseline in the image (fallback for placing glyphs).")

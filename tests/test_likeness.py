@@ -11,7 +11,7 @@ from agent.plan import make_plan, observed_ink
 from agent.repaint import AttemptSettings, glyph_edits
 from agent.schemas import EditRequest
 from agent.style import stroke_width
-from tools.fonts import ink_box, packaged_font
+from tools.fonts import SCALED, ink_box, packaged_font, render_text, scaled_name
 from tools.ocr import TextLine
 
 LIBERATION = "/usr/share/fonts/truetype/liberation"
@@ -60,6 +60,39 @@ def test_no_exemplar_from_letters_that_touch_or_from_a_textured_ground(registry)
     noise = np.random.default_rng(3).uniform(90, 255, (70, 300, 3)).astype(np.float32)
     textured, line = _line("bold label back", ground=noise)
     assert make_plan(registry, textured, line, line.text.index("label"), request).exemplars == []
+
+
+def test_a_face_drawn_at_another_width_keeps_its_forms_and_heights(registry):
+    name = scaled_name("LiberationSans", 0.8)
+    assert name == f"LiberationSans{SCALED}0.80" and name in registry.by_name
+    assert scaled_name("LiberationSans", 1.005) == "LiberationSans"  # a width that rounds to its own is the face
+    for bad in (f"NoSuchFace{SCALED}0.80", f"LiberationSans{SCALED}wide", f"LiberationSans{SCALED}9.00"):
+        assert bad not in registry.by_name
+        with pytest.raises(KeyError):
+            registry.by_name[bad]
+    plain, narrow = (render_text(registry.font(n, 40), "Hamburg", (400, 80), (10, 60)) for n in ("LiberationSans", name))
+    # every glyph 0.8 as wide, as tall and on the same baseline (to the pixel its unhinted edge may
+    # round to), pens and advances scaled with it
+    for p, q in zip(plain.boxes, narrow.boxes, strict=True):
+        assert abs((q[2] - q[0]) - 0.8 * (p[2] - p[0])) <= 1.0 and abs(q[1] - p[1]) <= 1 and abs(q[3] - p[3]) <= 1
+    assert narrow.advances == pytest.approx([0.8 * a for a in plain.advances], abs=0.02)
+    assert narrow.alpha.sum() == pytest.approx(0.8 * plain.alpha.sum(), rel=0.03)
+
+
+def test_a_condensed_cut_no_package_holds_is_matched_at_the_width_its_glyphs_show(registry):
+    # The unseen suite's made faces (a packaged face drawn condensed or extended) were matched to
+    # whichever face happened to be as wide: a "$45" in DejaVu Serif drawn 1.18 wide took DejaVu Serif
+    # Bold, whose new "1" was a third heavier than the "4" and "5" beside it. The face's own forms at
+    # the glyphs' width lay the line out far better.
+    image, line = _line("Parking station", x_scale=0.82, bolder=0.0, size=40)
+    request = EditRequest(image="-", find="station", replace="stallon")
+    plan = make_plan(registry, image, line, line.text.index("station"), request)
+    face = registry.by_name[plan.font.face]
+    assert abs(face.x_scale - 0.82) <= 0.04, plan.font.face
+    assert plan.font.score >= 0.7, plan.font
+    fits = {c.face: c.fit for c in plan.font.candidates}
+    as_drawn = fits.get(plan.font.face.split(SCALED)[0])
+    assert as_drawn is None or plan.font.score >= as_drawn + 0.1, fits
 
 
 def test_stroke_width_is_the_ink_across_a_stroke():

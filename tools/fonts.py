@@ -8,8 +8,11 @@ validation never share a face.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import importlib.util
+import math
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, Protocol
@@ -34,6 +37,94 @@ class FontFace:
     held_out: bool  # True: a validation face, or a library face (those train only a run that asks for them: models/faces.py)
     path: Path
     variation: tuple[float, ...] | None = None  # a variable font's named instance: its axis coordinates (fvar order)
+    x_scale: float = 1.0  # drawn this many times as wide as its file draws it (a width no package holds: scaled_name)
+
+
+SCALED = "@x"  # a scaled face is named by its face, SCALED and its width: "SourceSerifPro-Semibold@x0.88"
+WIDTH_STEP = 0.02  # widths are fitted to this step: finer than a pixel across a 40 px word, and few distinct fonts to load
+
+
+def scaled_name(name: str, x_scale: float) -> str:
+    """The name that draws face `name` x_scale times as wide (the name itself at a scale that rounds to 1)."""
+    step = round(x_scale / WIDTH_STEP) * WIDTH_STEP
+    return name if abs(step - 1) < WIDTH_STEP / 2 else f"{name}{SCALED}{step:.2f}"
+
+
+class FacesByName(Mapping[str, FontFace]):
+    """Faces by name; a scaled name ("Face@x0.88") is the face drawn that much wider or narrower,
+    made on first use. Users bring condensed and extended cuts that no package holds (the unseen
+    suite's made faces): a packaged face whose glyphs have the right form at the wrong width is
+    drawn at the width the image's own glyphs show (tools/library.py fits it)."""
+
+    def __init__(self, faces: dict[str, FontFace]):
+        self._faces = dict(faces)
+
+    def __getitem__(self, name: str) -> FontFace:
+        if name in self._faces:
+            return self._faces[name]
+        base, sep, scale = name.rpartition(SCALED)
+        if not sep or base not in self._faces:
+            raise KeyError(name)
+        try:
+            x_scale = float(scale)
+        except ValueError:
+            raise KeyError(name) from None
+        if not 0.5 <= x_scale <= 2.0:
+            raise KeyError(name)
+        face = self._faces[name] = dataclasses.replace(self._faces[base], name=name, x_scale=x_scale)
+        return face
+
+    def __contains__(self, name: object) -> bool:
+        if not isinstance(name, str):
+            return False
+        try:
+            self[name]
+        except KeyError:
+            return False
+        return True
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._faces)
+
+    def __len__(self) -> int:
+        return len(self._faces)
+
+
+class ScaledFont:
+    """A FreeType font drawn x_scale times as wide, as a layout program scales a face: its outlines
+    scaled across, then drawn at SCALED_SUPER times the size (no hinting: the face's hints are for
+    its own width) and averaged down. Its advances and boxes are the scaled ones; render_text and
+    render_alpha (the two places this project draws text) draw it."""
+
+    def __init__(self, big: ImageFont.FreeTypeFont, x_scale: float):
+        self.big, self.x_scale = big, x_scale  # big: the face at SCALED_SUPER times the size
+
+    def getlength(self, text: str, *args, **kwargs) -> float:
+        return self.big.getlength(text, *args, **kwargs) * self.x_scale / SCALED_SUPER
+
+    def getbbox(self, text: str, *args, **kwargs) -> tuple[int, int, int, int]:
+        left, top, right, bottom = self.big.getbbox(text, *args, **kwargs)
+        return (math.floor(left * self.x_scale / SCALED_SUPER), math.floor(top / SCALED_SUPER),
+                math.ceil(right * self.x_scale / SCALED_SUPER), math.ceil(bottom / SCALED_SUPER))
+
+    def draw(self, text: str, canvas: tuple[int, int], origin: tuple[float, float]) -> Image.Image:
+        w, h = canvas
+        k = SCALED_SUPER / self.x_scale  # big pixels per pixel across
+        big = Image.new("L", (math.ceil(w * k) + 1, h * SCALED_SUPER), 0)
+        ImageDraw.Draw(big).text((origin[0] * k, origin[1] * SCALED_SUPER), text, font=self.big, fill=255, anchor="ls")
+        return big.resize((w, h), Image.Resampling.BOX, box=(0.0, 0.0, w * k, float(h * SCALED_SUPER)))
+
+
+SCALED_SUPER = 4  # a scaled face is drawn at this many times the size and averaged down (anti-aliased, unhinted)
+
+
+def _drawn(font: ImageFont.FreeTypeFont | ScaledFont, text: str, canvas: tuple[int, int], origin: tuple[float, float]) -> Image.Image:
+    """An L layer of size canvas (w, h) with text drawn in font, its first pen at origin (x, baseline y)."""
+    if isinstance(font, ScaledFont):
+        return font.draw(text, canvas, origin)
+    layer = Image.new("L", canvas, 0)
+    ImageDraw.Draw(layer).text(origin, text, font=font, fill=255, anchor="ls")
+    return layer
 
 
 # (family, category, held_out, where, {style: file name}); where is a python package that ships the
@@ -121,7 +212,7 @@ class FontRegistry:
             raise FontsMissingError("no fonts found: run `make setup` (installs font packages)")
         self.faces = faces  # the registry's own faces: training, validation, the plan's first match
         self.library = library  # tools.library.FontIndex over every installed face (None: not loaded)
-        self.by_name = {f.name: f for f in (library.faces if library is not None else [])} | {f.name: f for f in faces}
+        self.by_name = FacesByName({f.name: f for f in (library.faces if library is not None else [])} | {f.name: f for f in faces})
 
     @classmethod
     def discover(cls, min_faces: int = 20, with_library: bool = False) -> FontRegistry:
@@ -155,12 +246,13 @@ class FontRegistry:
         ]
 
     @functools.lru_cache(maxsize=4096)  # noqa: B019 - the registry lives as long as the process
-    def font(self, name: str, size: int) -> ImageFont.FreeTypeFont:
+    def font(self, name: str, size: int) -> ImageFont.FreeTypeFont | ScaledFont:
         face = self.by_name[name]
-        font = ImageFont.truetype(str(face.path), max(4, int(size)))
+        scale = 1 if face.x_scale == 1.0 else SCALED_SUPER
+        font = ImageFont.truetype(str(face.path), max(4, int(size)) * scale)
         if face.variation is not None:
             font.set_variation_by_axes(list(face.variation))
-        return font
+        return font if scale == 1 else ScaledFont(font, face.x_scale)
 
     def is_italic(self, name: str) -> bool:
         """From the face file (its italic flag or angle), not its name: library faces such as
@@ -209,7 +301,7 @@ def ink_box(alpha: np.ndarray, threshold: float = 0.2) -> tuple[int, int, int, i
 
 
 def render_text(
-    font: ImageFont.FreeTypeFont,
+    font: ImageFont.FreeTypeFont | ScaledFont,
     text: str,
     canvas: tuple[int, int],
     origin: tuple[float, float],
@@ -237,8 +329,7 @@ def render_text(
             cx0, cy0 = max(0, int(np.floor(x + gl)) - 2), max(0, int(np.floor(y + gt)) - 2)
             cx1, cy1 = min(w, int(np.ceil(x + gr)) + 2), min(h, int(np.ceil(y + gb)) + 2)
             if cx1 > cx0 and cy1 > cy0:
-                layer = Image.new("L", (cx1 - cx0, cy1 - cy0), 0)
-                ImageDraw.Draw(layer).text((x - cx0, y - cy0), ch, font=font, fill=255, anchor="ls")
+                layer = _drawn(font, ch, (cx1 - cx0, cy1 - cy0), (x - cx0, y - cy0))
                 local = np.asarray(layer, dtype=np.float32) / 255.0
                 a[cy0:cy1, cx0:cx1] = local
                 if (lb := ink_box(local)) is not None:
@@ -329,11 +420,9 @@ def project_ink(crop: np.ndarray, fg, bg) -> np.ndarray:
     return np.clip(((crop.astype(np.float32) - bg) @ axis) / denom, 0, 1).astype(np.float32)
 
 
-def render_alpha(font: ImageFont.FreeTypeFont, text: str, canvas: tuple[int, int], origin: tuple[float, float]) -> np.ndarray:
+def render_alpha(font: ImageFont.FreeTypeFont | ScaledFont, text: str, canvas: tuple[int, int], origin: tuple[float, float]) -> np.ndarray:
     """Coverage of a whole string in one draw call (fast; no per-glyph geometry)."""
-    layer = Image.new("L", canvas, 0)
-    ImageDraw.Draw(layer).text(origin, text, font=font, fill=255, anchor="ls")
-    return np.asarray(layer, dtype=np.float32) / 255.0
+    return np.asarray(_drawn(font, text, canvas, origin), dtype=np.float32) / 255.0
 
 
 def fit_face(registry: FontRegistry, face: FontFace, text: str, ink: np.ndarray):

