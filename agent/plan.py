@@ -651,11 +651,14 @@ def _draft_colours(image: np.ndarray, word_box: Box, glyph_boxes: list, pad: int
     return fg, bg
 
 
-WIDTH_MIN = 0.05  # a face is also fitted at the width the line's glyphs show when that is 5% or more off its own (a
-#                   regular face's glyphs measure within 4% of its own width: tools/library.py Candidate.x_scale)
+WIDTH_MIN = 0.05  # a face is also fitted at the width the line's glyphs show when that is 5% or more off its own
+#                   (x_scale >= 1.05 or <= 1 / 1.05); tools/library.py Candidate.x_scale
+WIDTH_REFITS = 2  # faces at another width the line's fit may set aside one by one before it sets all aside (each a refit)
 LIBRARY_SHORTLIST = 8  # library faces fitted to the line (the drawing face was among the 8 closest for 91% of calibration words)
-WITNESS_GAIN = 0.9  # a library face replaces the registry's by its glyphs' error only when 10% lower (not a clone's near tie)
-WITNESSES = 10  # glyphs nearest the edit that judge the faces when the line's layout does not fit any (each aligned alone)
+WITNESS_GAIN = 0.9  # a library face replaces the registry's by its glyphs' error only when 10% lower (not a clone's near
+#                     tie); a face at another width replaces the face as drawn on the same terms
+WITNESSES = 10  # glyphs nearest the edit that judge the faces when the line's layout does not fit any, and a face at
+#                 another width against the face as drawn (each aligned alone)
 
 
 def _library_match(registry, ink, text: str, start: int, end: int, match, drawn: str):
@@ -672,6 +675,11 @@ def _library_match(registry, ink, text: str, start: int, end: int, match, drawn:
     fit ranks faces by how their spacing happens to drift; there the glyphs nearest the edit, each
     aligned to its own ink, decide (the poster's "hands" was matched to Roboto, and its new "b" was a
     third lighter than the "h" and "d" beside it).
+
+    Each shortlisted face is also fitted at the width the line's glyphs show (the retrieval's
+    Candidate.x_scale, its distance measured from that width) where that is WIDTH_MIN or more off
+    its own: a condensed or extended cut no package holds. Such a face stands only where
+    truer_width holds, against the face as its file draws it.
     """
     rx0, ry0, rx1, ry1 = ink.region
     boxes = char_boxes(registry, ink, text, match.face)
@@ -716,8 +724,11 @@ def _library_match(registry, ink, text: str, start: int, end: int, match, drawn:
         return (fits.get(face.name, 0.0) >= fits.get(base.name, 0.0) + LIBRARY_GAIN
                 and glyph_error(face) < WITNESS_GAIN * glyph_error(base))
 
-    if registry.by_name[fitted.face].x_scale != 1.0 and not truer_width(registry.by_name[fitted.face]):
-        others = [f for f in others if f.x_scale == 1.0]
+    for refits in range(WIDTH_REFITS + 1):
+        if registry.by_name[fitted.face].x_scale == 1.0 or truer_width(registry.by_name[fitted.face]):
+            break
+        # that width is not the line's: the next best without it (without any other width, after a few)
+        others = [f for f in others if f.name != fitted.face and (refits < WIDTH_REFITS or f.x_scale == 1.0)]
         fitted = match_font(registry, ink.coverage, text, ink.fg, ink.bg, faces=others, offset=(rx0, ry0),
                             slant=ink.slant) if others else match
     best = match
@@ -737,7 +748,8 @@ def _library_match(registry, ink, text: str, start: int, end: int, match, drawn:
     return best, candidates
 
 
-LIBRARY_GAIN = 0.02  # IoU a library face must fit the line better by to replace the registry's match
+LIBRARY_GAIN = 0.02  # IoU a library face must fit the line better by to replace the registry's match (and a face at
+#                      another width, to stand against the face as its file draws it)
 
 
 def _fits_better(registry, ink, text: str, new, old) -> bool:

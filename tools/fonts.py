@@ -58,20 +58,22 @@ class FacesByName(Mapping[str, FontFace]):
 
     def __init__(self, faces: dict[str, FontFace]):
         self._faces = dict(faces)
+        self._scaled: dict[str, FontFace] = {}  # scaled faces made so far (not listed: they are any face's)
 
     def __getitem__(self, name: str) -> FontFace:
         if name in self._faces:
             return self._faces[name]
-        base, sep, scale = name.rpartition(SCALED)
-        if not sep or base not in self._faces:
-            raise KeyError(name)
+        if name in self._scaled:
+            return self._scaled[name]
+        base, _, scale = name.partition(SCALED)
         try:
             x_scale = float(scale)
         except ValueError:
             raise KeyError(name) from None
-        if not 0.5 <= x_scale <= 2.0:
+        # only the name scaled_name gives: one face per width, never a scaled face scaled again
+        if base not in self._faces or scaled_name(base, x_scale) != name or not 0.5 <= x_scale <= 2.0:
             raise KeyError(name)
-        face = self._faces[name] = dataclasses.replace(self._faces[base], name=name, x_scale=x_scale)
+        face = self._scaled[name] = dataclasses.replace(self._faces[base], name=name, x_scale=x_scale)
         return face
 
     def __contains__(self, name: object) -> bool:
@@ -92,9 +94,11 @@ class FacesByName(Mapping[str, FontFace]):
 
 class ScaledFont:
     """A FreeType font drawn x_scale times as wide, as a layout program scales a face: its outlines
-    scaled across, then drawn at SCALED_SUPER times the size (no hinting: the face's hints are for
-    its own width) and averaged down. Its advances and boxes are the scaled ones; render_text and
-    render_alpha (the two places this project draws text) draw it."""
+    scaled across, then drawn at SCALED_SUPER times the size (where the face's hints move an edge
+    a quarter pixel at most) and averaged down. Its advances and boxes are the scaled ones;
+    render_text and render_alpha (the two places this project draws text) draw it, on whole pixels
+    as FreeType draws an unscaled face: the pen is rounded as PIL rounds it, and a whole-pixel move
+    of the pen moves the same pixels (glyph_pen, glyph_outline and edit_pen's phase vote rely on both)."""
 
     def __init__(self, big: ImageFont.FreeTypeFont, x_scale: float):
         self.big, self.x_scale = big, x_scale  # big: the face at SCALED_SUPER times the size
@@ -108,11 +112,18 @@ class ScaledFont:
                 math.ceil(right * self.x_scale / SCALED_SUPER), math.ceil(bottom / SCALED_SUPER))
 
     def draw(self, text: str, canvas: tuple[int, int], origin: tuple[float, float]) -> Image.Image:
-        w, h = canvas
+        # 1. The text on a canvas of its own, its pen on a whole pixel (left, top: the box about the pen).
+        left, top, right, bottom = self.getbbox(text, anchor="ls")
+        w, h = right - left + 2, bottom - top + 2
         k = SCALED_SUPER / self.x_scale  # big pixels per pixel across
         big = Image.new("L", (math.ceil(w * k) + 1, h * SCALED_SUPER), 0)
-        ImageDraw.Draw(big).text((origin[0] * k, origin[1] * SCALED_SUPER), text, font=self.big, fill=255, anchor="ls")
-        return big.resize((w, h), Image.Resampling.BOX, box=(0.0, 0.0, w * k, float(h * SCALED_SUPER)))
+        ImageDraw.Draw(big).text(((1 - left) * k, (1 - top) * SCALED_SUPER), text, font=self.big, fill=255, anchor="ls")
+        local = big.resize((w, h), Image.Resampling.BOX, box=(0.0, 0.0, w * k, float(h * SCALED_SUPER)))
+        # 2. Put where the pen falls, rounded as PIL rounds a pen (x half up, y half down).
+        pen_x, pen_y = math.floor(origin[0] + 0.5), math.ceil(origin[1] - 0.5)
+        layer = Image.new("L", canvas, 0)
+        layer.paste(local, (pen_x + left - 1, pen_y + top - 1))
+        return layer
 
 
 SCALED_SUPER = 4  # a scaled face is drawn at this many times the size and averaged down (anti-aliased, unhinted)

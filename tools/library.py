@@ -17,7 +17,9 @@ same characters of every face:
     # 2. width: squared log ratio of the aspects
     # 3. proportion: squared log ratio of each glyph's height to the word's mean glyph height
 All three are scale-free, so no size has to be fitted before the faces are ranked; the plan then fits
-the few best faces properly (tools.fonts.match_font).
+the few best faces properly (tools.fonts.match_font). Each face found also carries the width the
+word's glyphs show against it (the mean log ratio of the aspects, as a scale: a condensed or extended
+cut of it that no package holds) and its distance with the width term measured from that width.
 
 The index is built once by the set-up (`python -m tools.library`, run by `make setup`), kept outside
 git (GLYPHFIX_FONT_INDEX, else ~/.cache/glyphfix) and rebuilt only when the installed font files change.
@@ -61,8 +63,8 @@ MAX_WITNESSES = 16  # glyphs of the word compared (the nearest to the edit): mor
 class Candidate:
     face: str
     score: float  # retrieval distance: lower is closer
-    x_scale: float = 1.0  # how much wider the word's glyphs are than the face's (their mean aspect ratio, log scale)
-    scaled_score: float | None = None  # retrieval distance of the face drawn x_scale as wide (None: x_scale is 1)
+    x_scale: float = 1.0  # how much wider the word's glyphs are than the face's: exp(mean log ratio of their aspects)
+    scaled_score: float | None = None  # retrieval distance of the face drawn x_scale as wide (None: not measured)
 
 
 def index_path() -> Path:
