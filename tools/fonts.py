@@ -96,9 +96,10 @@ class ScaledFont:
     """A FreeType font drawn x_scale times as wide, as a layout program scales a face: its outlines
     scaled across, then drawn at SCALED_SUPER times the size (where the face's hints move an edge
     a quarter pixel at most) and averaged down. Its advances and boxes are the scaled ones;
-    render_text and render_alpha (the two places this project draws text) draw it, on whole pixels
-    as FreeType draws an unscaled face: the pen is rounded as PIL rounds it, and a whole-pixel move
-    of the pen moves the same pixels (glyph_pen, glyph_outline and edit_pen's phase vote rely on both)."""
+    render_text and render_alpha (the two places this project draws text) draw it, each glyph on a
+    whole pixel as FreeType draws an unscaled face: its pen rounded as PIL rounds one, so a
+    whole-pixel move of the pen moves the same pixels (glyph_pen, glyph_outline and edit_pen's phase
+    vote rely on both)."""
 
     def __init__(self, big: ImageFont.FreeTypeFont, x_scale: float):
         self.big, self.x_scale = big, x_scale  # big: the face at SCALED_SUPER times the size
@@ -112,21 +113,38 @@ class ScaledFont:
                 math.ceil(right * self.x_scale / SCALED_SUPER), math.ceil(bottom / SCALED_SUPER))
 
     def draw(self, text: str, canvas: tuple[int, int], origin: tuple[float, float]) -> Image.Image:
-        # 1. The text on a canvas of its own, its pen on a whole pixel (left, top: the box about the pen).
-        left, top, right, bottom = self.getbbox(text, anchor="ls")
+        """An L layer of size canvas with text drawn from origin (x, baseline y): each glyph at its own pen,
+        rounded to a whole pixel as FreeType places each glyph of a string (render_text's per-glyph
+        layers and render_alpha's one draw then give the same pixels, as they do for an unscaled face)."""
+        w, h = canvas
+        out = np.zeros((h, w), np.uint8)
+        for i, ch in enumerate(text):
+            if ch.isspace():
+                continue
+            glyph, left, top = self._glyph(ch)
+            # the pen rounded as PIL rounds one (x half up, y half down)
+            x0 = math.floor(origin[0] + self.getlength(text[:i]) + 0.5) + left - 1
+            y0 = math.ceil(origin[1] - 0.5) + top - 1
+            gx0, gy0 = max(0, -x0), max(0, -y0)
+            gx1, gy1 = min(glyph.shape[1], w - x0), min(glyph.shape[0], h - y0)
+            if gx1 > gx0 and gy1 > gy0:
+                region = out[y0 + gy0 : y0 + gy1, x0 + gx0 : x0 + gx1]
+                np.maximum(region, glyph[gy0:gy1, gx0:gx1], out=region)
+        return Image.fromarray(out)
+
+    @functools.lru_cache(maxsize=256)  # noqa: B019 - a font lives as long as the registry's cache of it
+    def _glyph(self, ch: str) -> tuple[np.ndarray, int, int]:
+        """(coverage uint8, left, top): one glyph drawn with its pen on a whole pixel at (1 - left, 1 - top)."""
+        left, top, right, bottom = self.getbbox(ch, anchor="ls")
         w, h = right - left + 2, bottom - top + 2
         k = SCALED_SUPER / self.x_scale  # big pixels per pixel across
         big = Image.new("L", (math.ceil(w * k) + 1, h * SCALED_SUPER), 0)
-        ImageDraw.Draw(big).text(((1 - left) * k, (1 - top) * SCALED_SUPER), text, font=self.big, fill=255, anchor="ls")
+        ImageDraw.Draw(big).text(((1 - left) * k, (1 - top) * SCALED_SUPER), ch, font=self.big, fill=255, anchor="ls")
         local = big.resize((w, h), Image.Resampling.BOX, box=(0.0, 0.0, w * k, float(h * SCALED_SUPER)))
-        # 2. Put where the pen falls, rounded as PIL rounds a pen (x half up, y half down).
-        pen_x, pen_y = math.floor(origin[0] + 0.5), math.ceil(origin[1] - 0.5)
-        layer = Image.new("L", canvas, 0)
-        layer.paste(local, (pen_x + left - 1, pen_y + top - 1))
-        return layer
+        return np.asarray(local, np.uint8), left, top
 
 
-SCALED_SUPER = 4  # a scaled face is drawn at this many times the size and averaged down (anti-aliased, unhinted)
+SCALED_SUPER = 4  # a scaled face is drawn at this many times the size and averaged down (anti-aliased; hinted at 4x)
 
 
 def _drawn(font: ImageFont.FreeTypeFont | ScaledFont, text: str, canvas: tuple[int, int], origin: tuple[float, float]) -> Image.Image:
