@@ -693,10 +693,16 @@ def _library_match(registry, ink, text: str, start: int, end: int, match, drawn:
         return match, []
     # Each face also at the width the line's glyphs show, where that is another (a condensed or
     # extended cut no package holds; each then competes with the faces as drawn).
+    # Not where the letters lean (an italic face, or ink with a fitted slant): a leaning glyph's ink
+    # box is wider by its lean, so its aspect measures the lean as much as the width (the synthetic
+    # suite's FreeSerif-Italic word took STIX-Italic 0.96 wide; a barrier's "NO PARKING" seen at an
+    # angle took an italic condensed face 0.76 wide, and its new B was read "DBARKING").
+    upright = ink.slant == 0
     distance: dict[str, float] = {}
     for c in found:
         distance[c.face] = c.score
-        if abs(np.log(c.x_scale)) >= np.log(1 + WIDTH_MIN) and c.scaled_score is not None:
+        if (upright and not registry.is_italic(c.face) and abs(np.log(c.x_scale)) >= np.log(1 + WIDTH_MIN)
+                and c.scaled_score is not None):
             distance[scaled_name(c.face, c.x_scale)] = c.scaled_score
     others = [registry.by_name[name] for name in distance if name != match.face]
     if not others:
@@ -716,12 +722,14 @@ def _library_match(registry, ink, text: str, start: int, end: int, match, drawn:
         return witness[face.name]
 
     def truer_width(face) -> bool:
-        """A face drawn at another width stands only where it lays the line out better than the face
-        as its file draws it (by LIBRARY_GAIN of IoU) and its glyphs, each aligned alone, fit better
-        (by WITNESS_GAIN): the line's spacing alone misleads (the unseen suite's Cmss10 "total",
-        set as its file draws it, was measured 6% narrow and fitted so at IoU 0.53 against 0.38)."""
+        """A face drawn at another width stands only where it lays the line out well (GOOD_FIT) and
+        better than the face as its file draws it (by LIBRARY_GAIN of IoU), and its glyphs, each
+        aligned alone, fit better (by WITNESS_GAIN): the line's spacing alone misleads (the unseen
+        suite's Cmss10 "total", set as its file draws it, was measured 6% narrow and fitted so at
+        IoU 0.53 against 0.38), and where no face lays the line out a width is fitted to what the
+        faces cannot explain."""
         base = registry.by_name[face.name.split(SCALED)[0]]
-        return (fits.get(face.name, 0.0) >= fits.get(base.name, 0.0) + LIBRARY_GAIN
+        return (fits.get(face.name, 0.0) >= max(GOOD_FIT, fits.get(base.name, 0.0) + LIBRARY_GAIN)
                 and glyph_error(face) < WITNESS_GAIN * glyph_error(base))
 
     for refits in range(WIDTH_REFITS + 1):
