@@ -18,7 +18,6 @@ from agent.schemas import CharEdit, EditPlan, EditRequest, EffectInfo, Exemplar,
 from tools.effects import estimate_effect, estimate_fill_outline, ink_on_axis
 from tools.fonts import (
     MAX_WEIGHT,
-    SCALED,
     _soft_fit,
     composite,
     confirm_slant,
@@ -33,6 +32,7 @@ from tools.fonts import (
     render_text,
     scaled_name,
     split_colours,
+    unscaled_name,
     vertical_shear,
 )
 from tools.locate import (
@@ -692,8 +692,8 @@ def _library_match(registry, ink, text: str, start: int, end: int, match, drawn:
     if not found:
         return match, []
     # Each face also at the width the line's glyphs show, where that is another (a condensed or
-    # extended cut no package holds; each then competes with the faces as drawn).
-    # Not where the letters lean (an italic face, or ink with a fitted slant): on a photo, upright
+    # extended cut no package holds; each then competes with the faces as drawn), but not where
+    # the letters lean (an italic face, or ink with a fitted slant): on a photo, upright
     # letters seen at an angle lean like an italic's, and a width fitted to them measures the angle
     # (the dev half's barrier "NO PARKING" took an italic condensed face 0.76 wide, its new B came
     # out blurred, and the judge read "DBARKING" where the agent verified "NOBARKING"). The cost: an
@@ -730,7 +730,7 @@ def _library_match(registry, ink, text: str, start: int, end: int, match, drawn:
         suite's Cmss10 "total", set as its file draws it, was measured 6% narrow and fitted so at
         IoU 0.53 against 0.38), and where no face lays the line out a width is fitted to what the
         faces cannot explain."""
-        base = registry.by_name[face.name.split(SCALED)[0]]
+        base = registry.by_name[unscaled_name(face.name)]
         return (fits.get(face.name, 0.0) >= max(GOOD_FIT, fits.get(base.name, 0.0) + LIBRARY_GAIN)
                 and glyph_error(face) < WITNESS_GAIN * glyph_error(base))
 

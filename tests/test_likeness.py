@@ -11,7 +11,16 @@ from agent.plan import make_plan, observed_ink
 from agent.repaint import AttemptSettings, glyph_edits
 from agent.schemas import EditRequest
 from agent.style import stroke_width
-from tools.fonts import SCALED, glyph_pen, ink_box, packaged_font, render_alpha, render_text, scaled_name
+from tools.fonts import (
+    SCALED,
+    glyph_pen,
+    ink_box,
+    packaged_font,
+    render_alpha,
+    render_text,
+    scaled_name,
+    unscaled_name,
+)
 from tools.ocr import TextLine
 
 LIBERATION = "/usr/share/fonts/truetype/liberation"
@@ -106,7 +115,7 @@ def test_a_condensed_cut_no_package_holds_is_matched_at_the_width_its_glyphs_sho
     assert face.family in ("Liberation Sans", "Arimo") and abs(face.x_scale - 0.82) <= 0.04, plan.font.face
     assert plan.font.score >= 0.7, plan.font
     fits = {c.face: c.fit for c in plan.font.candidates}
-    assert plan.font.score >= (fits[plan.font.face.split(SCALED)[0]] or 0.0) + 0.1, fits
+    assert plan.font.score >= (fits[unscaled_name(plan.font.face)] or 0.0) + 0.1, fits
 
 
 @pytest.mark.slow  # (the barrier photo read: about 12 s)

@@ -50,6 +50,11 @@ def scaled_name(name: str, x_scale: float) -> str:
     return name if abs(step - 1) < WIDTH_STEP / 2 else f"{name}{SCALED}{step:.2f}"
 
 
+def unscaled_name(name: str) -> str:
+    """The face a scaled name draws wider or narrower (a face's own name: itself)."""
+    return name.partition(SCALED)[0]
+
+
 class FacesByName(Mapping[str, FontFace]):
     """Faces by name; a scaled name ("Face@x0.88") is the face drawn that much wider or narrower,
     made on first use. Users bring condensed and extended cuts that no package holds (the unseen

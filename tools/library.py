@@ -246,8 +246,9 @@ class FontIndex:
             if all(np.abs(mine - self.shapes[j, cidx]).mean() > SAME_GLYPHS for j in taken):
                 taken.append(int(i))
         # The width each face would be drawn at: a condensed or extended cut no package holds has
-        # its face's forms at another width (the unseen suite's made faces, within 2% of the scale
-        # they were drawn at where their face is retrieved); WIDTH_RANGE bounds what is believed.
+        # its face's forms at another width (the unseen suite's made faces: within 0.02 of the scale
+        # they were drawn at for 15 of the 18 whose face was among the 20 closest, at most 0.06
+        # off); WIDTH_RANGE bounds what is believed.
         log_scale = np.clip(wider.mean(1), *np.log(WIDTH_RANGE))
         scaled = cost + ASPECT_WEIGHT * (((wider - log_scale[:, None]) ** 2).mean(1) - (wider**2).mean(1))
         return [Candidate(self.faces[i].name, round(float(cost[i]), 5), round(float(np.exp(log_scale[i])), 3),
