@@ -133,10 +133,16 @@ def test_letters_leaning_by_the_cameras_angle_are_not_fitted_at_another_width(ed
     assert not any(SCALED in c.face for c in result.plan.font.candidates if editor.toolbox.registry.is_italic(c.face))
 
 
+SAME_CUT = {"RobotoCondensed-Regular": {"RobotoCondensed-Regular", "Roboto-CondensedRegular"}}
+
+
 @pytest.mark.parametrize("face", ["RobotoCondensed-Regular", "LiberationSansNarrow", "ArchivoNarrow-Regular"])
 def test_a_condensed_cut_a_package_holds_is_matched_as_itself(registry, face):
     # A designed condensed cut keeps its stems where its family drawn narrower thins them: the line
-    # is matched to the cut, not to its regular face at the cut's width.
+    # is matched to the cut, not to its regular face at the cut's width. Roboto Condensed is packaged
+    # twice (Debian's static cut, and fontpkg-roboto's variable font at wdth 75, a later version whose
+    # spacing differs: the two lay this line out at IoU 0.77); which one a machine's index ranks first
+    # varies (CI took the variable instance), and either is the cut itself.
     text = "Parking station"
     drawn = render_text(registry.font(face, 40), text, (420, 80), (20, 55))
     paper = np.full((80, 420, 3), (240, 235, 220), np.float32)
@@ -144,7 +150,7 @@ def test_a_condensed_cut_a_package_holds_is_matched_as_itself(registry, face):
     box = ink_box(drawn.alpha)
     line = TextLine(text, 0.99, [], (box[0] - 3, box[1] - 3, box[2] + 3, box[3] + 3))
     plan = make_plan(registry, image, line, text.index("station"), EditRequest(image="-", find="station", replace="stallon"))
-    assert plan.font.face == face and plan.font.score >= 0.95, plan.font
+    assert plan.font.face in SAME_CUT.get(face, {face}) and plan.font.score >= 0.95, plan.font
 
 
 def test_stroke_width_is_the_ink_across_a_stroke():
