@@ -484,7 +484,7 @@ def build_graph(toolbox: Toolbox):
             if line_why := line_verdict(as_checked(line_before), as_checked(line_read), p, edited, read, same_sides):
                 why, confirmed_by = line_why, None
         # Likeness (agent/style.py): the right letter drawn lighter or heavier than the word's own is not the edit asked for.
-        style = check_style(toolbox.registry, state["candidate"], state["plan"], edits_boxes)
+        style = check_style(toolbox.registry, state["work"], state["candidate"], state["plan"], edits_boxes)
         if why is None and style is not None and not style.passed:
             why, confirmed_by = "unlike-style", None
         if why is None and unlike_face(p):
