@@ -30,9 +30,12 @@ from agent.style import STYLE_TOLERANCE, check_style
 from tools.images import load_image
 
 
-def ratios(editor: Editor, cases) -> list[dict]:
-    rows = []
+def ratios(editor: Editor, cases) -> tuple[list[dict], dict[str, int]]:
+    """(the measured cases' rows, how many cases were run, planned where the check could look, and
+    left unmeasured by the check: no witness, too small, a glyph drawn over its neighbours...)."""
+    rows, counts = [], {"run": 0, "planned": 0, "unmeasured": 0}
     for case in cases:
+        counts["run"] += 1
         source, truth = load_image(case.image), load_image(case.gt)
         request = EditRequest(image=case.image, find=case.find, replace=case.replace, occurrence=case.occurrence,
                               method="naive", max_attempts=1)
@@ -40,21 +43,25 @@ def ratios(editor: Editor, cases) -> list[dict]:
         plan = result.plan
         if plan is None or plan.frame is not None or not result.attempts or plan.mode != "chars":
             continue
+        counts["planned"] += 1
         drawn = result.attempts[0].style
         on_truth = check_style(editor.toolbox.registry, source, truth, plan, result.attempts[0].mask_boxes)
         if on_truth is None:
+            counts["unmeasured"] += 1
             continue
         rows.append({"id": case.id, "face": case.face, "conditions": case.conditions, "truth": on_truth.ratio,
                      "drawn": drawn.ratio if drawn is not None else None})
-    return rows
+    return rows, counts
 
 
-def summary(rows: list[dict]) -> dict:
+def summary(rows: list[dict], counts: dict[str, int]) -> dict:
     lo, hi = STYLE_TOLERANCE
+    if not rows:
+        return {**counts, "cases": 0}
     truth = np.array([r["truth"] for r in rows])
     drawn = np.array([r["drawn"] for r in rows if r["drawn"] is not None])
     q = [0.01, 0.05, 0.5, 0.95, 0.99]
-    return {"cases": len(rows), "truth_quantiles": dict(zip(map(str, q), np.round(np.quantile(truth, q), 3).tolist(), strict=True)),
+    return {**counts, "cases": len(rows), "truth_quantiles": dict(zip(map(str, q), np.round(np.quantile(truth, q), 3).tolist(), strict=True)),
             "truth_min_max": [round(float(truth.min()), 3), round(float(truth.max()), 3)],
             "truth_refused": int(((truth < lo) | (truth > hi)).sum()),
             "drawn_refused": int(((drawn < lo) | (drawn > hi)).sum()), "drawn_checked": len(drawn)}
@@ -72,21 +79,25 @@ def main(argv: list[str] | None = None) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         for name, suite, n in (("synthetic", synthetic_suite, a.n), ("unseen", unseen_suite, a.n_unseen)):
             cases, _ = suite(Path(tmp) / name, n, a.seed, None)
-            rows = ratios(editor, cases)
-            out[name] = summary(rows)
+            rows, counts = ratios(editor, cases)
+            out[name] = summary(rows, counts)
             out[name]["rows"] = rows
     a.out.mkdir(parents=True, exist_ok=True)
     lo, hi = STYLE_TOLERANCE
     lines = [f"# Likeness check calibration ({date.today()}, {machine()})", "",
              f"`python -m agent.evals.bench_style --n {a.n} --n-unseen {a.n_unseen} --seed {a.seed}`; STYLE_TOLERANCE = ({lo}, {hi}).", "",
+             "Cases: run / planned in the image's own frame, as characters / not measured by the check / measured.", "",
              "| suite | cases | ratio on the truth: 1% / 5% / 50% / 95% / 99% | min / max | truth refused | first attempts refused |",
              "| --- | --- | --- | --- | --- | --- |"]
     for name, s in out.items():
+        if not s["cases"]:
+            lines.append(f"| {name} | {s['run']} / {s['planned']} / {s['unmeasured']} / 0 | | | | |")
+            continue
         qs = " / ".join(f"{v:.3f}" for v in s["truth_quantiles"].values())
-        lines.append(f"| {name} | {s['cases']} | {qs} | {s['truth_min_max'][0]} / {s['truth_min_max'][1]} | "
+        lines.append(f"| {name} | {s['run']} / {s['planned']} / {s['unmeasured']} / {s['cases']} | {qs} | {s['truth_min_max'][0]} / {s['truth_min_max'][1]} | "
                      f"{s['truth_refused']} | {s['drawn_refused']} of {s['drawn_checked']} |")
     for name, s in out.items():
-        refused = [r for r in s["rows"] if not lo <= r["truth"] <= hi]
+        refused = [r for r in s.get("rows", []) if not lo <= r["truth"] <= hi]
         if refused:
             lines += ["", f"{name}: the truths the tolerance refuses", ""]
             lines += [f"- {r['id']} ({r['face']}; {', '.join(r['conditions'] or [])}): {r['truth']}" for r in refused]
