@@ -636,7 +636,7 @@ def build_graph(toolbox: Toolbox):
                    "likelihood": f', look-alikes of "{state["plan"].new_word}", which the recogniser scores near its reading '
                                  "and far above the old word"}[last.confirmed_by or "reading"]
             likeness = (f"; strokes {last.style.ratio:.2f}x as heavy as the word's own glyphs" if last.style is not None
-                        else "; likeness not checked (no unchanged glyph of the word to compare)"
+                        else "; likeness not checked (no unchanged glyph of the word to compare, or none measurable)"
                         if state["plan"].mode == "chars" else "")
             return {"status": "verified", "message": f'OCR reads "{last.ocr_text}"{how}{likeness}'}
         if attempts and attempts[-1].why_failed == "reset-past-word":  # (it outranks every other failure: the output holds it)
