@@ -703,8 +703,7 @@ def _library_match(registry, ink, text: str, start: int, end: int, match, drawn:
     distance: dict[str, float] = {}
     for c in found:
         distance[c.face] = c.score
-        if (upright and not registry.is_italic(c.face) and abs(np.log(c.x_scale)) >= np.log(1 + WIDTH_MIN)
-                and c.scaled_score is not None):
+        if upright and not registry.is_italic(c.face) and abs(np.log(c.x_scale)) >= np.log(1 + WIDTH_MIN):
             distance[scaled_name(c.face, c.x_scale)] = c.scaled_score
     others = [registry.by_name[name] for name in distance if name != match.face]
     if not others:

@@ -152,7 +152,7 @@ def check_style(registry, before: np.ndarray, after: np.ndarray, plan: EditPlan,
         # ink's box with the witnesses' 1 px margin and their local ground, as they are.
         if (ink := ink_box(cov, 0.5)) is None:
             continue
-        ox, oy = max(0, box[0]), max(0, box[1])
+        ox, oy = _padded(after, box, 0)[:2]  # (where cov starts)
         glyph = (ink[0] + ox, ink[1] + oy, ink[2] + ox, ink[3] + oy)
         own = _coverage(after, glyph, f.fg, f.bg)
         own[_witness_pixels(before, after, _padded(after, glyph, 1), witnesses)[0]] = 0

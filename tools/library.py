@@ -63,8 +63,8 @@ MAX_WITNESSES = 16  # glyphs of the word compared (the nearest to the edit): mor
 class Candidate:
     face: str
     score: float  # retrieval distance: lower is closer
-    x_scale: float = 1.0  # how much wider the word's glyphs are than the face's: exp(mean log ratio of their aspects)
-    scaled_score: float | None = None  # retrieval distance of the face drawn x_scale as wide (None: not measured)
+    x_scale: float  # how much wider the word's glyphs are than the face's: exp(mean log ratio of their aspects)
+    scaled_score: float  # retrieval distance of the face drawn x_scale as wide
 
 
 def index_path() -> Path:
