@@ -32,7 +32,7 @@ from agent.plan import (
     verify_crop,
     without_drawn_marks,
 )
-from agent.policy import diagnose, likely_enough, look_alike_misses, refine, similarity
+from agent.policy import diagnose, kept_rank, likely_enough, look_alike_misses, refine
 from agent.reflow import joins_kept_text, kept_intact, left_text_behind, paint_reflow, plan_reflow, stray_ink
 from agent.repaint import AttemptSettings, glyph_edits
 from agent.schemas import Attempt, Box, Confirmation, EditPlan, EditRequest
@@ -512,10 +512,7 @@ def build_graph(toolbox: Toolbox):
             changed_outside_word=max(moved, outside), seconds=round(time.perf_counter() - state["attempt_started"], 3), why_failed=why,
             style=style,
         )
-        # Which attempt to keep when none passes: a pass outranks everything, then characters read
-        # right (a half weight: at most just under a pass), then the recogniser's confidence (a tie-break).
-        # A re-set word that passed every check but #17's box (reset-past-word) outranks any other failure.
-        score = (1.0 if why is None else RESET_PAST_RANK if why == "reset-past-word" else 0.0) + similarity(read, p.new_word) * 0.5 + conf * 0.1
+        score = kept_rank(why, read, p.new_word, conf)
         frame = state["plan"].frame
         shown = frame.unlevel(state["candidate"]) if frame is not None else state["candidate"]  # in the image's frame
         if (frames := state.get("frames")) is not None:  # the annotation frames, laid back over the edit
@@ -700,10 +697,6 @@ SAME_WORD = 0.3  # IoU with the word's box that the word found again in the leve
 SAME_PLACE = 0.5  # share of the word fitted alone that must lie in the line plan's word box (else the crop found another; the line's cut may take in more: "ay only")
 LEVEL_AFTER = 2  # failed attempts of characters drawn in place on a tilted line before they go to its levelled frame (each tool one)
 LEVEL_PASSES = 2  # a levelled frame is levelled by the tilt measured, then by what is measured left of it there
-# The kept-attempt score of a re-set word that failed only #17's box (reset-past-word), before its
-# reading's share: above any other failure's whole score (at most 0.6: a reading's 0.5 and 0.1 of
-# confidence), below a pass's 1.0 plus its reading's.
-RESET_PAST_RANK = 0.9
 RELAYOUT_ATTEMPTS = 2  # a re-set word is drawn, never sampled: beyond a grown halo a retry repeats itself
 
 

@@ -164,6 +164,27 @@ def similarity(read: str, new_word: str) -> float:
     return same / max(len(r), len(n))
 
 
+# The kept-attempt score of a re-set word that failed only #17's box (reset-past-word), before its
+# reading's share: above any other failure's whole score (at most 0.6: a reading's 0.5 and 0.1 of
+# confidence), below a pass's 1.0 plus its reading's.
+RESET_PAST_RANK = 0.9
+
+
+def kept_rank(why: str | None, read: str, new_word: str, conf: float) -> float:
+    """How an attempt ranks for the output when none passes (the highest is kept; the earlier of
+    equals): a pass outranks everything, then characters read right (a half weight: at most just
+    under a pass), then, for a reading wholly right, the recogniser's confidence. A re-set word that
+    passed every check but #17's box (reset-past-word) outranks any other failure.
+
+    Among equally wrong readings the earliest stays: the confidence in a wrong reading says nothing
+    of likeness, and the first attempt is the fit's own draw (the unseen suite's "DAIGER" read
+    "DAAGER" drawn first and "DA [ GER" sampled second, more confidently: the second was kept, SSIM
+    0.53 to the truth against the first's 0.75)."""
+    right = similarity(read, new_word)
+    passed = 1.0 if why is None else RESET_PAST_RANK if why == "reset-past-word" else 0.0
+    return passed + right * 0.5 + (conf * 0.1 if right == 1.0 else 0.0)
+
+
 # The retries' steps. Set by hand when the loop was built, not swept; each retry changes
 # one thing by about this much, so six attempts cover a useful range of each.
 MAX_GUIDANCE = 4.0  # the most weight a retry puts on the glyph condition (the first attempt uses 2, the card's best)

@@ -168,6 +168,33 @@ def test_outline_and_shadow_are_recognised_and_plain_text_has_none(registry):
         assert max(abs(a - b) for a, b in zip(found.colour, truth.colour, strict=True)) <= 30
 
 
+def test_an_effect_one_half_of_a_word_shows_is_not_the_words(registry):
+    # The unseen suite's photos: an outline or shadow fitted round one part of a word was the
+    # ground's own structure, and the new glyph was drawn with it. A real effect is under every
+    # letter: both halves of the word show it on their own; an outline under the left half only
+    # (found on the whole word all the same) is not shown by the right.
+    from scipy import ndimage
+
+    from tools.effects import TextEffect, estimate_effect, shown_by_both_halves
+    from tools.inpaint import Draft
+
+    r, _ = _word(registry, face="FreeSans-Bold", size=34, text="Harbour")
+    rng = np.random.default_rng(0)
+    texture = ndimage.gaussian_filter(rng.normal(0, 60, (70, 260, 3)), (3, 3, 0))
+    bg = np.clip(np.asarray((40, 110, 200), np.float32) + texture, 0, 255).astype(np.float32)
+    fg = (250, 240, 120)
+    outline = TextEffect("outline", (10, 10, 10), width=2)
+    whole = Draft(r.alpha, None, fg, (40, 110, 200), outline.layer(r.alpha), outline.colour).paint(bg).astype(np.uint8)
+    found = estimate_effect(whole, fg, (40, 110, 200))
+    assert found is not None and found.kind == "outline"
+    assert shown_by_both_halves(whole, fg, (40, 110, 200), found)
+    left = r.alpha * (np.arange(r.alpha.shape[1]) < 110)[None, :]
+    half = Draft(r.alpha, None, fg, (40, 110, 200), outline.layer(left), outline.colour).paint(bg).astype(np.uint8)
+    found = estimate_effect(half, fg, (40, 110, 200))
+    assert found is not None and found.kind == "outline"
+    assert not shown_by_both_halves(half, fg, (40, 110, 200), found)
+
+
 def test_outlined_letters_are_told_from_their_fill_when_the_outline_looks_like_the_text(registry):
     # A dark brown fill inside a 2 px black outline (the colour split takes the black for the
     # text) and a teal fill in a dark ring on blue: the fill, outline and width come back; plain

@@ -489,3 +489,18 @@ def test_a_word_found_beyond_the_edit_distance_rule_verifies_only_as_typed(regis
     as_before = run(("HXRBEUP", 0.9))
     assert as_before.plan.exact_reading and as_before.status == "failed"
     assert run(("HARBOUP", 0.9)).status == "verified"
+
+
+def test_the_kept_attempt_among_equally_wrong_readings_is_the_earliest():
+    # The unseen suite's "DANGER" -> "DAIGER": the drawn first attempt read "DAAGER" (0.16), the
+    # sampled second "DA [ GER" (0.20). Both have five letters of six right; the confidence in a wrong
+    # reading does not rank them, so the first (SSIM 0.75 to the truth, the later 0.53) stays.
+    from agent.policy import RESET_PAST_RANK, kept_rank
+
+    first, later = kept_rank("wrong-glyph", "DAAGER", "DAIGER", 0.16), kept_rank("wrong-glyph", "DA [ GER", "DAIGER", 0.20)
+    assert first == later == 0.5 * 5 / 6
+    # More letters right still outrank, and for a wholly right reading the confidence decides.
+    assert kept_rank("wrong-glyph", "DAIGEK", "DAIGER", 0.1) < kept_rank("wrong-glyph", "DAIGER", "DAIGER", 0.1)
+    assert kept_rank("low-confidence", "DAIGER", "DAIGER", 0.3) > kept_rank("low-confidence", "DAIGER", "DAIGER", 0.2)
+    assert kept_rank("reset-past-word", "x", "DAIGER", 0.0) == RESET_PAST_RANK
+    assert kept_rank(None, "DAIGER", "DAIGER", 0.5) > kept_rank("reset-past-word", "DAIGER", "DAIGER", 1.0)

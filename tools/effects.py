@@ -114,6 +114,30 @@ def estimate_effect(crop: np.ndarray, fg, bg, gain: float = 0.6, min_contrast: f
     return effect if contrast >= min_contrast else None
 
 
+def shown_by_both_halves(crop: np.ndarray, fg, bg, effect: TextEffect, min_contrast: float = 40.0) -> bool:
+    """Whether the word's left and right halves (split at the middle of its ink, each with the
+    effect's reach past the split) each show the effect on their own: the same kind, in a colour
+    within `min_contrast` of it. A real outline or shadow is drawn under every letter; on a textured
+    ground, what explains the pixels round one part of a word as an effect is the ground itself (the
+    unseen suite's blurred photos: an outline round "garden" that was the photo's green on one side
+    only, its new "l" drawn white in a dark ring; a drop shadow under one half of "4815" that
+    repainted the photo 3 px below the truth's edit)."""
+    coverage = ink_on_axis(crop.astype(np.float32), fg, bg) > 0.5
+    columns = np.cumsum(coverage.sum(0))
+    if columns[-1] < 20:
+        return True  # too little ink to split: nothing to say against it
+    middle = int(np.searchsorted(columns, columns[-1] / 2))
+    reach = effect.reach + 2
+    halves = (crop[:, : middle + reach], crop[:, max(0, middle - reach) :])
+    for half in halves:
+        found = estimate_effect(np.ascontiguousarray(half), fg, bg, min_contrast=min_contrast)
+        if found is None or found.kind != effect.kind:
+            return False
+        if float(np.linalg.norm(np.subtract(found.colour, effect.colour, dtype=np.float32))) > min_contrast:
+            return False
+    return True
+
+
 MIN_FILL = 0.1  # of the text shape's solid pixels, at least this share is solid fill (outlined synthetic words: 0.31-1.0)
 
 
