@@ -195,6 +195,29 @@ def test_an_effect_one_half_of_a_word_shows_is_not_the_words(registry):
     assert not shown_by_both_halves(half, fg, (40, 110, 200), found)
 
 
+def test_a_shadow_under_part_of_a_word_is_not_a_drop_shadow(registry, monkeypatch):
+    # unseen-0-0040 and 0078: a blurred photo darker under some letters than others was fitted a
+    # drop shadow 4 px down, and the new glyph's shadow repainted the photo past the edit. Here the
+    # ground darkens under the letters only where a slow wave along the word is up (a third to a
+    # half of it): the fit still finds that shadow, but it explains too few of its own pixels.
+    from scipy import ndimage
+
+    import tools.effects as effects
+
+    r, _ = _word(registry, face="FreeSans-Bold", size=34, text="Harbour")
+    fg, plate = (250, 240, 120), (40, 110, 200)
+    drop = effects.TextEffect("shadow", (0, 0, 0), offset=(0, 4), blur=1.5)
+    for phase in (0, 2):
+        grain = ndimage.gaussian_filter(np.random.default_rng(phase).normal(0, 40, (70, 260, 3)), (4, 4, 0))  # a blurred photo's
+        wave = np.clip(0.3 + np.sin(2 * np.pi * np.arange(260) / 150 + phase), 0, 1)[None, :]
+        img = composite(composite(np.asarray(plate, np.float32) + grain, drop.layer(r.alpha) * wave, (10, 10, 40)),
+                        r.alpha, fg).clip(0, 255).astype(np.uint8)
+        assert effects.estimate_effect(img, fg, plate) is None
+        with monkeypatch.context() as m:
+            m.setattr(effects, "SHADOW_EXPLAINS", 0.0)
+            assert effects.estimate_effect(img, fg, plate).kind == "shadow"
+
+
 def test_outlined_letters_are_told_from_their_fill_when_the_outline_looks_like_the_text(registry):
     # A dark brown fill inside a 2 px black outline (the colour split takes the black for the
     # text) and a teal fill in a dark ring on blue: the fill, outline and width come back; plain
