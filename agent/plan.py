@@ -505,7 +505,7 @@ def make_plan(registry, image: np.ndarray, line: TextLine, start: int, request: 
         found_effect = estimate_effect(around, fg, bg)
         lx0, ly0, lx1, ly1 = line.box
         busy = found_effect is not None and busy_ground(around, fg, bg)
-        if busy and not shown_by_both_halves(around, fg, bg, found_effect):
+        if busy and not shown_by_both_halves(around, fg, bg, found_effect, sum(b is not None for b in boxes[ws:we])):
             # On a textured ground an effect must be the whole word's (shown_by_both_halves). The
             # unseen suite draws none: effects were found round 5 of its words on busy grounds, and
             # this sets aside 3; the synthetic suite's 9 words drawn with one on a busy ground all

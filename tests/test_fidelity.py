@@ -11,7 +11,7 @@ from agent.plan import make_plan
 from agent.repaint import AttemptSettings, glyph_edits
 from agent.schemas import EditRequest
 from tools.compression import estimate_quality, match_jpeg, reencode
-from tools.fonts import composite, glyph_pen, match_font, place_glyph, render_text, run_anchor
+from tools.fonts import composite, glyph_pen, ink_box, match_font, place_glyph, render_text, run_anchor
 from tools.mask import box_to_mask, ink_mask
 from tools.metrics import crop, ssim, stem_ink
 
@@ -168,54 +168,94 @@ def test_outline_and_shadow_are_recognised_and_plain_text_has_none(registry):
         assert max(abs(a - b) for a, b in zip(found.colour, truth.colour, strict=True)) <= 30
 
 
-def test_an_effect_one_half_of_a_word_shows_is_not_the_words(registry):
-    # The unseen suite's photos: an outline or shadow fitted round one part of a word was the
-    # ground's own structure, and the new glyph was drawn with it. A real effect is under every
-    # letter: both halves of the word show it on their own; an outline under the left half only
-    # (found on the whole word all the same) is not shown by the right.
+def _grained(phase: int) -> np.ndarray:
+    """A blurred photo's grain on the blue plate (70 x 260, float)."""
     from scipy import ndimage
 
-    from tools.effects import TextEffect, estimate_effect, shown_by_both_halves
+    return np.asarray((40, 110, 200), np.float32) + ndimage.gaussian_filter(np.random.default_rng(phase).normal(0, 40, (70, 260, 3)), (4, 4, 0))
+
+
+def test_an_effect_one_half_of_a_word_shows_is_not_the_words(registry):
+    # The unseen suite's photos: an outline fitted round one part of a word was the ground's own
+    # structure, and the new glyph was drawn with it. A real effect is under every letter: each half
+    # of the word shows it on its own. An outline under the left half only (cut at the ink's middle)
+    # is found on the whole word all the same, and shown by the left half, not the right.
+    from tools.effects import TextEffect, estimate_effect, shown_by_both_halves, word_halves
     from tools.inpaint import Draft
 
     r, _ = _word(registry, face="FreeSans-Bold", size=34, text="Harbour")
-    rng = np.random.default_rng(0)
-    texture = ndimage.gaussian_filter(rng.normal(0, 60, (70, 260, 3)), (3, 3, 0))
-    bg = np.clip(np.asarray((40, 110, 200), np.float32) + texture, 0, 255).astype(np.float32)
-    fg = (250, 240, 120)
+    fg, plate = (250, 240, 120), (40, 110, 200)
     outline = TextEffect("outline", (10, 10, 10), width=2)
-    whole = Draft(r.alpha, None, fg, (40, 110, 200), outline.layer(r.alpha), outline.colour).paint(bg).astype(np.uint8)
-    found = estimate_effect(whole, fg, (40, 110, 200))
+    whole = Draft(r.alpha, None, fg, plate, outline.layer(r.alpha), outline.colour).paint(_grained(0)).astype(np.uint8)
+    found = estimate_effect(whole, fg, plate)
     assert found is not None and found.kind == "outline"
-    assert shown_by_both_halves(whole, fg, (40, 110, 200), found)
-    left = r.alpha * (np.arange(r.alpha.shape[1]) < 110)[None, :]
-    half = Draft(r.alpha, None, fg, (40, 110, 200), outline.layer(left), outline.colour).paint(bg).astype(np.uint8)
-    found = estimate_effect(half, fg, (40, 110, 200))
+    assert shown_by_both_halves(whole, fg, plate, found, letters=7)
+    columns = np.cumsum((r.alpha > 0.5).sum(0))
+    middle = int(np.searchsorted(columns, columns[-1] / 2))
+    left = r.alpha * (np.arange(r.alpha.shape[1]) < middle)[None, :]
+    half = Draft(r.alpha, None, fg, plate, outline.layer(left), outline.colour).paint(_grained(0)).astype(np.uint8)
+    found = estimate_effect(half, fg, plate)
     assert found is not None and found.kind == "outline"
-    assert not shown_by_both_halves(half, fg, (40, 110, 200), found)
+    shown = [estimate_effect(part, fg, plate) for part in word_halves(half, fg, plate, found)]
+    assert shown[0] is not None and shown[0].kind == "outline" and shown[1] is None
+    assert not shown_by_both_halves(half, fg, plate, found, letters=7)
+    # A word of fewer than MIN_LETTERS has no halves of two letters each to tell by: its effect stands.
+    assert shown_by_both_halves(half, fg, plate, found, letters=3)
+
+
+def test_the_plan_sets_aside_an_effect_only_one_half_of_its_word_shows(registry, monkeypatch):
+    # make_plan on a grained ground: the word outlined whole keeps its outline; outlined under its
+    # left half only, it is planned without (and with it, were the halves not asked).
+    import agent.plan as planning
+    from tools.effects import TextEffect
+    from tools.inpaint import Draft
+    from tools.ocr import TextLine
+
+    r, _ = _word(registry, face="FreeSans-Bold", size=34, text="Harbour")
+    fg, plate = (250, 240, 120), (40, 110, 200)
+    outline = TextEffect("outline", (10, 10, 10), width=2)
+    columns = np.cumsum((r.alpha > 0.5).sum(0))
+    left = r.alpha * (np.arange(r.alpha.shape[1]) < int(np.searchsorted(columns, columns[-1] / 2)))[None, :]
+    x0, y0, x1, y1 = ink_box(r.alpha)
+    line = TextLine.of_box("Harbour", 1.0, (x0 - 5, y0 - 5, x1 + 5, y1 + 5))
+    request = EditRequest(image="-", find="Harbour", replace="Harbous")
+
+    def effect(layer: np.ndarray):
+        img = Draft(r.alpha, None, fg, plate, outline.layer(layer), outline.colour).paint(_grained(0)).astype(np.uint8)
+        return make_plan(registry, img, line, 0, request).font.effect
+
+    assert effect(r.alpha).kind == "outline"
+    assert effect(left) is None
+    monkeypatch.setattr(planning, "shown_by_both_halves", lambda *args: True)
+    assert effect(left).kind == "outline"
 
 
 def test_a_shadow_under_part_of_a_word_is_not_a_drop_shadow(registry, monkeypatch):
     # unseen-0-0040 and 0078: a blurred photo darker under some letters than others was fitted a
-    # drop shadow 4 px down, and the new glyph's shadow repainted the photo past the edit. Here the
-    # ground darkens under the letters only where a slow wave along the word is up (a third to a
-    # half of it): the fit still finds that shadow, but it explains too few of its own pixels.
-    from scipy import ndimage
-
+    # drop shadow 4 px down, and the new glyph's shadow repainted the photo past the edit. A drop
+    # shadow is under every letter and explains nearly all its own pixels (SHADOW_EXPLAINS): the
+    # grain darkened under the letters where a slow wave along the word is up, or under all but the
+    # last letters, is still fitted that shadow, but not taken for one; the whole word's is.
     import tools.effects as effects
 
     r, _ = _word(registry, face="FreeSans-Bold", size=34, text="Harbour")
     fg, plate = (250, 240, 120), (40, 110, 200)
     drop = effects.TextEffect("shadow", (0, 0, 0), offset=(0, 4), blur=1.5)
-    for phase in (0, 2):
-        grain = ndimage.gaussian_filter(np.random.default_rng(phase).normal(0, 40, (70, 260, 3)), (4, 4, 0))  # a blurred photo's
-        wave = np.clip(0.3 + np.sin(2 * np.pi * np.arange(260) / 150 + phase), 0, 1)[None, :]
-        img = composite(composite(np.asarray(plate, np.float32) + grain, drop.layer(r.alpha) * wave, (10, 10, 40)),
-                        r.alpha, fg).clip(0, 255).astype(np.uint8)
+
+    def shadowed(under: np.ndarray, phase: int) -> np.ndarray:
+        return composite(composite(_grained(phase), drop.layer(r.alpha) * under[None, :], (10, 10, 40)), r.alpha, fg).clip(0, 255).astype(np.uint8)
+
+    x = np.arange(260)
+    partial = [(np.clip(0.3 + np.sin(2 * np.pi * x / 150 + phase), 0, 1), phase) for phase in (0, 2)] + [((x < 130).astype(np.float32), 0)]
+    for under, phase in partial:
+        img = shadowed(under, phase)
         assert effects.estimate_effect(img, fg, plate) is None
         with monkeypatch.context() as m:
             m.setattr(effects, "SHADOW_EXPLAINS", 0.0)
             assert effects.estimate_effect(img, fg, plate).kind == "shadow"
+    for under in (np.ones(260, np.float32), (x < 140).astype(np.float32)):  # the whole word's; all but the r's tail
+        found = effects.estimate_effect(shadowed(under, 0), fg, plate)
+        assert found is not None and (found.kind, found.offset) == ("shadow", (0, 4))
 
 
 def test_outlined_letters_are_told_from_their_fill_when_the_outline_looks_like_the_text(registry):

@@ -504,3 +504,14 @@ def test_the_kept_attempt_among_equally_wrong_readings_is_the_earliest():
     assert kept_rank("low-confidence", "DAIGER", "DAIGER", 0.3) > kept_rank("low-confidence", "DAIGER", "DAIGER", 0.2)
     assert kept_rank("reset-past-word", "x", "DAIGER", 0.0) == RESET_PAST_RANK
     assert kept_rank(None, "DAIGER", "DAIGER", 0.5) > kept_rank("reset-past-word", "DAIGER", "DAIGER", 1.0)
+
+
+def test_the_loop_keeps_the_first_of_equally_wrong_attempts(registry):
+    # Both attempts read one letter wrong, the second more confidently: the output holds the first.
+    editor, img, _, _ = _editor(registry, [("HARBOUB", 0.5), ("HARBOUK", 0.9)])
+    result, _, _ = editor.run(_request(max_attempts=2), img)
+    assert result.status == "failed" and len(result.attempts) == 2 and result.kept_attempt == 1
+    # A reading with more letters right is kept, later or not.
+    editor, img, _, _ = _editor(registry, [("HARBOBB", 0.9), ("HARBOUB", 0.5)])
+    result, _, _ = editor.run(_request(max_attempts=2), img)
+    assert result.kept_attempt == 2
