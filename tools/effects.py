@@ -128,28 +128,29 @@ MIN_LETTERS = 4  # a word split in halves of two letters or more each: one lette
 #                  (true shadows under "to" and "I" on a grained ground failed the test in a review's probe)
 
 
-def word_halves(crop: np.ndarray, fg, bg, effect: TextEffect) -> tuple[np.ndarray, np.ndarray]:
-    """The word's left and right parts, split at the middle of its ink, each reaching the effect's
-    horizontal reach past the split (there its layer is drawn by the other half's letters)."""
+def word_halves(crop: np.ndarray, fg, bg, outline: TextEffect) -> tuple[np.ndarray, np.ndarray]:
+    """The word's left and right parts, split at the middle of its ink, each reaching the outline's
+    width and two pixels more past the split (there its ring is drawn by the other half's letters)."""
     columns = np.cumsum((ink_on_axis(crop.astype(np.float32), fg, bg) > 0.5).sum(0))
     middle = int(np.searchsorted(columns, columns[-1] / 2))
-    across = effect.width if effect.kind == "outline" else abs(effect.offset[0]) + int(np.ceil(2 * effect.blur))
-    reach = across + 1
+    reach = outline.width + 2
     return np.ascontiguousarray(crop[:, : middle + reach]), np.ascontiguousarray(crop[:, max(0, middle - reach) :])
 
 
 def shown_by_both_halves(crop: np.ndarray, fg, bg, effect: TextEffect, letters: int) -> bool:
-    """Whether the word's left and right halves (word_halves) each show the effect on their own:
-    the same kind, in a colour within SAME_EFFECT_COLOUR of it (True for a word of fewer than
-    MIN_LETTERS letters: nothing to tell by). A real outline or shadow is drawn under every letter;
-    on a textured ground, what explains the pixels round one part of a word as an effect is the
+    """Whether an outline found round a word is shown by its left and right halves (word_halves)
+    each on their own: an outline, in a colour within SAME_EFFECT_COLOUR of it (True for a word of
+    fewer than MIN_LETTERS letters: nothing to tell by). A real outline is drawn round every letter;
+    on a textured ground, what explains the pixels round one part of a word as an outline is the
     ground itself (the unseen suite's blurred photos: an outline round "garden" that was the
-    photo's green on one side only, its new "l" drawn white in a dark ring)."""
-    if letters < MIN_LETTERS:
+    photo's green on one side only, its new "l" drawn white in a dark ring). A drop shadow has its
+    own test (SHADOW_EXPLAINS, in estimate_effect), and a half's fit of it is too thin to add one:
+    a synthetic word's true shadow failed in a half at SHADOW_EXPLAINS."""
+    if effect.kind != "outline" or letters < MIN_LETTERS:
         return True
     for half in word_halves(crop, fg, bg, effect):
         found = estimate_effect(half, fg, bg)
-        if found is None or found.kind != effect.kind:
+        if found is None or found.kind != "outline":
             return False
         if float(np.linalg.norm(np.subtract(found.colour, effect.colour, dtype=np.float32))) > SAME_EFFECT_COLOUR:
             return False
