@@ -173,8 +173,9 @@ RESET_PAST_RANK = 0.9
 def kept_rank(why: str | None, read: str, new_word: str, conf: float) -> float:
     """How an attempt ranks for the output when none passes (the highest is kept; the earlier of
     equals): a pass outranks everything, then characters read right (a half weight: with the
-    confidence at most 0.6, under a pass's 1.0), then, for a reading wholly right, the recogniser's confidence. A re-set word that
-    passed every check but #17's box (reset-past-word) outranks any other failure.
+    confidence at most 0.6, under a pass's 1.0), then, for a reading wholly right, the recogniser's
+    confidence. A re-set word that passed every check but #17's box (reset-past-word) outranks any
+    other failure.
 
     Among equally wrong readings the earliest stays: the confidence in a wrong reading says nothing
     of likeness, and the first attempt is the fit's own draw (the unseen suite's "DAIGER" read
