@@ -31,8 +31,8 @@ MIN_HEIGHT = 8  # px: smaller glyphs are a few pixels of hinting, their strokes 
 # the check now measures (each glyph from its own ground, without its neighbours' pixels; python -m
 # agent.evals.bench_style, results/style-calibration/): 267 synthetic truths within 0.711-1.249 (1%-99%:
 # 0.825-1.166), one refused (a JPEG'd FreeSans Bold Italic); of 73 unseen ones, 4 refused, all on
-# blurred photo grounds (measured the old way: 3 of 273 and 10 of 79). Outside this is the wrong weight (the WHO poster's "b" drawn in Roboto: 0.68)
-# or a crisp glyph in a blurred word.
+# blurred photo grounds (measured the old way: 3 of 273 and 10 of 79). Outside this is the wrong
+# weight (the WHO poster's "b" drawn in Roboto: 0.68) or a crisp glyph in a blurred word.
 STYLE_TOLERANCE = (0.78, 1.47)
 # The expected stroke leans on the matched face's letters: a face that draws the line this badly
 # (ink IoU) cannot say how heavy a new letter should be next to the old ones (the Greenstead sign's
@@ -141,7 +141,12 @@ def check_style(registry, before: np.ndarray, after: np.ndarray, plan: EditPlan,
         # is theirs: every pixel of a witness's box that the edit left as it was. (Until 2026-12-06 a
         # witness's box less a 1 px rim was cleared: the rim's slivers of ink, all outline and no
         # area, made a right "p" in the line's own RedHat Display 0.66x as heavy as its word's letters.)
-        theirs, in_theirs = _witness_pixels(before, after, box, witnesses)
+        # (Taken once over the mask box and the pixel round it, which holds the glyph's margin below.)
+        near = wx0, wy0, _, _ = _padded(after, box, 1)
+        theirs_near, in_near = _witness_pixels(before, after, near, witnesses)
+        ox, oy, ox1, oy1 = _padded(after, box, 0)  # (where cov starts)
+        inner = (slice(oy - wy0, oy1 - wy0), slice(ox - wx0, ox1 - wx0))
+        theirs, in_theirs = theirs_near[inner], in_near[inner]
         own_ink = (cov > 0.5) & ~theirs
         if (own_ink & in_theirs).sum() > MAX_SHARED * max(1, own_ink.sum()):
             # A new glyph drawn over its neighbours (a "p" at an "i"'s pen, its bowl across the "o"):
@@ -152,10 +157,10 @@ def check_style(registry, before: np.ndarray, after: np.ndarray, plan: EditPlan,
         # ink's box with the witnesses' 1 px margin and their local ground, as they are.
         if (ink := ink_box(cov, 0.5)) is None:
             continue
-        ox, oy = _padded(after, box, 0)[:2]  # (where cov starts)
         glyph = (ink[0] + ox, ink[1] + oy, ink[2] + ox, ink[3] + oy)
         own = _coverage(after, glyph, f.fg, f.bg)
-        own[_witness_pixels(before, after, _padded(after, glyph, 1), witnesses)[0]] = 0
+        gx0, gy0, gx1, gy1 = _padded(after, glyph, 1)  # (own's crop: within near)
+        own[theirs_near[gy0 - wy0 : gy1 - wy0, gx0 - wx0 : gx1 - wx0]] = 0
         if (w := stroke_width(own)) is not None:
             news.append(w)
     drawn = _drawn_ratio(registry, plan, [e.new for e in plan.edits], [plan.word[k] for k in kept])
