@@ -512,7 +512,7 @@ def build_graph(toolbox: Toolbox):
             changed_outside_word=max(moved, outside), seconds=round(time.perf_counter() - state["attempt_started"], 3), why_failed=why,
             style=style,
         )
-        score = kept_rank(why, read, p.new_word, conf)
+        score = kept_rank(why, read, p.new_word, conf, outside)
         frame = state["plan"].frame
         shown = frame.unlevel(state["candidate"]) if frame is not None else state["candidate"]  # in the image's frame
         if (frames := state.get("frames")) is not None:  # the annotation frames, laid back over the edit

@@ -168,9 +168,14 @@ def similarity(read: str, new_word: str) -> float:
 # reading's share: above any other failure's whole score (at most 0.6: a reading's 0.5 and 0.1 of
 # confidence), below a pass's 1.0 plus its reading's.
 RESET_PAST_RANK = 0.9
+HARMED_RANK = 1.0  # taken off an attempt that harmed kept text: past a reading's whole share (0.6), so under every unharmed one
+# The pixel checks' reasons (agent/graph.py, after a passing reading) that say an attempt changed what the
+# user did not name. Not the recogniser's "neighbour-changed", a reading of a kept letter: the synthetic
+# "green" -> "gveen" read "grecn" is a misreading of pixels the attempt kept.
+HARMS = ("changed-outside-word", "cuts-kept-glyph", "joins-kept-text", "text-left-behind", "stray-ink")
 
 
-def kept_rank(why: str | None, read: str, new_word: str, conf: float) -> float:
+def kept_rank(why: str | None, read: str, new_word: str, conf: float, changed_outside: int = 0) -> float:
     """How an attempt ranks for the output when none passes (the highest is kept; the earlier of
     equals): a pass outranks everything, then characters read right (a half weight: with the
     confidence at most 0.6, under a pass's 1.0), then, for a reading wholly right, the recogniser's
@@ -180,10 +185,18 @@ def kept_rank(why: str | None, read: str, new_word: str, conf: float) -> float:
     Among equally wrong readings the earliest stays: the confidence in a wrong reading says nothing
     of likeness, and the first attempt is the fit's own draw (the unseen suite's "DAIGER" read
     "DAAGER" drawn first and "DA [ GER" sampled second, more confidently: the second was kept, SSIM
-    0.53 to the truth against the first's 0.75)."""
+    0.53 to the truth against the first's 0.75).
+
+    An attempt that harmed what the user did not name ranks under every one that did not, whatever
+    it reads: pixels changed outside the word (changed_outside, measured on every attempt), or one of
+    HARMS (the pixel checks made after a passing reading). The unseen suite's "pharmacy" ->
+    "phariacy" kept its sixth attempt, the word set anew and read right but joined to the text after
+    it (2952 pixels changed past the edit), over a first that only read "phar i acy". (A re-set word
+    moved whole past its box, reset-past-word, is not harm: #17's box is a rule of its own.)"""
     right = similarity(read, new_word)
     passed = 1.0 if why is None else RESET_PAST_RANK if why == "reset-past-word" else 0.0
-    return passed + right * 0.5 + (conf * 0.1 if right == 1.0 else 0.0)
+    harmed = why in HARMS or changed_outside > 0
+    return passed + right * 0.5 + (conf * 0.1 if right == 1.0 else 0.0) - (HARMED_RANK if harmed else 0.0)
 
 
 # The retries' steps. Set by hand when the loop was built, not swept; each retry changes

@@ -156,7 +156,7 @@ def plan_reflow(registry, image: np.ndarray, plan: EditPlan, lines: list[TextLin
             break
     # 2. The pen: aligned to the last kept glyph before the change, else the first glyph after it.
     ref = before[-1] if before else next(j for j in inked if j >= head)
-    pen, pens = edit_pen(registry, image, plan, ref, f.size, slant, align=True)
+    pen, pens = edit_pen(registry, image, plan, ref, f.size, slant, align=True, vote_only=True)
     font = registry.font(f.face, pen.size)
 
     cells = _cells(font, old, ref, pen, pens)

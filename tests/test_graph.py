@@ -504,6 +504,15 @@ def test_the_kept_attempt_among_equally_wrong_readings_is_the_earliest():
     assert kept_rank("low-confidence", "DAIGER", "DAIGER", 0.3) > kept_rank("low-confidence", "DAIGER", "DAIGER", 0.2)
     assert kept_rank("reset-past-word", "x", "DAIGER", 0.0) == RESET_PAST_RANK
     assert kept_rank(None, "DAIGER", "DAIGER", 0.5) > kept_rank("reset-past-word", "DAIGER", "DAIGER", 1.0)
+    # An attempt that harmed kept text ranks under any that did not, its reading right or not (the
+    # unseen suite's "phariacy": a re-set word read right but joined to the next word, over "phar i acy").
+    harmed = [kept_rank(why, "phariacy", "phariacy", 0.81) for why in ("joins-kept-text", "cuts-kept-glyph", "changed-outside-word")]
+    assert max(harmed) < kept_rank("split-word", "phar i acy", "phariacy", 0.62) == pytest.approx(0.5 + 0.062)
+    assert max(harmed) < kept_rank("wrong-glyph", "", "phariacy", 0.0) == 0.0
+    # ... and so does one whose reading failed but which changed pixels outside the word
+    assert kept_rank("wrong-glyph", "phariacz", "phariacy", 0.9, changed_outside=3000) < kept_rank("wrong-glyph", "", "phariacy", 0.0)
+    # ... but a kept letter the recogniser misreads is a reading, not harm ("gveen" read "grecn")
+    assert kept_rank("neighbour-changed", "grecn", "gveen", 0.25) == 0.5 * 3 / 5
 
 
 def test_the_loop_keeps_the_first_of_equally_wrong_attempts(registry):

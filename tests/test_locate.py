@@ -986,3 +986,67 @@ def test_a_jpegs_broken_pieces_are_not_shared_out_as_touching_letters(registry):
     assert s.text == "xlvu" and "jpeg" in s.conditions
     ink = line_ink(s.source, case.word_box, s.text, registry)
     _assert_columns_within_2px(char_boxes(registry, ink, s.text, s.face), s.boxes)
+
+
+def test_a_colour_that_is_no_blend_of_text_and_ground_is_not_ink():
+    from tools.locate import _coverage
+
+    blue, tan = np.array([19, 84, 153], np.float32), np.array([202, 185, 88], np.float32)
+    pixels = np.stack([blue, tan, (blue + tan) / 2, np.array([245, 245, 245], np.float32), blue + (0, 20, -15)])
+    cov = _coverage(pixels[None], blue, tan)[0]
+    # ground, text, a half-covered edge, a blurred photo's white lettering behind the text (it projects
+    # past the tan on the blue-to-tan axis), the ground shaded off the axis a little
+    assert cov[0] == 0 and cov[1] == 1 and cov[2] == pytest.approx(0.525, abs=0.01)
+    assert cov[3] == 0 and cov[4] == 0
+    # The tolerance off the axis: 0.35 of the text-to-ground distance here (219, so 77), whole up to
+    # it, none at twice it. A half-covered edge 60, 115 and 160 off the axis (straight across it).
+    across = np.cross(tan - blue, (0, 0, 1)).astype(np.float32)
+    across /= np.linalg.norm(across)
+    edges = np.stack([(blue + tan) / 2 + d * across for d in (60, 115, 160)])
+    assert _coverage(edges[None], blue, tan)[0] == pytest.approx([0.525, 0.525 * (2 - 115 / 76.6), 0], abs=0.01)
+    assert _coverage(edges[None], blue, tan, blends_only=False)[0] == pytest.approx([0.525] * 3, abs=0.01)
+
+
+def test_letters_of_another_colour_keep_their_ink(registry, monkeypatch):
+    # Red and blue letters in turn: set to blends of the chosen colours only, the letters of the
+    # other colour lost all but their rims (a line of two letters for four).
+    import tools.locate
+
+    r = render_text(registry.font("DejaVuSans-Bold", 34), "ABCD", (220, 60), (10.0, 44.0))
+    img = np.full((60, 220, 3), 225, np.float32)
+    for i, glyph in enumerate(r.glyph_alphas):
+        img = img * (1 - glyph[..., None]) + np.array([(200, 30, 30), (30, 40, 200)][i % 2], np.float32) * glyph[..., None]
+
+    def kept() -> list[float]:  # each letter's ink as a share of its drawn coverage
+        ink = line_ink(img.astype(np.uint8), (6, 8, 160, 52), "ABCD", registry)
+        x0, y0, x1, y1 = ink.region
+        full = np.zeros((60, 220), np.float32)
+        full[y0:y1, x0:x1] = ink.coverage
+        return [float(full[b[1] : b[3], b[0] : b[2]].sum() / g.sum()) for b, g in zip(r.boxes, r.glyph_alphas, strict=True)]
+
+    assert min(kept()) > 0.6
+    monkeypatch.setattr(tools.locate, "BLEND_KEEPS", 0.0)  # every piece set to blends only
+    assert min(kept()) < 0.1
+
+
+def test_a_word_on_a_photo_of_several_colours_is_matched_on_its_own_ink(registry, monkeypatch):
+    # unseen-0-0031: mint "parking" in Roboto Black over a photo of blue and yellow signs. The photo's
+    # colours off the mint-to-blue axis projected on it as ink, and a bold italic was matched; the
+    # new p was drawn leaning and the judge read "arking".
+    import tools.fonts
+    from agent.evals.suites import EXAMPLES
+    from agent.evals.unseen import make_unseen_case
+    from agent.plan import make_plan
+    from agent.schemas import EditRequest
+    from tools.images import load_image
+
+    case = make_unseen_case(0, 31, [load_image(p) for p in sorted(EXAMPLES.glob("*.png"))])
+    assert (case.find, case.replace, case.face) == ("parking", "parping", "Roboto-Black")
+
+    def face() -> str:
+        line = TextLine(case.find, 0.9, [], case.word_box)
+        return make_plan(registry, case.source, line, 0, EditRequest(image="-", find=case.find, replace=case.replace)).font.face
+
+    assert face() == "Roboto-Black"
+    monkeypatch.setattr(tools.fonts, "OFF_BLEND", float("inf"))  # every colour counted by its projection
+    assert face() != "Roboto-Black"

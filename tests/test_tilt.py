@@ -144,13 +144,15 @@ class _SpoilsInPlace:
 @pytest.mark.slow  # (four attempts; the test above keeps the switch in the fast tier)
 def test_the_plan_reported_is_the_one_that_drew_the_kept_attempt(registry, ocr):
     # The attempts in place read "DAIRY" but change pixels outside the word; the levelled ones leave
-    # the word as it was. The kept attempt is one drawn in place (it reads closest), so the plan
-    # reported is the image-frame one that drew it, and the output is that attempt, in the image's frame.
+    # the word as it was. An attempt that harmed the image ranks under any that did not, however it
+    # reads (agent/policy.py kept_rank), so the kept attempt is a levelled one: the plan reported is
+    # the levelled one that drew it, and the output is that attempt in the image's frame, unblotted.
     image = _line(registry, "OPEN DAILY", degrees=8.0)
     editor = Editor(Toolbox(registry, ocr, {"naive": _SpoilsInPlace(image.shape)}))
     result, out, _ = editor.run(EditRequest(image="sign.png", find="DAILY", replace="DAIRY", max_attempts=4), image)
     assert result.status == "failed" and len(result.attempts) == 4, result.message
     assert [a.why_failed for a in result.attempts[:LEVEL_AFTER]] == ["changed-outside-word"] * LEVEL_AFTER
-    assert result.kept_attempt is not None and result.kept_attempt <= LEVEL_AFTER
-    assert result.plan.frame is None
-    assert (out[2:8, 2:8] == 0).all() and "DAIRY" in " ".join(ln.text for ln in ocr.read(out))
+    assert result.kept_attempt is not None and result.kept_attempt > LEVEL_AFTER
+    assert result.plan.frame is not None
+    assert out.shape == image.shape and not (out[2:8, 2:8] == 0).all()
+    assert "DAILY" in " ".join(ln.text for ln in ocr.read(out))

@@ -18,7 +18,7 @@ import cv2
 import numpy as np
 from scipy import ndimage
 
-from tools.fonts import composite
+from tools.fonts import composite, off_axis
 from tools.images import rgb
 
 OUTLINE_WIDTHS = (1, 2, 3)
@@ -59,8 +59,7 @@ def ink_on_axis(img: np.ndarray, fg, bg, tolerance: float = 0.25) -> np.ndarray:
     axis = fg - bg
     norm2 = float((axis**2).sum()) or 1.0
     t = np.clip(((img - bg) @ axis) / norm2, 0, 1)
-    off = np.sqrt((((img - bg) - t[..., None] * axis) ** 2).sum(-1))
-    return np.where(off < tolerance * np.sqrt(norm2), t, 0).astype(np.float32)
+    return np.where(off_axis(img - bg, t, axis) < tolerance * np.sqrt(norm2), t, 0).astype(np.float32)
 
 
 EffectKind = Literal["outline", "shadow"]

@@ -18,7 +18,7 @@ from typing import TypeVar
 import numpy as np
 from scipy import ndimage
 
-from tools.fonts import FontRegistry, fit_face, ink_colour, kmeans, render_text
+from tools.fonts import FontRegistry, fit_face, ink_colour, kmeans, on_blend, render_text
 from tools.images import rgb
 from tools.mask import Box
 from tools.metrics import edit_distance
@@ -55,11 +55,14 @@ def _kmeans(px: np.ndarray, k: int, iters: int = 10) -> tuple[np.ndarray, np.nda
     return kmeans(px, np.stack([px[order[int((i + 0.5) / k * (len(px) - 1))]] for i in range(k)]), iters)
 
 
-def _coverage(crop: np.ndarray, bg: np.ndarray, fg: np.ndarray) -> np.ndarray:
-    """Soft text coverage: where each pixel lies between the background and the text colour."""
+def _coverage(crop: np.ndarray, bg: np.ndarray, fg: np.ndarray, blends_only: bool = True) -> np.ndarray:
+    """Soft text coverage: where each pixel lies between the background and the text colour (only
+    pixels that are blends of the two, with blends_only: see tools.fonts.on_blend)."""
     axis = fg - bg
     denom = float((axis**2).sum()) or 1.0
-    return np.clip(((crop - bg) @ axis) / denom * 1.25 - 0.1, 0, 1).astype(np.float32)
+    t = ((crop - bg) @ axis) / denom
+    cov = np.clip(t * 1.25 - 0.1, 0, 1)
+    return (cov * on_blend(crop - bg, t, axis) if blends_only else cov).astype(np.float32)
 
 
 SAME_COLOUR = 25.0  # RGB distance below which two colours count as one (noise, compression)
@@ -151,7 +154,10 @@ def line_ink(
     for hbg, hfg, given in hypotheses:
         if float(np.sqrt(((hfg - bg) ** 2).sum())) < SAME_COLOUR:
             continue  # "text" the colour of the background around the line: the gaps between letters
-        cov = _coverage(crop, hbg, hfg) if given is None else given
+        # Hypotheses compete on every pixel's projection: a wrong one (a sign's dark letter edges
+        # for its white letters) takes the other colours' pixels in part and scores badly; set to
+        # blends only, it kept a clean thin ink and won (the bundled Greenstead sign).
+        cov = _coverage(crop, hbg, hfg, blends_only=False) if given is None else given
         if trim:
             cov = trim_to_cores(cov, lh)
         keep, n_comp = _line_components(cov > 0.5, y0 - ry0, y1 - ry0, text)
@@ -172,9 +178,10 @@ def line_ink(
         hbg = bg
     else:
         _, cov, fg, hbg, keep = best
+        if keep is not None:  # the chosen colours' ink, blends of them only (a top-hat's is its own)
+            cov = _blend_ink(crop, hbg, fg, keep, lh if trim else None)
         if keep is not None and (refined := ink_colour(crop, fg, hbg, keep > 0)) is not None:
-            narrowed = _coverage(crop, hbg, refined)
-            narrowed = (trim_to_cores(narrowed, lh) if trim else narrowed) * keep
+            narrowed = _blend_ink(crop, hbg, refined, keep, lh if trim else None)
             # One colour of text in several loses whole characters, so columns: a terminal's teal
             # "26.4" and white "%" refined to the white (26% of the columns), and the five
             # characters were cut inside the "%". (Refining away a textured ground's pixels round
@@ -185,6 +192,27 @@ def line_ink(
     # is not this line's: the margin is there for letters the detector's box cut short.
     cov = _without_cut_neighbours(cov, x0 - rx0, x1 - rx0, rx0 > 0, rx1 < w_img)
     return LineInk((rx0, ry0, rx1, ry1), cov, rgb(fg), rgb(hbg), estimate_slant(cov))
+
+
+BLEND_KEEPS = 0.7  # a piece of ink keeping under this share of its projected ink as blends is text of another colour
+
+
+def _blend_ink(crop: np.ndarray, bg: np.ndarray, fg: np.ndarray, keep: np.ndarray, trimmed_to: int | None) -> np.ndarray:
+    """The line's ink in these colours (within `keep`, cut to the letters' cores of a line trimmed_to
+    px tall if given): blends of the two only, piece by piece. A piece of ink that keeps under
+    BLEND_KEEPS of its projected ink as blends is text of another colour (a terminal's white "%"
+    after teal digits, alternate letters in red and blue) and keeps its projection, soft rim included."""
+    plain, blended = _coverage(crop, bg, fg, blends_only=False), _coverage(crop, bg, fg)
+    if trimmed_to is not None:
+        plain, blended = trim_to_cores(plain, trimmed_to), trim_to_cores(blended, trimmed_to)
+    plain, blended = plain * keep, blended * keep
+    labels, n = ndimage.label(plain > 0.5)
+    if n == 0:
+        return blended
+    index = np.arange(1, n + 1)
+    other = index[ndimage.sum(blended, labels, index) < BLEND_KEEPS * ndimage.sum(plain, labels, index)]
+    rim = ndimage.binary_dilation(np.isin(labels, other), iterations=2)
+    return np.where(rim, plain, blended).astype(np.float32)
 
 
 def _without_cut_neighbours(cov: np.ndarray, left: int, right: int, cut_left: bool, cut_right: bool) -> np.ndarray:
