@@ -53,6 +53,7 @@ from agent.verify import (
 )
 from tools.compression import estimate_quality, match_jpeg
 from tools.frames import find_frames, find_outlines, hidden_by_frames, lift, lift_outlines
+from tools.inpaint import kept_where_faint
 from tools.level import Levelled
 from tools.locate import Occurrence
 from tools.mask import box_iou, default_pad, overlapping, share_inside, union
@@ -423,6 +424,9 @@ def build_graph(toolbox: Toolbox):
             f = plan.frame
             out = (match_jpeg(out, mask, plan.jpeg_quality) if f is None
                    else f.level(match_jpeg(f.unlevel(out), f.unlevel(mask), plan.jpeg_quality)))
+        # Pixels moved only faintly keep their own values (tools/inpaint.py FAINT_CHANGE): the re-encoding
+        # above moves the mask's edge again by a level or two, and a re-set word's painter paints directly.
+        out = kept_where_faint(image, out, mask)
         return {"candidate": out, "mask_boxes": mask_boxes, "word_boxes": word_boxes, "attempt_started": t0,
                 "exemplars": exemplars, "glyph_zones": glyph_zones, "filled": filled}
 

@@ -123,15 +123,21 @@ class InpaintTool(Protocol):
 FAINT_CHANGE = 3
 
 
+def kept_where_faint(before: np.ndarray, after: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """after, but the pixels in mask that it moves from before by at most FAINT_CHANGE in every channel
+    keep their values in before (uint8 HxWx3 images)."""
+    ys, xs = np.nonzero(mask)
+    faint = np.abs(after[ys, xs].astype(np.int16) - before[ys, xs]).max(-1) <= FAINT_CHANGE
+    out = after.copy()
+    out[ys[faint], xs[faint]] = before[ys[faint], xs[faint]]
+    return out
+
+
 def paste_inside(image: np.ndarray, painted: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """image with the painted pixels inside mask, but for those the paint moves only faintly (FAINT_CHANGE)."""
     out = image.copy()
-    new = np.clip(np.round(painted[mask]), 0, 255).astype(np.uint8)
-    old = image[mask]
-    faint = np.abs(new.astype(np.int16) - old).max(-1) <= FAINT_CHANGE
-    new[faint] = old[faint]
-    out[mask] = new
-    return out
+    out[mask] = np.clip(np.round(painted[mask]), 0, 255).astype(np.uint8)
+    return kept_where_faint(image, out, mask)
 
 
 class NaiveInpaint:
