@@ -269,7 +269,7 @@ def _shaped_mask(image: np.ndarray, plan: EditPlan, e, old_cov: np.ndarray, new_
 
 
 ADVANCES_AGREE = 1.0  # px: neighbours' witnesses spread wider speak of the face's advances, not of the phase; a stand-in face's advances err up to this a letter (see edit_pen)
-FAR_WITNESS = 2.0  # a witness n letters off weighs 1 / (1 + FAR_WITNESS n^2) where they disagree (of 0.5, 1, 2, 4 the best on the unseen suite's placements)
+FAR_WITNESS = 2.0  # a witness n letters off weighs 1 / (1 + FAR_WITNESS n^2) where they disagree (of 0.5, 1, 2, 4 the best on the unseen suite's placements, the same throwaway measurement)
 PHASE_REACH = 2.0  # px: a glyph misaligned by JPEG or noise lies about this far off; further needs most witnesses' votes
 
 
@@ -333,7 +333,8 @@ def edit_pen(registry, image: np.ndarray, plan: EditPlan, k: int, size: int, sla
         # witnesses are averaged instead, each weighed down by the square of its distance in letters;
         # one further from the glyph's own pen than ADVANCES_AGREE a letter speaks of spacing the face
         # lacks (a letter-spaced title's 16 px a letter), not of the pen. On the unseen suite's 98
-        # edits, placement within 0.5 px of the truth: 56% -> 64% (made faces 39% -> 53%).
+        # edits, placement within 0.5 px of the truth: 56% -> 64% (made faces 39% -> 53%; a throwaway
+        # measurement against the generator's own glyphs, README session 42).
         trusted = {j: c for j, c in said.items() if abs(c - pen.x) <= ADVANCES_AGREE * abs(j - k)}
         weights = [1.0] + [1 / (1 + FAR_WITNESS * (j - k) ** 2) for j in trusted]
         x = float(np.average([pen.x, *trusted.values()], weights=weights))
