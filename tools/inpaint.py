@@ -123,21 +123,31 @@ class InpaintTool(Protocol):
 FAINT_CHANGE = 3
 
 
+def _faint(new: np.ndarray, old: np.ndarray) -> np.ndarray:
+    """Which of these uint8 pixels (N x 3) new moves from old by at most FAINT_CHANGE in every channel."""
+    return np.abs(new.astype(np.int16) - old).max(-1) <= FAINT_CHANGE
+
+
 def kept_where_faint(before: np.ndarray, after: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """after, but the pixels in mask that it moves from before by at most FAINT_CHANGE in every channel
-    keep their values in before (uint8 HxWx3 images)."""
+    """after, but the pixels in mask that it moves from before only faintly (FAINT_CHANGE) keep their
+    values in before (uint8 HxWx3 images)."""
     ys, xs = np.nonzero(mask)
-    faint = np.abs(after[ys, xs].astype(np.int16) - before[ys, xs]).max(-1) <= FAINT_CHANGE
+    faint = _faint(after[ys, xs], before[ys, xs])
     out = after.copy()
     out[ys[faint], xs[faint]] = before[ys[faint], xs[faint]]
     return out
 
 
 def paste_inside(image: np.ndarray, painted: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """image with the painted pixels inside mask, but for those the paint moves only faintly (FAINT_CHANGE)."""
+    """image with the painted pixels inside mask, but for those the paint moves only faintly (FAINT_CHANGE).
+    (The masked pixels alone are compared: one copy of the image, not two, on a 12 MP photo.)"""
     out = image.copy()
-    out[mask] = np.clip(np.round(painted[mask]), 0, 255).astype(np.uint8)
-    return kept_where_faint(image, out, mask)
+    new = np.clip(np.round(painted[mask]), 0, 255).astype(np.uint8)
+    old = image[mask]
+    faint = _faint(new, old)
+    new[faint] = old[faint]
+    out[mask] = new
+    return out
 
 
 class NaiveInpaint:
