@@ -36,7 +36,7 @@ from agent.policy import diagnose, kept_rank, likely_enough, look_alike_misses, 
 from agent.reflow import joins_kept_text, kept_intact, left_text_behind, paint_reflow, plan_reflow, stray_ink
 from agent.repaint import AttemptSettings, glyph_edits
 from agent.schemas import Attempt, Box, Confirmation, EditPlan, EditRequest
-from agent.style import check_style, unlike_face
+from agent.style import check_style, describe_style, unlike_face
 from agent.verify import (
     cuts_kept_glyph,
     joins_kept_glyph,
@@ -516,7 +516,7 @@ def build_graph(toolbox: Toolbox):
             changed_outside_word=max(moved, outside), seconds=round(time.perf_counter() - state["attempt_started"], 3), why_failed=why,
             style=style,
         )
-        score = kept_rank(why, read, p.new_word, conf, outside)
+        score = kept_rank(why, read, p.new_word, conf, outside, least)
         frame = state["plan"].frame
         shown = frame.unlevel(state["candidate"]) if frame is not None else state["candidate"]  # in the image's frame
         if (frames := state.get("frames")) is not None:  # the annotation frames, laid back over the edit
@@ -636,7 +636,7 @@ def build_graph(toolbox: Toolbox):
                    "reading+pixels": f' (confidence {last.ocr_confidence:.2f}; the text it kept, punctuation included, checked on its moved pixels)',
                    "likelihood": f', look-alikes of "{state["plan"].new_word}", which the recogniser scores near its reading '
                                  "and far above the old word"}[last.confirmed_by or "reading"]
-            likeness = (f"; strokes {last.style.ratio:.2f}x as heavy as the word's own glyphs" if last.style is not None
+            likeness = (f"; {describe_style(last.style)}" if last.style is not None
                         else "; likeness not checked (no unchanged glyph of the word to compare, or none measurable)"
                         if state["plan"].mode == "chars" else "")
             return {"status": "verified", "message": f'OCR reads "{last.ocr_text}"{how}{likeness}'}

@@ -13,6 +13,7 @@ import numpy as np
 
 from agent.repaint import AttemptSettings
 from agent.schemas import StyleCheck, Tool
+from agent.style import height_passes
 from tools.fonts import MAX_WEIGHT
 from tools.mask import MaskSpec, grow, grow_toward_gaps, tighten
 from tools.ocr import LIKELIHOOD_MARGIN, LIKELIHOOD_SLACK
@@ -175,7 +176,7 @@ HARMED_RANK = 1.0  # taken off an attempt that harmed kept text: past a reading'
 HARMS = ("changed-outside-word", "cuts-kept-glyph", "joins-kept-text", "text-left-behind", "stray-ink")
 
 
-def kept_rank(why: str | None, read: str, new_word: str, conf: float, changed_outside: int = 0) -> float:
+def kept_rank(why: str | None, read: str, new_word: str, conf: float, changed_outside: int = 0, least: float = 0.0) -> float:
     """How an attempt ranks for the output when none passes (the highest is kept; the earlier of
     equals): a pass outranks everything, then characters read right (a half weight: with the
     confidence at most 0.6, under a pass's 1.0), then, for a reading wholly right, the recogniser's
@@ -192,8 +193,13 @@ def kept_rank(why: str | None, read: str, new_word: str, conf: float, changed_ou
     HARMS (the pixel checks made after a passing reading). The unseen suite's "pharmacy" ->
     "phariacy" kept its sixth attempt, the word set anew and read right but joined to the text after
     it (2952 pixels changed past the edit), over a first that only read "phar i acy". (A re-set word
-    moved whole past its box, reset-past-word, is not harm: #17's box is a rule of its own.)"""
-    right = similarity(read, new_word)
+    moved whole past its box, reset-past-word, is not harm: #17's box is a rule of its own.)
+
+    A reading less confident than a pass needs from its tool (least) counts only as much as the
+    recogniser's confidence in it: the synthetic suite's "Nxnfed" -> "Nxnfeb" kept a sampled "b" over the d's ghost,
+    read right at 0.62 (a sample needs 0.7), over the first attempt's drawn "b", read "Nxnfe" at 0.87;
+    the judge read the sample "Nxnfb" (SSIM 0.72 to the truth; the drawn one's 0.93)."""
+    right = similarity(read, new_word) * (1.0 if conf >= least else conf)
     passed = 1.0 if why is None else RESET_PAST_RANK if why == "reset-past-word" else 0.0
     harmed = why in HARMS or changed_outside > 0
     return passed + right * 0.5 + (conf * 0.1 if right == 1.0 else 0.0) - (HARMED_RANK if harmed else 0.0)
@@ -217,6 +223,7 @@ _AS_DIAGNOSIS = {"changed-outside-word": "neighbour-changed", "line-neighbour-ch
                  "cuts-kept-glyph": "neighbour-changed"}
 
 
+SIZE_SCALE_RANGE = (0.5, 1.5)  # the most a size retry redraws the new glyphs smaller or larger than the plan's size
 MAX_STYLE_STEP = 0.25  # of the expected stroke: the most a style retry moves the outlines
 MAX_STYLE_TOTAL = 0.5  # of the expected stroke: the most all style retries together move them (two full steps)
 
@@ -234,7 +241,13 @@ def refine(prev: AttemptSettings, why: str, first_pad: int, style: StyleCheck | 
     # An exemplar drawn from the image had its try: what failed may be its pixels; the face draws next.
     nxt = replace(prev, tool=tool, seed=prev.seed + 1, exemplars=False)
     spec = MaskSpec(pad=first_pad if prev.pad is None else prev.pad, grow_x=prev.grow_x)
-    if why == "unlike-style" and style is not None:
+    if why == "unlike-style" and style is not None and style.height_ratio is not None and not height_passes(style.height_ratio):
+        # New glyphs r times the word's size are redrawn 1/r times as large (from the first attempt's size,
+        # each retry's measure correcting the last's).
+        scale = float(np.clip(prev.size_scale / style.height_ratio, *SIZE_SCALE_RANGE))
+        nxt = replace(nxt, size_scale=round(scale, 3))
+        change = f"new glyphs {style.height_ratio:.2f}x the word's size: redrawn x{scale:.2f}"
+    elif why == "unlike-style" and style is not None and style.ratio is not None and style.expected_stroke and style.stroke:
         # A stroke w px too light gains w/2 px on each side of its outline (agent/style.py), by at most a
         # quarter of the stroke a step: the estimate is a mean over letters, and a glyph thinned by
         # more reads as another letter (an "a" thinned 1.5 px on the Greenstead sign was read "o").

@@ -228,14 +228,17 @@ class EditPlan(BaseModel):
 
 
 class StyleCheck(BaseModel):
-    """The new glyphs' stroke weight against the word's unchanged glyphs (agent/style.py)."""
+    """The new glyphs' stroke weight and height against the word's unchanged glyphs (agent/style.py)."""
 
-    stroke: float = Field(description="Mean stroke width (px) of the new glyphs.")
-    expected_stroke: float = Field(description="What the new glyphs' stroke width should be: the median of the word's "
-                                   "unchanged glyphs', times the ratio the matched face draws between these letters.")
-    ratio: float = Field(description="stroke / expected_stroke (1: as heavy as the word's own glyphs).")
+    stroke: float | None = Field(default=None, description="Mean stroke width (px) of the new glyphs (None: the face "
+                                 "fits the line too poorly to say how heavy they should be).")
+    expected_stroke: float | None = Field(default=None, description="What the new glyphs' stroke width should be: the "
+                                          "median of the word's unchanged glyphs', times the ratio the matched face draws between these letters.")
+    ratio: float | None = Field(default=None, description="stroke / expected_stroke (1: as heavy as the word's own glyphs).")
+    height_ratio: float | None = Field(default=None, description="The new glyphs' ink height over what the matched face's "
+                                       "letters say it is next to the word's unchanged ones (1: the word's size).")
     witnesses: int = Field(description="Unchanged glyphs measured.")
-    passed: bool = Field(description="The ratio lies within the tolerance a right letter in the right face shows.")
+    passed: bool = Field(description="Both ratios lie within the tolerances a right letter in the right face shows.")
 
 
 class Attempt(BaseModel):

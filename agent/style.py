@@ -15,6 +15,10 @@ the new glyphs' w to the witnesses' median w is divided by the same ratio of the
 in the matched face: what is left is how much heavier or lighter the new glyphs are than the face
 says they should be next to these witnesses. A ratio outside the tolerance (calibrated on the
 synthetic suite's ground truth, see STYLE_TOLERANCE) fails the attempt.
+
+The new glyphs' ink height is compared the same way (h: rows of half the glyph's peak coverage): mean h of the new
+glyphs over the witnesses' median h, divided by the same ratio in the matched face. A glyph of the
+wrong size reads right and is verified otherwise (see HEIGHT_TOLERANCE).
 """
 
 from __future__ import annotations
@@ -32,10 +36,21 @@ MIN_HEIGHT = 8  # px: smaller glyphs are a few pixels of hinting, their strokes 
 # agent.evals.bench_style, results/style-calibration/): 267 synthetic truths within 0.711-1.249 (1%-99%:
 # 0.825-1.166), one refused (a JPEG'd FreeSans Bold Italic); of 73 unseen ones, 4 refused, all on
 # blurred photo grounds (measured the old way: 3 of 273 and 10 of 79). Outside this is the wrong
-# weight (the WHO poster's "b" drawn in Roboto: 0.68) or a crisp glyph in a blurred word.
-STYLE_TOLERANCE = (0.78, 1.47)
+# weight (the WHO poster's "b" drawn in Roboto: 0.68) or a crisp glyph in a blurred word. The upper
+# end was the old measure's 99th percentile (1.461) until 2026-12-07; the check's own truths end at
+# 1.249 (synthetic) and, but for one photo's 2.35, under 1.3 (unseen), while the unseen suite's "coffee"
+# -> "coffqe" was verified with a bold "q" at 1.40 next to the word's medium letters (SSIM 0.60).
+STYLE_TOLERANCE = (0.78, 1.3)
+# The height ratios of a right letter in the right face (python -m agent.evals.bench_style, 2026-12-07,
+# results/style-calibration/): 268 synthetic truths within 0.789-1.2 (1%-99%: 0.878-1.065); of 87 unseen
+# ones, 5%-95% 0.90-1.23, four refused, all on photo grounds whose plan had read the photo's letters into
+# the line (two of them among the 76 cases the suite's judge can read, neither strict). unseen-0-0038's
+# "t" drawn at a 74 px size (a photo's "st" read into "bakery") among 30 px letters, 1.87x, was verified
+# before: its face fitted too poorly for the stroke to be checked, and heights are checked whatever the
+# fit. The lower end is the stroke's (the synthetic truths' least, 0.789, a textured ground's).
+HEIGHT_TOLERANCE = (0.78, 1.25)
 # The expected stroke leans on the matched face's letters: a face that draws the line this badly
-# (ink IoU) cannot say how heavy a new letter should be next to the old ones (the Greenstead sign's
+# (ink IoU) cannot say how heavy a new letter should be next to the old ones (the height is still checked) (the Greenstead sign's
 # italic matched a condensed face at 0.21; the check refused a right "a" and the retry drew it so
 # thin that the judge read an "o").
 TRUSTED_FIT = 0.35
@@ -121,11 +136,12 @@ def _witness_pixels(before: np.ndarray, after: np.ndarray, box: Box, witnesses: 
 
 
 def check_style(registry, before: np.ndarray, after: np.ndarray, plan: EditPlan, new_boxes: list[Box]) -> StyleCheck | None:
-    """The new glyphs' stroke weight against the word's unchanged glyphs (None: nothing to compare: a
-    re-set word, no unchanged glyph, glyphs too small, an outline/shadow whose ink is not the letters',
-    a face that does not fit the line, or new glyphs drawn over their neighbours)."""
+    """The new glyphs' stroke weight and height against the word's unchanged glyphs (None: nothing to
+    compare: a re-set word, no unchanged glyph, glyphs too small, an outline/shadow whose ink is not the
+    letters', or new glyphs drawn over their neighbours; the stroke None where the face does not fit
+    the line)."""
     f = plan.font
-    if plan.mode != "chars" or f.effect is not None or not new_boxes or f.score < TRUSTED_FIT:
+    if plan.mode != "chars" or f.effect is not None or not new_boxes:
         return None
     edited = plan.edited_in_word()
     kept = [k for k, b in enumerate(plan.char_boxes)
@@ -134,7 +150,7 @@ def check_style(registry, before: np.ndarray, after: np.ndarray, plan: EditPlan,
     if len(witnesses) < MIN_WITNESSES:
         return None
     widths = [w for b in witnesses if (w := stroke_width(_coverage(after, b, f.fg, f.bg))) is not None]
-    news = []
+    news, new_heights = [], []
     for box in new_boxes:
         cov = _coverage(after, box, f.fg, f.bg, pad=0)
         # The witnesses' own ink inside the new glyph's mask box (the mask is padded past the glyph)
@@ -158,16 +174,69 @@ def check_style(registry, before: np.ndarray, after: np.ndarray, plan: EditPlan,
         if (ink := ink_box(cov, 0.5)) is None:
             continue
         glyph = (ink[0] + ox, ink[1] + oy, ink[2] + ox, ink[3] + oy)
+        if (tall := ink_height(cov[:, ink[0] : ink[2]])) is not None:
+            new_heights.append(tall)
         own = _coverage(after, glyph, f.fg, f.bg)
         gx0, gy0, gx1, gy1 = _padded(after, glyph, 1)  # (own's crop: within near)
         own[theirs_near[gy0 - wy0 : gy1 - wy0, gx0 - wx0 : gx1 - wx0]] = 0
         if (w := stroke_width(own)) is not None:
             news.append(w)
-    drawn = _drawn_ratio(registry, plan, [e.new for e in plan.edits], [plan.word[k] for k in kept])
+    new_chars, kept_chars = [e.new for e in plan.edits], [plan.word[k] for k in kept]
+    tall = _height_ratio(registry, plan, new_chars, kept_chars, new_heights,
+                         [h for b in witnesses if (h := ink_height(_coverage(after, b, f.fg, f.bg))) is not None])
+    drawn = _drawn_ratio(registry, plan, new_chars, kept_chars) if f.score >= TRUSTED_FIT else None
     if not widths or not news or drawn is None:
-        return None
+        if tall is None:
+            return None
+        return StyleCheck(witnesses=len(witnesses), height_ratio=round(tall, 3), passed=height_passes(tall))
     expected, found = float(np.median(widths)) * drawn, float(np.mean(news))
     ratio = found / expected
     lo, hi = STYLE_TOLERANCE
     return StyleCheck(stroke=round(found, 3), expected_stroke=round(expected, 3), ratio=round(ratio, 3),
-                      witnesses=len(widths), passed=lo <= ratio <= hi)
+                      witnesses=len(widths), height_ratio=None if tall is None else round(tall, 3),
+                      passed=lo <= ratio <= hi and (tall is None or height_passes(tall)))
+
+
+def height_passes(ratio: float) -> bool:
+    """Whether new glyphs ratio times as tall as the face says they are next to the witnesses are of the word's size."""
+    lo, hi = HEIGHT_TOLERANCE
+    return lo <= ratio <= hi
+
+
+def ink_height(coverage: np.ndarray) -> int | None:
+    """Rows from the first to the last holding ink at half the glyph's own peak or more (None: no ink).
+    Not at a fixed 0.5: a light or blurred glyph's bars cover their rows by less (unseen-0-0093's light
+    "D", as tall as the truth's, measured 0.75x its word's size at 0.5)."""
+    peak = float(coverage.max(initial=0.0))
+    if peak <= 0:
+        return None
+    rows = np.nonzero(coverage.max(1) >= 0.5 * peak)[0]
+    return int(rows[-1] - rows[0] + 1)
+
+
+def _height_ratio(registry, plan: EditPlan, new_chars: list[str], witness_chars: list[str],
+                  new_heights: list[int], witness_heights: list[int]) -> float | None:
+    """The new glyphs' mean ink height over the witnesses' median, divided by the same ratio of the
+    same letters drawn in the plan's face and size (None: nothing to compare). Letters' heights
+    relative to one another (x-height, caps, ascenders) differ little between faces, so unlike the
+    stroke it is measured whatever the face's fit."""
+    if not new_heights or not witness_heights:
+        return None
+    font = registry.font(plan.font.face, plan.font.size)
+    size = plan.font.size
+
+    def height(ch: str) -> int | None:
+        return ink_height(render_text(font, ch, (3 * size, 3 * size), (size, 2 * size), [0.0]).alpha)
+
+    news = [h for c in new_chars if (h := height(c))]
+    olds = [h for c in witness_chars if (h := height(c))]
+    if not news or not olds:
+        return None
+    return (float(np.mean(new_heights)) / float(np.median(witness_heights))) / (float(np.mean(news)) / float(np.median(olds)))
+
+
+def describe_style(check: StyleCheck) -> str:
+    """The check's measures in words (the result's message)."""
+    said = [f"strokes {check.ratio:.2f}x as heavy as the word's own glyphs"] if check.ratio is not None else []
+    said += [f"{check.height_ratio:.2f}x as tall"] if check.height_ratio is not None else []
+    return ", ".join(said)

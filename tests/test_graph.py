@@ -491,6 +491,16 @@ def test_a_word_found_beyond_the_edit_distance_rule_verifies_only_as_typed(regis
     assert run(("HARBOUP", 0.9)).status == "verified"
 
 
+def test_the_output_holds_a_confident_near_miss_over_a_sample_read_right_unsure(registry):
+    # The graph ranks each attempt with its tool's pass confidence: the drawn first attempt reads
+    # one letter short at 0.9, the sampled second reads right at 0.5 (a sample passes from 0.7).
+    editor, img, paint, _ = _editor(registry, [("HARBOU", 0.9), ("HARBOUP", 0.5)])
+    result, out, _ = editor.run(_request(max_attempts=2), img)
+    first, second = result.attempts
+    assert (first.tool, first.why_failed, second.tool, second.why_failed) == ("naive", "wrong-length", "glyph-diffusion", "low-confidence")
+    assert result.status == "failed" and result.kept_attempt == 1
+
+
 def test_the_kept_attempt_among_equally_wrong_readings_is_the_earliest():
     # The unseen suite's "DANGER" -> "DAIGER": the drawn first attempt read "DAAGER" (0.16), the
     # sampled second "DA [ GER" (0.20). Both have five letters of six right; the confidence in a wrong
@@ -513,6 +523,12 @@ def test_the_kept_attempt_among_equally_wrong_readings_is_the_earliest():
     assert kept_rank("wrong-glyph", "phariacz", "phariacy", 0.9, changed_outside=3000) < kept_rank("wrong-glyph", "", "phariacy", 0.0)
     # ... but a kept letter the recogniser misreads is a reading, not harm ("gveen" read "grecn")
     assert kept_rank("neighbour-changed", "grecn", "gveen", 0.25) == 0.5 * 3 / 5
+    # A reading less confident than its tool needs for a pass counts only as much as that confidence:
+    # the synthetic suite's sampled "Nxnfeb" (0.62; a sample needs 0.7, the judge read "Nxnfb") ranks
+    # under the drawn first attempt's "Nxnfe" (0.87; a drawn glyph needs 0.2), and over it at 0.75.
+    sampled, drawn = kept_rank("low-confidence", "Nxnfeb", "Nxnfeb", 0.62, 0, 0.7), kept_rank("wrong-length", "Nxnfe", "Nxnfeb", 0.87, 0, 0.2)
+    assert sampled == pytest.approx(0.5 * 0.62) and drawn == pytest.approx(0.5 * 5 / 6)
+    assert sampled < drawn < kept_rank("unlike-style", "Nxnfeb", "Nxnfeb", 0.75, 0, 0.7)
 
 
 def test_the_loop_keeps_the_first_of_equally_wrong_attempts(registry):

@@ -7,7 +7,7 @@ import pytest
 from PIL import ImageFont
 
 from agent.evals.unseen import SUPER, MadeFont
-from agent.plan import make_plan, observed_ink
+from agent.plan import _drawn_as_other, make_plan, observed_ink
 from agent.repaint import AttemptSettings, glyph_edits
 from agent.schemas import EditRequest
 from agent.style import stroke_width
@@ -59,6 +59,23 @@ def test_a_new_letter_the_line_already_shows_is_drawn_from_its_pixels(registry):
     # a retry after a failure draws it from the face instead
     (face_drawn,) = glyph_edits(registry, image, plan, AttemptSettings(tool="naive", exemplars=False))
     assert face_drawn.source is None and not np.array_equal(face_drawn.draft.coverage, edit.draft.coverage)
+
+
+def test_an_exemplar_the_recogniser_misread_is_not_copied(registry):
+    # unseen-0-0030: the "1" of "1999" was read "7", and copied as the new "7" of "2724"
+    face, size = "LiberationSans-Bold", 40
+    one = render_alpha(registry.font(face, size), "1", (3 * size, 3 * size), (size, 2 * size))
+    assert _drawn_as_other(registry, face, size, "7", one)
+    assert not _drawn_as_other(registry, face, size, "1", one)
+    # a face that only approximates the line's still knows its letters apart: a condensed "o" (stretched
+    # onto its box, not laid over it, where an "n" covers it better) is an "o", not an "a"
+    image, line = _line("bold label back", x_scale=0.7, bolder=0.0)
+    plan = make_plan(registry, image, line, line.text.index("label"), EditRequest(image="-", find="label", replace="lobel"))
+    (exemplar,) = plan.exemplars
+    x0, y0, x1, y1 = exemplar.box
+    ink = observed_ink(image[y0:y1, x0:x1], plan.font.fg, plan.font.bg, None)
+    assert not _drawn_as_other(registry, plan.font.face, plan.font.size, "o", ink)
+    assert _drawn_as_other(registry, plan.font.face, plan.font.size, "a", ink)
 
 
 def test_no_exemplar_from_letters_that_touch_or_from_a_textured_ground(registry):
@@ -181,12 +198,15 @@ def test_a_word_set_anew_in_a_face_that_does_not_fit_its_line_is_not_verified(ed
     assert out is not None and (out != image).any()
 
 
-def _gradient_word(text: str, new_at: int, new_char: str, new_bolder: float, bolder: float = 1.0, size: int = 32):
+def _gradient_word(text: str, new_at: int, new_char: str, new_bolder: float, bolder: float = 1.0, size: int = 32,
+                   new_size: int | None = None):
     """(before, after, line): text on a ground that runs from cream to blue along the line, its letter
-    new_at replaced in after by new_char drawn new_bolder px bolder (the word's own: bolder)."""
+    new_at replaced in after by new_char drawn new_bolder px bolder (the word's own: bolder), at new_size
+    (the word's own: size)."""
     h, w = 80, 320
     regular = ImageFont.truetype(str(packaged_font(LIBERATION, "LiberationSans-Regular.ttf")), size * SUPER)
-    word, new = MadeFont(regular, 1.0, bolder), MadeFont(regular, 1.0, new_bolder)
+    larger = ImageFont.truetype(str(packaged_font(LIBERATION, "LiberationSans-Regular.ttf")), (new_size or size) * SUPER)
+    word, new = MadeFont(regular, 1.0, bolder), MadeFont(larger, 1.0, new_bolder)
     pens = [word.getlength(text[:i]) for i in range(len(text))]
     t = np.linspace(0, 1, w, dtype=np.float32)[None, :, None]
     ground = np.repeat(np.array([250, 240, 200], np.float32) * (1 - t) + np.array([90, 150, 240], np.float32) * t, h, 0)
@@ -204,14 +224,15 @@ def _gradient_word(text: str, new_at: int, new_char: str, new_bolder: float, bol
     return paint(old), paint(np.maximum(rest, glyph)), line
 
 
-@pytest.mark.parametrize(("new_bolder", "passes"), [(1.0, True), (-0.5, False)])
+@pytest.mark.parametrize(("new_bolder", "passes"), [(1.0, True), (-0.5, False), (2.0, False)])
 def test_a_new_letters_weight_is_measured_against_its_own_ground(registry, new_bolder, passes):
     # A right letter in the word's own face, its mask box (padded 8 px past it, as an attempt's is) over
     # both neighbours' boxes, on a ground that changes along the line: the check refused it (0.63x its
     # word's weight at 4293791: the slivers of the neighbours' rims it left in the box, and the line's
     # one ground colour; unseen-0-0051, RedHat Display's own "p" on a gradient, 0.66x). Each glyph is now
     # measured without its neighbours' pixels and from the ground round it. A letter drawn 1.5 px
-    # lighter than its word is still refused.
+    # lighter than its word is still refused, and one a pixel bolder each side (1.35x: the unseen suite's
+    # bold "q" in a medium "coffee" was verified at 1.40 under the old upper end, 1.47).
     from agent.style import STYLE_TOLERANCE, check_style
     from tools.mask import changed
 
@@ -224,7 +245,47 @@ def test_a_new_letters_weight_is_measured_against_its_own_ground(registry, new_b
     if passes:
         assert abs(check.ratio - 1) < 0.1, check
     else:
-        assert check.ratio < STYLE_TOLERANCE[0], check
+        assert check.ratio < STYLE_TOLERANCE[0] if new_bolder < 1 else check.ratio > STYLE_TOLERANCE[1], check
+
+
+@pytest.mark.parametrize("fit", ["trusted", "poor"])
+def test_a_new_letter_drawn_at_another_size_than_its_word_is_refused(registry, fit):
+    # unseen-0-0038: "bakery" read with a photo's large "st" after it ("bakeryst"), fitted at 74 px
+    # where its letters are 30: the new "t" came out twice their size, and was verified (its face fitted
+    # too poorly for the stroke to be checked). Heights are measured against what the face says
+    # whatever its fit; the stroke only where it fits.
+    from agent.style import HEIGHT_TOLERANCE, STYLE_TOLERANCE, check_style
+    from tools.mask import changed
+
+    for new_size, refused in ((32, False), (44, True)):
+        before, after, line = _gradient_word("marking", 3, "h", 1.0, new_size=new_size)
+        plan = make_plan(registry, before, line, 0, EditRequest(image="-", find="marking", replace="marhing"))
+        if fit == "poor":
+            plan = plan.model_copy(update={"font": plan.font.model_copy(update={"score": 0.2})})
+        ys, xs = np.nonzero(changed(before, after))
+        mask_box = (int(xs.min()) - 8, int(ys.min()) - 8, int(xs.max()) + 9, int(ys.max()) + 9)
+        check = check_style(registry, before, after, plan, [mask_box])
+        assert check is not None and check.passed != refused, check
+        assert (check.ratio is None) == (fit == "poor"), check
+        if refused:
+            assert check.height_ratio > HEIGHT_TOLERANCE[1], check  # (1.27: drawn 1.375x, the bolder word's letters measuring 0.93x)
+        else:
+            assert abs(check.height_ratio - 1) < 0.1, check
+            assert fit == "poor" or STYLE_TOLERANCE[0] <= check.ratio <= STYLE_TOLERANCE[1], check
+
+
+def test_a_style_retry_redraws_glyphs_of_the_wrong_size_at_the_words():
+    from agent.policy import SIZE_SCALE_RANGE, refine
+    from agent.repaint import AttemptSettings
+    from agent.schemas import StyleCheck
+
+    s = AttemptSettings(tool="naive", seed=0, guidance=2.0, steps=20)
+    tall = StyleCheck(witnesses=4, height_ratio=1.6, passed=False)
+    s, why = refine(s, "unlike-style", 2, tall)
+    assert s.size_scale == 0.625 and s.weight == 0.0 and "1.60x the word's size" in why
+    # the next measure corrects from there, by at most the range's end: 1.3x as tall again at x0.625 -> x0.5
+    s, _ = refine(s, "unlike-style", 2, StyleCheck(witnesses=4, height_ratio=1.3, passed=False))
+    assert s.size_scale == SIZE_SCALE_RANGE[0] == 0.5
 
 
 def test_a_new_letter_drawn_over_its_neighbours_is_not_measured(registry):
