@@ -174,8 +174,8 @@ def check_style(registry, before: np.ndarray, after: np.ndarray, plan: EditPlan,
         if (ink := ink_box(cov, 0.5)) is None:
             continue
         glyph = (ink[0] + ox, ink[1] + oy, ink[2] + ox, ink[3] + oy)
-        if (tall := ink_height(cov[:, ink[0] : ink[2]])) is not None:
-            new_heights.append(tall)
+        if (rows := ink_height(cov[:, ink[0] : ink[2]])) is not None:
+            new_heights.append(rows)
         own = _coverage(after, glyph, f.fg, f.bg)
         gx0, gy0, gx1, gy1 = _padded(after, glyph, 1)  # (own's crop: within near)
         own[theirs_near[gy0 - wy0 : gy1 - wy0, gx0 - wx0 : gx1 - wx0]] = 0
