@@ -831,9 +831,10 @@ def exemplars_in_line(registry, image: np.ndarray, text: str, boxes: list, edite
 # The characters an exemplar is compared with (besides its own): the recogniser's reading of it is
 # checked against the face's drawing of every letter and digit.
 EXEMPLAR_RIVALS = string.ascii_letters + string.digits
-# Ink IoU: a rival must draw the exemplar this much better than its own character does. Within it the
-# face cannot tell them apart (a scan's true "n", in a face that only approximates the book's: 0.726
-# as an "n", 0.709 as a "u"); a misread one loses by far more (0.38 against 0.80, below).
+# Ink IoU (_shape_iou): a rival must draw the exemplar this much better than its own character does.
+# Within it the face cannot tell them apart (a scan's true "n", in a face that only approximates the
+# book's: 0.726 as an "n", 0.709 as a "u"); a misread one loses by far more (unseen-0-0030's "1" read
+# as a "7": 0.38 as the "7", 0.80 as an "l").
 EXEMPLAR_RIVAL_MARGIN = 0.05
 
 
@@ -842,8 +843,11 @@ def _drawn_as_other(registry, face: str, size: int, char: str, ink: np.ndarray) 
     exemplar's ink than this one: the recogniser misread the exemplar. unseen-0-0030's "1999 2024"
     was read "79992024", and the "1" was copied as the "7" of "2724": the edit read "2924"."""
     own = _shape_iou(registry, face, size, char, ink)
+    # Rivals of its own height class only: stretched onto the exemplar's box, a squashed "d" could pass
+    # for an "a" (a character of no class, "i", "t", "f", "j", meets them all).
+    cls = height_class(char)
     return any(_shape_iou(registry, face, size, c, ink) > own + EXEMPLAR_RIVAL_MARGIN
-               for c in EXEMPLAR_RIVALS if c != char and not look_alike(c, char))
+               for c in EXEMPLAR_RIVALS if c != char and not look_alike(c, char) and (cls is None or height_class(c) == cls))
 
 
 def _shape_iou(registry, face: str, size: int, char: str, ink: np.ndarray) -> float:

@@ -195,11 +195,15 @@ def kept_rank(why: str | None, read: str, new_word: str, conf: float, changed_ou
     it (2952 pixels changed past the edit), over a first that only read "phar i acy". (A re-set word
     moved whole past its box, reset-past-word, is not harm: #17's box is a rule of its own.)
 
-    A reading less confident than a pass needs from its tool (least) counts only as much as the
-    recogniser's confidence in it: the synthetic suite's "Nxnfed" -> "Nxnfeb" kept a sampled "b" over the d's ghost,
-    read right at 0.62 (a sample needs 0.7), over the first attempt's drawn "b", read "Nxnfe" at 0.87;
-    the judge read the sample "Nxnfb" (SSIM 0.72 to the truth; the drawn one's 0.93)."""
-    right = similarity(read, new_word) * (1.0 if conf >= least else conf)
+    A wholly right reading less confident than a pass needs from its tool (least) counts only as much
+    as the recogniser's confidence in it: the synthetic suite's "Nxnfed" -> "Nxnfeb" kept a sampled "b"
+    over the d's ghost, read right at 0.62 (a sample needs 0.7), over the first attempt's drawn "b",
+    read "Nxnfe" at 0.87; the judge read the sample "Nxnfb" (SSIM 0.72 to the truth; the drawn one's
+    0.93). (Not a wrong one's: scaled, the unseen suite's first attempts, read wrong at under 0.2 and
+    nearer the truth, lost to later ones read as wrong, more confidently: "DAIGER" above among them.)"""
+    right = similarity(read, new_word)
+    if right == 1.0 and conf < least:
+        right = conf
     passed = 1.0 if why is None else RESET_PAST_RANK if why == "reset-past-word" else 0.0
     harmed = why in HARMS or changed_outside > 0
     return passed + right * 0.5 + (conf * 0.1 if right == 1.0 else 0.0) - (HARMED_RANK if harmed else 0.0)
@@ -242,8 +246,9 @@ def refine(prev: AttemptSettings, why: str, first_pad: int, style: StyleCheck | 
     nxt = replace(prev, tool=tool, seed=prev.seed + 1, exemplars=False)
     spec = MaskSpec(pad=first_pad if prev.pad is None else prev.pad, grow_x=prev.grow_x)
     if why == "unlike-style" and style is not None and style.height_ratio is not None and not height_passes(style.height_ratio):
-        # New glyphs r times the word's size are redrawn 1/r times as large (from the first attempt's size,
-        # each retry's measure correcting the last's).
+        # New glyphs r times the word's size are redrawn 1/r times as large: from the plan's size, which the
+        # first attempt drew where its pen fit kept it (agent/repaint.py glyph_edits; a fit a size off,
+        # or _fit_height's re-size, is not in this scale), each retry's measure correcting the last's.
         scale = float(np.clip(prev.size_scale / style.height_ratio, *SIZE_SCALE_RANGE))
         nxt = replace(nxt, size_scale=round(scale, 3))
         change = f"new glyphs {style.height_ratio:.2f}x the word's size: redrawn x{scale:.2f}"

@@ -238,7 +238,7 @@ class StyleCheck(BaseModel):
     height_ratio: float | None = Field(default=None, description="The new glyphs' ink height over what the matched face's "
                                        "letters say it is next to the word's unchanged ones (1: the word's size).")
     witnesses: int = Field(description="Unchanged glyphs measured.")
-    passed: bool = Field(description="Both ratios lie within the tolerances a right letter in the right face shows.")
+    passed: bool = Field(description="Each ratio measured lies within the tolerance a right letter in the right face shows.")
 
 
 class Attempt(BaseModel):
@@ -265,7 +265,7 @@ class Attempt(BaseModel):
         "(5/S, 1/l, x/X) in unedited characters only, and the recogniser scores the requested word near its reading "
         "and far above the old word; reading+pixels: a re-set word of another length whose letters read exactly as "
         "requested, while the punctuation it kept (. , : ;) is checked on its pixels (moved unchanged), not read.")
-    style: StyleCheck | None = Field(default=None, description="The new glyphs' stroke weight against the word's "
+    style: StyleCheck | None = Field(default=None, description="The new glyphs' stroke weight and height against the word's "
                                      "unchanged glyphs (None: not checked: a re-set word, no unchanged glyph to compare, "
                                      "glyphs under 8 px, or letters with an outline or shadow).")
     line_before: str | None = Field(default=None, description="The whole line read from scratch in the original "
@@ -294,7 +294,7 @@ class EditResult(BaseModel):
                                      "verified one, else the best (a pass, then characters read right, then confidence).")
 
     @computed_field(description="The likeness check of the attempt the output holds (kept_attempt): "  # type: ignore[prop-decorator]
-                    "the new glyphs' stroke weight against the word's own (None: not checked).")
+                    "the new glyphs' stroke weight and height against the word's own (None: not checked).")
     @property
     def style(self) -> StyleCheck | None:
         chosen = next((a for a in self.attempts if a.number == self.kept_attempt), None)

@@ -206,24 +206,10 @@ def _context_matches(pre: str, post: str, word_at_end: bool, unchanged: bool = F
     return misread <= MISREAD_FAR * n
 
 
-# Levels (of 255, any channel): a pixel moved by no more than this is the ground's tone, not ink a
-# recogniser could read. The acknowledgements page's shorter word was filled 5 px past its box, the
-# ground there moved by up to 9 levels, and the line's reading, now with more room before the page's
-# border, took the border for a "`" past the word: the side counted as changed, and the edit was refused.
-SIDE_TONE = 24
-
-
 def unchanged_sides(before: np.ndarray, after: np.ndarray, plan: EditPlan) -> tuple[bool, bool]:
     """Whether no pixel changed left of the named word's box, and whether none changed right of it
-    (over the whole image's height), but by SIDE_TONE or less: what the line shows on such a side is
-    what it showed."""
-    moved = changed_pixels(before, after)
-    rows, columns = np.flatnonzero(moved.any(axis=1)), np.flatnonzero(moved.any(axis=0))
-    if len(columns) == 0:
-        return True, True
-    r0, r1, c0, c1 = int(rows[0]), int(rows[-1]) + 1, int(columns[0]), int(columns[-1]) + 1
-    inked = np.abs(after[r0:r1, c0:c1].astype(np.int16) - before[r0:r1, c0:c1].astype(np.int16)).max(-1) > SIDE_TONE
-    columns = c0 + np.flatnonzero(inked.any(axis=0))
+    (over the whole image's height): what the line shows on such a side is what it showed."""
+    columns = np.nonzero(changed_pixels(before, after).any(axis=0))[0]
     if len(columns) == 0:
         return True, True
     named, _ = _named(plan)

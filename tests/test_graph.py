@@ -529,6 +529,8 @@ def test_the_kept_attempt_among_equally_wrong_readings_is_the_earliest():
     sampled, drawn = kept_rank("low-confidence", "Nxnfeb", "Nxnfeb", 0.62, 0, 0.7), kept_rank("wrong-length", "Nxnfe", "Nxnfeb", 0.87, 0, 0.2)
     assert sampled == pytest.approx(0.5 * 0.62) and drawn == pytest.approx(0.5 * 5 / 6)
     assert sampled < drawn < kept_rank("unlike-style", "Nxnfeb", "Nxnfeb", 0.75, 0, 0.7)
+    # ... a wrong reading is ranked by its letters alone, however unsure ("DAAGER" at 0.16, drawn: 0.2)
+    assert kept_rank("wrong-glyph", "DAAGER", "DAIGER", 0.16, 0, 0.2) == first
 
 
 def test_the_loop_keeps_the_first_of_equally_wrong_attempts(registry):
