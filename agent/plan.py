@@ -834,7 +834,7 @@ EXEMPLAR_RIVALS = string.ascii_letters + string.digits
 # Ink IoU (_shape_iou): a rival must draw the exemplar this much better than its own character does.
 # Within it the face cannot tell them apart (a scan's true "n", in a face that only approximates the
 # book's: 0.726 as an "n", 0.709 as a "u"); a misread one loses by far more (unseen-0-0030's "1" read
-# as a "7": 0.38 as the "7", 0.80 as an "l").
+# as a "7": 0.38 as the "7", 0.71 as a "9").
 EXEMPLAR_RIVAL_MARGIN = 0.05
 
 

@@ -227,7 +227,6 @@ _AS_DIAGNOSIS = {"changed-outside-word": "neighbour-changed", "line-neighbour-ch
                  "cuts-kept-glyph": "neighbour-changed"}
 
 
-SIZE_SCALE_RANGE = (0.5, 1.5)  # the most a size retry redraws the new glyphs smaller or larger than the plan's size
 MAX_STYLE_STEP = 0.25  # of the expected stroke: the most a style retry moves the outlines
 MAX_STYLE_TOTAL = 0.5  # of the expected stroke: the most all style retries together move them (two full steps)
 
@@ -246,12 +245,11 @@ def refine(prev: AttemptSettings, why: str, first_pad: int, style: StyleCheck | 
     nxt = replace(prev, tool=tool, seed=prev.seed + 1, exemplars=False)
     spec = MaskSpec(pad=first_pad if prev.pad is None else prev.pad, grow_x=prev.grow_x)
     if why == "unlike-style" and style is not None and style.height_ratio is not None and not height_passes(style.height_ratio):
-        # New glyphs r times the word's size are redrawn 1/r times as large: from the plan's size, which the
-        # first attempt drew where its pen fit kept it (agent/repaint.py glyph_edits; a fit a size off,
-        # or _fit_height's re-size, is not in this scale), each retry's measure correcting the last's.
-        scale = float(np.clip(prev.size_scale / style.height_ratio, *SIZE_SCALE_RANGE))
-        nxt = replace(nxt, size_scale=round(scale, 3))
-        change = f"new glyphs {style.height_ratio:.2f}x the word's size: redrawn x{scale:.2f}"
+        # Glyphs of the wrong size are refused, not redrawn to the measure: on photos whose plan read the
+        # photo's letters into the line, right letters measured 1.27-1.94x (results/style-calibration/),
+        # and redrawn 1/r as large they would be wrong and then pass. The size is the plan's fit: the
+        # next tool draws at it, and a failed edit says why.
+        change = f"new glyphs {style.height_ratio:.2f}x the word's size: the plan's size stands, next tool"
     elif why == "unlike-style" and style is not None and style.ratio is not None and style.expected_stroke and style.stroke:
         # A stroke w px too light gains w/2 px on each side of its outline (agent/style.py), by at most a
         # quarter of the stroke a step: the estimate is a mean over letters, and a glyph thinned by

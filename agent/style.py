@@ -16,9 +16,10 @@ in the matched face: what is left is how much heavier or lighter the new glyphs 
 says they should be next to these witnesses. A ratio outside the tolerance (calibrated on the
 synthetic suite's ground truth, see STYLE_TOLERANCE) fails the attempt.
 
-The new glyphs' ink height is compared the same way (h: rows of half the glyph's peak coverage): mean h of the new
-glyphs over the witnesses' median h, divided by the same ratio in the matched face. A glyph of the
-wrong size reads right and is verified otherwise (see HEIGHT_TOLERANCE).
+The size: each glyph's ink rows h (from the first to the last row at half its own peak coverage)
+over the rows the matched face draws its letter with; the new glyphs' mean of that over the
+witnesses' median. A glyph of the wrong size reads right and is verified otherwise (see
+HEIGHT_TOLERANCE); it is measured whatever the face's fit, the stroke only where the face fits.
 """
 
 from __future__ import annotations
@@ -33,9 +34,9 @@ MIN_HEIGHT = 8  # px: smaller glyphs are a few pixels of hinting, their strokes 
 # The ratios a right letter in the right face showed: the new glyphs of the synthetic suite's ground
 # truth (seed 0, 259 edits with witnesses) lay within 0.796-1.461 (1%-99%: 0.825-1.275). Measured as
 # the check now measures (each glyph from its own ground, without its neighbours' pixels; python -m
-# agent.evals.bench_style, results/style-calibration/): 267 synthetic truths within 0.711-1.249 (1%-99%:
-# 0.825-1.166), one refused (a JPEG'd FreeSans Bold Italic); of 73 unseen ones, 4 refused, all on
-# blurred photo grounds (measured the old way: 3 of 273 and 10 of 79). Outside this is the wrong
+# agent.evals.bench_style, results/style-calibration/, 2026-12-07): 268 synthetic truths within
+# 0.711-1.249 (1%-99%: 0.825-1.166), one refused (a JPEG'd FreeSans Bold Italic); of 77 unseen ones,
+# 7 refused, all on photo grounds (measured the old way: 3 of 273 and 10 of 79). Outside this is the wrong
 # weight (the WHO poster's "b" drawn in Roboto: 0.68) or a crisp glyph in a blurred word. The upper
 # end was the old measure's 99th percentile (1.461) until 2026-12-07; the check's own synthetic truths
 # end at 1.249, and of 77 unseen ones four lie above 1.3, all on photo grounds (1.34, 1.36, 2.35, 3.96;
@@ -177,8 +178,10 @@ def check_style(registry, before: np.ndarray, after: np.ndarray, plan: EditPlan,
         if (ink := ink_box(cov, 0.5)) is None:
             continue
         glyph = (ink[0] + ox, ink[1] + oy, ink[2] + ox, ink[3] + oy)
-        if (edit is not None and edit.new.isalnum() and (rows := ink_height(cov[:, ink[0] : ink[2]])) is not None
-                and rows >= MIN_HEIGHT and (drawn_rows := face_rows(edit.new))):
+        # (Gated on the rows the face draws the letter with, not on the rows drawn: a glyph drawn too
+        # small to measure is what the check is for.)
+        if (edit is not None and edit.new.isalnum() and (drawn_rows := face_rows(edit.new)) and drawn_rows >= MIN_HEIGHT
+                and (rows := ink_height(cov[:, ink[0] : ink[2]])) is not None):
             new_sizes.append(rows / drawn_rows)
         own = _coverage(after, glyph, f.fg, f.bg)
         gx0, gy0, gx1, gy1 = _padded(after, glyph, 1)  # (own's crop: within near)
