@@ -154,6 +154,7 @@ def check_style(registry, before: np.ndarray, after: np.ndarray, plan: EditPlan,
     widths = [w for b in witnesses if (w := stroke_width(_coverage(after, b, f.fg, f.bg))) is not None]
     face_rows = _face_rows(registry, plan)
     news, new_sizes = [], []  # new_sizes: each measured new glyph's rows over the face's rows for its letter
+    in_place = []  # each measured new glyph's size (as in new_sizes) over the old glyph's, measured alike in the same box
     # (the mask boxes are the edits', in order: agent/repaint.py glyph_edits)
     for box, edit in zip(new_boxes, plan.edits if len(plan.edits) == len(new_boxes) else [None] * len(new_boxes), strict=True):
         cov = _coverage(after, box, f.fg, f.bg, pad=0)
@@ -183,6 +184,11 @@ def check_style(registry, before: np.ndarray, after: np.ndarray, plan: EditPlan,
         if (edit is not None and edit.new.isalnum() and (drawn_rows := face_rows(edit.new)) and drawn_rows >= MIN_HEIGHT
                 and (rows := ink_height(cov[:, ink[0] : ink[2]])) is not None):
             new_sizes.append(rows / drawn_rows)
+            old = _coverage(before, box, f.fg, f.bg, pad=0)
+            old[theirs] = 0
+            if (edit.old.isalnum() and (old_ink := ink_box(old, 0.5)) is not None and (old_drawn := face_rows(edit.old))
+                    and (old_rows := ink_height(old[:, old_ink[0] : old_ink[2]])) is not None):
+                in_place.append((rows / drawn_rows) / (old_rows / old_drawn))
         own = _coverage(after, glyph, f.fg, f.bg)
         gx0, gy0, gx1, gy1 = _padded(after, glyph, 1)  # (own's crop: within near)
         own[theirs_near[gy0 - wy0 : gy1 - wy0, gx0 - wx0 : gx1 - wx0]] = 0
@@ -193,6 +199,12 @@ def check_style(registry, before: np.ndarray, after: np.ndarray, plan: EditPlan,
     old_sizes = [rows / drawn_rows for b, c in zip(witnesses, kept_chars, strict=True)
                  if (rows := ink_height(_coverage(after, b, f.fg, f.bg, pad=0))) is not None and (drawn_rows := face_rows(c))]
     tall = float(np.mean(new_sizes)) / float(np.median(old_sizes)) if new_sizes and old_sizes else None
+    if tall is not None and in_place and abs(np.log(place := float(np.mean(in_place)))) < abs(np.log(tall)):
+        # The nearer to 1 of the two: a line the mask box holds (a ledger's ruled box round "271.61")
+        # spans the new glyph's rows and the old one's alike, not the witnesses' (its right "7"
+        # measured 1.3x against them, 1.0 against the "1" it replaced); a glyph of the wrong size
+        # is so against both (unseen-0-0038's "t": 2.32x against its witnesses, 2.41x against the "y").
+        tall = place
     drawn = _drawn_ratio(registry, plan, new_chars, kept_chars) if f.score >= TRUSTED_FIT else None
     if not widths or not news or drawn is None:
         if tall is None:

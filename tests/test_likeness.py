@@ -274,6 +274,25 @@ def test_a_new_letter_drawn_at_another_size_than_its_word_is_refused(registry, f
             assert fit == "poor" or STYLE_TOLERANCE[0] <= check.ratio <= STYLE_TOLERANCE[1], check
 
 
+def test_a_rule_through_the_new_glyphs_box_is_not_its_height(registry):
+    # The bundled ledger's "271.61" -> "271.67": its box's ruled side runs through the new "7"'s mask
+    # box, taller than the digits. Against the witnesses the "7" measured 1.3x; against the "1" it
+    # replaced, measured alike in the same box (the rule in both), 1.0.
+    from agent.style import HEIGHT_TOLERANCE, check_style
+    from tools.mask import changed
+
+    before, after, line = _gradient_word("marking", 3, "h", 1.0)
+    plan = make_plan(registry, before, line, 0, EditRequest(image="-", find="marking", replace="marhing"))
+    ys, xs = np.nonzero(changed(before, after))
+    mask_box = (int(xs.min()) - 8, int(ys.min()) - 8, int(xs.max()) + 9, int(ys.max()) + 9)
+    rule = int(xs.max()) + 4  # a dark rule 2 px wide, from the mask box's top to its bottom, beside the new "h"
+    for image in (before, after):
+        image[mask_box[1] : mask_box[3], rule : rule + 2] = (40, 20, 60)
+    check = check_style(registry, before, after, plan, [mask_box])
+    # (the rule's outline still weighs on the stroke: that measure is the stroke's own, not tested here)
+    assert check is not None and HEIGHT_TOLERANCE[0] <= check.height_ratio <= HEIGHT_TOLERANCE[1], check
+
+
 def test_a_style_retry_does_not_redraw_glyphs_to_the_height_measure():
     # A right letter on a photo whose plan read the photo's letters into the line measures 1.27-1.94x;
     # redrawn to the measure it would be the wrong size, and pass. The next attempt keeps the size.
