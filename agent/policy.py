@@ -246,7 +246,7 @@ def refine(prev: AttemptSettings, why: str, first_pad: int, style: StyleCheck | 
     spec = MaskSpec(pad=first_pad if prev.pad is None else prev.pad, grow_x=prev.grow_x)
     if why == "unlike-style" and style is not None and style.height_ratio is not None and not height_passes(style.height_ratio):
         # Glyphs of the wrong size are refused, not redrawn to the measure: on photos whose plan read the
-        # photo's letters into the line, right letters measured 1.27-1.94x (results/style-calibration/),
+        # photo's letters into the line, right letters measured 1.27-1.94x against the witnesses alone (session 43),
         # and redrawn 1/r as large they would be wrong and then pass. The size is the plan's fit: the
         # next tool draws at it, and a failed edit says why.
         change = f"new glyphs {style.height_ratio:.2f}x the word's size: the plan's size stands, next tool"
