@@ -24,6 +24,9 @@ HEIGHT_TOLERANCE); it is measured whatever the face's fit, the stroke only where
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import cache
+
 import numpy as np
 
 from agent.schemas import Box, EditPlan, StyleCheck
@@ -52,9 +55,9 @@ STYLE_TOLERANCE = (0.78, 1.3)
 # checked, and heights are checked whatever the fit. The lower end is the stroke's.
 HEIGHT_TOLERANCE = (0.78, 1.25)
 # The expected stroke leans on the matched face's letters: a face that draws the line this badly
-# (ink IoU) cannot say how heavy a new letter should be next to the old ones (the height is still checked) (the Greenstead sign's
+# (ink IoU) cannot say how heavy a new letter should be next to the old ones (the Greenstead sign's
 # italic matched a condensed face at 0.21; the check refused a right "a" and the retry drew it so
-# thin that the judge read an "o").
+# thin that the judge read an "o"). The height is checked still.
 TRUSTED_FIT = 0.35
 # A word set anew is all the face's letters, with no witness to compare them to: a face that fits the
 # line's ink this badly draws it in another face. The newspaper's bold slab "Delhi", turned 9 degrees,
@@ -107,16 +110,23 @@ def _coverage(image: np.ndarray, box: Box, fg, bg, pad: int = 1) -> np.ndarray:
     return project_ink(crop, fg, local)
 
 
-def _drawn_ratio(registry, plan: EditPlan, new_chars: list[str], witness_chars: list[str]) -> float | None:
-    """Mean w of new_chars over median w of witness_chars, drawn in the plan's face and size."""
+def _face_glyphs(registry, plan: EditPlan) -> Callable[[str], np.ndarray]:
+    """A letter's coverage as the plan's face draws it at the plan's size, each letter drawn once per
+    check (the stroke and the height both measure the word's letters in the face)."""
     font = registry.font(plan.font.face, plan.font.size)
     size = plan.font.size
 
-    def width(ch: str) -> float | None:
-        return stroke_width(render_text(font, ch, (3 * size, 3 * size), (size, 2 * size), [0.0]).alpha)
+    @cache
+    def alpha(char: str) -> np.ndarray:
+        return render_text(font, char, (3 * size, 3 * size), (size, 2 * size), [0.0]).alpha
 
-    news = [w for c in new_chars if (w := width(c)) is not None]
-    olds = [w for c in witness_chars if (w := width(c)) is not None]
+    return alpha
+
+
+def _drawn_ratio(face: Callable[[str], np.ndarray], new_chars: list[str], witness_chars: list[str]) -> float | None:
+    """Mean w of new_chars over median w of witness_chars, drawn by face (_face_glyphs)."""
+    news = [w for c in new_chars if (w := stroke_width(face(c))) is not None]
+    olds = [w for c in witness_chars if (w := stroke_width(face(c))) is not None]
     return float(np.mean(news)) / float(np.median(olds)) if news and olds else None
 
 
@@ -152,7 +162,13 @@ def check_style(registry, before: np.ndarray, after: np.ndarray, plan: EditPlan,
     if len(witnesses) < MIN_WITNESSES:
         return None
     widths = [w for b in witnesses if (w := stroke_width(_coverage(after, b, f.fg, f.bg))) is not None]
-    face_rows = _face_rows(registry, plan)
+    face = _face_glyphs(registry, plan)
+
+    def face_rows(char: str) -> int | None:
+        # Letters' heights relative to one another (x-height, caps, ascenders) differ little between
+        # faces, so unlike the stroke the height is measured whatever the face's fit.
+        return ink_height(face(char))
+
     news, new_sizes = [], []  # new_sizes: each measured new glyph's rows over the face's rows for its letter
     in_place = []  # each measured new glyph's size (as in new_sizes) over the old glyph's, measured alike in the same box
     # (the mask boxes are the edits', in order: agent/repaint.py glyph_edits)
@@ -205,7 +221,7 @@ def check_style(registry, before: np.ndarray, after: np.ndarray, plan: EditPlan,
         # measured 1.3x against them, 1.0 against the "1" it replaced); a glyph of the wrong size
         # is so against both (unseen-0-0038's "t": 2.32x against its witnesses, 2.41x against the "y").
         tall = place
-    drawn = _drawn_ratio(registry, plan, new_chars, kept_chars) if f.score >= TRUSTED_FIT else None
+    drawn = _drawn_ratio(face, new_chars, kept_chars) if f.score >= TRUSTED_FIT else None
     if not widths or not news or drawn is None:
         if tall is None:
             return None
@@ -236,23 +252,10 @@ def ink_height(coverage: np.ndarray) -> int | None:
     return int(rows[-1] - rows[0] + 1)
 
 
-def _face_rows(registry, plan: EditPlan):
-    """A letter's ink rows (ink_height) as the plan's face draws it at the plan's size (None: no ink).
-    Letters' heights relative to one another (x-height, caps, ascenders) differ little between faces,
-    so unlike the stroke the height is measured whatever the face's fit."""
-    font = registry.font(plan.font.face, plan.font.size)
-    size = plan.font.size
-
-    def rows(char: str) -> int | None:
-        return ink_height(render_text(font, char, (3 * size, 3 * size), (size, 2 * size), [0.0]).alpha)
-
-    return rows
-
-
 def describe_style(check: StyleCheck) -> str:
     """The check's measures in words (the result's message)."""
     said = [f"strokes {check.ratio:.2f}x as heavy as the word's own glyphs" if check.ratio is not None
-            else "strokes not checked (the face fits the line too poorly to say how heavy)"]
+            else "strokes not checked (the face fits the line too poorly to say how heavy, or none measurable)"]
     if check.height_ratio is not None:
         said.append(f"{check.height_ratio:.2f}x as tall as the face's letters say next to the word's own")
     return ", ".join(said)
