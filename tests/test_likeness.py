@@ -274,6 +274,24 @@ def test_a_new_letter_drawn_at_another_size_than_its_word_is_refused(registry, f
             assert fit == "poor" or STYLE_TOLERANCE[0] <= check.ratio <= STYLE_TOLERANCE[1], check
 
 
+def test_a_new_letter_both_lighter_and_larger_is_refused_on_both_measures(registry):
+    # Each measure alone has its test above; drawn too light and too large at once, neither may hide
+    # the other (a larger glyph's strokes are heavier: 48 px at 1.5 px lighter measures lighter still),
+    # and the result's words name both.
+    from agent.style import HEIGHT_TOLERANCE, STYLE_TOLERANCE, check_style, describe_style
+    from tools.mask import changed
+
+    before, after, line = _gradient_word("marking", 3, "h", -0.5, new_size=48)
+    plan = make_plan(registry, before, line, 0, EditRequest(image="-", find="marking", replace="marhing"))
+    ys, xs = np.nonzero(changed(before, after))
+    mask_box = (int(xs.min()) - 8, int(ys.min()) - 8, int(xs.max()) + 9, int(ys.max()) + 9)
+    check = check_style(registry, before, after, plan, [mask_box])
+    assert check is not None and not check.passed, check
+    assert check.ratio < STYLE_TOLERANCE[0] and check.height_ratio > HEIGHT_TOLERANCE[1], check
+    said = describe_style(check)
+    assert f"{check.ratio:.2f}x as heavy" in said and f"{check.height_ratio:.2f}x as tall" in said
+
+
 def test_a_rule_through_the_new_glyphs_box_is_not_its_height(registry):
     # The bundled ledger's "271.61" -> "271.67": its box's ruled side runs through the new "7"'s mask
     # box, taller than the digits. Against the witnesses the "7" measured 1.3x; against the "1" it

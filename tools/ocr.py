@@ -71,6 +71,12 @@ LIKELIHOOD_MARGIN = 3.0  # nats the requested word must score above the old word
 # layout box round "I. INTRODUCTION", read "LlluuMAWJ" (confidence 0.005), scored "ABSTRACT" 8.4 nats
 # above that at -6.0 a character, and it was edited; an outlined "green" read "Eeen" scored -2.3.
 PLAUSIBLE_NATS = -4.0
+# Text whose colour differs from its ground and whose brightness hardly does (green on a pink-to-
+# purple gradient, unseen-0-0023's "12:30 Avenue": read "nd Avenue" in luminance, "12.30 Avenue"
+# along its colours' main axis) is read in the grey that axis gives (_grey): where luminance keeps
+# less than this share of the crop's colour contrast (1.0 for grey text; red on white keeps 0.86,
+# pure blue on black 0.2).
+LUMINANCE_SHARE = 0.35
 
 
 class OCR:
@@ -85,7 +91,7 @@ class OCR:
         import easyocr
 
         # A reading on disk is this recogniser's, found with these detection sizes.
-        self.readings = Readings(reading_cache, tag=f"easyocr{easyocr.__version__}-{COARSE_SIDE}-{SMALL_TEXT}-{FULL_CANVAS}-{UPSCALE}")
+        self.readings = Readings(reading_cache, tag=f"easyocr{easyocr.__version__}-{COARSE_SIDE}-{SMALL_TEXT}-{FULL_CANVAS}-{UPSCALE}-{LUMINANCE_SHARE}")
 
         folder = Path(model_dir) if model_dir else weights_dir()
         # easyocr prints a CPU warning on every construction; keep stdout clean for --json users.
@@ -192,6 +198,13 @@ class OCR:
             box = (max(0, int(min(xs))), max(0, int(min(ys))), min(w, int(np.ceil(max(xs)))), min(h, int(np.ceil(max(ys)))))
             if box[2] <= box[0] or box[3] <= box[1]:
                 continue
+            crop = image[box[1] : box[3], box[0] : box[2]]
+            if _colour_axis(crop) is not None:
+                # Recognised above in the whole image's luminance, where this box's text hardly shows:
+                # read again in the grey of its own colours (_grey), the likelier of the two kept.
+                again, sure = self.recognize(crop)
+                if sure > conf:
+                    text, conf = again, sure
             lines.append(TextLine(str(text), float(conf), [(float(x), float(y)) for x, y in quad], box))
         return reading_order(lines), full
 
@@ -355,10 +368,35 @@ def _widened(cols: np.ndarray, lo: int, hi: int, gap: int) -> tuple[int, int]:
     return lo, hi
 
 
+LUMA = np.array([0.299, 0.587, 0.114])  # ITU-R BT.601, as easyocr's own grey
+
+
+def _colour_axis(crop: np.ndarray) -> np.ndarray | None:
+    """The unit RGB direction along which the crop's colours vary most, where luminance keeps less
+    than LUMINANCE_SHARE of that contrast (else None: the luminance grey reads it). Compared with
+    the contrast along the axis / sqrt(3), which is luminance's own for grey pixels."""
+    if crop.ndim != 3 or crop.shape[0] * crop.shape[1] < 2:
+        return None
+    rgb = crop[..., :3].reshape(-1, 3).astype(np.float64)
+    values, vectors = np.linalg.eigh(np.cov(rgb.T))
+    axis = vectors[:, -1] if vectors[:, -1] @ LUMA >= 0 else -vectors[:, -1]  # brighter along the axis, as in luminance
+    along = np.sqrt(max(values[-1], 0.0)) / np.sqrt(3)
+    return axis if along > 0 and (rgb @ LUMA).std() < LUMINANCE_SHARE * along else None
+
+
 def _grey(crop: np.ndarray) -> np.ndarray:
-    if crop.ndim == 3:
-        return (crop[..., 0] * 0.299 + crop[..., 1] * 0.587 + crop[..., 2] * 0.114).astype(np.uint8)
-    return crop.astype(np.uint8)
+    """The grey the recogniser reads: luminance, or where that hides the text, the crop's main colour
+    axis (_colour_axis), scaled as luminance scales grey and centred on the crop's mean luminance."""
+    if crop.ndim != 3:
+        return crop.astype(np.uint8)
+    # (summed channel by channel, as easyocr does: a matrix product rounds differently, and a level
+    # less at a few pixels turned a receipt's "CHARGE", read at 0.39, into "CNARGE")
+    luma = crop[..., 0] * 0.299 + crop[..., 1] * 0.587 + crop[..., 2] * 0.114
+    if (axis := _colour_axis(crop)) is None:
+        return luma.astype(np.uint8)
+    rgb = crop[..., :3].astype(np.float64)
+    along = (rgb - rgb.reshape(-1, 3).mean(0)) @ axis / np.sqrt(3)
+    return np.clip(luma.mean() + along, 0, 255).astype(np.uint8)
 
 
 def reading_order(lines: list[TextLine]) -> list[TextLine]:
