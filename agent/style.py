@@ -31,6 +31,7 @@ import numpy as np
 
 from agent.schemas import Box, EditPlan, StyleCheck
 from tools.fonts import ink_box, project_ink, render_text
+from tools.mask import moved_by
 
 MIN_WITNESSES = 1  # unchanged glyphs the word must keep for a check (a single new character has none)
 MIN_HEIGHT = 8  # px: smaller glyphs are a few pixels of hinting, their strokes a pixel or less
@@ -143,7 +144,7 @@ def _witness_pixels(before: np.ndarray, after: np.ndarray, box: Box, witnesses: 
     inside = np.zeros((y1 - y0, x1 - x0), bool)
     for b in witnesses:
         inside[max(b[1], y0) - y0 : max(0, min(b[3], y1) - y0), max(b[0], x0) - x0 : max(0, min(b[2], x1) - x0)] = True
-    moved = np.abs(after[y0:y1, x0:x1].astype(np.int16) - before[y0:y1, x0:x1].astype(np.int16)).max(-1) > CHANGED_LEVEL
+    moved = moved_by(after[y0:y1, x0:x1], before[y0:y1, x0:x1]) > CHANGED_LEVEL
     return inside & ~moved, inside
 
 

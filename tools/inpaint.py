@@ -20,7 +20,7 @@ import numpy as np
 from scipy import ndimage
 
 from tools.fonts import composite, ink_box, project_ink
-from tools.mask import Box, box_to_mask
+from tools.mask import Box, box_to_mask, moved_by
 
 
 @dataclass
@@ -125,7 +125,7 @@ FAINT_CHANGE = 3
 
 def _faint(new: np.ndarray, old: np.ndarray) -> np.ndarray:
     """Which of these uint8 pixels (N x 3) new moves from old by at most FAINT_CHANGE in every channel."""
-    return np.abs(new.astype(np.int16) - old).max(-1) <= FAINT_CHANGE
+    return moved_by(new, old) <= FAINT_CHANGE
 
 
 def kept_where_faint(before: np.ndarray, after: np.ndarray, mask: np.ndarray) -> np.ndarray:

@@ -39,6 +39,13 @@ def overlapping(a: Box, b: Box) -> bool:
     return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
 
 
+def moved_by(new: np.ndarray, old: np.ndarray) -> np.ndarray:
+    """How many levels (of 255) each uint8 pixel moved from old to new, in the channel that moved most
+    (... x 3 in, ... out): the rule a faint repaint (tools/inpaint.py FAINT_CHANGE) and a witness's
+    kept ink (agent/style.py CHANGED_LEVEL) are both read by."""
+    return np.abs(new.astype(np.int16) - old.astype(np.int16)).max(-1)
+
+
 def changed(before: np.ndarray, after: np.ndarray) -> np.ndarray:
     """HxW: where two same-shape images differ in any channel. Compared a row at a time first (a
     contiguous reduction), the per-pixel test only in the rows between the first and last changed
