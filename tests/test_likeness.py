@@ -276,8 +276,7 @@ def test_a_new_letter_drawn_at_another_size_than_its_word_is_refused(registry, f
 
 def test_a_new_letter_both_lighter_and_larger_is_refused_on_both_measures(registry):
     # Each measure alone has its test above; drawn too light and too large at once, neither may hide
-    # the other (a larger glyph's strokes are heavier: 48 px at 1.5 px lighter measures lighter still),
-    # and the result's words name both.
+    # the other, and the result's words name both.
     from agent.style import HEIGHT_TOLERANCE, STYLE_TOLERANCE, check_style, describe_style
     from tools.mask import changed
 

@@ -1052,27 +1052,38 @@ def test_a_word_on_a_photo_of_several_colours_is_matched_on_its_own_ink(registry
     assert face() != "Roboto-Black"
 
 
-def test_text_as_bright_as_its_ground_is_read_in_the_grey_of_its_colours(ocr, registry):
+def test_text_as_bright_as_its_ground_is_read_in_the_grey_of_its_colours(ocr, registry, monkeypatch):
+    import tools.ocr
     from tools.fonts import composite, render_text
-    from tools.ocr import _grey
+    from tools.ocr import _colour_axis, _grey
 
     # unseen-0-0023: green "12:30 Avenue" on a pink-to-purple gradient, of about the same
-    # luminance: in easyocr's own grey the text hardly shows, and the whole image read "nd Avenue".
+    # luminance: in the recogniser's grey the text hardly shows, and the whole image read "nd Avenue".
     font = registry.font("DejaVuSerif-Bold", 28)
     r = render_text(font, "12:30 Avenue", (260, 50), (10, 36))
     ground = np.zeros((50, 260, 3), np.float32)
-    ground[:] = np.linspace((150, 120, 200), (220, 90, 150), 260)[None]  # purple to pink, luminance ~140-145
-    green = (45, 190, 80)  # luminance 134.1: 2 to 4 levels under the ground's
+    ground[:] = np.linspace((150, 120, 200), (220, 90, 150), 260)[None]  # purple to pink, luminance 138.1 to 135.7
+    green = (45, 190, 80)  # luminance 134.1: 1.6 to 4 levels under the ground's
     image = composite(ground, r.alpha, green).astype(np.uint8)
-    luma = image.astype(float) @ np.array([0.299, 0.587, 0.114])
+    luma = image[..., 0] * 0.299 + image[..., 1] * 0.587 + image[..., 2] * 0.114
     ink = r.alpha > 0.5
     assert abs(luma[ink].mean() - luma[~ink].mean()) < 5  # the test's premise: luminance hides it
     grey = _grey(image).astype(float)
-    assert abs(grey[ink].mean() - grey[~ink].mean()) > 60  # along the colours' axis it stands out
+    assert grey[~ink].mean() - grey[ink].mean() > 60  # along the colours' axis it stands out, dark on light
     assert ocr.recognize(image)[0].replace(".", ":") == "12:30 Avenue"
-    in_luminance = np.repeat(luma.astype(np.uint8)[..., None], 3, 2)  # what the recogniser was given before
-    assert ocr.recognize(in_luminance)[0].replace(".", ":") != "12:30 Avenue"
     assert any("12" in line.text and "30" in line.text for line in ocr.read(image, thorough=True))
-    # grey text is read in luminance as before: the same grey, pixel for pixel
+    # Without the colour axis (the rule before), neither the crop nor the whole image reads it (the
+    # image moved by a level at one pixel: another reading, not the one just remembered).
+    monkeypatch.setattr(tools.ocr, "LUMINANCE_SHARE", 0.0)
+    assert ocr.recognize(image)[0].replace(".", ":") != "12:30 Avenue"
+    image[0, 0] ^= 1
+    assert not any("12" in line.text and "30" in line.text for line in ocr.read(image, thorough=True))
+    monkeypatch.undo()
+    # Grey text is read in luminance as before: the same grey, pixel for pixel; so is dark grey text
+    # on a ground whose colour runs from red to green at one luminance (the ground's change of
+    # colour is not the text's: read along it, the text would fade and turn over along the line).
     plain = composite(np.full((50, 260, 3), 230, np.float32), r.alpha, (30, 30, 30)).astype(np.uint8)
     assert np.array_equal(_grey(plain), (plain[..., 0] * 0.299 + plain[..., 1] * 0.587 + plain[..., 2] * 0.114).astype(np.uint8))
+    rainbow = np.zeros((50, 260, 3), np.float32)
+    rainbow[:] = np.linspace((230, 40, 60), (0, 150, 40), 260)[None]  # luminance 99.1 to 92.6 (the text 60)
+    assert _colour_axis(composite(rainbow, r.alpha, (60, 60, 60)).astype(np.uint8)) is None

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from scipy import ndimage
 
 from tools.mask import changed as changed_pixels
 from tools.mask import overlapping
@@ -77,6 +78,7 @@ PLAUSIBLE_NATS = -4.0
 # less than this share of the crop's colour contrast (1.0 for grey text; red on white keeps 0.86,
 # pure blue on black 0.2).
 LUMINANCE_SHARE = 0.35
+GREY_RULE = 2  # which rule made the grey (_colour_axis): a reading cached under another is not this one's (1: raw pixels, signed by luminance)
 
 
 class OCR:
@@ -90,8 +92,8 @@ class OCR:
     def __init__(self, model_dir: Path | None = None, reading_cache: Path | None = None):
         import easyocr
 
-        # A reading on disk is this recogniser's, found with these detection sizes.
-        self.readings = Readings(reading_cache, tag=f"easyocr{easyocr.__version__}-{COARSE_SIDE}-{SMALL_TEXT}-{FULL_CANVAS}-{UPSCALE}-{LUMINANCE_SHARE}")
+        # A reading on disk is this recogniser's, found with these detection sizes and read in this grey.
+        self.readings = Readings(reading_cache, tag=f"easyocr{easyocr.__version__}-{COARSE_SIDE}-{SMALL_TEXT}-{FULL_CANVAS}-{UPSCALE}-{LUMINANCE_SHARE}-{GREY_RULE}")
 
         folder = Path(model_dir) if model_dir else weights_dir()
         # easyocr prints a CPU warning on every construction; keep stdout clean for --json users.
@@ -199,9 +201,11 @@ class OCR:
             if box[2] <= box[0] or box[3] <= box[1]:
                 continue
             crop = image[box[1] : box[3], box[0] : box[2]]
-            if _colour_axis(crop) is not None:
-                # Recognised above in the whole image's luminance, where this box's text hardly shows:
-                # read again in the grey of its own colours (_grey), the likelier of the two kept.
+            upright = quad[0][1] == quad[1][1] and quad[0][0] == quad[3][0]  # (a tilted quad is read warped level)
+            if upright and _colour_axis(crop, grey[box[1] : box[3], box[0] : box[2]]) is not None:
+                # Recognised above in the whole image's grey (easyocr's, which takes our RGB for BGR:
+                # 0.114 R + 0.587 G + 0.299 B), where this box's text hardly shows: read again in the grey
+                # of its own colours (_grey), the likelier of the two kept.
                 again, sure = self.recognize(crop)
                 if sure > conf:
                     text, conf = again, sure
@@ -368,20 +372,32 @@ def _widened(cols: np.ndarray, lo: int, hi: int, gap: int) -> tuple[int, int]:
     return lo, hi
 
 
-LUMA = np.array([0.299, 0.587, 0.114])  # ITU-R BT.601, as easyocr's own grey
+LUMA = np.array([0.299, 0.587, 0.114])  # ITU-R BT.601 luminance: the grey `recognize` reads crops in
 
 
-def _colour_axis(crop: np.ndarray) -> np.ndarray | None:
-    """The unit RGB direction along which the crop's colours vary most, where luminance keeps less
-    than LUMINANCE_SHARE of that contrast (else None: the luminance grey reads it). Compared with
-    the contrast along the axis / sqrt(3), which is luminance's own for grey pixels."""
+def _colour_axis(crop: np.ndarray, seen: np.ndarray | None = None) -> np.ndarray | None:
+    """The unit RGB direction along which the crop's detail varies most, where the grey it was or would
+    be read in (seen; default: luminance) keeps less than LUMINANCE_SHARE of that contrast (else None:
+    that grey reads it). Compared with the contrast along the axis / sqrt(3), which is luminance's own
+    for grey pixels. Detail: each pixel less the mean round it (a window the crop's height), so a
+    ground's smooth change of colour (a red-to-green gradient behind dark grey text) is not the axis.
+    Signed so the crop's median pixel (its ground) lies on the bright side: dark text on a light ground,
+    whichever way its colours run (by luminance the sign would be a toss-up where luminance hardly
+    changes, and one level more of ink could turn an edit's crop over against its original's)."""
     if crop.ndim != 3 or crop.shape[0] * crop.shape[1] < 2:
         return None
-    rgb = crop[..., :3].reshape(-1, 3).astype(np.float64)
-    values, vectors = np.linalg.eigh(np.cov(rgb.T))
-    axis = vectors[:, -1] if vectors[:, -1] @ LUMA >= 0 else -vectors[:, -1]  # brighter along the axis, as in luminance
+    rgb = crop[..., :3].astype(np.float64)
+    window = (max(3, crop.shape[0]), max(3, crop.shape[0]), 1)
+    detail = (rgb - ndimage.uniform_filter(rgb, window, mode="nearest")).reshape(-1, 3)
+    values, vectors = np.linalg.eigh(np.cov(detail.T, bias=True))
     along = np.sqrt(max(values[-1], 0.0)) / np.sqrt(3)
-    return axis if along > 0 and (rgb @ LUMA).std() < LUMINANCE_SHARE * along else None
+    grey = rgb @ LUMA if seen is None else seen.astype(np.float64)
+    kept = (grey - ndimage.uniform_filter(grey, window[:2], mode="nearest")).std()
+    if not along > 0 or kept >= LUMINANCE_SHARE * along:
+        return None
+    axis = vectors[:, -1]
+    projected = rgb.reshape(-1, 3) @ axis
+    return axis if np.median(projected) >= projected.mean() else -axis
 
 
 def _grey(crop: np.ndarray) -> np.ndarray:
@@ -389,8 +405,8 @@ def _grey(crop: np.ndarray) -> np.ndarray:
     axis (_colour_axis), scaled as luminance scales grey and centred on the crop's mean luminance."""
     if crop.ndim != 3:
         return crop.astype(np.uint8)
-    # (summed channel by channel, as easyocr does: a matrix product rounds differently, and a level
-    # less at a few pixels turned a receipt's "CHARGE", read at 0.39, into "CNARGE")
+    # (summed channel by channel, as this module always has: a matrix product rounds differently,
+    # and a level less at a few pixels turned a receipt's "CHARGE", read at 0.39, into "CNARGE")
     luma = crop[..., 0] * 0.299 + crop[..., 1] * 0.587 + crop[..., 2] * 0.114
     if (axis := _colour_axis(crop)) is None:
         return luma.astype(np.uint8)
