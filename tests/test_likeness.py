@@ -388,3 +388,35 @@ def test_a_light_drafts_faint_bars_do_not_make_it_look_short(registry, monkeypat
     monkeypatch.setattr(agent.repaint, "FAINT_ROW", 0.5)  # the edge rows taken where covered by half, as before
     box = drafted()
     assert box[3] - box[1] >= e[3] - e[1] + 3 and box[2] > n[0], (box, e, n)
+
+
+def test_faces_that_fit_the_line_alike_are_told_apart_by_their_glyphs(registry, monkeypatch):
+    # unseen-0-0039: "hotel" -> "hltel" in Caladea drawn 0.9 wide and half a pixel bolder. The faces
+    # laid the line out at IoU 0.78 at best, the registry's STIX Bold (kept by the layout's rules) at
+    # 0.69 and IBM Plex Serif Bold drawn 0.86 wide at 0.73: none fits as a renderer's own would
+    # (SURE_FIT), and within FIT_BAND the layout does not tell them apart. Each aligned alone, Plex's
+    # glyphs erred least, and its "l" is the truth's to within SSIM 0.96; STIX's 0.56.
+    import agent.plan
+    from agent.evals.unseen import make_unseen_case
+    from agent.plan import FIT_BAND, SURE_FIT
+    from tools.inpaint import NaiveInpaint
+    from tools.metrics import crop, ssim
+
+    case = make_unseen_case(0, 39, [], made=True)
+    assert (case.find, case.replace, case.conditions[:2]) == ("hotel", "hltel", ("made face", "gradient"))
+    line = TextLine(case.find, 0.9, [], case.word_box)
+
+    def planned() -> tuple[object, float]:
+        plan = make_plan(registry, case.source, line, 0, EditRequest(image="-", find=case.find, replace=case.replace))
+        out = NaiveInpaint()(case.source, glyph_edits(registry, case.source, plan, AttemptSettings(tool="naive")))
+        return plan, ssim(crop(out, case.edit_box), crop(case.target, case.edit_box))
+
+    plan, by_glyphs = planned()
+    fits = [c.fit for c in plan.font.candidates if c.fit is not None]
+    assert max(fits) < SURE_FIT
+    band = [c for c in plan.font.candidates if c.fit is not None and c.fit >= max(fits) - FIT_BAND and c.glyph_error is not None]
+    assert plan.font.face == min(band, key=lambda c: c.glyph_error).face, (plan.font.face, band)
+    assert by_glyphs > 0.9, by_glyphs
+    monkeypatch.setattr(agent.plan, "SURE_FIT", 0.0)  # the layout alone ranks the faces, as before
+    plan, by_layout = planned()
+    assert plan.font.face != min(band, key=lambda c: c.glyph_error).face and by_layout < 0.7, (plan.font.face, by_layout)
