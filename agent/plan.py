@@ -667,8 +667,8 @@ WIDTH_REFITS = 2  # faces at another width the line's fit may set aside one by o
 LIBRARY_SHORTLIST = 8  # library faces fitted to the line (the drawing face was among the 8 closest for 91% of calibration words)
 WITNESS_GAIN = 0.9  # a library face replaces the registry's by its glyphs' error only when 10% lower (not a clone's near
 #                     tie); a face at another width replaces the face as drawn on the same terms
-WITNESSES = 10  # glyphs nearest the edit that judge the faces when the line's layout does not fit any, and a face at
-#                 another width against the face as drawn (each aligned alone)
+WITNESSES = 10  # glyphs nearest the edit that judge the faces when the line's layout does not fit any or none surely
+#                 (FIT_BAND, SURE_FIT), and a face at another width against the face as drawn (each aligned alone)
 
 
 def _library_match(registry, ink, text: str, start: int, end: int, match, drawn: str):
@@ -751,13 +751,16 @@ def _library_match(registry, ink, text: str, start: int, end: int, match, drawn:
         others = [f for f in others if f.name != fitted.face and (refits < WIDTH_REFITS or f.x_scale == 1.0)]
         fitted = match_font(registry, ink.coverage, text, ink.fg, ink.bg, faces=others, offset=(rx0, ry0),
                             slant=ink.slant) if others else match
+
     def by_glyphs(faces: list, default):
-        """default, or the face among faces whose glyphs fit clearly better (WITNESS_GAIN), refitted alone."""
+        """default, or the face among faces (one at another width only where truer_width holds) whose
+        glyphs fit clearly better (WITNESS_GAIN), refitted alone."""
         errors = {face.name: glyph_error(face) for face in faces if face.x_scale == 1.0 or truer_width(face)}
         chosen = min(errors, key=errors.__getitem__, default=default.face)
-        if chosen == default.face or errors[chosen] >= WITNESS_GAIN * errors.get(default.face, glyph_error(registry.by_name[default.face])):
-            return default
-        return match_font(registry, ink.coverage, text, ink.fg, ink.bg, faces=[registry.by_name[chosen]], offset=(rx0, ry0), slant=ink.slant)
+        own = errors[default.face] if default.face in errors else glyph_error(registry.by_name[default.face])
+        if chosen != default.face and errors[chosen] < WITNESS_GAIN * own:
+            return match_font(registry, ink.coverage, text, ink.fg, ink.bg, faces=[registry.by_name[chosen]], offset=(rx0, ry0), slant=ink.slant)
+        return default
 
     best = match
     if max(fitted.score, match.score) >= GOOD_FIT:
@@ -768,7 +771,8 @@ def _library_match(registry, ink, text: str, start: int, end: int, match, drawn:
         # best are not told apart by the layout (its spacing and the ink's noise weigh as much as their
         # letters' forms): there too the glyphs nearest the edit, each aligned alone, decide.
         top = max(fits.values())
-        band = [registry.by_name[name] for name, fit in fits.items() if fit >= top - FIT_BAND]
+        # (none under GOOD_FIT: a face that fits the line that poorly is planned as one that does not lay it out)
+        band = [registry.by_name[name] for name, fit in fits.items() if fit >= max(GOOD_FIT, top - FIT_BAND)]
         if top < SURE_FIT and len(band) > 1:
             best = by_glyphs(band, best)
     else:
@@ -782,8 +786,9 @@ FIT_BAND = 0.1  # line fits (IoU) this close to the best do not rank faces: thei
 #                100 cases, each drawn in each of its 8 best-fitting faces: the glyphs' choice within 0.1 of the
 #                best fit drew 72 edits at SSIM >= 0.75 against the layout's 69; within 0.05, 64; 0.2, 70) ...
 SURE_FIT = 0.8  # ... unless a face fits the line this well: text set by a renderer like ours, in that face (the synthetic
-#                suite's median fit is 0.94). There a blurred line's glyphs, drawn crisp, erred less in a bolder clone:
-#                FreeMono Bold (0.94) lost to Nimbus Mono (0.90) in three synthetic edits, each less like its truth.
+#                suite's median fit is 0.94). There a blurred line's glyphs, drawn crisp, erred less in another face: three
+#                synthetic edits set in FreeMono Bold, fitted at 0.90-0.97, went to Nimbus Mono PS Bold (0.81-0.90), each
+#                less like its truth.
 LIBRARY_GAIN = 0.02  # IoU a library face must fit the line better by to replace the registry's match (and a face at
 #                      another width, to stand against the face as its file draws it)
 

@@ -80,7 +80,8 @@ class FaceCandidate(BaseModel):
     distance: float = Field(description="How far its glyphs are from the line's own (tools.library retrieval; lower is closer).")
     fit: float | None = Field(default=None, description="IoU of the line drawn in it with the observed ink (None: not fitted).")
     glyph_error: float | None = Field(default=None, description="Squared error of the glyphs nearest the edit, each drawn "
-                                      "in it and aligned to its own ink (where the line's layout fits no face; lower "
+                                      "in it and aligned to its own ink (where the line's layout fits no face, or "
+                                      "none surely: then faces within 0.1 of the best fit are ranked by it; lower "
                                       "is closer; None: not measured).")
 
 

@@ -398,7 +398,7 @@ def test_faces_that_fit_the_line_alike_are_told_apart_by_their_glyphs(registry, 
     # glyphs erred least, and its "l" is the truth's to within SSIM 0.96; STIX's 0.56.
     import agent.plan
     from agent.evals.unseen import make_unseen_case
-    from agent.plan import FIT_BAND, SURE_FIT
+    from agent.plan import FIT_BAND, GOOD_FIT, SURE_FIT
     from tools.inpaint import NaiveInpaint
     from tools.metrics import crop, ssim
 
@@ -411,12 +411,14 @@ def test_faces_that_fit_the_line_alike_are_told_apart_by_their_glyphs(registry, 
         out = NaiveInpaint()(case.source, glyph_edits(registry, case.source, plan, AttemptSettings(tool="naive")))
         return plan, ssim(crop(out, case.edit_box), crop(case.target, case.edit_box))
 
-    plan, by_glyphs = planned()
+    plan, ssim_by_glyphs = planned()
     fits = [c.fit for c in plan.font.candidates if c.fit is not None]
-    assert max(fits) < SURE_FIT
-    band = [c for c in plan.font.candidates if c.fit is not None and c.fit >= max(fits) - FIT_BAND and c.glyph_error is not None]
-    assert plan.font.face == min(band, key=lambda c: c.glyph_error).face, (plan.font.face, band)
-    assert by_glyphs > 0.9, by_glyphs
+    assert GOOD_FIT <= max(fits) < SURE_FIT, fits
+    band = [c for c in plan.font.candidates if c.fit is not None and c.fit >= max(fits) - FIT_BAND]
+    assert all(c.glyph_error is not None for c in band if SCALED not in c.face), band  # each was measured
+    assert unscaled_name(plan.font.face) == "IBMPlexSerif-Bold" and SCALED in plan.font.face, plan.font.face
+    assert plan.font.face == min((c for c in band if c.glyph_error is not None), key=lambda c: c.glyph_error).face, band
+    assert ssim_by_glyphs > 0.9, ssim_by_glyphs
     monkeypatch.setattr(agent.plan, "SURE_FIT", 0.0)  # the layout alone ranks the faces, as before
-    plan, by_layout = planned()
-    assert plan.font.face != min(band, key=lambda c: c.glyph_error).face and by_layout < 0.7, (plan.font.face, by_layout)
+    plan, ssim_by_layout = planned()
+    assert unscaled_name(plan.font.face) != "IBMPlexSerif-Bold" and ssim_by_layout < 0.7, (plan.font.face, ssim_by_layout)
