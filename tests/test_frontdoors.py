@@ -128,7 +128,12 @@ def _previews() -> set[str]:
     return {p.name for p in Path(tempfile.gettempdir()).glob("glyphfix-*")}
 
 
-def test_chat_piped_edits_saves_and_leaves_no_temporary_folder(tmp_path, glyphfix):
+def test_chat_piped_edits_saves_and_leaves_no_temporary_folder(tmp_path, glyphfix, monkeypatch):
+    # This process's temporary folder is the test's own: under two pytest workers, the other's chat
+    # session made its preview folder in the shared one while this ran (a fresh clone's make test).
+    own = tmp_path / "tmp"
+    own.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(own))
     src = EXAMPLES / "word_available.png"
     before, previews = sha(src), _previews()
     out = tmp_path / "chat.png"
@@ -139,7 +144,7 @@ def test_chat_piped_edits_saves_and_leaves_no_temporary_folder(tmp_path, glyphfi
     assert f"saved {out}" in r.stdout and out.exists()
     assert "glyphfix>" not in r.stdout  # no prompt noise on a pipe
     assert sha(src) == before
-    assert _previews() == previews  # the preview folder went with the session
+    assert previews == set() and _previews() == previews  # the preview folder went with the session
 
 
 def test_chat_unknown_request_gets_a_suggestion(glyphfix):

@@ -341,6 +341,7 @@ def test_where_the_faces_advances_are_not_the_words_the_nearest_witnesses_place_
     # unseen-0-0092: "Friday" -> "Frifay" in Source Serif drawn 0.88 wide, matched to Lora SemiBold
     # drawn 0.84 wide, whose letters are each a little wider or narrower. The neighbours' witnesses
     # of the f's pen spread over 8 px; the phase vote took a place 2 px from the truth.
+    import agent.plan
     import agent.repaint
     from agent.evals.unseen import make_unseen_case
     from agent.repaint import _disagree
@@ -350,7 +351,12 @@ def test_where_the_faces_advances_are_not_the_words_the_nearest_witnesses_place_
     case = make_unseen_case(0, 92, [], made=True)
     assert (case.find, case.replace, case.conditions[:2]) == ("Friday", "Frifay", ("made face", "flat"))
     line = TextLine(case.find, 0.9, [], case.word_box)
+    # The face the line's layout picks, Lora: ranked by their glyphs (agent/plan.py FIT_BAND), the
+    # faces near the best fit give Source Serif itself, whose advances are the word's.
+    monkeypatch.setattr(agent.plan, "SURE_FIT", 0.0)
     plan = make_plan(registry, case.source, line, 0, EditRequest(image="-", find=case.find, replace=case.replace))
+    assert unscaled_name(plan.font.face) == "Lora-SemiBold", plan.font.face
+    monkeypatch.undo()
 
     def edit_ssim() -> float:
         out = NaiveInpaint()(case.source, glyph_edits(registry, case.source, plan, AttemptSettings(tool="naive")))
