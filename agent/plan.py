@@ -757,8 +757,8 @@ def _library_match(registry, ink, text: str, start: int, end: int, match, drawn:
         glyphs fit clearly better (WITNESS_GAIN), refitted alone."""
         errors = {face.name: glyph_error(face) for face in faces if face.x_scale == 1.0 or truer_width(face)}
         chosen = min(errors, key=errors.__getitem__, default=default.face)
-        own = errors[default.face] if default.face in errors else glyph_error(registry.by_name[default.face])
-        if chosen != default.face and errors[chosen] < WITNESS_GAIN * own:
+        kept = errors[default.face] if default.face in errors else glyph_error(registry.by_name[default.face])
+        if chosen != default.face and errors[chosen] < WITNESS_GAIN * kept:
             return match_font(registry, ink.coverage, text, ink.fg, ink.bg, faces=[registry.by_name[chosen]], offset=(rx0, ry0), slant=ink.slant)
         return default
 
