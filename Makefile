@@ -56,8 +56,10 @@ browser:
 test: setup browser
 	$(BIN)/python -m pytest -q -n 2
 
+# The fast tier on the same two workers: 435 tests in 122 s against 151 s in one process
+# (results/tests.md, 2026-12-07).
 test-fast: setup
-	$(BIN)/python -m pytest -q -m "not slow"
+	$(BIN)/python -m pytest -q -n 2 -m "not slow"
 
 lint: setup
 	$(BIN)/ruff check agent tools models tests
