@@ -408,7 +408,7 @@ def _grey(crop: np.ndarray) -> np.ndarray:
     # (summed channel by channel, as this module always has: a matrix product rounds differently,
     # and a level less at a few pixels turned a receipt's "CHARGE", read at 0.39, into "CNARGE")
     luma = crop[..., 0] * 0.299 + crop[..., 1] * 0.587 + crop[..., 2] * 0.114
-    if (axis := _colour_axis(crop)) is None:
+    if (axis := _colour_axis(crop, luma)) is None:
         return luma.astype(np.uint8)
     rgb = crop[..., :3].astype(np.float64)
     along = (rgb - rgb.reshape(-1, 3).mean(0)) @ axis / np.sqrt(3)
