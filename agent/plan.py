@@ -27,6 +27,7 @@ from tools.fonts import (
     glyph_outline,
     glyph_pen,
     ink_box,
+    ink_colour,
     match_font,
     on_line,
     project_ink,
@@ -498,7 +499,7 @@ def make_plan(registry, image: np.ndarray, line: TextLine, start: int, request: 
     pad = max(2, match.size // 4)
     h, w = image.shape[:2]
     x0, y0, x1, y1 = word_box
-    fg, bg = _draft_colours(image, word_box, [b for b in boxes[ws:we] if b is not None], pad)
+    fg, bg = _draft_colours(image, word_box, [b for b in boxes[ws:we] if b is not None], pad, (ink.fg, ink.bg))
     if two_colour is not None:
         fg, found_effect = two_colour[0], two_colour[1]
     else:  # shadows reach a few pixels past the ink: look at a wider crop for them
@@ -635,23 +636,46 @@ GLYPH_INK_SHARE = 0.6  # of the text colour's pixels in the word crop, at least 
 TIGHT_PAD = 2  # px round the word: its glyphs' own ground, where a frame or another object has no room
 
 
-def _draft_colours(image: np.ndarray, word_box: Box, glyph_boxes: list, pad: int) -> tuple:
+def _draft_colours(image: np.ndarray, word_box: Box, glyph_boxes: list, pad: int, line_colours: tuple) -> tuple:
     """(text, ground) colours: 2-means on the word crop grown by pad, as the model saw them in
     training. A crop whose "text" colour lies mostly outside the glyphs' boxes split something else
     (a sign's yellow frame and red letters against its white plate and the grey wall: "text" came
     out grey and the ground brown, the N's hole was filled brown, the new G drawn grey): then the
-    crop grown by TIGHT_PAD only, where the glyphs' ground is all there is beside them."""
+    crop grown by TIGHT_PAD only, where the glyphs' ground is all there is beside them.
+
+    A split whose text colour lies nearer the line's ground colour, and its ground nearer the line's
+    text (line_colours: the ink the face was matched on), took the ground for the text: on a photo's
+    light and dark patches the cluster touching the crop's border least can be the ground's
+    (unseen-0-0041: dark green "garden" over a pale photo drawn white; 0064, mint "closed" drawn
+    grey). The line's polarity stands there, the text colour refined on the crop (ink_colour)."""
+    fg, bg = _split_draft_colours(image, word_box, glyph_boxes, pad)
+    line_fg, line_bg = line_colours
+
+    def apart(a, b) -> float:
+        return float(np.abs(np.asarray(a, np.float32) - np.asarray(b, np.float32)).sum())
+
+    opposite = apart(fg, line_bg) < apart(fg, line_fg) and apart(bg, line_fg) < apart(bg, line_bg)
+    # ... and the crop must agree: the line's text colour lies more in the glyphs' boxes than the
+    # split's (a light word on a dark badge in a dark-on-light line keeps its own colours)
+    if opposite and _glyph_share(image, word_box, glyph_boxes, pad, bg, fg) > _glyph_share(image, word_box, glyph_boxes, pad, fg, bg):
+        fg, bg = bg, fg
+        x0, y0, x1, y1 = word_box
+        pixels = image[y0:y1, x0:x1].reshape(-1, 3).astype(np.float32)
+        refined = ink_colour(pixels, np.asarray(fg, np.float32), np.asarray(bg, np.float32))
+        if refined is not None:
+            fg = tuple(round(float(v)) for v in refined)
+    return fg, bg
+
+
+def _split_draft_colours(image: np.ndarray, word_box: Box, glyph_boxes: list, pad: int) -> tuple:
+    """_draft_colours' 2-means split, the crop grown by pad or by TIGHT_PAD."""
     h, w = image.shape[:2]
     x0, y0, x1, y1 = word_box
 
     def split(grow: int) -> tuple:
         ox, oy = max(0, x0 - grow), max(0, y0 - grow)
-        cov, fg, bg = split_colours(image[oy : min(h, y1 + grow), ox : min(w, x1 + grow)])
-        inked = cov > 0.5
-        inside = np.zeros_like(inked)
-        for bx0, by0, bx1, by1 in glyph_boxes:
-            inside[max(0, by0 - oy) : max(0, by1 - oy), max(0, bx0 - ox) : max(0, bx1 - ox)] = True
-        return fg, bg, float((inked & inside).sum()) / max(1, int(inked.sum()))
+        _, fg, bg = split_colours(image[oy : min(h, y1 + grow), ox : min(w, x1 + grow)])
+        return fg, bg, _glyph_share(image, word_box, glyph_boxes, grow, fg, bg)
 
     fg, bg, share = split(pad)
     if share < GLYPH_INK_SHARE and pad > TIGHT_PAD:
@@ -659,6 +683,18 @@ def _draft_colours(image: np.ndarray, word_box: Box, glyph_boxes: list, pad: int
         if tight_share >= GLYPH_INK_SHARE:
             return tight_fg, tight_bg
     return fg, bg
+
+
+def _glyph_share(image: np.ndarray, word_box: Box, glyph_boxes: list, grow: int, fg, bg) -> float:
+    """Of the pixels of the word's crop (grown by grow) that are more fg than bg, the share inside the glyphs' boxes."""
+    h, w = image.shape[:2]
+    x0, y0, x1, y1 = word_box
+    ox, oy = max(0, x0 - grow), max(0, y0 - grow)
+    inked = project_ink(image[oy : min(h, y1 + grow), ox : min(w, x1 + grow)], fg, bg) > 0.5
+    inside = np.zeros_like(inked)
+    for bx0, by0, bx1, by1 in glyph_boxes:
+        inside[max(0, by0 - oy) : max(0, by1 - oy), max(0, bx0 - ox) : max(0, bx1 - ox)] = True
+    return float((inked & inside).sum()) / max(1, int(inked.sum()))
 
 
 WIDTH_MIN = 0.05  # a face is also fitted at the width the line's glyphs show when that is 5% or more off its own

@@ -5,7 +5,7 @@ attempt's settings (mask padding, draft size, tool).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from scipy import ndimage
@@ -73,7 +73,9 @@ def glyph_edits(registry, image: np.ndarray, plan: EditPlan, s: AttemptSettings)
         draft_box = ink_box(cov)
         char_h = e.box[3] - e.box[1]
         pad = default_pad(char_h) if s.pad is None else s.pad
-        old_cov, _ = place_glyph(registry, f.face, e.old, e.old, pen, (h, w), slant, weight=as_found.font.weight, slope=f.tilt)
+        # the old glyph where its ink was seen: one whole pixel, whatever the new one's spread
+        old_cov, _ = place_glyph(registry, f.face, e.old, e.old, replace(pen, spread=(0.0, 0.0)), (h, w), slant,
+                                 weight=as_found.font.weight, slope=f.tilt)
         old_box = ink_box(old_cov)
         # Where the edit may repaint: near the old glyph (its aligned rendering when that explains
         # its ink, else also its cut box) and the new one. Retries may grow masks, never past this.
@@ -182,20 +184,20 @@ def _fit_height(registry, image: np.ndarray, plan: EditPlan, e, pen: GlyphPen, c
     if e.new not in OVERSHOOT and all(abs(d) >= max(2.0, 0.1 * height) for d in off) and off[0] * off[1] > 0:
         size = max(4, round(pen.size * height / drawn_height))
         cols = np.nonzero((cov > 0.5).any(0))[0]
-        resized = _draw(registry, plan.font, e, GlyphPen(size, pen.x, pen.baseline), cov.shape, slant, shift, anchor)
+        resized = _draw(registry, plan.font, e, replace(pen, size=size), cov.shape, slant, shift, anchor)
         new_cols, new_rows = np.nonzero((resized > 0.5).any(0))[0], _rows(resized)
         if new_rows is None or len(cols) == 0 or len(new_cols) == 0:
             return cov
         # keep the draft's horizontal centre; put its rows where the class's are
         dx = (cols[0] + cols[-1] - new_cols[0] - new_cols[-1]) / 2
         dy = (top + bottom - new_rows[0] - new_rows[1]) / 2
-        return _draw(registry, plan.font, e, GlyphPen(size, pen.x + dx, pen.baseline + dy), cov.shape, slant, shift, anchor)
+        return _draw(registry, plan.font, e, replace(pen, size=size, x=pen.x + dx, baseline=pen.baseline + dy), cov.shape, slant, shift, anchor)
     # The right height a pixel or more off: move it (both ends must say so).
     dy_top, dy_bottom = top - drawn[0], bottom - drawn[1]
     dy = round((dy_top + dy_bottom) / 2)
     if dy == 0 or np.sign(dy_top) != np.sign(dy_bottom):
         return cov
-    return _draw(registry, plan.font, e, GlyphPen(pen.size, pen.x, pen.baseline + dy), cov.shape, slant, shift, anchor)
+    return _draw(registry, plan.font, e, replace(pen, baseline=pen.baseline + dy), cov.shape, slant, shift, anchor)
 
 
 def _explains(image: np.ndarray, f: FontInfo, box: Box, rendering: np.ndarray, share: float = 0.8) -> bool:
@@ -271,6 +273,10 @@ def _shaped_mask(image: np.ndarray, plan: EditPlan, e, old_cov: np.ndarray, new_
 ADVANCES_AGREE = 1.0  # px: neighbours' witnesses spread wider speak of the face's advances, not of the phase; a stand-in face's advances err up to this a letter (see edit_pen)
 FAR_WITNESS = 2.0  # a witness n letters off weighs 1 / (1 + FAR_WITNESS n^2) where they disagree (of 0.5, 1, 2, 4 the best on the unseen suite's placements, the same throwaway measurement)
 PHASE_REACH = 2.0  # px: a glyph misaligned by JPEG or noise lies about this far off; further needs most witnesses' votes
+# The probability, before the witnesses, that a run was set from a whole pixel. Even odds describe this
+# project's suites (the synthetic suite's words start on whole pixels, the unseen suite's anywhere), not
+# a measurement of users' images; edit_pen weighs them by where the witnesses put the pen.
+WHOLE_PIXEL_ODDS = 0.5
 
 
 def edit_pen(registry, image: np.ndarray, plan: EditPlan, k: int, size: int, slant: float,
@@ -317,7 +323,7 @@ def edit_pen(registry, image: np.ndarray, plan: EditPlan, k: int, size: int, sla
     # The baseline the nearest glyphs agree on (a tilted line drifts, so only the nearest count).
     bases = sorted(p.baseline for p in list(pens.values())[:4])
     if len(bases) >= 2 and bases[-1] - bases[0] <= 1 and abs(pen.baseline - np.median(bases)) >= 1:
-        pen = GlyphPen(pen.size, pen.x, float(np.median(bases)))
+        pen = replace(pen, baseline=float(np.median(bases)))
     font = registry.font(f.face, pen.size)
     # Each aligned glyph drawn at whole pixel p says the edited glyph's pen lies in
     # [p - 0.5, p + 0.5) shifted by the layout's advances between them: take the phase most of
@@ -352,13 +358,23 @@ def edit_pen(registry, image: np.ndarray, plan: EditPlan, k: int, size: int, sla
     # place, the tie went to the first glyph's guess, and the added S was set 140 px left, over the
     # O. A place further than PHASE_REACH off the glyph's own pen needs more than half the votes;
     # else only the witnesses within that reach count.
+    layout = True  # the guess is the layout's (not the glyph's own pen)
     lo, hi, votes = _most_agreed(witnesses, guess)
     if abs((lo + hi) / 2 - pen.x) > PHASE_REACH and 2 * votes <= len(witnesses):
         witnesses = [c for c in witnesses if abs(c - pen.x) <= PHASE_REACH]
-        guess = guess if abs(guess - pen.x) <= PHASE_REACH else pen.x
+        if abs(guess - pen.x) > PHASE_REACH:
+            guess, layout = pen.x, False
         lo, hi, _ = _most_agreed(witnesses, guess)
-    x = guess if lo <= guess < hi else (lo + hi) / 2
-    return GlyphPen(pen.size, x, pen.baseline), pens
+    # The layout's guess among the places the witnesses agree on is evidence for a run set from a
+    # whole pixel: there it lies in the interval always, set from anywhere only as often as the interval
+    # is wide. With WHOLE_PIXEL_ODDS before, the guess is the pen with the probability that follows;
+    # else the pen is anywhere in the interval (GlyphPen.spread, drawn as place_glyph draws it).
+    if lo <= guess < hi:
+        odds = WHOLE_PIXEL_ODDS if layout else 0.0
+        certainty = odds / (odds + (1 - odds) * (hi - lo))
+        return GlyphPen(pen.size, guess, pen.baseline, spread=(lo - guess, hi - guess), certainty=certainty), pens
+    x = (lo + hi) / 2
+    return GlyphPen(pen.size, x, pen.baseline, spread=(lo - x, hi - x)), pens
 
 
 def _disagree(said: list[float]) -> bool:

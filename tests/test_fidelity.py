@@ -145,6 +145,46 @@ def test_new_glyph_lands_on_the_pixel_the_layout_puts_it(registry):
     assert _naive_edit_ssim(registry, 1) > 0.85
 
 
+def test_a_pen_known_to_an_interval_is_shared_between_the_pixels_it_may_round_to():
+    from tools.fonts import pixel_shares
+
+    assert pixel_shares(10.1, 10.4) == [(10.0, 1.0)]  # within one pixel
+    assert pixel_shares(10.25, 10.75) == [(10.0, 0.5), (11.0, 0.5)]  # 10.5 rounds up
+    assert pixel_shares(10.1, 11.1) == [(10.0, pytest.approx(0.4)), (11.0, pytest.approx(0.6))]
+    # a pen likelier at one place: that pixel gains its certainty
+    assert pixel_shares(10.25, 10.75, at=10.7, certainty=0.5) == [(10.0, 0.25), (11.0, 0.75)]
+    assert pixel_shares(12.0, 12.0, at=12.0, certainty=0.0) == [(12.0, 1.0)]
+    # `at` past the interval's pixels counts for the nearest of them; a share of next to nothing is not drawn
+    assert pixel_shares(10.4, 10.6, at=11.7, certainty=0.5) == [(10.0, pytest.approx(0.25)), (11.0, pytest.approx(0.75))]
+    assert pixel_shares(9.5, 10.5000001) == [(10.0, 1.0)]
+
+
+def test_a_replacement_whose_pixel_the_witnesses_leave_open_is_drawn_between_the_two(registry, monkeypatch):
+    # unseen-0-0010: "market" -> "narket" in Red Hat Display Medium, its own face. The word's glyphs put
+    # the m's pen in [169.50, 169.81) (its truth: 169.50); the n keeps the end of the m's advance, 10.88
+    # px on: in [180.38, 180.69), drawn at 180 or 181. Drawn at 181 (the interval's middle) it was a
+    # pixel off its truth, SSIM 0.71 in the edit box; drawn as both, weighed by their shares, 0.87.
+    import tools.fonts
+    from agent.evals.unseen import make_unseen_case
+    from tools.inpaint import NaiveInpaint
+    from tools.ocr import TextLine
+
+    case = make_unseen_case(0, 10, [])
+    assert (case.find, case.replace, case.face) == ("market", "narket", "RedHatDisplay-Medium")
+
+    def edited() -> float:
+        plan = make_plan(registry, case.source, TextLine(case.find, 0.9, [], case.word_box), 0,
+                         EditRequest(image="-", find=case.find, replace=case.replace))
+        out = NaiveInpaint()(case.source, glyph_edits(registry, case.source, plan, AttemptSettings(tool="naive")))
+        return ssim(crop(out, case.edit_box), crop(case.target, case.edit_box))
+
+    shared = edited()
+    assert shared > 0.82, shared
+    crisp = tools.fonts.pixel_shares
+    monkeypatch.setattr(tools.fonts, "pixel_shares", lambda lo, hi, at=None, certainty=0.0: crisp(at, at))
+    assert edited() < 0.75 < shared
+
+
 def test_mask_follows_slanted_and_wider_glyphs(registry):
     # syn-0-0190: italic "w" -> "m" (a box mask left the w's corner and clipped the m);
     # syn-0-0281: "e" -> "w", wider than the e's box.

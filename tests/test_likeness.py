@@ -428,3 +428,24 @@ def test_faces_that_fit_the_line_alike_are_told_apart_by_their_glyphs(registry, 
     monkeypatch.setattr(agent.plan, "SURE_FIT", 0.0)  # the layout alone ranks the faces, as before
     plan, ssim_by_layout = planned()
     assert unscaled_name(plan.font.face) != "IBMPlexSerif-Bold" and ssim_by_layout < 0.7, (plan.font.face, ssim_by_layout)
+
+
+def test_the_draft_takes_the_lines_text_colour_where_the_word_crop_split_the_ground(editor):
+    # unseen-0-0041: dark green "garden" over a blurred photo's pale and grey patches. The word crop's
+    # 2-means put the text with the grey patch and took the pale one for the text (its cluster touched
+    # the crop's border least): the new "l" was drawn white. The line's ink, on which the face was
+    # matched, had it the right way round.
+    from agent.evals.suites import EXAMPLES
+    from agent.evals.unseen import make_unseen_case
+    from agent.plan import _split_draft_colours
+    from tools.images import load_image
+
+    case = make_unseen_case(0, 41, [load_image(p) for p in sorted(EXAMPLES.glob("*.png"))])
+    assert (case.find, case.replace, case.conditions[1]) == ("garden", "larden", "photo")
+    result, _, _ = editor.run(EditRequest(image="-", find=case.find, replace=case.replace, method="naive", max_attempts=1), case.source)
+    plan = result.plan
+    truth = np.array((13, 68, 31))  # the median colour where the generator's text covers its pixels whole
+    assert np.abs(np.array(plan.font.fg) - truth).max() < 30, plan.font.fg
+    glyphs = [b for b in plan.char_boxes if b is not None]
+    split_fg, _ = _split_draft_colours(case.source, plan.word_box, glyphs, max(2, plan.font.size // 4))
+    assert np.abs(np.array(split_fg) - truth).max() > 150, split_fg

@@ -689,6 +689,10 @@ class GlyphPen:
     x: float
     baseline: float
     error: float = 0.0  # squared error of its rendering against the observed ink (0: not aligned)
+    # Where the true pen may lie, as offsets from x: [x + spread[0], x + spread[1]). A glyph drawn on
+    # a whole pixel fixes its pen only to within that pixel; (0, 0): taken as exact (see place_glyph).
+    spread: tuple[float, float] = (0.0, 0.0)
+    certainty: float = 0.0  # the probability that the pen is x itself; the rest is spread evenly over `spread`
 
 
 def glyph_pen(
@@ -855,16 +859,55 @@ def place_glyph(
 
     The new glyph takes the same baseline and keeps the `anchor` edge of the old glyph's advance;
     `weight` moves its outline out (bolder) or in by that many pixels (see GlyphOutline); `slope`
-    sets it on a tilted baseline through the old glyph's pen (see `vertical_shear`).
+    sets it on a tilted baseline through the old glyph's pen (see `vertical_shear`). Where the pen
+    is known only to an interval (GlyphPen.spread), the glyph is drawn at each whole pixel it may
+    land on, weighed by its share (pixel_shares).
     """
     font = registry.font(face, pen.size)
     pen_x = replacement_pen(font, old_char, new_char, pen.x, anchor) + shift[0]
     base_y = pen.baseline + shift[1]
-    if abs(weight) >= 1e-3:
-        alpha = glyph_outline(registry, face, pen.size, new_char, shape, (pen_x, base_y)).coverage(weight)
-    else:
-        alpha = render_text(font, new_char, (shape[1], shape[0]), (pen_x, base_y), [0.0]).alpha
+
+    def drawn(x: float) -> np.ndarray:
+        if abs(weight) >= 1e-3:
+            return glyph_outline(registry, face, pen.size, new_char, shape, (x, base_y)).coverage(weight)
+        return render_text(font, new_char, (shape[1], shape[0]), (x, base_y), [0.0]).alpha
+
+    shares = pixel_shares(pen_x + pen.spread[0], pen_x + pen.spread[1], pen_x, pen.certainty)
+    if len(shares) == 1:
+        alpha = drawn(pen_x)
+    else:  # drawn once: a pen moved by whole pixels draws the same pixels moved (see ScaledFont)
+        first = drawn(shares[0][0])
+        alpha = np.zeros_like(first)
+        for x, share in shares:
+            k = int(x - shares[0][0])
+            alpha[:, k:] += share * first[:, : first.shape[1] - k]
     return on_line(alpha, slant, base_y, slope, pen.x), (pen_x, base_y)
+
+
+SHARE_FLOOR = 1e-3  # a pixel drawn with less of the glyph than this is not drawn (its share goes to the others)
+
+
+def pixel_shares(lo: float, hi: float, at: float | None = None, certainty: float = 0.0) -> list[tuple[float, float]]:
+    """(whole pixel, probability), left to right, that a renderer draws a pen at that pixel (it rounds
+    half up), the pen lying at `at` with probability `certainty` (`at` taken into the interval's
+    pixels) and else anywhere in [lo, hi); one pixel, all of it, where the interval is empty or
+    within one pixel.
+
+    A replacement's pen is the old glyph's plus the difference of their advances, a fraction of a
+    pixel: where the old pen is known only to within its pixel, the new glyph may land on either of
+    two. The expected rendering (each drawn at its pixel, weighed by its share) is then the draft: a
+    glyph one pixel off its truth loses more likeness than one drawn half a pixel soft
+    (tests/test_fidelity.py, unseen-0-0010).
+    """
+    first, last = math.floor(lo + 0.5), math.floor(max(lo, hi - 1e-9) + 0.5)
+    if hi - lo <= 1e-9 or first == last:
+        return [(float(first), 1.0)]
+    sure = min(last, max(first, math.floor(at + 0.5))) if at is not None else None
+    shares = {m: (1 - certainty) * (min(hi, m + 0.5) - max(lo, m - 0.5)) / (hi - lo) + (certainty if m == sure else 0.0)
+              for m in range(first, last + 1)}
+    kept = {m: p for m, p in shares.items() if p >= SHARE_FLOOR}
+    total = sum(kept.values())
+    return [(float(m), p / total) for m, p in kept.items()]
 
 
 @functools.cache
