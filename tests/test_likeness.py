@@ -401,7 +401,8 @@ def test_faces_that_fit_the_line_alike_are_told_apart_by_their_glyphs(registry, 
     # laid the line out at IoU 0.78 at best, the registry's STIX Bold (kept by the layout's rules) at
     # 0.69 and IBM Plex Serif Bold drawn 0.86 wide at 0.73: none fits as a renderer's own would
     # (SURE_FIT), and within FIT_BAND the layout does not tell them apart. Each aligned alone, Plex's
-    # glyphs erred least, and its "l" is the truth's to within SSIM 0.96; STIX's 0.56.
+    # glyphs erred least, and its "l" is the truth's to within SSIM 0.96; STIX's 0.56 (0.73 on the ground
+    # tools/inpaint.fill_ground fills since session 45).
     import agent.plan
     from agent.evals.unseen import make_unseen_case
     from agent.plan import FIT_BAND, GOOD_FIT, SURE_FIT
@@ -427,7 +428,7 @@ def test_faces_that_fit_the_line_alike_are_told_apart_by_their_glyphs(registry, 
     assert ssim_by_glyphs > 0.9, ssim_by_glyphs
     monkeypatch.setattr(agent.plan, "SURE_FIT", 0.0)  # the layout alone ranks the faces, as before
     plan, ssim_by_layout = planned()
-    assert unscaled_name(plan.font.face) != "IBMPlexSerif-Bold" and ssim_by_layout < 0.7, (plan.font.face, ssim_by_layout)
+    assert unscaled_name(plan.font.face) != "IBMPlexSerif-Bold" and ssim_by_layout < 0.8, (plan.font.face, ssim_by_layout)
 
 
 def test_the_draft_takes_the_lines_text_colour_where_the_word_crop_split_the_ground(editor):
