@@ -431,6 +431,7 @@ def test_faces_that_fit_the_line_alike_are_told_apart_by_their_glyphs(registry, 
     assert unscaled_name(plan.font.face) != "IBMPlexSerif-Bold" and ssim_by_layout < 0.8, (plan.font.face, ssim_by_layout)
 
 
+@pytest.mark.slow  # (the photo read whole and planned: about 6 s)
 def test_the_draft_takes_the_lines_text_colour_where_the_word_crop_split_the_ground(editor):
     # unseen-0-0041: dark green "garden" over a blurred photo's pale and grey patches. The word crop's
     # 2-means put the text with the grey patch and took the pale one for the text (its cluster touched
