@@ -14,12 +14,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-import cv2
 import numpy as np
 from scipy import ndimage
 
 from tools.fonts import composite, off_axis
 from tools.images import rgb
+from tools.inpaint import telea_fill
 
 OUTLINE_WIDTHS = (1, 2, 3)
 SHADOW_OFFSETS = tuple((d * ux, d * uy) for d in (1, 2, 3, 4) for ux, uy in ((1, 1), (1, 0), (0, 1)))
@@ -89,7 +89,7 @@ def estimate_effect(crop: np.ndarray, fg, bg, gain: float = 0.6, min_contrast: f
         return None
     reach = max(max(OUTLINE_WIDTHS), max(max(abs(a), abs(b)) for a, b in SHADOW_OFFSETS) + 3)
     near = ndimage.binary_dilation(ink, iterations=reach)
-    background = cv2.inpaint(crop, near.astype(np.uint8) * 255, 3, cv2.INPAINT_TELEA).astype(np.float32)
+    background = telea_fill(crop, near)
     fg = np.asarray(fg, np.float32)
     plain = composite(background, coverage, fg)
     base_err = float(((plain - img)[near] ** 2).sum())
@@ -179,7 +179,7 @@ def estimate_fill_outline(
     near = ndimage.binary_dilation(ink_on_axis(img, fg, bg) > 0.5, iterations=4)
     if near.sum() < 20:
         return None
-    plate = cv2.inpaint(np.ascontiguousarray(crop), near.astype(np.uint8) * 255, 3, cv2.INPAINT_TELEA).astype(np.float32)
+    plate = telea_fill(np.ascontiguousarray(crop), near)
     shape = np.where(near, np.clip(np.linalg.norm(img - plate, axis=-1) / span, 0, 1), 0).astype(np.float32)
     zone = ndimage.binary_dilation(shape > 0.3, iterations=1)
     target = (img - plate * (1 - shape[..., None]))[zone]

@@ -60,7 +60,9 @@ def _plate(image: np.ndarray, mask: np.ndarray, draft: Draft) -> tuple[tuple[int
     return (x0, y0, x1, y1), fill_ground(window, hole)
 
 
-def _telea(window: np.ndarray, hole: np.ndarray) -> np.ndarray:
+def telea_fill(window: np.ndarray, hole: np.ndarray) -> np.ndarray:
+    """The window (contiguous uint8 HxWx3) with the hole's pixels filled by OpenCV's Telea inpainting
+    (radius 3), as float32: the nearest known pixels averaged inward."""
     return cv2.inpaint(window, hole.astype(np.uint8) * 255, 3, cv2.INPAINT_TELEA).astype(np.float32)
 
 
@@ -71,7 +73,7 @@ def _biharmonic(window: np.ndarray, hole: np.ndarray) -> np.ndarray:
     return (filled * 255).astype(np.float32)
 
 
-FILLS = {"telea": _telea, "biharmonic": _biharmonic}
+FILLS = {"telea": telea_fill, "biharmonic": _biharmonic}
 FILL_RING = 4  # px of known ground round a hole that each fill is first asked to predict (2 chose worse on JPEG'd grounds)
 BIHARMONIC_MOST = 40_000  # unknown pixels: a larger hole (a whole run of words moved on a 12 MP photo) is Telea's
 #                           (the biharmonic solve grows faster than the hole: 18k pixels 0.15 s, 170k 4.6 s)
@@ -89,9 +91,8 @@ def fill_ground(window: np.ndarray, hole: np.ndarray) -> np.ndarray:
     error, levels): Telea 5.9, biharmonic 6.0 (0.9 unJPEG'd, 16.3 JPEG'd), chosen by the ring 3.8,
     the better of the two each time 3.1; the ring is not always right (tests/test_inpaint.py's
     `_lettered_ground(True, 60)`, JPEG'd "Bo" on a curved ground: biharmonic chosen, 15.2 levels
-    against Telea's 9.8). A surface through
-    the ground's local mean where it is rough did better on those glyphs (3.4) and worse on the
-    suite's edits (strict 73.7% -> 69.7%): README session 45.
+    against Telea's 9.8). A surface through the ground's local mean where it is rough did better on
+    those glyphs (3.4) and worse on the suite's edits (strict 73.7% -> 69.7%): README session 45.
     """
     if not hole.any():
         return window.astype(np.float32)
