@@ -28,6 +28,20 @@ def no_network():
 
 
 @pytest.fixture(scope="session", autouse=True)
+def cores_shared_by_workers():
+    """Each pytest-xdist worker's torch takes its share of the cores, not all of them: two workers
+    each running two threads on a 2-core machine took 48 s over the tiny model's 50 training steps
+    (2.5 s alone) and 16 s over each diffusion repaint test (session 46's --durations)."""
+    import os
+
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    if workers > 1:
+        import torch
+
+        torch.set_num_threads(max(1, (os.cpu_count() or 1) // workers))
+
+
+@pytest.fixture(scope="session", autouse=True)
 def reading_cache(tmp_path_factory):
     """glyphfix processes the tests start keep their readings here, not in the user's cache."""
     import os
