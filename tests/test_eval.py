@@ -58,7 +58,7 @@ def test_summary_counts():
 
 def test_breakdown_by_condition_and_face_match():
     cases = {"a": {"conditions": ["flat", "jpeg"], "face": "FreeSans"},
-             "b": {"conditions": ["flat"], "face": "FreeSans"},
+             "b": {"conditions": ["flat"], "face": "freesans"},  # a file's stem: the same face
              "c": {"conditions": ["noise", "jpeg"], "face": "FreeMono"},
              "d": {}}  # a real-photo case has no conditions: not counted
     plan = {"font": {"face": "FreeSans"}}
