@@ -272,7 +272,20 @@ def line_verdict(before: str, after: str, plan: EditPlan, edited: list[int], wor
         return "line-neighbour-changed"
     if word_read is not None and word == squeeze(word_read):
         return None
-    why = diagnose(word, 1.0, old, new, edited, 0.0, reference_reading(plan, pre[a:b], old, new))
+    was = pre[a:b]
+    if len(word) == len(new) == len(old) == len(was) and not plan.exact_reading:
+        # 5. Where the line's reading put a letter of the old word in the other case (a kiosk's
+        #    "FIBRE" read "Fibre" in its line), it reads the new letter there in the other case
+        #    too ("Fiber"): the line cannot tell that letter's case, and the word's own crop,
+        #    read exactly, case included, has told it (ho-fibre-kiosk-3, refused as
+        #    "line-neighbour-changed"). Nowhere else: a case the line read right must stay right;
+        #    not for an edit of the case alone (read as the old letter, it went back); nor where
+        #    the old letter's cases look alike (an O read "o" says nothing of how the line reads
+        #    a G's case); nor where every character must read as typed (EditPlan.exact_reading).
+        word = "".join(new[i] if i in edited and c != new[i] and c.swapcase() == new[i]
+                       and lower(old[i]) != lower(new[i]) and was[i] != old[i] and was[i].swapcase() == old[i]
+                       and not look_alike(was[i], old[i]) else c for i, c in enumerate(word))
+    why = diagnose(word, 1.0, old, new, edited, 0.0, reference_reading(plan, was, old, new))
     return None if why is None else f"line-{why}"
 
 

@@ -38,7 +38,10 @@ def cores_shared_by_workers():
     if workers > 1:
         import torch
 
-        torch.set_num_threads(max(1, (os.cpu_count() or 1) // workers))
+        from agent.context import MAX_TORCH_THREADS
+
+        cores = len(os.sched_getaffinity(0))  # (the cores this process may run on, not the machine's)
+        torch.set_num_threads(max(1, min(MAX_TORCH_THREADS, cores // workers)))
 
 
 @pytest.fixture(scope="session", autouse=True)

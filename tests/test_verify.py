@@ -111,6 +111,33 @@ def test_line_verdict_rules():
     assert line_verdict("6,001 un sold.", "6,007 UN sold.", plan, edited) == "line-neighbour-changed"
 
 
+def test_a_new_letter_the_line_reads_in_the_case_it_read_the_old_one_passes_the_line_check():
+    from agent.schemas import EditPlan, FontInfo
+    from agent.verify import line_verdict
+
+    # ho-fibre-kiosk-3: the kiosk's "FIBRE HERE" read "Fibre HERE" in its line, and "FIBER" read
+    # exactly in its own crop; the line read the new letters in the case it read the old ones
+    font = FontInfo(face=FACE, category="sans", size=SIZE, baseline=50, slant=0, fg=INK, bg=(GROUND,) * 3, score=1.0)
+    plan = EditPlan(line_text="FIBRE HERE", line_box=(0, 0, 200, 20), start=0, word_start=0, word="FIBRE",
+                    new_word="FIBER", word_box=(0, 0, 90, 20), char_boxes=[], mode="chars", edits=[], font=font,
+                    original_read="FIBRE")
+    edited = [3, 4]
+    assert line_verdict("Fibre HERE", "Fiber HERE", plan, edited) is None
+    # letter by letter: where the line read the old letter in its own case, the new one must read in its own
+    assert line_verdict("FIBRe HERE", "FIBEr HERE", plan, edited) is None
+    assert line_verdict("FIBRe HERE", "FIBeR HERE", plan, edited) == "line-wrong-glyph"
+    assert line_verdict("FIBRE HERE", "FIBeR HERE", plan, edited) == "line-wrong-glyph"
+    # not where every character must read as typed
+    typed = plan.model_copy(update={"exact_reading": True})
+    assert line_verdict("Fibre HERE", "Fiber HERE", typed, edited) is not None
+    # not an edit of the case alone: read as the old letter, it went back
+    case_only = plan.model_copy(update={"new_word": "FIBrE"})
+    assert line_verdict("FIBrE HERE", "FIBRE HERE", case_only, [3]) == "line-old-glyph-remains"
+    # not where the old letter's cases look alike: an O read "o" says nothing of a G's case
+    shop = plan.model_copy(update={"line_text": "SHOP", "word": "SHOP", "new_word": "SHGP", "original_read": "SHOP"})
+    assert line_verdict("SHoP", "SHgP", shop, [2]) == "line-wrong-glyph"
+
+
 def test_a_word_is_split_only_when_its_crop_and_the_line_both_read_the_gap():
     from agent.schemas import EditPlan, FontInfo
     from agent.verify import line_word, split_word
