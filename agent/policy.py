@@ -46,7 +46,10 @@ def diagnose(
         return "old-glyph-remains"
     if len(r) != len(new):
         return "wrong-length"
-    wrong = [i for i in range(len(new)) if r[i] != new[i]]
+    # (an unedited character read as the recogniser read it before is not wrong, as above: counted
+    # wrong, a synthetic "D7YL9Y" -> "D7YL7Y" read "DZYLZY", its kept 7 read "Z" before too, was
+    # "neighbour-changed", and refine pulled the mask in where the new 7 was what needed more weight)
+    wrong = [i for i in range(len(new)) if r[i] != new[i] and not (i not in edited and i < len(before) and r[i] == before[i])]
     if any(i not in edited for i in wrong):
         return "neighbour-changed"
     if any(r[i] in (old[i] if i < len(old) else "", before[i] if i < len(before) else "") for i in wrong):

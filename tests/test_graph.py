@@ -393,6 +393,18 @@ def test_a_kept_sign_read_as_a_letter_both_times_is_dropped_at_its_own_end():
     assert diagnose("scarts", 0.9, "scarts", "cart", [0, 1, 2, 3], 0.2, "scarts") == "old-glyph-remains"
 
 
+def test_a_kept_character_read_as_before_is_not_the_failure():
+    # The synthetic "D7YL9Y" -> "D7YL7Y" read "DZYLZY" (its kept 7 read "Z" before too): a wrong
+    # new glyph, not a changed neighbour (refine pulled the mask in where the new 7 needed weight).
+    from agent.policy import diagnose
+
+    assert diagnose("DZYLZY", 0.9, "D7YL9Y", "D7YL7Y", [4], 0.2, "DZYL9Y") == "wrong-glyph"
+    # two new glyphs, one of them still the old one: the old glyph remains
+    assert diagnose("DZYL9Z", 0.9, "D7YL99", "D7YL77", [4, 5], 0.2, "DZYL99") == "old-glyph-remains"
+    # a kept character read otherwise than before still is a changed neighbour
+    assert diagnose("D2YLZY", 0.9, "D7YL9Y", "D7YL7Y", [4], 0.2, "DZYL9Y") == "neighbour-changed"
+
+
 def test_an_all_caps_word_read_in_mixed_case_is_found_and_spelt_as_the_user_typed(registry):
     # The image says HARBOUR; the recogniser reads "HARbOUR". The user's word names the target.
     img, box = _word_image(registry)
