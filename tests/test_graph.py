@@ -405,6 +405,21 @@ def test_a_kept_character_read_as_before_is_not_the_failure():
     assert diagnose("D2YLZY", 0.9, "D7YL9Y", "D7YL7Y", [4], 0.2, "DZYL9Y") == "neighbour-changed"
 
 
+def test_a_kept_character_the_crop_missed_before_and_after_is_not_a_letter_short():
+    # The unseen suite's "1999 2024" set close, located as one word: the crop cut the "1" (read
+    # "9992024" before); a right "2724" read "9992724" was refused as a letter short.
+    from agent.policy import diagnose
+
+    assert diagnose("9992724", 0.9, "79992024", "79992724", [5], 0.2, "9992024") is None
+    # the edited character must still read as requested, the others as before
+    assert diagnose("9992924", 0.9, "79992024", "79992724", [5], 0.2, "9992024") == "wrong-length"
+    assert diagnose("9982724", 0.9, "79992024", "79992724", [5], 0.2, "9992024") == "wrong-length"
+    # the character missed was read before: the edit lost it
+    assert diagnose("9992724", 0.9, "79992024", "79992724", [5], 0.2, "79992024") == "wrong-length"
+    # never one beside the edited character: the new glyph may crowd it ("Fxday" for "Fxiday")
+    assert diagnose("Fxday", 0.9, "Friday", "Fxiday", [1], 0.2, "Frday") == "wrong-length"
+
+
 def test_an_all_caps_word_read_in_mixed_case_is_found_and_spelt_as_the_user_typed(registry):
     # The image says HARBOUR; the recogniser reads "HARbOUR". The user's word names the target.
     img, box = _word_image(registry)
