@@ -612,7 +612,9 @@ def build_graph(toolbox: Toolbox):
                     # The budget stays: the re-set word is its last attempt (not RELAYOUT_ATTEMPTS more).
                     return {"plan": anew, "settings": _first_settings(state["request"], anew, toolbox.tools),
                             "drawn_in_place": p, "planned_again_after": made, "budget": made + 1}
-        settings, reason = refine(state["settings"], last.why_failed or "wrong-glyph", _first_pad(p), last.style)
+        drawn = next(((a.weight, a.style) for a in reversed(state["attempts"])
+                      if a.tool == "naive" and a.style is not None and a.style.stroke), None)
+        settings, reason = refine(state["settings"], last.why_failed or "wrong-glyph", _first_pad(p), last.style, drawn)
         if settings.tool not in toolbox.tools or p.mode != "chars":
             settings = replace(settings, tool="naive")
         if p.reflow is not None:  # the plan set the size and place (dx follows from them): only the halo may grow

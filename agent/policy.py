@@ -251,8 +251,10 @@ MAX_STYLE_STEP = 0.25  # of the expected stroke: the most a style retry moves th
 MAX_STYLE_TOTAL = 0.5  # of the expected stroke: the most all style retries together move them (two full steps)
 
 
-def refine(prev: AttemptSettings, why: str, first_pad: int, style: StyleCheck | None = None) -> tuple[AttemptSettings, str]:
-    """The settings for the next attempt and a one-line reason (style: the failed attempt's style check).
+def refine(prev: AttemptSettings, why: str, first_pad: int, style: StyleCheck | None = None,
+           drawn: tuple[float, StyleCheck] | None = None) -> tuple[AttemptSettings, str]:
+    """The settings for the next attempt and a one-line reason (style: the failed attempt's style check;
+    drawn: the weight and style check of the last attempt the naive tool drew, for a style retry).
 
     The geometry follows the diagnosis; the tool alternates between the drawn glyph (deterministic,
     so repeating it unchanged is pointless) and the diffusion model (a new seed each time).
@@ -274,12 +276,19 @@ def refine(prev: AttemptSettings, why: str, first_pad: int, style: StyleCheck | 
         # A stroke w px too light gains w/2 px on each side of its outline (agent/style.py), by at most a
         # quarter of the stroke a step: the estimate is a mean over letters, and a glyph thinned by
         # more reads as another letter (an "a" thinned 1.5 px on the Greenstead sign was read "o").
-        limit = min(MAX_WEIGHT, MAX_STYLE_STEP * style.expected_stroke)
-        step = float(np.clip((style.expected_stroke - style.stroke) / 2, -limit, limit))
-        total = MAX_STYLE_TOTAL * style.expected_stroke
-        weight = float(np.clip(prev.weight + step, -total, total))
+        # The drawn glyph's step starts from the last drawn glyph's weight and stroke: the diffusion
+        # model between them follows a weight only in part or not at all, and stepped again from its
+        # stroke the drawn glyph went twice as far (unseen-1-0071: 1.31x at 0 and at -0.6 px by the
+        # model, then drawn at -1.2 px, 0.91x, SSIM 0.81 -> 0.75).
+        use_drawn = tool == "naive" and drawn is not None and drawn[1].stroke and drawn[1].expected_stroke
+        base, measured = drawn if use_drawn and drawn is not None else (prev.weight, style)
+        assert measured.expected_stroke and measured.stroke  # (both set: the branch's condition, or use_drawn's)
+        limit = min(MAX_WEIGHT, MAX_STYLE_STEP * measured.expected_stroke)
+        step = float(np.clip((measured.expected_stroke - measured.stroke) / 2, -limit, limit))
+        total = MAX_STYLE_TOTAL * measured.expected_stroke
+        weight = float(np.clip(base + step, -total, total))
         nxt = replace(nxt, weight=round(weight, 2))
-        change = f"strokes {style.ratio:.2f}x the word's own: outlines moved {weight - prev.weight:+.2f} px"
+        change = f"strokes {style.ratio:.2f}x the word's own: outlines moved {weight:+.2f} px in all"
     elif why == "old-glyph-remains":
         spec = grow_toward_gaps(grow(spec, GROW_PX), GROW_PX)
         nxt = replace(nxt, pad=spec.pad, grow_x=spec.grow_x, guidance=min(MAX_GUIDANCE, prev.guidance + REMNANT_GUIDANCE_STEP),

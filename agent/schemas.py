@@ -239,7 +239,10 @@ class StyleCheck(BaseModel):
     height_ratio: float | None = Field(default=None, description="The new glyphs' ink height over what the matched face's "
                                        "letters say it is next to the word's unchanged ones (1: the word's size).")
     witnesses: int = Field(description="Unchanged glyphs measured.")
-    passed: bool = Field(description="Each ratio measured lies within the tolerance a right letter in the right face shows.")
+    control_ratio: float | None = Field(default=None, description="Where the ratio lies outside the tolerance: the same "
+                                        "ratio of the old glyphs in the original (right letters, in place). Outside the "
+                                        "tolerance too, the measure cannot judge a stroke here, and the stroke is not judged.")
+    passed: bool = Field(description="Each ratio judged lies within the tolerance a right letter in the right face shows.")
 
 
 class Attempt(BaseModel):

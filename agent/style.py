@@ -152,7 +152,33 @@ def check_style(registry, before: np.ndarray, after: np.ndarray, plan: EditPlan,
     """The new glyphs' stroke weight and height against the word's unchanged glyphs (None: nothing to
     compare: a re-set word, no unchanged glyph, glyphs too small, an outline/shadow whose ink is not the
     letters', or new glyphs drawn over their neighbours; the stroke None where the face does not fit
-    the line)."""
+    the line).
+
+    A stroke out of the tolerance is judged only where the measure passes the old glyphs, measured
+    alike in the original (the control: right letters in the right face, in place). On a photo the
+    ground round one letter is not the ground round another, and a right letter measures as it
+    does there: of 163 unseen truths (seeds 0 and 1), 9 fell outside the tolerance, and 7 of those
+    where the old letter itself did (unseen-1-0056's "r": the truth 1.86, the old "o" 1.59; the first
+    attempt, as like the truth as the naive method's, was refused at 0.56, and its retries were
+    drawn heavier, SSIM 0.77 -> 0.64). No synthetic control lay outside (0 of 242)."""
+    check = _measured(registry, before, after, plan, new_boxes)
+    if check is None or check.ratio is None or _stroke_passes(check.ratio):
+        return check
+    as_before = plan.model_copy(update={"new_word": plan.word, "edits": [e.model_copy(update={"new": e.old}) for e in plan.edits]})
+    control = _measured(registry, before, before, as_before, new_boxes)
+    if control is None or control.ratio is None or _stroke_passes(control.ratio):
+        return check.model_copy(update={"control_ratio": None if control is None else control.ratio})
+    return check.model_copy(update={"control_ratio": control.ratio,
+                                    "passed": check.height_ratio is None or height_passes(check.height_ratio)})
+
+
+def _stroke_passes(ratio: float) -> bool:
+    lo, hi = STYLE_TOLERANCE
+    return lo <= ratio <= hi
+
+
+def _measured(registry, before: np.ndarray, after: np.ndarray, plan: EditPlan, new_boxes: list[Box]) -> StyleCheck | None:
+    """check_style's measures, without the control."""
     f = plan.font
     if plan.mode != "chars" or f.effect is not None or not new_boxes:
         return None
@@ -229,10 +255,9 @@ def check_style(registry, before: np.ndarray, after: np.ndarray, plan: EditPlan,
         return StyleCheck(witnesses=len(old_sizes), height_ratio=round(tall, 3), passed=height_passes(tall))
     expected, found = float(np.median(widths)) * drawn, float(np.mean(news))
     ratio = found / expected
-    lo, hi = STYLE_TOLERANCE
     return StyleCheck(stroke=round(found, 3), expected_stroke=round(expected, 3), ratio=round(ratio, 3),
                       witnesses=len(widths), height_ratio=None if tall is None else round(tall, 3),
-                      passed=lo <= ratio <= hi and (tall is None or height_passes(tall)))
+                      passed=_stroke_passes(ratio) and (tall is None or height_passes(tall)))
 
 
 def height_passes(ratio: float) -> bool:
@@ -257,6 +282,8 @@ def describe_style(check: StyleCheck) -> str:
     """The check's measures in words (the result's message)."""
     said = [f"strokes {check.ratio:.2f}x as heavy as the word's own glyphs" if check.ratio is not None
             else "strokes not checked (the face fits the line too poorly to say how heavy, or none measurable)"]
+    if check.ratio is not None and check.control_ratio is not None and not _stroke_passes(check.control_ratio):
+        said[0] += f" (not judged: the old letters measure {check.control_ratio:.2f}x here)"
     if check.height_ratio is not None:
         said.append(f"{check.height_ratio:.2f}x as tall as the face's letters say next to the word's own")
     return ", ".join(said)

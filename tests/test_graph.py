@@ -160,6 +160,24 @@ def test_style_retries_move_the_outlines_by_at_most_half_the_stroke_in_all():
     assert max(weights) == MAX_STYLE_TOTAL * light.expected_stroke == 2.0
 
 
+def test_a_drawn_glyphs_style_retry_steps_from_the_last_drawn_glyph():
+    # unseen-1-0071: the drawn "y" 1.31x its word's weight at 0 px; the model's at -0.6 px, 1.31x
+    # again (it followed the weight not at all); stepped from the model's, the next drawn one went
+    # to -1.2 px, 0.91x (SSIM 0.81 -> 0.75). It steps from the last drawn glyph's own measure: -0.6.
+    from agent.policy import refine
+    from agent.repaint import AttemptSettings
+    from agent.schemas import StyleCheck
+
+    heavy = StyleCheck(stroke=5.0, expected_stroke=3.8, ratio=1.31, witnesses=5, passed=False)
+    drawn = AttemptSettings(tool="naive", seed=0, guidance=2.0, steps=20)
+    by_model, _ = refine(drawn, "unlike-style", 2, heavy, (0.0, heavy))
+    assert by_model.tool == "glyph-diffusion" and by_model.weight == -0.6
+    again, _ = refine(by_model, "unlike-style", 2, heavy, (0.0, heavy))
+    assert again.tool == "naive" and again.weight == -0.6
+    # without a drawn glyph measured (or stepping to the model), from the last attempt's
+    assert refine(by_model, "unlike-style", 2, heavy)[0].weight == -1.2
+
+
 def test_each_attempt_is_reported_as_soon_as_it_is_verified(registry):
     editor, img, paint, _ = _editor(registry, [("HARBOUR", 0.9), ("HARBOUB", 0.8), ("HARBOUP", 0.9)])
     seen = []
