@@ -612,7 +612,8 @@ def build_graph(toolbox: Toolbox):
                     # The budget stays: the re-set word is its last attempt (not RELAYOUT_ATTEMPTS more).
                     return {"plan": anew, "settings": _first_settings(state["request"], anew, toolbox.tools),
                             "drawn_in_place": p, "planned_again_after": made, "budget": made + 1}
-        drawn = next(((a.weight, a.style) for a in reversed(state["attempts"])
+        # (the last drawn glyph of this plan: one planned again, a frame's or a face's, drew its own)
+        drawn = next(((a.weight, a.style) for a in reversed(state["attempts"][state.get("planned_again_after") or 0 :])
                       if a.tool == "naive" and a.style is not None and a.style.stroke), None)
         settings, reason = refine(state["settings"], last.why_failed or "wrong-glyph", _first_pad(p), last.style, drawn)
         if settings.tool not in toolbox.tools or p.mode != "chars":

@@ -160,8 +160,14 @@ def _shared_gap_filled(read: str, before: str, new: str, old: str, edited: list[
     (the unseen suite's new "x" crowded the "i" after it: "Fxday" for "Fxiday", look_alike_misses)."""
     if len(read) != len(before) or len(before) != len(new) - 1 or len(old) != len(new):
         return read, before
+    near = {k + d for k in edited for d in (-1, 0, 1)}
+    if any(read == new[:k] + new[k + 1 :] for k in near):
+        # ... nor where the reading is as well the new word without an edited character or its
+        # neighbour: in a run of the same letter, "100" is "1000" without its far "0" and without the
+        # new "0" alike (a review's "1900" -> "1000" read "100", "190" before)
+        return read, before
     for j in range(len(new)):
-        if not {j - 1, j, j + 1} & set(edited) and before == old[:j] + old[j + 1 :] and read == new[:j] + new[j + 1 :]:
+        if j not in near and before == old[:j] + old[j + 1 :] and read == new[:j] + new[j + 1 :]:
             return new, old
     return read, before
 
@@ -280,15 +286,17 @@ def refine(prev: AttemptSettings, why: str, first_pad: int, style: StyleCheck | 
         # model between them follows a weight only in part or not at all, and stepped again from its
         # stroke the drawn glyph went twice as far (unseen-1-0071: 1.31x at 0 and at -0.6 px by the
         # model, then drawn at -1.2 px, 0.91x, SSIM 0.81 -> 0.75).
-        use_drawn = tool == "naive" and drawn is not None and drawn[1].stroke and drawn[1].expected_stroke
-        base, measured = drawn if use_drawn and drawn is not None else (prev.weight, style)
-        assert measured.expected_stroke and measured.stroke  # (both set: the branch's condition, or use_drawn's)
-        limit = min(MAX_WEIGHT, MAX_STYLE_STEP * measured.expected_stroke)
-        step = float(np.clip((measured.expected_stroke - measured.stroke) / 2, -limit, limit))
-        total = MAX_STYLE_TOTAL * measured.expected_stroke
+        base, measured = drawn if tool == "naive" and drawn is not None else (prev.weight, style)
+        if not (measured.stroke and measured.expected_stroke and measured.ratio is not None):
+            base, measured = prev.weight, style
+        stroke, expected = measured.stroke, measured.expected_stroke
+        assert stroke and expected  # (narrowed for the checker: both set, the branch's condition or the one above)
+        limit = min(MAX_WEIGHT, MAX_STYLE_STEP * expected)
+        step = float(np.clip((expected - stroke) / 2, -limit, limit))
+        total = MAX_STYLE_TOTAL * expected
         weight = float(np.clip(base + step, -total, total))
         nxt = replace(nxt, weight=round(weight, 2))
-        change = f"strokes {style.ratio:.2f}x the word's own: outlines moved {weight:+.2f} px in all"
+        change = f"strokes {measured.ratio:.2f}x the word's own: outlines moved {weight:+.2f} px in all"
     elif why == "old-glyph-remains":
         spec = grow_toward_gaps(grow(spec, GROW_PX), GROW_PX)
         nxt = replace(nxt, pad=spec.pad, grow_x=spec.grow_x, guidance=min(MAX_GUIDANCE, prev.guidance + REMNANT_GUIDANCE_STEP),

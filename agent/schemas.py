@@ -240,8 +240,9 @@ class StyleCheck(BaseModel):
                                        "letters say it is next to the word's unchanged ones (1: the word's size).")
     witnesses: int = Field(description="Unchanged glyphs measured.")
     control_ratio: float | None = Field(default=None, description="Where the ratio lies outside the tolerance: the same "
-                                        "ratio of the old glyphs in the original (right letters, in place). Outside the "
-                                        "tolerance too, the measure cannot judge a stroke here, and the stroke is not judged.")
+                                        "ratio of the old glyphs in the original (right letters, in place; None: not "
+                                        "measurable). Outside the tolerance too, the measure cannot judge a stroke here, and "
+                                        "the stroke is not judged.")
     passed: bool = Field(description="Each ratio judged lies within the tolerance a right letter in the right face shows.")
 
 

@@ -165,7 +165,8 @@ def check_style(registry, before: np.ndarray, after: np.ndarray, plan: EditPlan,
     if check is None or check.ratio is None or _stroke_passes(check.ratio):
         return check
     as_before = plan.model_copy(update={"new_word": plan.word, "edits": [e.model_copy(update={"new": e.old}) for e in plan.edits]})
-    control = _measured(registry, before, before, as_before, new_boxes)
+    # (the pixels of the witnesses' boxes the edit changed are the old glyph's, as they are the new one's)
+    control = _measured(registry, before, after, as_before, new_boxes, measured=before)
     if control is None or control.ratio is None or _stroke_passes(control.ratio):
         return check.model_copy(update={"control_ratio": None if control is None else control.ratio})
     return check.model_copy(update={"control_ratio": control.ratio,
@@ -177,8 +178,11 @@ def _stroke_passes(ratio: float) -> bool:
     return lo <= ratio <= hi
 
 
-def _measured(registry, before: np.ndarray, after: np.ndarray, plan: EditPlan, new_boxes: list[Box]) -> StyleCheck | None:
-    """check_style's measures, without the control."""
+def _measured(registry, before: np.ndarray, after: np.ndarray, plan: EditPlan, new_boxes: list[Box],
+              measured: np.ndarray | None = None) -> StyleCheck | None:
+    """check_style's measures, without the control, on the image `measured` (default: after), the
+    witnesses' pixels the edit left being those before and after agree on."""
+    image = after if measured is None else measured
     f = plan.font
     if plan.mode != "chars" or f.effect is not None or not new_boxes:
         return None
@@ -188,7 +192,7 @@ def _measured(registry, before: np.ndarray, after: np.ndarray, plan: EditPlan, n
     witnesses = [plan.char_boxes[k] for k in kept]
     if len(witnesses) < MIN_WITNESSES:
         return None
-    widths = [w for b in witnesses if (w := stroke_width(_coverage(after, b, f.fg, f.bg))) is not None]
+    widths = [w for b in witnesses if (w := stroke_width(_coverage(image, b, f.fg, f.bg))) is not None]
     face = _face_glyphs(registry, plan)
 
     def face_rows(char: str) -> int | None:
@@ -200,15 +204,15 @@ def _measured(registry, before: np.ndarray, after: np.ndarray, plan: EditPlan, n
     in_place = []  # each measured new glyph's size (as in new_sizes) over the old glyph's, measured alike in the same box
     # (the mask boxes are the edits', in order: agent/repaint.py glyph_edits)
     for box, edit in zip(new_boxes, plan.edits if len(plan.edits) == len(new_boxes) else [None] * len(new_boxes), strict=True):
-        cov = _coverage(after, box, f.fg, f.bg, pad=0)
+        cov = _coverage(image, box, f.fg, f.bg, pad=0)
         # The witnesses' own ink inside the new glyph's mask box (the mask is padded past the glyph)
         # is theirs: every pixel of a witness's box that the edit left as it was. (Until 2026-12-06 a
         # witness's box less a 1 px rim was cleared: the rim's slivers of ink, all outline and no
         # area, made a right "p" in the line's own RedHat Display 0.66x as heavy as its word's letters.)
         # (Taken once over the mask box and the pixel round it, which holds the glyph's margin below.)
-        near = wx0, wy0, _, _ = _padded(after, box, 1)
+        near = wx0, wy0, _, _ = _padded(image, box, 1)
         theirs_near, in_near = _witness_pixels(before, after, near, witnesses)
-        ox, oy, ox1, oy1 = _padded(after, box, 0)  # (where cov starts)
+        ox, oy, ox1, oy1 = _padded(image, box, 0)  # (where cov starts)
         inner = (slice(oy - wy0, oy1 - wy0), slice(ox - wx0, ox1 - wx0))
         theirs, in_theirs = theirs_near[inner], in_near[inner]
         own_ink = (cov > 0.5) & ~theirs
@@ -232,15 +236,15 @@ def _measured(registry, before: np.ndarray, after: np.ndarray, plan: EditPlan, n
             if (edit.old.isalnum() and (old_ink := ink_box(old, 0.5)) is not None and (old_drawn := face_rows(edit.old))
                     and (old_rows := ink_height(old[:, old_ink[0] : old_ink[2]])) is not None):
                 in_place.append((rows / drawn_rows) / (old_rows / old_drawn))
-        own = _coverage(after, glyph, f.fg, f.bg)
-        gx0, gy0, gx1, gy1 = _padded(after, glyph, 1)  # (own's crop: within near)
+        own = _coverage(image, glyph, f.fg, f.bg)
+        gx0, gy0, gx1, gy1 = _padded(image, glyph, 1)  # (own's crop: within near)
         own[theirs_near[gy0 - wy0 : gy1 - wy0, gx0 - wx0 : gx1 - wx0]] = 0
         if (w := stroke_width(own)) is not None:
             news.append(w)
     new_chars, kept_chars = [e.new for e in plan.edits], [plan.word[k] for k in kept]
     # The height: each glyph's rows over the face's rows for its letter, the new glyphs' mean over the witnesses' median.
     old_sizes = [rows / drawn_rows for b, c in zip(witnesses, kept_chars, strict=True)
-                 if (rows := ink_height(_coverage(after, b, f.fg, f.bg, pad=0))) is not None and (drawn_rows := face_rows(c))]
+                 if (rows := ink_height(_coverage(image, b, f.fg, f.bg, pad=0))) is not None and (drawn_rows := face_rows(c))]
     tall = float(np.mean(new_sizes)) / float(np.median(old_sizes)) if new_sizes and old_sizes else None
     if tall is not None and in_place and abs(np.log(place := float(np.mean(in_place)))) < abs(np.log(tall)):
         # The nearer to 1 of the two: a line the mask box holds (a ledger's ruled box round "271.61")

@@ -436,6 +436,9 @@ def test_a_kept_character_the_crop_missed_before_and_after_is_not_a_letter_short
     assert diagnose("9992724", 0.9, "79992024", "79992724", [5], 0.2, "79992024") == "wrong-length"
     # never one beside the edited character: the new glyph may crowd it ("Fxday" for "Fxiday")
     assert diagnose("Fxday", 0.9, "Friday", "Fxiday", [1], 0.2, "Frday") == "wrong-length"
+    # nor where the same reading is the new word without the edited character (a run of one letter)
+    assert diagnose("100", 0.9, "1900", "1000", [1], 0.2, "190") == "wrong-length"
+    assert diagnose("Moo", 0.9, "Moon", "Mooo", [3], 0.2, "Mon") == "wrong-length"
 
 
 def test_an_all_caps_word_read_in_mixed_case_is_found_and_spelt_as_the_user_typed(registry):
