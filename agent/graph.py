@@ -51,7 +51,7 @@ from agent.verify import (
     split_word,
     unchanged_sides,
 )
-from tools.compression import estimate_quality, match_jpeg
+from tools.compression import drawn_colour, estimate_quality, match_jpeg
 from tools.frames import find_frames, find_outlines, hidden_by_frames, lift, lift_outlines
 from tools.inpaint import kept_where_faint
 from tools.level import Levelled
@@ -341,9 +341,14 @@ def build_graph(toolbox: Toolbox):
         """The plan completed on the image its attempts work on: how the recogniser reads the
         untouched word on the verifier's crop (the reference for "the characters that were not
         edited still read the same"), the compression, and a re-set word's reflow."""
+        quality = estimate_quality(state["image"], p.in_image(p.word_box))
         p = p.model_copy(update={"original_read": toolbox.ocr.recognize(verify_crop(image, p, []))[0],
-                                 "exact_reading": state.get("found_beyond", False),
-                                 "jpeg_quality": estimate_quality(state["image"], p.in_image(p.word_box))})
+                                 "exact_reading": state.get("found_beyond", False), "jpeg_quality": quality})
+        if quality is not None and state["request"].method != "naive":
+            # Drawn in the colour its letters were drawn in, not the one JPEG left on them: the new glyph
+            # is re-encoded as they were (inpaint: match_jpeg; the naive method is the by-hand baseline).
+            fg = drawn_colour(state["image"], p.in_image(p.word_box), p.font.fg, p.font.bg, quality)
+            p = p.model_copy(update={"font": p.font.model_copy(update={"fg": fg})})
         if p.mode == "relayout":
             p = p.model_copy(update={"reflow": plan_reflow(toolbox.registry, image, p, lines)})
         return p

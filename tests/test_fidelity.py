@@ -103,6 +103,30 @@ def test_jpeg_quality_off_the_five_step_grid_is_named_exactly(registry):
         assert estimate_quality(reencode(img, quality), (10, 10, 250, 60)) == quality
 
 
+def test_the_colour_a_jpegd_words_letters_were_drawn_in_is_recovered(registry):
+    # unseen-1-0095: amber letters 23 px high on blue, saved at 86, show (209, 177, 126): JPEG keeps
+    # colour at half the resolution of brightness. Drawn in that colour and re-encoded, the new
+    # glyph was paler than its word. The colour drawn is found from what the word shows.
+    from tools.compression import drawn_colour
+
+    r, _ = _word(registry, face="FreeSerif", size=22, text="Avenue")
+    true, plate = np.array((241, 178, 47), np.float32), np.array((74, 87, 193), np.float32)
+    drawn = np.full((*r.alpha.shape, 3), plate, np.float32) * (1 - r.alpha[..., None]) + true * r.alpha[..., None]
+    jpeg = reencode(np.clip(np.round(drawn), 0, 255).astype(np.uint8), 60)
+    ink = r.alpha > 0.9
+    seen = jpeg[ink].astype(np.float32).mean(0)
+    assert np.abs(seen - true).max() > 20  # thin strokes, paled
+    found = np.asarray(drawn_colour(jpeg, (0, 0, jpeg.shape[1], jpeg.shape[0]), seen, plate, 60), np.float32)
+    assert np.abs(found - true).max() < 0.5 * np.abs(seen - true).max(), (found, seen)
+    # Bold letters twice the size, saved at 90, pale less (75 in blue for 47), and are found as well.
+    r, _ = _word(registry, face="FreeSans-Bold", size=40, text="Ave", base=52.0)
+    drawn = np.full((*r.alpha.shape, 3), plate, np.float32) * (1 - r.alpha[..., None]) + true * r.alpha[..., None]
+    jpeg = reencode(np.clip(np.round(drawn), 0, 255).astype(np.uint8), 90)
+    seen = jpeg[r.alpha > 0.9].astype(np.float32).mean(0)
+    found = np.asarray(drawn_colour(jpeg, (0, 0, jpeg.shape[1], jpeg.shape[0]), seen, plate, 90), np.float32)
+    assert np.abs(found - true).max() < 0.5 * np.abs(seen - true).max(), (found, seen)
+
+
 def test_slant_is_kept_only_when_the_leaning_rendering_fits_better(registry):
     from tools.fonts import FontMatch, confirm_slant, shear
 

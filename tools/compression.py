@@ -17,6 +17,10 @@ import io
 
 import numpy as np
 from PIL import Image
+from scipy import ndimage
+
+from tools.fonts import project_ink
+from tools.inpaint import telea_fill
 
 Box = tuple[int, int, int, int]
 QUALITIES = tuple(range(30, 100))  # candidate qualities, as PIL's `quality`
@@ -92,3 +96,47 @@ def match_jpeg(out: np.ndarray, mask: np.ndarray, quality: int) -> np.ndarray:
     inside = mask[y0:y1, x0:x1]
     result[y0:y1, x0:x1][inside] = coded[inside]
     return result
+
+
+
+COLOUR_FIT_ROUNDS = 4  # fixed-point rounds of drawn_colour's fit (each moves the colour less: 2-3 settle it)
+SOLID = 0.6  # coverage above which a pixel shows the letters' own colour (a thin JPEG'd stroke seldom reaches 1)
+LUMA_CONTRAST = 30.0  # levels of brightness between text and ground from which the coverage is read on brightness alone
+COLOUR_MARGIN = 4  # px round the word's box that the fit takes in (its letters' edges and a rim of ground)
+# RGB to luma Y and the colour differences Cb, Cr (ITU-R BT.601, as JFIF codes them)
+YCBCR = np.array([[0.299, 0.587, 0.114], [-0.168736, -0.331264, 0.5], [0.5, -0.418688, -0.081312]], np.float32)
+
+
+def drawn_colour(image: np.ndarray, box: Box, fg, bg, quality: int) -> tuple[int, int, int]:
+    """The text colour that, drawn and saved at quality, shows on the word in box as it does in
+    image: JPEG keeps colour at half the resolution of brightness, so a thin stroke's colour comes
+    out mixed with its ground's, and the colour seen on it (fg) is not the one drawn. A new glyph
+    drawn in the seen colour and re-encoded (match_jpeg) mixes again, paler than its neighbours:
+    unseen-1-0095's amber "o" among letters seen (209, 177, 126) on blue, drawn (241, 178, 47).
+    The coverage is read on brightness alone where text and ground differ in it (JPEG keeps that
+    sharp); the colour, Cb and Cr only, is moved until the re-encoded word shows the seen one."""
+    x0, y0, x1, y1 = _aligned(box, image.shape[:2], COLOUR_MARGIN)
+    region = np.ascontiguousarray(image[y0:y1, x0:x1])
+    luma_fg, luma_bg = (float(YCBCR[0] @ np.asarray(c, np.float32)) for c in (fg, bg))
+    if abs(luma_fg - luma_bg) >= LUMA_CONTRAST:
+        coverage = np.clip((region.astype(np.float32) @ YCBCR[0] - luma_bg) / (luma_fg - luma_bg), 0, 1)
+    else:
+        coverage = project_ink(region, fg, bg)
+    solid = coverage > SOLID
+    colour = np.asarray(fg, np.float32)
+    if solid.sum() < 4:
+        return _rgb(colour)
+    ground = telea_fill(region, ndimage.binary_dilation(coverage > 0.1, iterations=2))
+    seen = YCBCR @ region[solid].astype(np.float32).mean(0)
+    for _ in range(COLOUR_FIT_ROUNDS):
+        drawn = ground * (1 - coverage[..., None]) + colour * coverage[..., None]
+        shown = YCBCR @ reencode(np.clip(np.round(drawn), 0, 255).astype(np.uint8), quality)[solid].astype(np.float32).mean(0)
+        step = seen - shown
+        step[0] = 0.0  # (brightness is kept at full resolution: the stroke shows the one drawn)
+        colour = np.clip(colour + np.linalg.solve(YCBCR, step), 0, 255)
+    return _rgb(colour)
+
+
+def _rgb(colour: np.ndarray) -> tuple[int, int, int]:
+    r, g, b = (int(round(float(v))) for v in colour)
+    return r, g, b
