@@ -347,8 +347,10 @@ def build_graph(toolbox: Toolbox):
         if quality is not None and state["request"].method != "naive":
             # Drawn in the colour its letters were drawn in, not the one JPEG left on them: the new glyph
             # is re-encoded as they were (inpaint: match_jpeg; the naive method is the by-hand baseline).
-            fg = drawn_colour(state["image"], p.in_image(p.word_box), p.font.fg, p.font.bg, quality)
-            p = p.model_copy(update={"font": p.font.model_copy(update={"fg": fg})})
+            # Measured on the pixels the plan was made on (annotation frames lifted), on the JPEG's grid:
+            # a levelled frame's plan on the image itself (a levelled plan keeps no frames).
+            drawn = drawn_colour(image if p.frame is None else state["image"], p.in_image(p.word_box), p.font.fg, p.font.bg, quality)
+            p = p.model_copy(update={"font": p.font.model_copy(update={"drawn_fg": drawn})})
         if p.mode == "relayout":
             p = p.model_copy(update={"reflow": plan_reflow(toolbox.registry, image, p, lines)})
         return p

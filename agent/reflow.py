@@ -1012,7 +1012,7 @@ def paint_reflow(registry, image: np.ndarray, plan: EditPlan, s: AttemptSettings
     if f.blur > 0:
         cov = ndimage.gaussian_filter(cov, f.blur)
     layer = effect.layer(cov) if effect else None
-    drawn = Draft(cov, ink_box(cov), f.fg, f.bg, layer, effect.colour if effect else (0, 0, 0))
+    drawn = Draft(cov, ink_box(cov), f.fg, f.bg, layer, effect.colour if effect else (0, 0, 0), f.drawn_fg)
     out = drawn.paint(out)
     new_ink = (cov > 0.01) | ((layer > 0.01) if layer is not None else False)
     changed = hole | dst | new_ink | framed

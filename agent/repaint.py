@@ -98,7 +98,7 @@ def glyph_edits(registry, image: np.ndarray, plan: EditPlan, s: AttemptSettings)
                 mbox = union(mbox, ink_box(effect.layer(old_cov)))
         mbox = (max(mbox[0], zone[0]), max(mbox[1], zone[1]), min(mbox[2], zone[2]), min(mbox[3], zone[3]))
         layer = effect.layer(np.maximum(cov, neighbours)) if effect else None
-        draft = Draft(cov, draft_box, f.fg, f.bg, layer, effect.colour if effect else (0, 0, 0))
+        draft = Draft(cov, draft_box, f.fg, f.bg, layer, effect.colour if effect else (0, 0, 0), f.drawn_fg)
         out.append(GlyphEdit(mbox, draft, min_context=line_h, shape=shape,
                              source=exemplar.describe() if exemplar is not None else None, zone=zone))
     return out

@@ -96,7 +96,10 @@ class FontInfo(BaseModel):
     tilt: float = Field(default=0.0, description="Slope of the line's baseline (dy per px across, image rows: negative "
                         "rises to the right; 0 for a level line): new glyphs are set on it, their columns moved down by it "
                         "times their distance from the pen (tools.fonts.tilt).")
-    fg: tuple[int, int, int] = Field(description="Text colour.")
+    fg: tuple[int, int, int] = Field(description="Text colour (as its letters show it: what finds their ink).")
+    drawn_fg: tuple[int, int, int] | None = Field(default=None, description="The colour new letters are drawn in where "
+                                                  "it is not fg: a JPEG'd word's thin strokes show paler than the colour "
+                                                  "they were drawn in (tools/compression.drawn_colour). None: fg.")
     bg: tuple[int, int, int] = Field(description="Background colour.")
     score: float = Field(description="IoU of the matched rendering with the observed ink.")
     blur: float = Field(default=0.0, description="Gaussian sigma (px) that makes the crisp rendering look like the observed ink.")

@@ -125,6 +125,20 @@ def test_the_colour_a_jpegd_words_letters_were_drawn_in_is_recovered(registry):
     seen = jpeg[r.alpha > 0.9].astype(np.float32).mean(0)
     found = np.asarray(drawn_colour(jpeg, (0, 0, jpeg.shape[1], jpeg.shape[0]), seen, plate, 90), np.float32)
     assert np.abs(found - true).max() < 0.5 * np.abs(seen - true).max(), (found, seen)
+    # Only the word's own letters are measured: a red frame drawn round black ones (a review's probe,
+    # its pixels as dark as ink) lies in the crop's blocks, not in the word's box.
+    box = ink_box(r.alpha)
+    black = 255 * (1 - r.alpha[..., None]) * np.ones(3, np.float32)
+    black[box[1] - 3 : box[3] + 3, box[0] - 3 : box[2] + 3] = (200, 0, 0)
+    black[box[1] - 2 : box[3] + 2, box[0] - 2 : box[2] + 2] = 255 * (1 - r.alpha[box[1] - 2 : box[3] + 2, box[0] - 2 : box[2] + 2, None])
+    jpeg = reencode(np.clip(np.round(black), 0, 255).astype(np.uint8), 90)
+    found = np.asarray(drawn_colour(jpeg, box, (0, 0, 0), (255, 255, 255), 90), np.float32)
+    assert np.abs(found).max() < 20, found
+    # The drawn colour is what a draft paints with; its word's ink is still found by the colour seen.
+    from tools.inpaint import Draft
+
+    draft = Draft(r.alpha, box, (200, 180, 120), (74, 87, 193), drawn_fg=(241, 178, 47))
+    assert np.allclose(draft.paint(np.zeros((*r.alpha.shape, 3), np.float32))[r.alpha == 1], (241, 178, 47))
 
 
 def test_slant_is_kept_only_when_the_leaning_rendering_fits_better(registry):

@@ -98,11 +98,11 @@ def match_jpeg(out: np.ndarray, mask: np.ndarray, quality: int) -> np.ndarray:
     return result
 
 
-
-COLOUR_FIT_ROUNDS = 4  # fixed-point rounds of drawn_colour's fit (each moves the colour less: 2-3 settle it)
+COLOUR_FIT_ROUNDS = 12  # most rounds of drawn_colour's fixed point: each halves what is left (small text at 50 took 8-16)
+COLOUR_SETTLED = 0.5  # ... which stops when a round moves the colour less than this (levels, Cb or Cr)
 SOLID = 0.6  # coverage above which a pixel shows the letters' own colour (a thin JPEG'd stroke seldom reaches 1)
 LUMA_CONTRAST = 30.0  # levels of brightness between text and ground from which the coverage is read on brightness alone
-COLOUR_MARGIN = 4  # px round the word's box that the fit takes in (its letters' edges and a rim of ground)
+COLOUR_MARGIN = 4  # px round the word's box that the fit's crop takes in (its letters' edges and a rim of ground)
 # RGB to luma Y and the colour differences Cb, Cr (ITU-R BT.601, as JFIF codes them)
 YCBCR = np.array([[0.299, 0.587, 0.114], [-0.168736, -0.331264, 0.5], [0.5, -0.418688, -0.081312]], np.float32)
 
@@ -112,17 +112,23 @@ def drawn_colour(image: np.ndarray, box: Box, fg, bg, quality: int) -> tuple[int
     image: JPEG keeps colour at half the resolution of brightness, so a thin stroke's colour comes
     out mixed with its ground's, and the colour seen on it (fg) is not the one drawn. A new glyph
     drawn in the seen colour and re-encoded (match_jpeg) mixes again, paler than its neighbours:
-    unseen-1-0095's amber "o" among letters seen (209, 177, 126) on blue, drawn (241, 178, 47).
+    unseen-1-0095's amber letters on blue showed (209, 177, 126), drawn (241, 178, 47).
     The coverage is read on brightness alone where text and ground differ in it (JPEG keeps that
-    sharp); the colour, Cb and Cr only, is moved until the re-encoded word shows the seen one."""
-    x0, y0, x1, y1 = _aligned(box, image.shape[:2], COLOUR_MARGIN)
+    sharp); the colour, Cb and Cr only, is moved until the re-encoded word shows the seen one. Only
+    the box's letters are measured: the crop round it (whole JPEG blocks) may hold other ink."""
+    h, w = image.shape[:2]
+    x0, y0, _, _ = _aligned(box, (h, w), COLOUR_MARGIN)
+    # (whole blocks at the far sides too: a block the image ends in is coded as the image has it)
+    x1, y1 = min(w, -(-(box[2] + COLOUR_MARGIN) // GRID) * GRID), min(h, -(-(box[3] + COLOUR_MARGIN) // GRID) * GRID)
     region = np.ascontiguousarray(image[y0:y1, x0:x1])
     luma_fg, luma_bg = (float(YCBCR[0] @ np.asarray(c, np.float32)) for c in (fg, bg))
     if abs(luma_fg - luma_bg) >= LUMA_CONTRAST:
         coverage = np.clip((region.astype(np.float32) @ YCBCR[0] - luma_bg) / (luma_fg - luma_bg), 0, 1)
     else:
         coverage = project_ink(region, fg, bg)
-    solid = coverage > SOLID
+    in_box = np.zeros(coverage.shape, bool)
+    in_box[max(0, box[1] - y0) : max(0, box[3] - y0), max(0, box[0] - x0) : max(0, box[2] - x0)] = True
+    solid = (coverage > SOLID) & in_box
     colour = np.asarray(fg, np.float32)
     if solid.sum() < 4:
         return _rgb(colour)
@@ -134,6 +140,8 @@ def drawn_colour(image: np.ndarray, box: Box, fg, bg, quality: int) -> tuple[int
         step = seen - shown
         step[0] = 0.0  # (brightness is kept at full resolution: the stroke shows the one drawn)
         colour = np.clip(colour + np.linalg.solve(YCBCR, step), 0, 255)
+        if np.abs(step[1:]).max() < COLOUR_SETTLED:
+            break
     return _rgb(colour)
 
 

@@ -33,6 +33,9 @@ class Draft:
     bg: tuple[int, int, int]  # colour to fill the erased area with
     effect: np.ndarray | None = None  # HxW coverage of an outline or shadow layer under the ink (None: none)
     effect_colour: tuple[int, int, int] = (0, 0, 0)  # its colour
+    # the colour to draw it in where that is not fg, the colour its word's letters show, which finds
+    # their ink (a JPEG'd word's: FontInfo.drawn_fg)
+    drawn_fg: tuple[int, int, int] | None = None
 
     def paint(self, background: np.ndarray, window: tuple[slice, slice] | None = None) -> np.ndarray:
         """The glyph (over its outline or shadow, if any) composited on an HxWx3 float background;
@@ -40,7 +43,7 @@ class Draft:
         win = window or (slice(None), slice(None))
         if self.effect is not None:
             background = composite(background, self.effect[win], self.effect_colour)
-        return composite(background, self.coverage[win], self.fg)
+        return composite(background, self.coverage[win], self.fg if self.drawn_fg is None else self.drawn_fg)
 
 
 def _plate(image: np.ndarray, mask: np.ndarray, draft: Draft) -> tuple[tuple[int, int, int, int], np.ndarray] | None:
