@@ -362,3 +362,17 @@ def test_boxed_cases_keep_their_annotations_and_change_only_the_edited_word(regi
         assert not changed.any(), case.id
         kinds.add(case.annotation)
     assert kinds == {"outline-all", "outline-one", "highlight"}
+
+
+def test_the_style_bench_counts_as_refused_what_the_check_refuses():
+    # A stroke outside the tolerance is refused only where its control (the old letters measured
+    # alike) lies within it or is not measured (agent/style.py check_style); a height always.
+    from agent.evals.bench_style import refused
+
+    stroke, height = (0.78, 1.3), (0.78, 1.25)
+    assert refused({"truth": 0.7, "truth_control": None}, "truth", stroke)
+    assert refused({"truth": 0.7, "truth_control": 1.0}, "truth", stroke)
+    assert not refused({"truth": 0.7, "truth_control": 1.6}, "truth", stroke)
+    assert not refused({"truth": 1.0, "truth_control": None}, "truth", stroke)
+    assert refused({"truth_height": 1.4}, "truth_height", height)
+    assert not refused({"truth_height": None}, "truth_height", height)
