@@ -41,8 +41,8 @@ MIN_HEIGHT = 8  # px: smaller glyphs are a few pixels of hinting, their strokes 
 # agent.evals.bench_style, results/style-calibration/, 2026-12-07): 268 synthetic truths within
 # 0.711-1.249 (1%-99%: 0.825-1.166), one outside (a JPEG'd FreeSans Bold Italic); of 77 unseen ones,
 # 7 outside, all on photo grounds (measured the old way: 3 of 273 and 10 of 79); since session 47 a
-# truth outside whose old letters measure outside too is not judged (check_style's control). Outside this is the wrong
-# weight (the WHO poster's "b" drawn in Roboto: 0.68) or a crisp glyph in a blurred word. The upper
+# truth outside whose old letters measure outside too is not judged (check_style's control). Outside
+# this is the wrong weight (the WHO poster's "b" drawn in Roboto: 0.68) or a crisp glyph in a blurred word. The upper
 # end was the old measure's 99th percentile (1.461) until 2026-12-07; the check's own synthetic truths
 # end at 1.249, and of 77 unseen ones four lie above 1.3, all on photo grounds (1.34, 1.36, 2.35, 3.96;
 # the three the suite's judge can read were not strict), while the unseen suite's "coffee" -> "coffqe"
