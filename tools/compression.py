@@ -19,7 +19,8 @@ import numpy as np
 from PIL import Image
 from scipy import ndimage
 
-from tools.fonts import project_ink
+from tools.fonts import composite, project_ink
+from tools.images import rgb
 from tools.inpaint import telea_fill
 
 Box = tuple[int, int, int, int]
@@ -131,20 +132,15 @@ def drawn_colour(image: np.ndarray, box: Box, fg, bg, quality: int) -> tuple[int
     solid = (coverage > SOLID) & in_box
     colour = np.asarray(fg, np.float32)
     if solid.sum() < 4:
-        return _rgb(colour)
+        return rgb(np.round(colour))
     ground = telea_fill(region, ndimage.binary_dilation(coverage > 0.1, iterations=2))
     seen = YCBCR @ region[solid].astype(np.float32).mean(0)
     for _ in range(COLOUR_FIT_ROUNDS):
-        drawn = ground * (1 - coverage[..., None]) + colour * coverage[..., None]
+        drawn = composite(ground, coverage, colour)
         shown = YCBCR @ reencode(np.clip(np.round(drawn), 0, 255).astype(np.uint8), quality)[solid].astype(np.float32).mean(0)
         step = seen - shown
         step[0] = 0.0  # (brightness is kept at full resolution: the stroke shows the one drawn)
         colour = np.clip(colour + np.linalg.solve(YCBCR, step), 0, 255)
         if np.abs(step[1:]).max() < COLOUR_SETTLED:
             break
-    return _rgb(colour)
-
-
-def _rgb(colour: np.ndarray) -> tuple[int, int, int]:
-    r, g, b = (int(round(float(v))) for v in colour)
-    return r, g, b
+    return rgb(np.round(colour))
