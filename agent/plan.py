@@ -1037,12 +1037,7 @@ def _plausible(registry, image: np.ndarray, text: str, boxes: list, match, indic
     return fixed
 
 
-# A line whose baseline rises or falls this far (px) over one font size is drawn tilted. At 1.5 the
-# unseen suite's lines turned up to 2-3 degrees were taken as level (7 of its 43 turned lines found, seeds
-# 0 and 1) and their glyphs fitted one by one: unseen-0-0007's "coffee", turned 2.05 degrees (0.8 px over
-# its size), had its new q drawn a pixel off (SSIM 0.40 to the truth; 0.95 on the tilt). Under 0.7 a
-# glyph's ends stay within half a pixel; the synthetic suite, set level, plans as before.
-TILT_PX = 0.7
+TILT_PX = 1.5  # a line whose baseline rises or falls this far (px) over one font size is drawn tilted (under it, a glyph's ends stay within a pixel)
 TILT_SPREAD = 0.05  # x the size: the glyphs' centres lie this close to one straight line per height class (median)
 
 
