@@ -459,12 +459,11 @@ def test_the_draft_takes_the_lines_text_colour_where_the_word_crop_split_the_gro
     # 2-means put the text with the grey patch and took the pale one for the text (its cluster touched
     # the crop's border least): the new "l" was drawn white. The line's ink, on which the face was
     # matched, had it the right way round.
-    from agent.evals.suites import EXAMPLES
+    from agent.evals.suites import unseen_photos
     from agent.evals.unseen import make_unseen_case
     from agent.plan import _split_draft_colours
-    from tools.images import load_image
 
-    case = make_unseen_case(0, 41, [load_image(p) for p in sorted(EXAMPLES.glob("*.png"))])
+    case = make_unseen_case(0, 41, unseen_photos())
     assert (case.find, case.replace, case.conditions[1]) == ("garden", "larden", "photo")
     result, _, _ = editor.run(EditRequest(image="-", find=case.find, replace=case.replace, method="naive", max_attempts=1), case.source)
     plan = result.plan

@@ -1034,13 +1034,12 @@ def test_a_word_on_a_photo_of_several_colours_is_matched_on_its_own_ink(registry
     # colours off the mint-to-blue axis projected on it as ink, and a bold italic was matched; the
     # new p was drawn leaning and the judge read "arking".
     import tools.fonts
-    from agent.evals.suites import EXAMPLES
+    from agent.evals.suites import unseen_photos
     from agent.evals.unseen import make_unseen_case
     from agent.plan import make_plan
     from agent.schemas import EditRequest
-    from tools.images import load_image
 
-    case = make_unseen_case(0, 31, [load_image(p) for p in sorted(EXAMPLES.glob("*.png"))])
+    case = make_unseen_case(0, 31, unseen_photos())
     assert (case.find, case.replace, case.face) == ("parking", "parping", "Roboto-Black")
 
     def face() -> str:
@@ -1062,11 +1061,10 @@ def test_a_word_over_a_photo_is_read_in_its_one_colour_not_the_photos(registry, 
     # pixels that another hypothesis takes for ink vary (tools.locate.UNEVEN_INK). Without that
     # measure the street's dark and the sign's letters were taken for the text.
     import tools.locate
-    from agent.evals.suites import EXAMPLES
+    from agent.evals.suites import unseen_photos
     from agent.evals.unseen import make_unseen_case
-    from tools.images import load_image
 
-    case = make_unseen_case(0, index, [load_image(p) for p in sorted(EXAMPLES.glob("*.png"))])
+    case = make_unseen_case(0, index, unseen_photos())
     assert case.find == find
 
     def off() -> float:

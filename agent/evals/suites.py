@@ -86,10 +86,16 @@ def synthetic_suite(out: Path, n: int, seed: int, judge: Judge | None) -> tuple[
                                           c.scene.face, c.scene.conditions) for c in cases))
 
 
+def unseen_photos() -> list[np.ndarray]:
+    """The bundled photos the unseen suite draws its photo grounds from, in the order its cases index
+    them: a case is (seed, index) only with these."""
+    return [load_image(p) for p in sorted(EXAMPLES.glob("*.png"))]
+
+
 def unseen_suite(out: Path, n: int, seed: int, judge: Judge | None) -> tuple[list[Case], dict[str, int]]:
     """Generate n cases in faces the registry does not hold (agent/evals/unseen.py) into out/cases; drop
     those the judge cannot read. The same (n, seed) gives the same cases."""
-    photos = [load_image(p) for p in sorted(EXAMPLES.glob("*.png"))]
+    photos = unseen_photos()
     cases = (make_unseen_case(seed, i, photos) for i in range(n))
     return _judged(out, judge, (Generated(c.id, c.source, c.target, c.find, c.replace, c.edit_box, c.word_box, c.face,
                                           c.conditions) for c in cases))
